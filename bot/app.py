@@ -1,0 +1,99 @@
+"""Wiring: the PTB Application, its handlers, and the scheduler started in post_init, stopped in post_shutdown."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeAlias
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from telegram import BotCommand, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot.config import Settings
+from bot.runtime import close_services, open_services
+from handlers.context import BotData, Services
+from handlers.errors import on_error, unknown_command_handler
+from handlers.registry import commands
+
+logger = logging.getLogger(__name__)
+
+ChokepointApp: TypeAlias = Application[Any, Any, Any, Any, BotData, Any]
+SCHEDULER_KEY = "scheduler"
+
+
+def build_application(
+    settings: Settings,
+    *,
+    token: str,
+    request: BaseRequest | None = None,
+    open_: Callable[[Settings], Services] = open_services,
+) -> ChokepointApp:
+    """The Application with every handler registered; nothing is opened until post_init."""
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.telegram_base_url)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .context_types(ContextTypes(bot_data=BotData))
+        .post_init(_post_init(settings, open_))
+        .post_shutdown(_post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    app = builder.build()
+    register_handlers(app)
+    return app
+
+
+def register_handlers(app: ChokepointApp) -> None:
+    """Every command, the unknown-command answer and the error handler."""
+    known = commands()
+    for command in known:
+        app.add_handler(CommandHandler(command.name, command.callback))
+    app.add_handler(MessageHandler(filters.COMMAND, unknown_command_handler([c.name for c in known])))
+    app.add_error_handler(on_error)
+
+
+def _post_init(
+    settings: Settings, open_: Callable[[Settings], Services]
+) -> Callable[[ChokepointApp], Coroutine[Any, Any, None]]:
+    async def post_init(app: ChokepointApp) -> None:
+        services = open_(settings)
+        app.bot_data.attach(services)
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        scheduler.start()
+        services.extras[SCHEDULER_KEY] = scheduler
+        await publish_command_menu(app)
+
+    return post_init
+
+
+async def _post_shutdown(app: ChokepointApp) -> None:
+    services = app.bot_data.detach()
+    if services is None:
+        return
+    scheduler = services.extras.pop(SCHEDULER_KEY, None)
+    if scheduler is not None and scheduler.running:
+        scheduler.shutdown(wait=False)
+    close_services(services)
+
+
+async def publish_command_menu(app: ChokepointApp) -> None:
+    """Set the command menu; a server that refuses it is logged, never fatal."""
+    menu = [BotCommand(c.name, c.description) for c in commands() if not c.admin]
+    try:
+        await app.bot.set_my_commands(menu)
+    except TelegramError as error:
+        logger.warning("could not set the command menu: %s", error)

@@ -1,0 +1,133 @@
+"""The command line: `chokepoint run | console | check | classify | exposure | status` (DESIGN.md)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from telegram import Update
+
+from bot.app import build_application
+from bot.config import Settings, SettingsError, load_settings
+from bot.console import CONSOLE_CHAT_ID, ConsoleRequest, chat_in_terminal
+from bot.datafiles import DataFileError
+from bot.lifecycle import running
+from bot.render import exposure_json, to_plain
+from bot.runtime import close_services, open_services, quiet_noisy_loggers
+from handlers.context import Services, UsageError
+from handlers.exposure import exposure_answer, exposure_query
+from handlers.status import status_answer, status_document
+
+logger = logging.getLogger("chokepoint")
+
+NO_TOKEN_HELP = """No TELEGRAM_BOT_TOKEN is set, so Chokepoint starts in console mode.
+To run it in Telegram: talk to @BotFather, send /newbot, and put the token it gives you in .env:
+    TELEGRAM_BOT_TOKEN=123456:ABC...
+(see .env.example), then `make run` again."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chokepoint", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("run", help="the bot: Telegram polling, scheduled checks and delivery")
+    commands.add_parser("console", help="chat with the bot in this terminal")
+    exposure = commands.add_parser("exposure", help="a country's exposure, as /exposure answers it")
+    exposure.add_argument("words", nargs="+", metavar="COUNTRY [SECTOR]")
+    exposure.add_argument("--json", action="store_true", help="print the JSON shape of DESIGN.md")
+    status = commands.add_parser("status", help="current statuses, as /status answers them")
+    status.add_argument("words", nargs="*", metavar="COUNTRY|MATERIAL")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def _print_json(document: Any) -> None:
+    print(json.dumps(document, ensure_ascii=False, indent=2))
+
+
+def _exposure(args: argparse.Namespace, services: Services) -> int:
+    if not args.json:
+        print(to_plain(exposure_answer(services, args.words)))
+        return 0
+    _, result = exposure_query(services, args.words)
+    _print_json([exposure_json(e) for e in result] if isinstance(result, list) else exposure_json(result))
+    return 0
+
+
+def _status(args: argparse.Namespace, services: Services) -> int:
+    if args.json:
+        _print_json(status_document(services, args.words))
+    else:
+        print(to_plain(status_answer(services, args.words)))
+    return 0
+
+
+def with_services(
+    action: Callable[[argparse.Namespace, Services], int],
+) -> Callable[[argparse.Namespace, Settings], int]:
+    """Run a one-shot command with the database and knowledge open; bad input exits 2 with its message."""
+
+    def run(args: argparse.Namespace, settings: Settings) -> int:
+        services = open_services(settings)
+        try:
+            return action(args, services)
+        except (UsageError, ValueError) as problem:
+            print(f"chokepoint: {problem}", file=sys.stderr)
+            return 2
+        finally:
+            close_services(services)
+
+    return run
+
+
+async def run_console(settings: Settings) -> None:
+    """The bot's handlers and jobs, chatting in this terminal until the end of input."""
+    local = settings.model_copy(update={"chokepoint_admins": settings.chokepoint_admins | {CONSOLE_CHAT_ID}})
+    app = build_application(local, token="0:console", request=ConsoleRequest())
+    print(
+        "Chokepoint console: type /help, /exposure japan autos, /status gallium. Ctrl-D ends.",
+        file=sys.stderr,
+    )
+    async with running(app):
+        await chat_in_terminal(app)
+
+
+def _console(args: argparse.Namespace, settings: Settings) -> int:
+    asyncio.run(run_console(settings))
+    return 0
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.token is None:
+        print(NO_TOKEN_HELP, file=sys.stderr)
+        return _console(args, settings)
+    app = build_application(settings, token=settings.token)
+    app.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "run": _run,
+    "console": _console,
+    "exposure": with_services(_exposure),
+    "status": with_services(_status),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `chokepoint` script and `python -m bot`."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_noisy_loggers()
+    try:
+        settings = load_settings()
+        return COMMANDS[args.command](args, settings)
+    except (SettingsError, DataFileError) as problem:
+        print(f"chokepoint: {problem}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

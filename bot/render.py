@@ -1,0 +1,201 @@
+"""Turning domain answers into chat messages (Telegram HTML) and into the JSON shapes of DESIGN.md."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from bot.exposure import Exposure
+from bot.ladder import Level
+from bot.status import Status
+from bot.vocab import Kind, Vocabulary
+
+TELEGRAM_LIMIT = 4096
+LEVEL_MARKS = {
+    Level.NORMAL: "⚪",
+    Level.WATCH: "🔵",
+    Level.REVIEW: "🟡",
+    Level.LICENSING: "🟠",
+    Level.RESTRICTED: "🔴",
+    Level.BANNED: "⛔",
+}
+BAND_MARKS = {"low": "🟢", "moderate": "🟡", "high": "🟠", "severe": "🔴"}
+_TAG = re.compile(r"<[^>]+>")
+
+
+def esc(text: object) -> str:
+    """Escape outside text for a Telegram HTML message."""
+    return html.escape(str(text), quote=False)
+
+
+def link(text: str, url: str | None) -> str:
+    """An escaped link, or escaped text where there is no usable URL."""
+    if url and url.startswith(("http://", "https://")):
+        return f'<a href="{html.escape(url, quote=True)}">{esc(text)}</a>'
+    return esc(text)
+
+
+def to_plain(message: str) -> str:
+    """The text of an HTML message, for the terminal."""
+    return html.unescape(_TAG.sub("", message))
+
+
+def exposure_message(exposure: Exposure, vocabulary: Vocabulary) -> str:
+    """The chat answer for one country and sector."""
+    country = vocabulary.display(Kind.COUNTRY, exposure.country)
+    sector = vocabulary.display(Kind.SECTOR, exposure.sector)
+    lines = [
+        f"<b>{esc(country)} · {esc(sector)}: {BAND_MARKS[exposure.band]} {exposure.band} exposure "
+        f"({exposure.score}/100)</b>",
+        "",
+        "<b>What drives it</b>",
+        *(f"• {esc(sentence)}" for sentence in exposure.drivers),
+        "",
+        "<b>Materials</b> (weight · share from China · level)",
+        *(
+            f"{LEVEL_MARKS[part.level]} {esc(vocabulary.display(Kind.MATERIAL, part.material))}: "
+            f"{part.weight:.0%} · {part.china_share:.0%} · {part.level.label}"
+            for part in exposure.materials
+        ),
+        "",
+        f"<i>As of {exposure.as_of.isoformat()}. Score = Σ weight × China share × level severity, "
+        f"× {exposure.buffer_factor:.2f} for buffers.</i>",
+    ]
+    return "\n".join(lines)
+
+
+def ranking_message(country: str, ranked: Sequence[Exposure], vocabulary: Vocabulary) -> str:
+    """The chat answer for a country with no sector: its sectors, most exposed first."""
+    name = vocabulary.display(Kind.COUNTRY, country)
+    lines = [f"<b>{esc(name)}: exposure by sector</b>", ""]
+    for exposure in ranked:
+        lines.append(
+            f"{BAND_MARKS[exposure.band]} {esc(exposure.sector)}: {exposure.score}/100 {exposure.band}"
+            f" — {esc(_top_material(exposure, vocabulary))}"
+        )
+    as_of = ranked[0].as_of.isoformat() if ranked else ""
+    lines += ["", f"<i>As of {as_of}. Details: /exposure {esc(country.lower())} SECTOR</i>"]
+    return "\n".join(lines)
+
+
+def _top_material(exposure: Exposure, vocabulary: Vocabulary) -> str:
+    top = exposure.materials[0] if exposure.materials else None
+    if top is None or top.contribution == 0:
+        return "no measure in force on what it needs"
+    return f"driven by {vocabulary.display(Kind.MATERIAL, top.material)} ({top.level.label})"
+
+
+def exposure_json(exposure: Exposure) -> dict[str, Any]:
+    """The `exposure --json` shape of DESIGN.md."""
+    return {
+        "country": exposure.country,
+        "sector": exposure.sector,
+        "score": exposure.score,
+        "band": exposure.band,
+        "materials": [
+            {
+                "material": part.material,
+                "china_share": round(part.china_share, 4),
+                "share_source": part.figure.source,
+                "level": int(part.level),
+                "level_name": part.level.label,
+                "weight": part.weight,
+            }
+            for part in exposure.materials
+        ],
+        "buffer_months": exposure.buffer.months if exposure.buffer else None,
+        "drivers": list(exposure.drivers),
+        "as_of": exposure.as_of.isoformat(),
+    }
+
+
+def status_json(status: Status) -> dict[str, Any]:
+    """One status as JSON."""
+    return {
+        "issuer": status.issuer,
+        "target": status.target,
+        "material": status.material,
+        "level": int(status.level),
+        "level_name": status.level.label,
+        "since": status.since.isoformat(),
+        "title": status.title,
+        "source": status.source,
+        "url": status.url,
+        "until": status.until.isoformat() if status.until else None,
+    }
+
+
+def status_line(status: Status, vocabulary: Vocabulary, today: dt.date, *, name_target: bool = True) -> str:
+    """One status for a chat list: level, who, what, since when, the evidence."""
+    subject = vocabulary.display(Kind.MATERIAL, status.material)
+    if name_target:
+        subject = f"{subject} → {vocabulary.display(Kind.COUNTRY, status.target)}"
+    line = (
+        f"{LEVEL_MARKS[status.level]} <b>{status.level.label}</b> {esc(subject)} "
+        f"since {status.since.date().isoformat()}: {link(status.title, status.url)}"
+    )
+    if status.until:
+        verb = "ran out" if status.until < today else "runs to"
+        line += f" <i>(suspension {verb} {status.until.isoformat()})</i>"
+    return line
+
+
+def history_line(change: dict[str, Any], vocabulary: Vocabulary) -> str:
+    """One status change for /history."""
+    old, new = Level(change["old_level"]), Level(change["new_level"])
+    arrow = "⬆️" if new > old else "⬇️"
+    subject = (
+        f"{vocabulary.display(Kind.MATERIAL, change['material'])} → "
+        f"{vocabulary.display(Kind.COUNTRY, change['target'])}"
+    )
+    return (
+        f"{arrow} {change['at'][:10]} {esc(subject)}: {old.label} → <b>{new.label}</b> — "
+        f"{link(change['title'], change.get('url'))}"
+    )
+
+
+def split_message(message: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
+    """Split a message between lines so that no part exceeds the limit; a too-long line is cut outside tags."""
+    parts: list[str] = []
+    current = ""
+    for line in _lines_within(message.split("\n"), limit):
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            candidate = line
+        current = candidate
+    if current or not parts:
+        parts.append(current)
+    return parts
+
+
+def _lines_within(lines: Iterable[str], limit: int) -> Iterable[str]:
+    for line in lines:
+        while len(line) > limit:
+            cut = _safe_cut(line, limit)
+            yield line[:cut]
+            line = line[cut:]
+        yield line
+
+
+def _safe_cut(line: str, limit: int) -> int:
+    """A cut point at or before `limit` that is not inside a tag or an entity, and leaves no tag open."""
+    cut = limit
+    while cut > 0 and (_inside_tag_or_entity(line, cut) or _open_tags(line[:cut])):
+        cut = min(cut - 1, line.rfind("<", 0, cut)) if _open_tags(line[:cut]) else cut - 1
+    return cut if cut > 0 else limit
+
+
+def _inside_tag_or_entity(text: str, position: int) -> bool:
+    tag_open = text.rfind("<", 0, position) > text.rfind(">", 0, position)
+    entity_open = text.rfind("&", 0, position) > text.rfind(";", 0, position)
+    return tag_open or (entity_open and position - text.rfind("&", 0, position) < 10)
+
+
+def _open_tags(text: str) -> bool:
+    opened = len(re.findall(r"<(?!/)[a-z]+[^>]*>", text))
+    closed = len(re.findall(r"</[a-z]+>", text))
+    return opened > closed

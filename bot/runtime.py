@@ -1,0 +1,43 @@
+"""Opening and closing what the bot runs on: settings → database, knowledge, baseline → Services."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from bot.config import Settings
+from bot.knowledge import load_baseline, load_exposure_table
+from bot.vocab import load_vocabulary
+from handlers.context import Services, utc_now
+from jobs.baseline import apply_baseline
+from storage.db import open_database
+
+logger = logging.getLogger(__name__)
+
+
+def open_services(settings: Settings, now: dt.datetime | None = None) -> Services:
+    """Load and check the knowledge, open the database and bring the baseline in."""
+    now = now or utc_now()
+    vocabulary = load_vocabulary()
+    table = load_exposure_table(vocabulary)
+    events = load_baseline(vocabulary)
+    db = open_database(settings.chokepoint_db, now)
+    apply_baseline(db, events, now)
+    return Services(
+        db=db,
+        vocabulary=vocabulary,
+        table=table,
+        admins=settings.chokepoint_admins,
+        timezone=settings.chokepoint_timezone,
+    )
+
+
+def close_services(services: Services) -> None:
+    """Close the database."""
+    services.db.close()
+
+
+def quiet_noisy_loggers() -> None:
+    """httpx logs request lines, and those contain the bot token: keep them out of the log."""
+    for name in ("httpx", "httpcore", "apscheduler.executors.default"):
+        logging.getLogger(name).setLevel(logging.WARNING)

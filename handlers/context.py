@@ -1,0 +1,93 @@
+"""What handlers share: the typed `bot_data` object, opened by the wiring, and argument helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlite_utils import Database
+from telegram.ext import CallbackContext, ExtBot
+
+from bot.knowledge import ExposureTable
+from bot.status import Status, StatusBook
+from bot.vocab import Kind, UnknownTerm, Vocabulary
+from storage.statuses import current_statuses
+
+MAX_ARGUMENT_CHARS = 64
+MAX_ARGUMENTS = 6
+
+
+def utc_now() -> dt.datetime:
+    """The current time, timezone-aware (the one place handlers read the clock)."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Services:
+    """Everything a handler or job needs, opened in post_init and closed in post_shutdown."""
+
+    db: Database
+    vocabulary: Vocabulary
+    table: ExposureTable
+    admins: frozenset[int] = frozenset()
+    timezone: str = "UTC"
+    clock: Callable[[], dt.datetime] = utc_now
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def status_book(self) -> StatusBook:
+        """The current statuses, indexed for the exposure model."""
+        return StatusBook([Status.from_row(row) for row in current_statuses(self.db)], self.vocabulary)
+
+    def today(self) -> dt.date:
+        """Today's date, UTC."""
+        return self.clock().date()
+
+
+class BotData:
+    """The application's `bot_data`: empty when PTB builds it, given its Services in post_init."""
+
+    def __init__(self) -> None:
+        self._services: Services | None = None
+
+    def attach(self, services: Services) -> None:
+        """Hand the opened services to the handlers."""
+        self._services = services
+
+    def detach(self) -> Services | None:
+        """Take the services back for closing."""
+        services, self._services = self._services, None
+        return services
+
+    @property
+    def services(self) -> Services:
+        """The services; only between post_init and post_shutdown."""
+        if self._services is None:
+            raise RuntimeError("services are not open: post_init has not run")
+        return self._services
+
+
+Context = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
+
+
+class UsageError(ValueError):
+    """Arguments that do not fit the command; the message shows the usage."""
+
+
+def check_arguments(args: Sequence[str], usage: str, *, at_least: int = 0) -> list[str]:
+    """Refuse missing, too many or overlong arguments with the usage."""
+    if len(args) < at_least:
+        raise UsageError(usage)
+    if len(args) > MAX_ARGUMENTS or any(len(arg) > MAX_ARGUMENT_CHARS for arg in args):
+        raise UsageError(f"That is longer than any name I know.\n{usage}")
+    return list(args)
+
+
+def split_leading(vocabulary: Vocabulary, kind: Kind, words: Sequence[str]) -> tuple[str, list[str]]:
+    """Match the longest run of leading words as a term of `kind` ('south korea autos' → KR, ['autos'])."""
+    for end in range(len(words), 0, -1):
+        code = vocabulary.lookup(kind, " ".join(words[:end]))
+        if code is not None:
+            return code, list(words[end:])
+    raise UnknownTerm(kind, words[0] if words else "", vocabulary.suggest(kind, words[0] if words else ""))

@@ -1,0 +1,39 @@
+"""The one error handler, and the answer to commands the bot does not know."""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram import Update
+
+from bot.render import esc
+from handlers.context import Context
+from handlers.replies import reply_html
+
+logger = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log the failure with its traceback first; then tell the user something went wrong on our side."""
+    logger.error("handler failed", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_message is not None:
+        await reply_html(update, "Something went wrong on our side; it has been logged. Please try again.")
+
+
+def unknown_command_handler(known: list[str]) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
+    """A handler for '/something' the bot does not have, suggesting the closest commands."""
+
+    async def unknown_command(update: Update, context: Context) -> None:
+        """Answer an unknown command with the closest known ones."""
+        message = update.effective_message
+        if message is None or not message.text:
+            return
+        typed = message.text.split()[0].lstrip("/").split("@")[0][:40]
+        closest = difflib.get_close_matches(typed.lower(), known, n=2, cutoff=0.5)
+        hint = f" Did you mean {', '.join('/' + name for name in closest)}?" if closest else ""
+        await reply_html(update, esc(f"Unknown command /{typed}.{hint} /help lists every command."))
+
+    return unknown_command

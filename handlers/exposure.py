@@ -1,0 +1,51 @@
+"""/exposure COUNTRY [SECTOR]: how exposed a country's sectors are to Chinese export controls."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import Update
+
+from bot.exposure import Exposure, assess, rank_sectors
+from bot.render import exposure_message, ranking_message
+from bot.vocab import Kind
+from handlers.context import Context, Services, UsageError, check_arguments, split_leading
+from handlers.replies import reply_html, reply_problem
+
+USAGE = "Usage: /exposure COUNTRY [SECTOR]\nExample: /exposure japan autos"
+
+
+def exposure_query(services: Services, args: Sequence[str]) -> tuple[str, Exposure | list[Exposure]]:
+    """Resolve the arguments and assess: one Exposure for a sector, a ranking without one."""
+    words = check_arguments(args, USAGE, at_least=1)
+    country, rest = split_leading(services.vocabulary, Kind.COUNTRY, words)
+    book = services.status_book()
+    if not rest:
+        return country, rank_sectors(services.table, book, country, services.today())
+    sector = services.vocabulary.sector(" ".join(rest))
+    return country, assess(services.table, book, country, sector, services.today())
+
+
+def exposure_answer(services: Services, args: Sequence[str]) -> str:
+    """The HTML reply to /exposure."""
+    country, result = exposure_query(services, args)
+    if isinstance(result, list):
+        return ranking_message(country, result, services.vocabulary)
+    return exposure_message(result, services.vocabulary)
+
+
+async def exposure(update: Update, context: Context) -> None:
+    """Answer /exposure COUNTRY [SECTOR]."""
+    try:
+        answer = exposure_answer(context.bot_data.services, context.args or [])
+    except (UsageError, ValueError) as problem:
+        await reply_problem(update, problem, known_hint(context.bot_data.services, problem))
+        return
+    await reply_html(update, answer)
+
+
+def known_hint(services: Services, problem: Exception) -> str:
+    """After an unknown sector, the list of known ones (there are few enough to show)."""
+    if getattr(problem, "kind", None) == Kind.SECTOR:
+        return "Known sectors: " + ", ".join(services.vocabulary.sectors)
+    return ""

@@ -1,0 +1,48 @@
+"""Opening the database: one SQLite file in WAL mode, migrated to the current schema."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from storage.schema import migrate
+
+MEMORY = ":memory:"
+
+
+def connect(path: str | Path) -> Database:
+    """A connection with the pragmas every part of the bot relies on (no migration)."""
+    if str(path) == MEMORY:
+        db = Database(sqlite3.connect(MEMORY, check_same_thread=False))
+    else:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        db = Database(sqlite3.connect(str(path), check_same_thread=False, timeout=10))
+        db.enable_wal()
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA busy_timeout = 10000")
+    return db
+
+
+def open_database(path: str | Path, now: dt.datetime) -> Database:
+    """Connect and bring the schema up to date."""
+    db = connect(path)
+    migrate(db, now)
+    return db
+
+
+def get_meta(db: Database, key: str) -> str | None:
+    """A value from the meta table."""
+    row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_meta(db: Database, key: str, value: str) -> None:
+    """Store a value in the meta table."""
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )

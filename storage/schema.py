@@ -1,0 +1,103 @@
+"""The schema, as numbered migrations recorded in the database; safe to re-apply at every start."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlite_utils import Database
+
+MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+    (
+        1,
+        "initial schema",
+        (
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            """CREATE TABLE sources (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, url TEXT NOT NULL,
+                every_seconds INTEGER NOT NULL,
+                etag TEXT, last_modified TEXT, fingerprint TEXT,
+                last_checked_at TEXT, last_success_at TEXT, next_check_at TEXT,
+                consecutive_failures INTEGER NOT NULL DEFAULT 0,
+                health TEXT NOT NULL DEFAULT 'new', last_error TEXT,
+                items_seen INTEGER NOT NULL DEFAULT 0)""",
+            """CREATE TABLE items (
+                id INTEGER PRIMARY KEY, source_id TEXT NOT NULL, guid TEXT NOT NULL,
+                title TEXT NOT NULL, summary TEXT NOT NULL DEFAULT '', link TEXT,
+                published_at TEXT, fetched_at TEXT NOT NULL,
+                UNIQUE (source_id, guid))""",
+            "CREATE INDEX items_by_fetched ON items (fetched_at DESC, id DESC)",
+            """CREATE TABLE signals (
+                id INTEGER PRIMARY KEY, item_id INTEGER NOT NULL REFERENCES items (id),
+                issuer TEXT, target TEXT NOT NULL, material TEXT NOT NULL,
+                level INTEGER NOT NULL, direction TEXT NOT NULL,
+                evidence TEXT NOT NULL DEFAULT '[]', created_at TEXT NOT NULL)""",
+            "CREATE INDEX signals_by_item ON signals (item_id)",
+            """CREATE TABLE statuses (
+                issuer TEXT NOT NULL, target TEXT NOT NULL, material TEXT NOT NULL,
+                level INTEGER NOT NULL, since TEXT NOT NULL,
+                title TEXT NOT NULL, source TEXT NOT NULL, url TEXT, item_id INTEGER, until TEXT,
+                updated_at TEXT NOT NULL,
+                PRIMARY KEY (issuer, target, material))""",
+            """CREATE TABLE status_changes (
+                id INTEGER PRIMARY KEY, issuer TEXT NOT NULL, target TEXT NOT NULL, material TEXT NOT NULL,
+                old_level INTEGER NOT NULL, new_level INTEGER NOT NULL, direction TEXT NOT NULL,
+                at TEXT NOT NULL, title TEXT NOT NULL, source TEXT NOT NULL, url TEXT,
+                item_id INTEGER, until TEXT, origin TEXT NOT NULL)""",
+            "CREATE INDEX status_changes_by_target ON status_changes (target, at DESC)",
+            "CREATE INDEX status_changes_by_material ON status_changes (material, at DESC)",
+            "CREATE INDEX status_changes_by_key ON status_changes (issuer, target, material, id DESC)",
+            """CREATE TABLE baseline_events (
+                key TEXT PRIMARY KEY, date TEXT NOT NULL, title TEXT NOT NULL, source TEXT NOT NULL,
+                url TEXT, applied_at TEXT NOT NULL)""",
+            """CREATE TABLE subscribers (
+                chat_id INTEGER PRIMARY KEY, chat_type TEXT NOT NULL DEFAULT 'private', title TEXT,
+                active INTEGER NOT NULL DEFAULT 1, deactivated_reason TEXT,
+                timezone TEXT NOT NULL DEFAULT 'UTC', digest_at TEXT,
+                quiet_start TEXT, quiet_end TEXT, quiet_allows_banned INTEGER NOT NULL DEFAULT 0,
+                muted_until TEXT, created_at TEXT NOT NULL)""",
+            """CREATE TABLE subscriptions (
+                id INTEGER PRIMARY KEY, chat_id INTEGER NOT NULL REFERENCES subscribers (chat_id),
+                country TEXT NOT NULL, sector TEXT NOT NULL DEFAULT '', material TEXT NOT NULL DEFAULT '',
+                min_level INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL,
+                UNIQUE (chat_id, country, sector, material, min_level))""",
+            "CREATE INDEX subscriptions_by_country ON subscriptions (country)",
+            """CREATE TABLE alerts (
+                id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+                severity TEXT NOT NULL, created_at TEXT NOT NULL, payload TEXT NOT NULL)""",
+            """CREATE TABLE deliveries (
+                id INTEGER PRIMARY KEY, alert_id INTEGER NOT NULL REFERENCES alerts (id),
+                chat_id INTEGER NOT NULL, state TEXT NOT NULL DEFAULT 'pending',
+                attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT NOT NULL,
+                last_error TEXT, sent_at TEXT,
+                UNIQUE (alert_id, chat_id))""",
+            "CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at)",
+        ),
+    ),
+)
+
+
+def applied_migrations(db: Database) -> set[int]:
+    """The numbers of the migrations this database has recorded."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS migrations"
+        " (number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    return {row[0] for row in db.execute("SELECT number FROM migrations").fetchall()}
+
+
+def migrate(db: Database, now: dt.datetime) -> list[int]:
+    """Apply the migrations not yet recorded, each in its own transaction; return their numbers."""
+    done = applied_migrations(db)
+    applied = []
+    for number, name, statements in MIGRATIONS:
+        if number in done:
+            continue
+        with db.atomic():
+            for statement in statements:
+                db.execute(statement)
+            db.execute(
+                "INSERT INTO migrations (number, name, applied_at) VALUES (?, ?, ?)",
+                [number, name, now.isoformat()],
+            )
+        applied.append(number)
+    return applied

@@ -1,0 +1,109 @@
+"""Statuses (the current level per issuer, target and material) and their history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """One move of one status, with its evidence; written to the history and to the current status."""
+
+    issuer: str
+    target: str
+    material: str
+    old_level: int
+    new_level: int
+    direction: str
+    at: str
+    title: str
+    source: str
+    origin: str  # "baseline" or "live"
+    url: str | None = None
+    item_id: int | None = None
+    until: str | None = None
+
+
+def get_status(db: Database, issuer: str, target: str, material: str) -> dict[str, Any] | None:
+    """The current status of one key, or None."""
+    rows = db.query(
+        "SELECT * FROM statuses WHERE issuer = ? AND target = ? AND material = ?", [issuer, target, material]
+    )
+    return next(iter(rows), None)
+
+
+def current_statuses(db: Database, issuer: str | None = None) -> list[dict[str, Any]]:
+    """Every current status (of one issuer, if given), strongest first."""
+    where, params = ("WHERE issuer = ?", [issuer]) if issuer else ("", [])
+    sql = f"SELECT * FROM statuses {where} ORDER BY level DESC, since DESC, target, material"
+    return list(db.query(sql, params))
+
+
+def record_change(db: Database, change: StatusChange) -> int:
+    """Write a change to the history and make it the current status; return the change id.
+
+    The caller holds the transaction (`with db.atomic():`) so that a change and its alerts commit together.
+    """
+    cursor = db.execute(
+        """INSERT INTO status_changes (issuer, target, material, old_level, new_level, direction, at, title,
+               source, origin, url, item_id, until)
+           VALUES (:issuer, :target, :material, :old_level, :new_level, :direction, :at, :title,
+               :source, :origin, :url, :item_id, :until)""",
+        asdict(change),
+    )
+    db.execute(
+        """INSERT INTO statuses (issuer, target, material, level, since, title, source, url, item_id, until,
+               updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (issuer, target, material) DO UPDATE SET level = excluded.level,
+               since = excluded.since, title = excluded.title, source = excluded.source, url = excluded.url,
+               item_id = excluded.item_id, until = excluded.until, updated_at = excluded.updated_at""",
+        [
+            change.issuer, change.target, change.material, change.new_level, change.at, change.title,
+            change.source, change.url, change.item_id, change.until, change.at,
+        ],
+    )  # fmt: skip
+    return int(cursor.lastrowid or 0)
+
+
+def status_history(
+    db: Database,
+    *,
+    targets: Iterable[str] = (),
+    materials: Iterable[str] = (),
+    limit: int = 20,
+) -> list[dict[str, Any]]:
+    """Status changes, newest first, optionally only those on these targets or materials."""
+    clauses, params = [], []
+    for column, values in (("target", list(targets)), ("material", list(materials))):
+        if values:
+            clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
+            params.extend(values)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    sql = f"SELECT * FROM status_changes {where} ORDER BY at DESC, id DESC LIMIT ?"
+    return list(db.query(sql, [*params, limit]))
+
+
+def level_before_last_rise(db: Database, issuer: str, target: str, material: str) -> int:
+    """The level before the latest tightening of a key: what remains when that measure is lifted."""
+    row = db.execute(
+        """SELECT old_level FROM status_changes
+           WHERE issuer = ? AND target = ? AND material = ? AND new_level > old_level
+           ORDER BY at DESC, id DESC LIMIT 1""",
+        [issuer, target, material],
+    ).fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def baseline_event_keys(db: Database) -> set[str]:
+    """Keys of the baseline events already applied."""
+    return {row[0] for row in db.execute("SELECT key FROM baseline_events").fetchall()}
+
+
+def record_baseline_event(db: Database, event: dict[str, Any]) -> None:
+    """Remember that a baseline event was applied."""
+    db.table("baseline_events").insert(event, pk="key", replace=True)
