@@ -47,6 +47,7 @@ def build_application(
         .base_url(settings.telegram_base_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .context_types(ContextTypes(bot_data=BotData))
+        .job_queue(None)  # scheduling is ours (APScheduler, started in post_init), not PTB's JobQueue
         .post_init(_post_init(settings, open_))
         .post_shutdown(_post_shutdown)
     )

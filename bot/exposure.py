@@ -109,7 +109,8 @@ def assess(table: ExposureTable, book: StatusBook, country: str, sector: str, to
     buffer = _buffer(table, book.vocabulary, country)
     factor = buffer_factor(buffer)
     score = round(100 * min(1.0, sum(part.contribution for part in parts) * factor))
-    drivers = _drivers(parts, book.vocabulary, buffer, today)
+    drivers = _drivers(parts, book.vocabulary, buffer)
+    drivers += tuple(_expired_suspensions(book, country, list(needs), today))
     return Exposure(country, sector, score, band_for(score), tuple(parts), buffer, factor, drivers, today)
 
 
@@ -125,14 +126,15 @@ def _driver(part: MaterialExposure, vocabulary: Vocabulary) -> str:
     if part.status is None:
         return f"{name}: {share}; no measure in force."
     when = part.status.since.date().isoformat()
-    return f"{name}: {share}; {part.level.label} since {when}: {part.status.title}"
+    return f"{name}: {share}; {part.level.label} since {when} ({part.status.source})."
 
 
-def _expired_suspensions(parts: tuple[MaterialExposure, ...] | list[MaterialExposure], today: dt.date) -> list[str]:
+def _expired_suspensions(book: StatusBook, country: str, materials: list[str], today: dt.date) -> list[str]:
     lapsed = {
-        (part.status.until, part.status.title)
-        for part in parts
-        if part.status and part.status.until and part.status.until < today
+        (status.until, status.title)
+        for material in materials
+        for status in book.applicable(country, material)
+        if status.until and status.until < today
     }
     return [
         f"A suspension ran out on {until.isoformat()} ({title}); no newer announcement has been recorded."
@@ -140,13 +142,10 @@ def _expired_suspensions(parts: tuple[MaterialExposure, ...] | list[MaterialExpo
     ]
 
 
-def _drivers(
-    parts: list[MaterialExposure], vocabulary: Vocabulary, buffer: Buffer | None, today: dt.date
-) -> tuple[str, ...]:
+def _drivers(parts: list[MaterialExposure], vocabulary: Vocabulary, buffer: Buffer | None) -> tuple[str, ...]:
     sentences = [_driver(part, vocabulary) for part in parts[:DRIVERS_SHOWN] if part.contribution > 0]
     if not sentences:
         sentences.append("No Chinese export measure currently applies to what this sector needs.")
     if buffer is not None:
         sentences.append(f"Buffer: about {buffer.months:g} months of supply ({buffer.source}).")
-    sentences.extend(_expired_suspensions(parts, today))
     return tuple(sentences)

@@ -51,15 +51,19 @@ class StatusBook:
         self.vocabulary = vocabulary
         self._by_key = {(s.target, s.material): s for s in statuses if s.issuer == issuer}
 
-    def effective(self, country: str, material: str) -> Status | None:
-        """The strongest status that applies: the country's own, its bloc's or ALL's, on the material or a group."""
-        applicable = [
+    def applicable(self, country: str, material: str) -> list[Status]:
+        """Every status that bears on a country and material: its own, its bloc's or ALL's, on it or a group."""
+        return [
             status
             for target in self.vocabulary.destinations(country)
             for covering in self.vocabulary.covering(material)
             if (status := self._by_key.get((target, covering))) is not None
         ]
-        return max(applicable, key=lambda s: (s.level, s.since), default=None)
+
+    def effective(self, country: str, material: str) -> Status | None:
+        """The strongest status that applies; of equals, the oldest, so that 'since' says how long it has held."""
+        applicable = self.applicable(country, material)
+        return min(applicable, key=lambda s: (-s.level, s.since), default=None)
 
     def level(self, country: str, material: str) -> Level:
         """The effective level, NORMAL where nothing applies."""

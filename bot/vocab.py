@@ -80,8 +80,12 @@ class Vocabulary:
         """The code for a word, or UnknownTerm naming the closest known ones."""
         code = self.lookup(kind, text)
         if code is None:
-            raise UnknownTerm(kind, text, self.suggest(kind, text))
+            raise UnknownTerm(kind, text, [self.label(kind, c) for c in self.suggest(kind, text)])
         return code
+
+    def label(self, kind: Kind, code: str) -> str:
+        """How a suggestion is shown: a country as 'United States (US)', other terms by the slug people type."""
+        return f"{self.countries[code].name} ({code})" if kind == Kind.COUNTRY else code
 
     def country(self, text: str) -> str:
         """The country code for a name, adjective, code or native name."""

@@ -90,4 +90,5 @@ def split_leading(vocabulary: Vocabulary, kind: Kind, words: Sequence[str]) -> t
         code = vocabulary.lookup(kind, " ".join(words[:end]))
         if code is not None:
             return code, list(words[end:])
-    raise UnknownTerm(kind, words[0] if words else "", vocabulary.suggest(kind, words[0] if words else ""))
+    first = words[0] if words else ""
+    raise UnknownTerm(kind, first, [vocabulary.label(kind, code) for code in vocabulary.suggest(kind, first)])

@@ -42,9 +42,9 @@ def parse_subject(services: Services, words: Sequence[str]) -> Subject:
         code = services.vocabulary.lookup(kind, text)
         if code is not None:
             return Subject(kind, code)
-    suggestions = services.vocabulary.suggest(Kind.COUNTRY, text, 2) + services.vocabulary.suggest(
-        Kind.MATERIAL, text, 2
-    )
+    vocabulary = services.vocabulary
+    suggestions = [vocabulary.label(Kind.COUNTRY, c) for c in vocabulary.suggest(Kind.COUNTRY, text, 2)]
+    suggestions += vocabulary.suggest(Kind.MATERIAL, text, 2)
     raise UnknownTerm(Kind.COUNTRY, text, suggestions, label="country or material")
 
 

@@ -1,0 +1,96 @@
+"""The answers behind /exposure, /status and /history: right for good input, clear for bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.vocab import UnknownTerm
+from handlers.context import Services, UsageError
+from handlers.exposure import exposure_answer
+from handlers.status import history_answer, status_answer, status_document
+
+
+def test_exposure_names_band_score_and_sources(services: Services) -> None:
+    answer = exposure_answer(services, ["japan", "autos"])
+    assert answer.startswith("<b>Japan · autos: ")
+    assert "high exposure" in answer or "severe exposure" in answer
+    assert "72% from China" in answer
+
+
+def test_multi_word_country_and_sector_names(services: Services) -> None:
+    assert "<b>South Korea · electric vehicles" in exposure_answer(services, ["south", "korea", "electric", "vehicles"])
+    assert "<b>United States · semiconductors" in exposure_answer(services, ["united", "states", "chips"])
+
+
+def test_exposure_without_sector_ranks_the_sectors(services: Services) -> None:
+    answer = exposure_answer(services, ["日本"])
+    assert answer.startswith("<b>Japan: exposure by sector</b>")
+    assert answer.count("/100") == len(services.vocabulary.sectors)
+
+
+def test_exposure_alone_gives_usage_with_an_example(services: Services) -> None:
+    with pytest.raises(UsageError, match="Usage: /exposure COUNTRY \\[SECTOR\\]\nExample: /exposure japan autos"):
+        exposure_answer(services, [])
+
+
+def test_unknown_country_names_the_closest(services: Services) -> None:
+    with pytest.raises(UnknownTerm, match="unknown country 'japon'. Closest: Japan \\(JP\\)"):
+        exposure_answer(services, ["japon", "autos"])
+
+
+def test_unknown_sector_names_the_closest(services: Services) -> None:
+    with pytest.raises(UnknownTerm, match="unknown sector 'knitting'"):
+        exposure_answer(services, ["japan", "knitting"])
+
+
+@pytest.mark.parametrize(
+    "argument",
+    ["x" * 10_000, "🦄🦄🦄", "'; DROP TABLE statuses; --", "<b>bold</b>", "\x00\x01", "日本" * 40],
+)
+def test_hostile_arguments_get_a_clear_answer(services: Services, argument: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        exposure_answer(services, [argument, "autos"])
+    assert len(str(caught.value)) < 400
+    assert services.db.execute("SELECT count(*) FROM statuses").fetchone()[0] > 0
+
+
+def test_too_many_arguments_give_usage(services: Services) -> None:
+    with pytest.raises(UsageError):
+        exposure_answer(services, ["japan"] * 20)
+
+
+def test_status_of_a_material_lists_every_measure_on_it_and_its_groups(services: Services) -> None:
+    answer = status_answer(services, ["gallium"])
+    assert "licensing</b> gallium → all destinations since 2023-07-03" in answer
+    assert "dual-use items → Japan since 2026-01-06" in answer
+    assert "suspension ran out 2026-11-27" in answer
+
+
+def test_status_of_a_country_lists_what_applies_to_it(services: Services) -> None:
+    answer = status_answer(services, ["germany"])
+    assert "rare-earth magnets → European Union" in answer
+    assert "→ Japan" not in answer
+
+
+def test_status_json_shape(services: Services) -> None:
+    document = status_document(services, ["JP"])
+    assert document["query"] == {"kind": "country", "code": "JP"}
+    assert document["as_of"] == "2026-11-29"
+    first = document["statuses"][0]
+    assert set(first) == {"issuer", "target", "material", "level", "level_name", "since", "title", "source", "url",
+                          "until"}  # fmt: skip
+    assert first["level"] == 4 and first["level_name"] == "restricted"
+
+
+def test_status_of_something_unknown_suggests_countries_and_materials(services: Services) -> None:
+    with pytest.raises(UnknownTerm, match="unknown country or material 'galium'. Closest: .*gallium"):
+        status_answer(services, ["galium"])
+
+
+def test_history_is_newest_first_and_bounded(services: Services) -> None:
+    answer = history_answer(services, ["japan", "3"])
+    lines = answer.splitlines()[1:]
+    assert len(lines) == 3
+    assert lines[0].startswith("⬆️ 2026-01-10")
+    with pytest.raises(UsageError, match="N must be from 1 to 50"):
+        history_answer(services, ["japan", "500"])

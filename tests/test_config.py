@@ -1,0 +1,71 @@
+"""Settings: defaults, validation naming the variable, and the token kept out of sight."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import DEFAULT_BASE_URL, SettingsError, load_settings
+
+VARIABLES = (
+    "TELEGRAM_BOT_TOKEN", "TELEGRAM_BASE_URL", "CHOKEPOINT_DB", "CHOKEPOINT_SOURCES", "CHOKEPOINT_ADMINS",
+    "CHOKEPOINT_SEND_RATE", "CHOKEPOINT_TIMEZONE",
+)  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+
+
+def test_defaults_need_nothing_configured() -> None:
+    settings = load_settings(None)
+    assert settings.token is None
+    assert settings.telegram_base_url == DEFAULT_BASE_URL
+    assert settings.chokepoint_db == Path("chokepoint.db")
+    assert settings.chokepoint_send_rate == 25
+    assert settings.chokepoint_admins == frozenset()
+    assert settings.chokepoint_timezone == "UTC"
+
+
+def test_values_come_from_the_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("TELEGRAM_BOT_TOKEN=123:abc\nCHOKEPOINT_ADMINS=1, 2\n", encoding="utf-8")
+    monkeypatch.setenv("CHOKEPOINT_TIMEZONE", "Asia/Tokyo")
+    settings = load_settings(env_file)
+    assert settings.token == "123:abc"
+    assert settings.chokepoint_admins == frozenset({1, 2})
+    assert settings.chokepoint_timezone == "Asia/Tokyo"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("CHOKEPOINT_SEND_RATE", "fast"),
+        ("CHOKEPOINT_SEND_RATE", "0"),
+        ("CHOKEPOINT_ADMINS", "alice,bob"),
+        ("CHOKEPOINT_TIMEZONE", "Mars/Olympus"),
+        ("TELEGRAM_BASE_URL", "ftp://example.org"),
+        ("TELEGRAM_BOT_TOKEN", "not-a-token"),
+    ],
+)
+def test_a_bad_value_is_refused_naming_the_variable(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError, match=f"^{variable}: "):
+        load_settings(None)
+
+
+def test_the_token_never_shows_in_the_settings_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:SECRET-TOKEN")
+    settings = load_settings(None)
+    assert "SECRET-TOKEN" not in repr(settings)
+    assert "SECRET-TOKEN" not in str(settings)
+
+
+def test_a_bad_token_is_not_echoed_in_the_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "SECRETVALUE")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(None)
+    assert "SECRETVALUE" not in str(caught.value)
