@@ -29,12 +29,12 @@ def test_exposure_without_sector_ranks_the_sectors(services: Services) -> None:
 
 
 def test_exposure_alone_gives_usage_with_an_example(services: Services) -> None:
-    with pytest.raises(UsageError, match="Usage: /exposure COUNTRY \\[SECTOR\\]\nExample: /exposure japan autos"):
+    with pytest.raises(UsageError, match=r"Usage: /exposure COUNTRY \[SECTOR\]\nExample: /exposure japan autos"):
         exposure_answer(services, [])
 
 
 def test_unknown_country_names_the_closest(services: Services) -> None:
-    with pytest.raises(UnknownTerm, match="unknown country 'japon'. Closest: Japan \\(JP\\)"):
+    with pytest.raises(UnknownTerm, match=r"unknown country 'japon'\. Closest: Japan \(JP\)"):
         exposure_answer(services, ["japon", "autos"])
 
 
@@ -83,7 +83,7 @@ def test_status_json_shape(services: Services) -> None:
 
 
 def test_status_of_something_unknown_suggests_countries_and_materials(services: Services) -> None:
-    with pytest.raises(UnknownTerm, match="unknown country or material 'galium'. Closest: .*gallium"):
+    with pytest.raises(UnknownTerm, match=r"unknown country or material 'galium'\. Closest: .*gallium"):
         status_answer(services, ["galium"])
 
 

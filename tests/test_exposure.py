@@ -115,7 +115,8 @@ def test_a_lapsed_suspension_is_said_not_guessed(vocabulary: Vocabulary) -> None
     result = assess(small_table(), StatusBook([lapsed], vocabulary), "JP", "autos", TODAY)
     assert any("ran out on 2026-11-27" in sentence for sentence in result.drivers)
     assert not any(
-        "ran out" in s for s in assess(small_table(), StatusBook([lapsed], vocabulary), "JP", "autos", dt.date(2026, 1, 1)).drivers
+        "ran out" in s
+        for s in assess(small_table(), StatusBook([lapsed], vocabulary), "JP", "autos", dt.date(2026, 1, 1)).drivers
     )
 
 

@@ -9,7 +9,7 @@ from bot.render import esc, link, split_message, to_plain
 
 def test_outside_text_is_escaped() -> None:
     assert esc("<script>&") == "&lt;script&gt;&amp;"
-    assert link("<b>t</b>", "https://x.org/?a=1&b=\"2\"") == (
+    assert link("<b>t</b>", 'https://x.org/?a=1&b="2"') == (
         '<a href="https://x.org/?a=1&amp;b=&quot;2&quot;">&lt;b&gt;t&lt;/b&gt;</a>'
     )
     assert link("t", "javascript:alert(1)") == "t"

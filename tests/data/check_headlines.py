@@ -87,9 +87,7 @@ def check_row(row: object) -> list[str]:
 def summarize(rows: list[dict]) -> list[str]:
     """Print the counts and return the violations of the set-wide minimums."""
     total = len(rows)
-    counts = {
-        key: Counter(str(r[key]) for r in rows) for key in ("lang", "direction", "level", "split", "issuer")
-    }
+    counts = {key: Counter(str(r[key]) for r in rows) for key in ("lang", "direction", "level", "split", "issuer")}
     for key, counter in counts.items():
         print(f"{key:10}", ", ".join(f"{k}={v}" for k, v in sorted(counter.items())))
     negated = sum(r.get("note", "").startswith("negated") for r in rows)

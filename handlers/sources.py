@@ -1,0 +1,124 @@
+"""/sources, /latest [N] and the admins' /checknow [SOURCE]: what the bot watches and what it last saw."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from telegram import Update
+
+from bot.render import esc, link
+from handlers.context import Context, Services, UsageError, check_arguments, is_admin
+from handlers.replies import reply_html, reply_problem
+from storage.items import count_items, latest_items
+from storage.sources import list_sources
+
+logger = logging.getLogger(__name__)
+
+LATEST_USAGE = "Usage: /latest [N]\nExample: /latest 5"
+CHECKNOW_USAGE = "Usage: /checknow [SOURCE]\nExample: /checknow mofcom-security-bureau"
+LATEST_DEFAULT, LATEST_MAX = 10, 30
+HEALTH_MARKS = {"ok": "🟢", "degraded": "🟡", "down": "🔴", "new": "⚪"}
+CHECK_NOW = "check_now"  # services.extras: async (source ids or None) -> summary lines
+
+CheckNow = Callable[[Sequence[str] | None], Awaitable[list[str]]]
+
+
+def _when(value: str | None, now: dt.datetime) -> str:
+    if not value:
+        return "never"
+    moment = dt.datetime.fromisoformat(value)
+    minutes = int((moment - now).total_seconds() // 60)
+    if abs(minutes) < 1:
+        return "now"
+    span = f"{abs(minutes)} min" if abs(minutes) < 120 else f"{abs(minutes) // 60} h"
+    return f"in {span}" if minutes > 0 else f"{span} ago"
+
+
+def _source_line(row: dict[str, Any], items: int, now: dt.datetime) -> str:
+    mark = HEALTH_MARKS.get(row["health"], "⚪")
+    line = (
+        f"{mark} <b>{esc(row['id'])}</b> {row['health']}: last success {_when(row['last_success_at'], now)}, "
+        f"{items} items, next check {_when(row['next_check_at'], now)}"
+    )
+    if row["last_error"]:
+        line += f"\n    last error: {esc(row['last_error'])} ({row['consecutive_failures']} in a row)"
+    return line
+
+
+def sources_answer(services: Services) -> str:
+    """The HTML reply to /sources."""
+    rows = list_sources(services.db)
+    if not rows:
+        return "No sources have been checked yet."
+    counts = count_items(services.db)
+    now = services.clock()
+    lines = [_source_line(row, counts.get(row["id"], 0), now) for row in rows]
+    return "\n".join([f"<b>Sources</b> ({len(rows)})", *lines])
+
+
+def latest_answer(services: Services, args: Sequence[str]) -> str:
+    """The HTML reply to /latest [N]."""
+    words = check_arguments(args, LATEST_USAGE)
+    if len(words) > 1 or (words and not words[0].isdigit()):
+        raise UsageError(LATEST_USAGE)
+    limit = int(words[0]) if words else LATEST_DEFAULT
+    if not 1 <= limit <= LATEST_MAX:
+        raise UsageError(f"N must be from 1 to {LATEST_MAX}.\n{LATEST_USAGE}")
+    items = latest_items(services.db, limit)
+    if not items:
+        return "No items yet: sources are checked on their schedule (/sources)."
+    lines = [
+        f"• {(item['published_at'] or item['fetched_at'])[:10]} {link(item['title'], item['link'])} "
+        f"<i>({esc(item['source_name'] or item['source_id'])})</i>"
+        for item in items
+    ]
+    return "\n".join([f"<b>Latest {len(items)} items</b>", *lines])
+
+
+async def sources(update: Update, context: Context) -> None:
+    """Answer /sources."""
+    await reply_html(update, sources_answer(context.bot_data.services))
+
+
+async def latest(update: Update, context: Context) -> None:
+    """Answer /latest [N]."""
+    try:
+        answer = latest_answer(context.bot_data.services, context.args or [])
+    except UsageError as problem:
+        await reply_problem(update, problem)
+        return
+    await reply_html(update, answer)
+
+
+async def checknow(update: Update, context: Context) -> None:
+    """Check every source, or one, now (admins only)."""
+    services = context.bot_data.services
+    if not is_admin(services, update):
+        user = update.effective_user.id if update.effective_user else None
+        logger.warning("refused /checknow from user %s: not an admin", user)
+        await reply_html(update, "Only the bot's admins can use /checknow.")
+        return
+    try:
+        wanted = _checknow_arguments(services, context.args or [])
+    except UsageError as problem:
+        await reply_problem(update, problem)
+        return
+    check_now: CheckNow = services.extras[CHECK_NOW]
+    lines = await check_now(wanted)
+    await reply_html(update, "\n".join(esc(line) for line in lines))
+
+
+def _checknow_arguments(services: Services, args: Sequence[str]) -> list[str] | None:
+    words = check_arguments(args, CHECKNOW_USAGE)
+    if not words:
+        return None
+    known = [row["id"] for row in list_sources(services.db)]
+    if len(words) > 1 or words[0] not in known:
+        closest = difflib.get_close_matches(words[0], known, n=3, cutoff=0.3)
+        hint = f" Closest: {', '.join(closest)}." if closest else ""
+        raise UsageError(f"unknown source '{words[0][:40]}'.{hint}\n{CHECKNOW_USAGE}")
+    return words

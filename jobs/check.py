@@ -1,0 +1,250 @@
+"""Checking sources: fetch → parse → store new items → measure, per source, with health and backoff.
+
+A check never raises for what a source does: every failure is recorded on that source and returned as data,
+so one bad source never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol
+
+from sqlite_utils import Database
+
+from jobs.fetch import Fetcher, FetchResult, Validators
+from jobs.parse import ParsedItem, ParseError, items_fingerprint, parse_items
+from jobs.sources import SourceSpec
+from storage.items import insert_new_items
+from storage.sources import get_source, record_failure, record_success, sync_sources
+
+logger = logging.getLogger(__name__)
+
+Outcome = Literal["unchanged", "changed", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class HealthPolicy:
+    """When a source counts as down, and how far its checks back off while it fails."""
+
+    down_after: int = 5  # consecutive failures
+    max_backoff: dt.timedelta = dt.timedelta(days=1)
+    # On a source's first check, and for items this old, items are recorded but move no status:
+    # a feed's back catalogue is not news.
+    fresh_for: dt.timedelta = dt.timedelta(days=3)
+
+
+@dataclass(frozen=True, slots=True)
+class NewItem:
+    """A stored item handed to measuring, with what measuring needs to know of its source."""
+
+    id: int
+    source: SourceSpec
+    title: str
+    summary: str
+    link: str | None
+    published: dt.datetime | None
+    fresh: bool  # False: recorded only, moves no status
+
+
+class ItemSink(Protocol):
+    """What happens to new items inside the source's transaction: measuring, moving statuses, raising alerts.
+
+    Returns the number of status changes made.
+    """
+
+    def __call__(self, db: Database, items: Sequence[NewItem], now: dt.datetime) -> int: ...
+
+
+class HealthSink(Protocol):
+    """Told when a source goes down or recovers, inside the transaction that records it."""
+
+    def __call__(self, db: Database, source: SourceSpec, event: str, detail: str, now: dt.datetime) -> None: ...
+
+
+def keep_items(db: Database, items: Sequence[NewItem], now: dt.datetime) -> int:
+    """The sink that only stores: no measuring."""
+    return 0
+
+
+def ignore_health(db: Database, source: SourceSpec, event: str, detail: str, now: dt.datetime) -> None:
+    """The health sink that tells no one."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceReport:
+    """What one source's check came to."""
+
+    id: str
+    outcome: Outcome
+    new_items: int = 0
+    status_changes: int = 0
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The per-source object of `check --json`."""
+        return {"id": self.id, "outcome": self.outcome, "new_items": self.new_items, "error": self.error}
+
+
+@dataclass(slots=True)
+class CheckSummary:
+    """The summary of one check of many sources."""
+
+    sources: list[SourceReport] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, outcome: Outcome) -> int:
+        """How many sources came to this outcome."""
+        return sum(1 for report in self.sources if report.outcome == outcome)
+
+    def as_json(self) -> dict[str, Any]:
+        """The `check --json` shape of DESIGN.md."""
+        return {
+            "checked": len(self.sources),
+            "unchanged": self.count("unchanged"),
+            "changed": self.count("changed"),
+            "failed": self.count("failed"),
+            "new_items": sum(report.new_items for report in self.sources),
+            "status_changes": sum(report.status_changes for report in self.sources),
+            "seconds": round(self.seconds, 3),
+            "sources": [report.as_json() for report in self.sources],
+        }
+
+
+def backoff(every_seconds: int, failures: int, cap: dt.timedelta) -> dt.timedelta:
+    """How long to wait after `failures` consecutive failures: the interval, doubling, capped."""
+    return min(dt.timedelta(seconds=every_seconds * 2 ** max(0, failures - 1)), cap)
+
+
+def health_after_failure(failures: int, policy: HealthPolicy) -> str:
+    """'degraded' after a failure, 'down' after `down_after` in a row."""
+    return "down" if failures >= policy.down_after else "degraded"
+
+
+def _fresh(published: dt.datetime | None, first_check: bool, now: dt.datetime, policy: HealthPolicy) -> bool:
+    if published is not None:
+        return published >= now - policy.fresh_for
+    return not first_check
+
+
+def _item_row(item: ParsedItem) -> dict[str, Any]:
+    published = item.published.isoformat() if item.published else None
+    return {
+        "guid": item.guid,
+        "title": item.title,
+        "summary": item.summary,
+        "link": item.link,
+        "published_at": published,
+    }
+
+
+class Checker:
+    """Checks sources through one fetcher into one database, handing new items to a sink."""
+
+    def __init__(
+        self,
+        db: Database,
+        fetcher: Fetcher,
+        *,
+        sink: ItemSink = keep_items,
+        on_health: HealthSink = ignore_health,
+        policy: HealthPolicy | None = None,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.db = db
+        self.fetcher = fetcher
+        self.sink = sink
+        self.on_health = on_health
+        self.policy = policy or HealthPolicy()
+        self.clock = clock
+
+    def register(self, sources: Iterable[SourceSpec]) -> None:
+        """Make sure every source has its row."""
+        with self.db.atomic():
+            sync_sources(self.db, (asdict(source) for source in sources))
+
+    async def check_all(self, sources: Sequence[SourceSpec]) -> CheckSummary:
+        """Check every source now, concurrently (the fetcher bounds the concurrency)."""
+        started = time.monotonic()
+        self.register(sources)
+        reports = await asyncio.gather(*(self.check(source) for source in sources))
+        return CheckSummary(list(reports), time.monotonic() - started)
+
+    async def check(self, source: SourceSpec) -> SourceReport:
+        """Check one source; never raises for what the source does."""
+        row = get_source(self.db, source.id)
+        if row is None:
+            self.register([source])
+        validators = Validators(row["etag"], row["last_modified"]) if row else Validators()
+        result = await self.fetcher.fetch(source.url, validators)
+        try:
+            return self._record(source, row, result)
+        except Exception:
+            # A bug of ours on one source must not stop the others; it is logged with its traceback.
+            logger.exception("check of %s failed while recording", source.id)
+            return self._failed(source, "internal error while recording (logged)")
+
+    def _record(self, source: SourceSpec, row: dict[str, Any] | None, result: FetchResult) -> SourceReport:
+        if result.outcome == "failed":
+            return self._failed(source, result.error or "failed")
+        if result.outcome == "not_modified":
+            return self._succeeded(source, result, None, [])
+        try:
+            items = parse_items(source.kind, result.text, base_url=result.final_url, select=source.select,
+                                json_keys=source.json_keys)  # fmt: skip
+        except ParseError as error:
+            return self._failed(source, str(error))
+        fingerprint = items_fingerprint(items)
+        if row is not None and row["fingerprint"] == fingerprint:
+            return self._succeeded(source, result, fingerprint, [])
+        return self._succeeded(source, result, fingerprint, items)
+
+    def _succeeded(
+        self, source: SourceSpec, result: FetchResult, fingerprint: str | None, items: list[ParsedItem]
+    ) -> SourceReport:
+        now = self.clock()
+        with self.db.atomic():
+            before = get_source(self.db, source.id)
+            first_check = before is None or before["last_success_at"] is None
+            stored = insert_new_items(self.db, source.id, (_item_row(item) for item in items), now.isoformat())
+            changes = self.sink(self.db, self._new_items(source, stored, first_check, now), now) if stored else 0
+            record_success(
+                self.db, source.id, now=now.isoformat(),
+                next_check_at=(now + dt.timedelta(seconds=source.every_seconds)).isoformat(),
+                etag=result.validators.etag, last_modified=result.validators.last_modified,
+                fingerprint=fingerprint, new_items=len(stored),
+            )  # fmt: skip
+            if before is not None and before["health"] == "down":
+                self.on_health(
+                    self.db, source, "recovered", f"back after {before['consecutive_failures']} failures", now
+                )
+        outcome: Outcome = "changed" if stored else "unchanged"
+        return SourceReport(source.id, outcome, len(stored), changes)
+
+    def _new_items(
+        self, source: SourceSpec, stored: list[dict[str, Any]], first_check: bool, now: dt.datetime
+    ) -> list[NewItem]:
+        items = []
+        for row in stored:
+            published = dt.datetime.fromisoformat(row["published_at"]) if row["published_at"] else None
+            fresh = _fresh(published, first_check, now, self.policy)
+            items.append(NewItem(row["id"], source, row["title"], row["summary"], row["link"], published, fresh))
+        return items
+
+    def _failed(self, source: SourceSpec, error: str) -> SourceReport:
+        now = self.clock()
+        with self.db.atomic():
+            before = get_source(self.db, source.id)
+            failures = (before["consecutive_failures"] if before else 0) + 1
+            health = health_after_failure(failures, self.policy)
+            delay = backoff(source.every_seconds, failures, self.policy.max_backoff)
+            record_failure(self.db, source.id, now=now.isoformat(), next_check_at=(now + delay).isoformat(),
+                           error=error[:200], health=health)  # fmt: skip
+            if health == "down" and (before is None or before["health"] != "down"):
+                self.on_health(self.db, source, "down", error, now)
+        logger.warning("source %s failed (%d in a row): %s", source.id, failures, error)
+        return SourceReport(source.id, "failed", error=error[:200])

@@ -1,0 +1,500 @@
+"""Turn a fetched body into items: RSS and Atom by feedparser, HTML by a CSS selector, JSON by a path."""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import io
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+
+import feedparser
+from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
+
+MAX_ITEMS = 200
+MAX_TITLE = 500
+MAX_SUMMARY = 2_000
+
+# Zero-width characters survive NFKC and whitespace collapsing, and would split words for the matchers.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+# Block elements: their text is a separate phrase, so a space goes between them when tags are stripped.
+_BLOCK_TAG = re.compile(r"<(?=/?(?:p|div|br|li|ul|ol|tr|td|th|h[1-6]|table|section|article|blockquote|hr)\b)", re.I)
+_LOOSE_DATE = re.compile(r"(?<!\d)(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)")
+_EARLIEST_YEAR, _LATEST_YEAR = 1990, 2100
+_CJK_DATE = re.compile(r"\d\s*[年月日]")
+_HTML_START = re.compile(r"<!doctype\s+html|<html[\s>]", re.I)
+_TRACKING_KEYS = frozenset(
+    {"fbclid", "gclid", "dclid", "gclsrc", "msclkid", "mc_cid", "mc_eid", "yclid", "igshid", "spm", "_hsenc"}
+)
+_ELLIPSES = ("...", "…")
+# Every feed is handed to feedparser as UTF-8 whatever its XML declaration says: the text is already decoded.
+_FEED_HEADERS = {"content-type": "application/xml; charset=utf-8"}
+
+
+class ParseError(ValueError):
+    """The body could not be read as the kind of source it was said to be; the message is a short reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedItem:
+    """One entry of a feed or a listing page, normalised."""
+
+    guid: str
+    title: str
+    link: str | None
+    summary: str
+    published: datetime | None  # UTC-aware
+
+
+@dataclass(frozen=True, slots=True)
+class JsonKeys:
+    """Where a JSON item keeps each field: a key or dotted path; None tries the usual names."""
+
+    title: str | None = None
+    link: str | None = None
+    date: str | None = None
+    guid: str | None = None
+    summary: str | None = None
+
+
+_JSON_DEFAULTS: Mapping[str, tuple[str, ...]] = {
+    "title": ("title", "headline", "name"),
+    "link": ("url", "link", "href"),
+    "date": ("published", "published_at", "date", "pubDate", "updated", "updated_at", "created_at", "time"),
+    "guid": ("id", "guid", "uuid"),
+    "summary": ("summary", "description", "excerpt", "content", "body"),
+}
+
+
+def parse_items(
+    kind: str,
+    text: str,
+    *,
+    base_url: str,
+    select: str | None = None,
+    json_keys: JsonKeys | None = None,
+) -> list[ParsedItem]:
+    """Read the items of one fetched body; raise ParseError when it is not what the source promised."""
+    if not text.strip():
+        raise ParseError("empty body")
+    if kind == "rss":
+        return _collect(_feed_items(text, base_url))
+    if kind == "html":
+        if not select:
+            raise ParseError("an html source needs a selector")
+        return _collect(_html_items(text, base_url, select))
+    if kind == "json":
+        return _collect(_json_items(text, base_url, select, json_keys or JsonKeys()))
+    raise ParseError(f"unknown kind {kind!r}")
+
+
+def items_fingerprint(items: Sequence[ParsedItem]) -> str:
+    """Hash the set of (guid, title) pairs, so that reordering or re-rendering a page changes nothing."""
+    pairs = sorted({f"{item.guid}\x1f{item.title}" for item in items})
+    return hashlib.sha256("\x1e".join(pairs).encode("utf-8")).hexdigest()
+
+
+def check_selector(select: str) -> None:
+    """Raise ValueError when a CSS selector cannot be compiled."""
+    try:
+        LexborHTMLParser("<html></html>").css(select)
+    except SelectolaxError:
+        raise ValueError(f"invalid CSS selector {select!r}") from None
+
+
+def parse_date(value: str) -> datetime | None:
+    """Read a date in ISO 8601, RFC 822 or a plain form (2025-10-09, 2025/10/09, 2025年10月9日) as UTC."""
+    value = unicodedata.normalize("NFKC", value).strip()
+    if not value:
+        return None
+    for reader in (_iso_date, _rfc822_date, _loose_date):
+        found = reader(value)
+        if found is not None:
+            return found if _plausible(found) else None
+    return None
+
+
+def _plausible(value: datetime) -> bool:
+    """Whether a date could be a news item's: typos and placeholders give years like 1066 or 9999."""
+    return _EARLIEST_YEAR <= value.year <= _LATEST_YEAR
+
+
+def clean_text(value: str | None, *, markup: bool = True) -> str:
+    """Strip tags (when markup), unescape entities, apply NFKC and collapse whitespace."""
+    if not value:
+        return ""
+    if markup and ("<" in value or "&" in value):
+        value = _markup_to_text(value)
+    value = unicodedata.normalize("NFKC", value).translate(_INVISIBLE)
+    return " ".join(value.split())
+
+
+def _collect(items: Iterable[ParsedItem]) -> list[ParsedItem]:
+    """Keep the first item of each guid, up to MAX_ITEMS."""
+    kept: dict[str, ParsedItem] = {}
+    for item in items:
+        kept.setdefault(item.guid, item)
+        if len(kept) >= MAX_ITEMS:
+            break
+    return list(kept.values())
+
+
+def _make_item(
+    *, guid: str | None, title: str, link: str | None, summary: str, published: datetime | None, base_url: str
+) -> ParsedItem | None:
+    """Build an item from cleaned text, or None when it has nothing to show."""
+    absolute = absolute_link(link, base_url)
+    summary = _clip(summary, MAX_SUMMARY)
+    title = _clip(title or summary, MAX_TITLE)
+    if not title:
+        return None
+    return ParsedItem(
+        guid=_guid(guid, absolute, title), title=title, link=absolute, summary=summary, published=published
+    )
+
+
+def _guid(given: str | None, link: str | None, title: str) -> str:
+    """The feed's own id, else the link, else a hash of the title."""
+    given = (given or "").strip()
+    if given:
+        return _drop_tracking(given) if given.startswith(("http://", "https://")) else given
+    if link:
+        return link
+    return "sha256:" + hashlib.sha256(title.encode("utf-8")).hexdigest()
+
+
+def _clip(text: str, limit: int) -> str:
+    """Cut text to at most limit characters, marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _markup_to_text(value: str) -> str:
+    """The visible text of an HTML fragment."""
+    tree = LexborHTMLParser(_BLOCK_TAG.sub(" <", value))
+    tree.strip_tags(["script", "style", "noscript"])
+    return tree.body.text(separator="") if tree.body is not None else ""
+
+
+def absolute_link(href: str | None, base_url: str) -> str | None:
+    """An absolute http(s) link without tracking parameters, or None for anchors and scripts."""
+    href = (href or "").strip()
+    if not href or href.startswith("#"):
+        return None
+    url = urljoin(base_url, href)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return _drop_tracking(url)
+
+
+def _drop_tracking(url: str) -> str:
+    """Remove utm_* and click-id parameters, which change between renders of the same item."""
+    parts = urlsplit(url)
+    pieces = parts.query.split("&") if parts.query else []
+    kept = [piece for piece in pieces if not _is_tracking(piece.split("=", 1)[0])]
+    if len(kept) == len(pieces):
+        return url
+    return urlunsplit(parts._replace(query="&".join(kept)))
+
+
+def _is_tracking(key: str) -> bool:
+    """Whether a query key only tracks the reader."""
+    key = unquote(key).lower()
+    return key.startswith("utm_") or key in _TRACKING_KEYS
+
+
+# --- dates ----------------------------------------------------------------------------------------
+
+
+def _as_utc(value: datetime) -> datetime:
+    """Naive datetimes are taken as UTC; aware ones are converted."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _iso_date(value: str) -> datetime | None:
+    """ISO 8601 as Python 3.11 reads it (2025-10-09T10:00:00Z, 2025-10-09)."""
+    try:
+        return _as_utc(datetime.fromisoformat(value))
+    except ValueError:
+        return None
+
+
+def _rfc822_date(value: str) -> datetime | None:
+    """RFC 822 / RFC 2822 dates (Thu, 09 Oct 2025 10:00:00 +0800)."""
+    try:
+        return _as_utc(email.utils.parsedate_to_datetime(value))
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _loose_date(value: str) -> datetime | None:
+    """The first plausible year-month-day in the text, at midnight UTC."""
+    for match in _LOOSE_DATE.finditer(value):
+        year, month, day = (int(group) for group in match.groups())
+        if _EARLIEST_YEAR <= year <= _LATEST_YEAR:
+            try:
+                return datetime(year, month, day, tzinfo=UTC)
+            except ValueError:
+                continue
+    return None
+
+
+def _epoch_date(value: float) -> datetime | None:
+    """Seconds (or, when too large for seconds, milliseconds) since 1970."""
+    seconds = value / 1000 if value > 100_000_000_000 else value
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+# --- RSS and Atom ---------------------------------------------------------------------------------
+
+
+def _feed_items(text: str, base_url: str) -> Iterator[ParsedItem]:
+    """Entries of an RSS or Atom document."""
+    headers = {**_FEED_HEADERS, "content-location": base_url}
+    # A stream, never a str: feedparser treats a str as a URL or file name to open.
+    feed = feedparser.parse(io.BytesIO(text.encode("utf-8")), response_headers=headers)
+    entries = list(feed.get("entries") or [])
+    if not entries:
+        _check_empty_feed(feed, text)
+    for entry in entries:
+        # A plain dict: FeedParserDict maps some missing keys to others, with a DeprecationWarning.
+        item = _feed_item(dict(entry.items()), base_url)
+        if item is not None:
+            yield item
+
+
+def _check_empty_feed(feed: Mapping[str, Any], text: str) -> None:
+    """Raise unless a feed without entries is a well-formed, empty feed."""
+    if not feed.get("version") and _HTML_START.search(text[:4096]):
+        raise ParseError("HTML served as RSS")
+    if feed.get("bozo"):
+        raise ParseError(f"broken XML: {feed.get('bozo_exception')}")
+    if not feed.get("version"):
+        raise ParseError("not an RSS or Atom feed")
+
+
+def _feed_item(entry: Mapping[str, Any], base_url: str) -> ParsedItem | None:
+    """One feedparser entry as an item."""
+    return _make_item(
+        guid=_text_value(entry.get("id")),
+        title=_feed_text(entry, "title"),
+        link=_text_value(entry.get("link")),
+        summary=clean_text(_feed_summary(entry)),
+        published=_feed_date(entry),
+        base_url=base_url,
+    )
+
+
+def _feed_text(entry: Mapping[str, Any], key: str) -> str:
+    """A text construct, stripped of tags only when the feed says it holds HTML."""
+    detail = entry.get(f"{key}_detail") or {}
+    markup = "html" in str(detail.get("type", "html"))
+    return clean_text(_text_value(entry.get(key)), markup=markup)
+
+
+def _feed_summary(entry: Mapping[str, Any]) -> str:
+    """The entry's summary, else its first content block."""
+    summary = _text_value(entry.get("summary"))
+    if summary:
+        return summary
+    contents = entry.get("content") or []
+    return _text_value(contents[0].get("value")) if contents else ""
+
+
+def _feed_date(entry: Mapping[str, Any]) -> datetime | None:
+    """Published, else updated; feedparser's parsed form first, then the raw text."""
+    for key in ("published", "updated", "created"):
+        if key not in entry:
+            continue
+        raw = _text_value(entry.get(key))
+        parsed = entry.get(f"{key}_parsed")
+        if _CJK_DATE.search(raw):
+            # feedparser's ISO 8601 reader takes 2025年10月9日 for 2025-11-01.
+            return _loose_date(raw)
+        if parsed:
+            year, month, day, hour, minute, second = parsed[:6]
+            # struct_time allows a leap second (60); datetime does not.
+            return datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
+        found = parse_date(raw)
+        if found is not None:
+            return found
+    return None
+
+
+def _text_value(value: object) -> str:
+    """A string field, or empty for anything else (None, lists, dicts)."""
+    return value if isinstance(value, str) else ""
+
+
+# --- HTML -----------------------------------------------------------------------------------------
+
+
+def _html_items(text: str, base_url: str, select: str) -> Iterator[ParsedItem]:
+    """Items from the elements a CSS selector picks: links, or elements that contain one."""
+    tree = LexborHTMLParser(text)
+    base = _document_base(tree, base_url)
+    try:
+        nodes = tree.css(select)
+    except SelectolaxError:
+        raise ParseError(f"invalid CSS selector {select!r}") from None
+    if not nodes:
+        raise ParseError("selector matched nothing")
+    return _nonempty(_html_item(node, base) for node in nodes)
+
+
+def _nonempty(items: Iterable[ParsedItem | None]) -> Iterator[ParsedItem]:
+    """Drop the Nones; raise when the selector matched only elements without text."""
+    found = False
+    for item in items:
+        if item is not None:
+            found = True
+            yield item
+    if not found:
+        raise ParseError("selector matched only empty elements")
+
+
+def _document_base(tree: LexborHTMLParser, base_url: str) -> str:
+    """The page's <base href>, resolved against the address it was fetched from."""
+    node = tree.css_first("base[href]")
+    href = node.attributes.get("href") if node is not None else None
+    return urljoin(base_url, href.strip()) if href else base_url
+
+
+def _html_item(node: LexborNode, base_url: str) -> ParsedItem | None:
+    """One matched element as an item."""
+    anchor = node if node.tag == "a" else node.css_first("a[href]")
+    href = anchor.attributes.get("href") if anchor is not None else None
+    if anchor is not None and absolute_link(href, base_url) is None:
+        return None  # a link to a script or an anchor on the page: navigation, not an item
+    return _make_item(
+        guid=None,
+        title=_anchor_title(anchor or node),
+        link=href,
+        summary="",
+        published=_row_date(node),
+        base_url=base_url,
+    )
+
+
+def _anchor_title(node: LexborNode) -> str:
+    """The link text, or its title attribute when the text is empty or cut short with an ellipsis."""
+    text = clean_text(node.text(separator=" "), markup=False)
+    attribute = clean_text(node.attributes.get("title"), markup=False)
+    if attribute and (not text or text.endswith(_ELLIPSES)):
+        return attribute
+    return text
+
+
+def _row_date(node: LexborNode) -> datetime | None:
+    """The one date in the element or its nearest ancestors (the list row); none when a level has several."""
+    current: LexborNode | None = node
+    for _ in range(3):
+        if current is None:
+            return None
+        dates = _dates_in(current)
+        if len(dates) == 1:
+            return dates.pop()
+        if dates:
+            return None
+        current = current.parent
+    return None
+
+
+def _dates_in(node: LexborNode) -> set[datetime]:
+    """Dates in an element's <time datetime> attributes and text."""
+    stamps = [time.attributes.get("datetime") or "" for time in node.css("time[datetime]")]
+    text = unicodedata.normalize("NFKC", node.text(separator=" "))
+    found = [parse_date(stamp) for stamp in stamps]
+    found += [_loose_date(match.group(0)) for match in _LOOSE_DATE.finditer(text)]
+    return {value for value in found if value is not None}
+
+
+# --- JSON -----------------------------------------------------------------------------------------
+
+
+def _json_items(text: str, base_url: str, select: str | None, keys: JsonKeys) -> Iterator[ParsedItem]:
+    """Items from the list at a dotted path of a JSON document."""
+    rows = _json_rows(text, select)
+    for row in rows:
+        if isinstance(row, dict):
+            item = _json_item(row, keys, base_url)
+            if item is not None:
+                yield item
+
+
+def _json_rows(text: str, select: str | None) -> list[Any]:
+    """The item list: the document itself, or the value at the dotted path."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ParseError(f"broken JSON: {error.msg} at line {error.lineno}") from None
+    if not select:
+        if not isinstance(document, list):
+            raise ParseError("JSON document is not a list: set select to the path of the item list")
+        return document
+    found, value = _json_lookup(document, select)
+    if not found:
+        raise ParseError(f"JSON path {select!r} not found")
+    if not isinstance(value, list):
+        raise ParseError(f"JSON path {select!r} is not a list")
+    return value
+
+
+def _json_lookup(document: Any, path: str) -> tuple[bool, Any]:
+    """Follow a dotted path through objects (by key) and lists (by index)."""
+    current = document
+    for step in path.split("."):
+        if isinstance(current, dict) and step in current:
+            current = current[step]
+        elif isinstance(current, list) and step.isdigit() and int(step) < len(current):
+            current = current[int(step)]
+        else:
+            return False, None
+    return True, current
+
+
+def _json_item(row: dict[str, Any], keys: JsonKeys, base_url: str) -> ParsedItem | None:
+    """One JSON object as an item."""
+    return _make_item(
+        guid=_scalar_text(_json_field(row, keys.guid, "guid")),
+        title=clean_text(_scalar_text(_json_field(row, keys.title, "title"))),
+        link=_scalar_text(_json_field(row, keys.link, "link")),
+        summary=clean_text(_scalar_text(_json_field(row, keys.summary, "summary"))),
+        published=_json_date(_json_field(row, keys.date, "date")),
+        base_url=base_url,
+    )
+
+
+def _json_field(row: dict[str, Any], configured: str | None, name: str) -> Any:
+    """The configured key or path, else the first of the usual names for this field that is present."""
+    if configured is not None:
+        return _json_lookup(row, configured)[1]
+    return next((row[key] for key in _JSON_DEFAULTS[name] if key in row), None)
+
+
+def _scalar_text(value: Any) -> str:
+    """Strings as they are, numbers as text (JSON ids are often numbers), anything else as empty."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
+def _json_date(value: Any) -> datetime | None:
+    """A date given as text or as a Unix timestamp."""
+    if isinstance(value, str):
+        return parse_date(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        found = _epoch_date(float(value))
+        return found if found is not None and _plausible(found) else None
+    return None

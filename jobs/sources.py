@@ -1,0 +1,309 @@
+"""The sources file: which pages and feeds to check, how often, and how to read them."""
+
+from __future__ import annotations
+
+import importlib.resources
+import re
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
+
+import yaml
+
+from jobs.parse import JsonKeys, check_selector
+
+Kind = Literal["rss", "html", "json"]
+KINDS: tuple[Kind, ...] = ("rss", "html", "json")
+MIN_INTERVAL = 10
+MAX_INTERVAL = 7 * 86_400
+
+_REQUIRED = ("id", "name", "kind", "url", "every")
+_OPTIONAL = ("select", "issuer", "language", "json_keys")
+_JSON_KEY_FIELDS = ("title", "link", "date", "guid", "summary")
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
+_ISSUER = re.compile(r"[A-Z]{2}")
+_LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
+_DURATION = re.compile(r"(?:\d+[smhd])+")
+_DURATION_PART = re.compile(r"(\d+)([smhd])")
+_DOTTED_PATH = re.compile(r"[^.\s]+(?:\.[^.\s]+)*")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400}
+
+T = TypeVar("T")
+
+
+class SourcesFileError(ValueError):
+    """The sources file cannot be used; the message names the file, the source and the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """One tracked source, as the sources file describes it."""
+
+    id: str
+    name: str
+    kind: Kind
+    url: str
+    every_seconds: int
+    select: str | None = None  # html: CSS selector of the item links; json: dotted path to the item list
+    issuer: str | None = None  # ISO alpha-2 (or EU): who issues the measures this source reports
+    language: str | None = None  # a hint for the measuring rules: "en", "zh", "ja"
+    json_keys: JsonKeys | None = None  # json: where each item keeps its title, link, date, guid, summary
+
+
+class _KeyProblem(Exception):
+    """A bad value under one key of one source."""
+
+    def __init__(self, key: str, what: str) -> None:
+        super().__init__(what)
+        self.key = key
+        self.what = what
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses a key given twice in one mapping, where PyYAML keeps the last."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        """Build a mapping after checking its scalar keys are distinct."""
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                if key_node.value in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key '{key_node.value}'", key_node.start_mark
+                    )
+                seen.add(key_node.value)
+        return super().construct_mapping(node, deep)
+
+
+def bundled_sources_path() -> Path:
+    """The sources file shipped with the bot: bot/data/sources.yaml."""
+    return Path(str(importlib.resources.files("bot").joinpath("data", "sources.yaml")))
+
+
+def parse_interval(text: str) -> int:
+    """Seconds in a duration such as 30s, 10m, 2h, 1d or 1h30m; between 10 seconds and 7 days."""
+    text = text.strip()
+    if not _DURATION.fullmatch(text):
+        raise ValueError(f"{text!r} is not a duration like 30s, 10m, 2h or 1d")
+    seconds = sum(int(count) * _UNIT_SECONDS[unit] for count, unit in _DURATION_PART.findall(text))
+    if seconds < MIN_INTERVAL:
+        raise ValueError(f"{text!r} is too short: at least {MIN_INTERVAL}s")
+    if seconds > MAX_INTERVAL:
+        raise ValueError(f"{text!r} is too long: at most 7d")
+    return seconds
+
+
+def load_sources(path: Path) -> list[SourceSpec]:
+    """Read and check a sources file; raise SourcesFileError naming the file, source and key at fault."""
+    entries = _source_entries(path, _read_yaml(path))
+    specs = [_spec_at(path, entry, index) for index, entry in enumerate(entries, start=1)]
+    _check_unique_ids(path, specs)
+    return specs
+
+
+def _read_yaml(path: Path) -> object:
+    """The parsed YAML document."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise SourcesFileError(f"{path}: cannot read: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise SourcesFileError(f"{path}: not UTF-8 text") from None
+    try:
+        # A SafeLoader subclass: plain data only, never arbitrary Python objects.
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.MarkedYAMLError as error:
+        line = error.problem_mark.line + 1 if error.problem_mark else "?"
+        raise SourcesFileError(f"{path}: invalid YAML at line {line}: {error.problem}") from None
+    except yaml.YAMLError as error:
+        raise SourcesFileError(f"{path}: invalid YAML: {error}") from None
+
+
+def _source_entries(path: Path, document: object) -> list[Any]:
+    """The list under the top-level key `sources`."""
+    if not isinstance(document, dict) or "sources" not in document:
+        raise SourcesFileError(f"{path}: expected a mapping with the key 'sources' at the top level")
+    extra = sorted(str(key) for key in document if key != "sources")
+    if extra:
+        raise SourcesFileError(f"{path}: key '{extra[0]}': unknown top-level key (only 'sources' is allowed)")
+    entries = document["sources"]
+    if not isinstance(entries, list) or not entries:
+        raise SourcesFileError(f"{path}: key 'sources': expected a non-empty list of sources")
+    return entries
+
+
+def _spec_at(path: Path, entry: object, index: int) -> SourceSpec:
+    """Check one list entry, naming it by id when it has a usable one, else by position."""
+    if not isinstance(entry, dict):
+        raise SourcesFileError(f"{path}: source #{index}: expected a mapping of keys, got {_type_name(entry)}")
+    entry_id = entry.get("id")
+    label = f"source '{entry_id}'" if isinstance(entry_id, str) and entry_id.strip() else f"source #{index}"
+    try:
+        return _spec(entry)
+    except _KeyProblem as problem:
+        raise SourcesFileError(f"{path}: {label}: key '{problem.key}': {problem.what}") from None
+
+
+def _check_unique_ids(path: Path, specs: list[SourceSpec]) -> None:
+    """Statuses and items refer to sources by id, so two sources may not share one."""
+    first: dict[str, int] = {}
+    for index, spec in enumerate(specs, start=1):
+        if spec.id in first:
+            raise SourcesFileError(f"{path}: source '{spec.id}': key 'id': duplicate of source #{first[spec.id]}")
+        first[spec.id] = index
+
+
+def _spec(entry: Mapping[Any, Any]) -> SourceSpec:
+    """A SourceSpec from one mapping; raises _KeyProblem."""
+    _check_keys(entry)
+    kind = _field(entry, "kind", _kind)
+    spec = SourceSpec(
+        id=_field(entry, "id", _slug),
+        name=_field(entry, "name", _name),
+        kind=kind,
+        url=_field(entry, "url", _url),
+        every_seconds=_field(entry, "every", _interval),
+        select=_optional(entry, "select", _selector_checker(kind)),
+        issuer=_optional(entry, "issuer", _issuer),
+        language=_optional(entry, "language", _language),
+        json_keys=_optional(entry, "json_keys", _json_keys),
+    )
+    _check_kind_fit(spec)
+    return spec
+
+
+def _check_keys(entry: Mapping[Any, Any]) -> None:
+    """Refuse unknown keys and missing required ones."""
+    unknown = sorted(str(key) for key in entry if key not in _REQUIRED + _OPTIONAL)
+    if unknown:
+        known = ", ".join(_REQUIRED + _OPTIONAL)
+        raise _KeyProblem(unknown[0], f"unknown key (known keys: {known})")
+    missing = [key for key in _REQUIRED if key not in entry]
+    if missing:
+        raise _KeyProblem(missing[0], "missing (required)")
+
+
+def _check_kind_fit(spec: SourceSpec) -> None:
+    """Keys that only make sense for some kinds."""
+    if spec.kind == "html" and spec.select is None:
+        raise _KeyProblem("select", "missing (required for kind html: the CSS selector of the item links)")
+    if spec.kind == "rss" and spec.select is not None:
+        raise _KeyProblem("select", "not used by kind rss")
+    if spec.kind != "json" and spec.json_keys is not None:
+        raise _KeyProblem("json_keys", f"only for kind json, not {spec.kind}")
+
+
+def _field(entry: Mapping[Any, Any], key: str, check: Callable[[object], T]) -> T:
+    """Check one value, turning the checker's ValueError into a problem with this key."""
+    try:
+        return check(entry[key])
+    except _KeyProblem as problem:
+        raise _KeyProblem(f"{key}.{problem.key}", problem.what) from None
+    except ValueError as error:
+        raise _KeyProblem(key, str(error)) from None
+
+
+def _optional(entry: Mapping[Any, Any], key: str, check: Callable[[object], T]) -> T | None:
+    """Check a value that may be left out."""
+    return _field(entry, key, check) if key in entry else None
+
+
+def _text(value: object) -> str:
+    """A non-empty string."""
+    if not isinstance(value, str):
+        hint = " (quote it)" if isinstance(value, bool | int | float) else ""
+        raise ValueError(f"expected text, got {_type_name(value)}{hint}")
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value.strip()
+
+
+def _type_name(value: object) -> str:
+    """How YAML users would name what they wrote."""
+    names = {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "a mapping"}
+    return "nothing" if value is None else names.get(type(value), type(value).__name__)
+
+
+def _slug(value: object) -> str:
+    """A lower-case slug: statuses and items refer to the source by it."""
+    text = _text(value)
+    if not _SLUG.fullmatch(text):
+        raise ValueError(f"{text!r} is not a slug (lower-case letters, digits and '-', e.g. mofcom-security)")
+    return text
+
+
+def _name(value: object) -> str:
+    """A display name."""
+    return _text(value)
+
+
+def _kind(value: object) -> Kind:
+    """One of the kinds the parser reads."""
+    text = _text(value)
+    if text not in KINDS:
+        raise ValueError(f"{text!r} is not a kind: use one of {', '.join(KINDS)}")
+    return text
+
+
+def _url(value: object) -> str:
+    """An absolute http or https URL."""
+    text = _text(value)
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in text):
+        raise ValueError(f"{text!r} is not an http(s) URL")
+    return text
+
+
+def _interval(value: object) -> int:
+    """A duration as seconds."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected a duration like 30s, 10m, 2h or 1d, got {_type_name(value)}")
+    return parse_interval(value)
+
+
+def _selector_checker(kind: Kind) -> Callable[[object], str]:
+    """The check of `select`, which means a CSS selector for html and a dotted path for json."""
+    return _json_path if kind == "json" else _css_selector
+
+
+def _css_selector(value: object) -> str:
+    """A CSS selector that compiles."""
+    text = _text(value)
+    check_selector(text)
+    return text
+
+
+def _json_path(value: object) -> str:
+    """A dotted path such as data.items."""
+    text = _text(value)
+    if not _DOTTED_PATH.fullmatch(text):
+        raise ValueError(f"{text!r} is not a dotted path like data.items")
+    return text
+
+
+def _issuer(value: object) -> str:
+    """An ISO 3166-1 alpha-2 code in upper case, or EU."""
+    text = _text(value)
+    if not _ISSUER.fullmatch(text):
+        raise ValueError(f"{text!r} is not a country code: two upper-case letters such as CN, JP, US or EU")
+    return text
+
+
+def _language(value: object) -> str:
+    """A language tag such as en, zh or ja."""
+    text = _text(value)
+    if not _LANGUAGE.fullmatch(text):
+        raise ValueError(f"{text!r} is not a language code such as en, zh or ja")
+    return text
+
+
+def _json_keys(value: object) -> JsonKeys:
+    """Where JSON items keep their fields: a mapping from title, link, date, guid, summary to a key."""
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a mapping of {', '.join(_JSON_KEY_FIELDS)}, got {_type_name(value)}")
+    for key in value:
+        if key not in _JSON_KEY_FIELDS:
+            raise _KeyProblem(str(key), f"unknown (known: {', '.join(_JSON_KEY_FIELDS)})")
+    return JsonKeys(**{str(key): _field(value, str(key), _json_path) for key in value})

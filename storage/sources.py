@@ -1,0 +1,64 @@
+"""The sources table: what is tracked, its conditional-GET validators, and its health."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlite_utils import Database
+
+IDENTITY = ("id", "name", "kind", "url", "every_seconds")
+
+
+def sync_sources(db: Database, sources: Iterable[dict[str, Any]]) -> None:
+    """Insert new sources and refresh the description of known ones, keeping their state."""
+    for source in sources:
+        db.execute(
+            """INSERT INTO sources (id, name, kind, url, every_seconds) VALUES (:id, :name, :kind, :url, :every_seconds)
+               ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, url = excluded.url,
+                   every_seconds = excluded.every_seconds""",
+            {key: source[key] for key in IDENTITY},
+        )
+
+
+def get_source(db: Database, source_id: str) -> dict[str, Any] | None:
+    """One source's row, or None."""
+    return next(iter(db.query("SELECT * FROM sources WHERE id = ?", [source_id])), None)
+
+
+def list_sources(db: Database, ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """Every source (or those with these ids), by id."""
+    rows = db.query("SELECT * FROM sources ORDER BY id")
+    wanted = set(ids) if ids is not None else None
+    return [row for row in rows if wanted is None or row["id"] in wanted]
+
+
+def record_success(
+    db: Database,
+    source_id: str,
+    *,
+    now: str,
+    next_check_at: str,
+    etag: str | None,
+    last_modified: str | None,
+    fingerprint: str | None,
+    new_items: int,
+) -> None:
+    """A check that reached the source: validators kept, failures cleared, health ok."""
+    db.execute(
+        """UPDATE sources SET etag = ?, last_modified = ?, fingerprint = COALESCE(?, fingerprint),
+               last_checked_at = ?, last_success_at = ?, next_check_at = ?, consecutive_failures = 0,
+               health = 'ok', last_error = NULL, items_seen = items_seen + ?
+           WHERE id = ?""",
+        [etag, last_modified, fingerprint, now, now, next_check_at, new_items, source_id],
+    )
+
+
+def record_failure(db: Database, source_id: str, *, now: str, next_check_at: str, error: str, health: str) -> None:
+    """A failed check: one more consecutive failure, the reason, the health and when to try again."""
+    db.execute(
+        """UPDATE sources SET last_checked_at = ?, next_check_at = ?, consecutive_failures = consecutive_failures + 1,
+               health = ?, last_error = ?
+           WHERE id = ?""",
+        [now, next_check_at, health, error, source_id],
+    )

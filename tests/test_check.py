@@ -1,0 +1,154 @@
+"""Checking sources over a real loopback server: outcomes, items, health, backoff, and one bad source alone."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from email.utils import format_datetime
+
+from sqlite_utils import Database
+
+from jobs.check import Checker, HealthPolicy, NewItem, backoff, health_after_failure
+from jobs.fetch import Fetcher, FetchLimits
+from jobs.sources import SourceSpec
+from storage.sources import get_source
+from tests.loopback import Response, conditional, endless_body, no_headers, redirect, serve
+
+NOW = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.UTC)
+FAST = FetchLimits(connect_timeout=1, read_timeout=0.5, total_timeout=1, attempts=1, backoff_base=0, max_bytes=100_000)
+
+
+def feed(*titles: str, published: dt.datetime = NOW) -> str:
+    entries = "".join(
+        f"<item><title>{t}</title><link>https://example.org/{i}</link><guid>g-{t}</guid>"
+        f"<pubDate>{format_datetime(published)}</pubDate></item>"
+        for i, t in enumerate(titles)
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{entries}</channel></rss>'
+
+
+RSS = {"Content-Type": "application/rss+xml"}
+
+
+def spec(source_id: str, url: str, kind: str = "rss", select: str | None = None) -> SourceSpec:
+    return SourceSpec(id=source_id, name=source_id, kind=kind, url=url, every_seconds=600, select=select)  # type: ignore[arg-type]
+
+
+class Recorder:
+    """A sink and a health sink that remember what they were given."""
+
+    def __init__(self) -> None:
+        self.items: list[NewItem] = []
+        self.health: list[tuple[str, str]] = []
+
+    def sink(self, db: Database, items: Sequence[NewItem], now: dt.datetime) -> int:
+        self.items.extend(items)
+        return len([item for item in items if item.fresh])
+
+    def on_health(self, db: Database, source: SourceSpec, event: str, detail: str, now: dt.datetime) -> None:
+        self.health.append((source.id, event))
+
+
+def checker(db: Database, fetcher: Fetcher, recorder: Recorder, clock: list[dt.datetime] | None = None) -> Checker:
+    times = clock or [NOW]
+    return Checker(db, fetcher, sink=recorder.sink, on_health=recorder.on_health, clock=lambda: times[-1])
+
+
+async def test_healthy_and_broken_sources_in_one_run_are_each_reported(db: Database) -> None:
+    routes = {
+        "/good": Response(200, feed("China tightens gallium exports", "Rates steady"), RSS),
+        "/404": Response(404, "gone"),
+        "/500": Response(500, "oops"),
+        "/hang": no_headers(),
+        "/loop": redirect("/loop"),
+        "/huge": endless_body(50_000_000, headers=RSS),
+        "/html": Response(200, "<!doctype html><html><body><p>hello</p></body></html>", {"Content-Type": "text/html"}),
+        "/broken": Response(200, "<rss><channel><title>x</ti", RSS),
+        "/empty": Response(200, "", RSS),
+        "/nomatch": Response(200, "<html><body><ul><li>nothing</li></ul></body></html>", {"Content-Type": "text/html"}),
+    }
+    recorder = Recorder()
+    async with serve(routes) as base, Fetcher(FAST) as fetcher:
+        sources = [spec(path.strip("/"), base + path) for path in routes if path != "/nomatch"]
+        sources.append(spec("nomatch", base + "/nomatch", kind="html", select="ul.list li a"))
+        summary = await checker(db, fetcher, recorder).check_all(sources)
+    by_id = {report.id: report for report in summary.sources}
+    assert by_id["good"].outcome == "changed" and by_id["good"].new_items == 2
+    failed = {source_id for source_id, report in by_id.items() if report.outcome == "failed"}
+    assert failed == {"404", "500", "hang", "loop", "huge", "html", "broken", "empty", "nomatch"}
+    assert all(by_id[source_id].error for source_id in failed)
+    assert by_id["404"].error == "HTTP 404"
+    document = summary.as_json()
+    assert (document["checked"], document["changed"], document["failed"], document["new_items"]) == (10, 1, 9, 2)
+    assert get_source(db, "500")["health"] == "degraded"  # type: ignore[index]
+    assert get_source(db, "good")["health"] == "ok"  # type: ignore[index]
+    assert [item.title for item in recorder.items] == ["China tightens gallium exports", "Rates steady"]
+
+
+async def test_items_seen_before_are_not_new_again_and_a_reorder_is_unchanged(db: Database) -> None:
+    pages = [feed("a", "b"), feed("a", "b"), feed("b", "a"), feed("a", "b", "c")]
+    served = iter(pages)
+
+    async def handler(request: object, exchange: object) -> Response:
+        return Response(200, next(served), RSS)
+
+    recorder = Recorder()
+    async with serve({"/f": handler}) as base, Fetcher(FAST) as fetcher:
+        check = checker(db, fetcher, recorder)
+        outcomes = [(await check.check(spec("f", base + "/f"))) for _ in pages]
+    assert [(r.outcome, r.new_items) for r in outcomes] == [
+        ("changed", 2), ("unchanged", 0), ("unchanged", 0), ("changed", 1),
+    ]  # fmt: skip
+    assert db.execute("SELECT count(*) FROM items").fetchone()[0] == 3
+
+
+async def test_conditional_get_turns_a_304_into_unchanged(db: Database) -> None:
+    route = conditional(Response(200, feed("x"), RSS), etag='"v1"')
+    recorder = Recorder()
+    async with serve({"/f": route}) as base, Fetcher(FAST) as fetcher:
+        check = checker(db, fetcher, recorder)
+        first = await check.check(spec("f", base + "/f"))
+        second = await check.check(spec("f", base + "/f"))
+    assert (first.outcome, second.outcome) == ("changed", "unchanged")
+    assert get_source(db, "f")["etag"] == '"v1"'  # type: ignore[index]
+
+
+async def test_first_check_records_old_items_without_moving_statuses(db: Database) -> None:
+    old = NOW - dt.timedelta(days=400)
+    recorder = Recorder()
+    async with serve({"/f": Response(200, feed("old news", published=old), RSS)}) as base, Fetcher(FAST) as fetcher:
+        report = await checker(db, fetcher, recorder).check(spec("f", base + "/f"))
+    assert report.new_items == 1 and report.status_changes == 0
+    assert recorder.items[0].fresh is False
+
+
+async def test_down_after_five_failures_alerts_once_and_recovery_once(db: Database) -> None:
+    responses = [Response(503, "busy")] * 7 + [Response(200, feed("back"), RSS)] * 2
+    served = iter(responses)
+
+    async def handler(request: object, exchange: object) -> Response:
+        return next(served)
+
+    recorder = Recorder()
+    clock = [NOW]
+    async with serve({"/f": handler}) as base, Fetcher(FAST) as fetcher:
+        check = checker(db, fetcher, recorder, clock)
+        for step in range(len(responses)):
+            clock.append(NOW + dt.timedelta(hours=step))
+            await check.check(spec("f", base + "/f"))
+            if step == 4:
+                assert get_source(db, "f")["health"] == "down"  # type: ignore[index]
+    assert recorder.health == [("f", "down"), ("f", "recovered")]
+    row = get_source(db, "f")
+    assert row is not None and (row["health"], row["consecutive_failures"], row["last_error"]) == ("ok", 0, None)
+
+
+def test_backoff_grows_with_failures_and_is_capped_at_a_day() -> None:
+    cap = HealthPolicy().max_backoff
+    assert [backoff(600, n, cap).total_seconds() for n in (1, 2, 3, 4)] == [600, 1200, 2400, 4800]
+    assert backoff(600, 30, cap) == dt.timedelta(days=1)
+
+
+def test_health_is_degraded_then_down() -> None:
+    policy = HealthPolicy(down_after=5)
+    assert [health_after_failure(n, policy) for n in (1, 4, 5, 9)] == ["degraded", "degraded", "down", "down"]

@@ -1,0 +1,63 @@
+"""End to end: the real Application long-polling a fake Bot API on loopback, answering a user in chat."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from bot.app import build_application
+from bot.config import load_settings
+from bot.lifecycle import running
+from tests.fake_bot_api import FakeBotAPI
+
+TOKEN = "123456:TEST-TOKEN"
+
+
+@asynccontextmanager
+async def polling_bot(api: FakeBotAPI, tmp_path: Path) -> AsyncIterator[None]:
+    settings = load_settings(None, telegram_base_url=api.base_url, chokepoint_db=tmp_path / "e2e.db")
+    app = build_application(settings, token=TOKEN)
+    async with running(app):
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0.0, timeout=1, drop_pending_updates=False)
+        try:
+            yield
+        finally:
+            await app.updater.stop()
+
+
+async def test_a_user_asks_exposure_japan_autos_and_gets_a_sourced_answer(tmp_path: Path) -> None:
+    async with FakeBotAPI() as api, polling_bot(api, tmp_path):
+        api.user_says("/exposure japan autos", chat_id=1001)
+        [reply] = await api.wait_for_messages(1001, count=1, timeout=10)
+    assert reply["parse_mode"] == "HTML"
+    text = reply["text"]
+    assert text.startswith("<b>Japan · autos: ")
+    assert "high exposure" in text or "severe exposure" in text
+    assert "72% from China" in text
+    assert "MOFCOM Announcement 1/2026" in text
+    assert {"getMe", "deleteWebhook", "getUpdates", "setMyCommands", "sendMessage"} <= set(api.calls)
+
+
+async def test_bad_input_in_chat_gets_a_clear_escaped_answer(tmp_path: Path) -> None:
+    async with FakeBotAPI() as api, polling_bot(api, tmp_path):
+        api.user_says("/exposure <b>narnia</b> autos", chat_id=1002)
+        api.user_says("/exposure", chat_id=1002)
+        api.user_says("/exposure " + "x" * 10_000, chat_id=1002)
+        api.user_says("/expsure japan", chat_id=1002)
+        replies = await api.wait_for_messages(1002, count=4, timeout=10)
+    texts = [reply["text"] for reply in replies]
+    assert texts[0].startswith("Unknown country '&lt;b&gt;narnia&lt;/b&gt;'. Closest: ")
+    assert texts[1].startswith("Usage: /exposure COUNTRY [SECTOR]")
+    assert "longer than any name I know" in texts[2]
+    assert "Did you mean /exposure" in texts[3]
+
+
+async def test_the_command_menu_is_published(tmp_path: Path) -> None:
+    async with FakeBotAPI() as api, polling_bot(api, tmp_path):
+        api.user_says("/help", chat_id=1003)
+        [reply] = await api.wait_for_messages(1003, count=1, timeout=10)
+    names = {command["command"] for command in api.commands}
+    assert {"exposure", "status", "history", "help"} <= names
+    assert "/exposure japan autos" in reply["text"]

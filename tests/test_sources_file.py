@@ -1,0 +1,239 @@
+"""The sources file: what loads, and what is refused with the file, the source and the key named."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from jobs.parse import JsonKeys
+from jobs.sources import SourcesFileError, SourceSpec, bundled_sources_path, load_sources, parse_interval
+
+GOOD = """\
+sources:
+  - id: mofcom-security-bureau
+    name: MOFCOM Security and Control Bureau
+    kind: html
+    url: https://aqygzj.mofcom.gov.cn/
+    every: 30m
+    select: "ul.list li a"
+    issuer: CN
+    language: zh
+  - id: usgs-news
+    name: USGS news
+    kind: rss
+    url: https://www.usgs.gov/news/feed
+    every: 2h
+  - id: notices-api
+    name: Notices API
+    kind: json
+    url: http://api.example.com/notices?page=1
+    every: 1h30m
+    select: data.items
+    json_keys: {title: attributes.headline, link: url}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    """A sources file with this text."""
+    path = tmp_path / "sources.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def source(**overrides: str | None) -> str:
+    """The YAML of a one-source file: a valid html source with some keys changed (None removes a key)."""
+    keys: dict[str, str | None] = {
+        "id": "mofcom",
+        "name": "MOFCOM",
+        "kind": "html",
+        "url": "https://aqygzj.mofcom.gov.cn/",
+        "every": "30m",
+        "select": '"ul.list li a"',
+    }
+    keys.update(overrides)
+    lines = [f"{key}: {value}" for key, value in keys.items() if value is not None]
+    return "sources:\n  - " + "\n    ".join(lines) + "\n"
+
+
+def test_good_file_loads(tmp_path: Path) -> None:
+    specs = load_sources(write(tmp_path, GOOD))
+    assert specs == [
+        SourceSpec(
+            id="mofcom-security-bureau",
+            name="MOFCOM Security and Control Bureau",
+            kind="html",
+            url="https://aqygzj.mofcom.gov.cn/",
+            every_seconds=1800,
+            select="ul.list li a",
+            issuer="CN",
+            language="zh",
+        ),
+        SourceSpec(
+            id="usgs-news", name="USGS news", kind="rss", url="https://www.usgs.gov/news/feed", every_seconds=7200
+        ),
+        SourceSpec(
+            id="notices-api",
+            name="Notices API",
+            kind="json",
+            url="http://api.example.com/notices?page=1",
+            every_seconds=5400,
+            select="data.items",
+            json_keys=JsonKeys(title="attributes.headline", link="url"),
+        ),
+    ]
+
+
+def test_bundled_file_loads() -> None:
+    path = bundled_sources_path()
+    specs = load_sources(path)
+    assert path.name == "sources.yaml" and path.parent.name == "data"
+    assert len(specs) >= 8
+    ids = {spec.id for spec in specs}
+    assert {"mofcom-security-bureau", "mofcom-english-announcements", "meti-releases", "usgs-news"} <= ids
+    assert {spec.issuer for spec in specs if spec.id.startswith("mofcom")} == {"CN"}
+    assert all(spec.select for spec in specs if spec.kind == "html")
+    assert all(600 <= spec.every_seconds <= 7200 for spec in specs)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "what"),
+    [
+        ({"colour": "red"}, "colour", "unknown key"),
+        ({"url": None}, "url", "missing (required)"),
+        ({"every": None}, "every", "missing (required)"),
+        ({"name": None}, "name", "missing (required)"),
+        ({"kind": "atom"}, "kind", "'atom' is not a kind"),
+        ({"every": "soon"}, "every", "'soon' is not a duration"),
+        ({"every": "0m"}, "every", "too short"),
+        ({"every": "-5m"}, "every", "is not a duration"),
+        ({"every": '"30"'}, "every", "'30' is not a duration"),
+        ({"every": "8d"}, "every", "too long"),
+        ({"every": "600"}, "every", "expected a duration like 30s, 10m, 2h or 1d, got a number"),
+        ({"url": "ftp://example.com/feed"}, "url", "is not an http(s) URL"),
+        ({"url": "https:///no-host"}, "url", "is not an http(s) URL"),
+        ({"url": "example.com/feed"}, "url", "is not an http(s) URL"),
+        ({"select": None}, "select", "missing (required for kind html"),
+        ({"select": '"ul["'}, "select", "invalid CSS selector"),
+        ({"kind": "rss", "select": "a"}, "select", "not used by kind rss"),
+        ({"kind": "json", "select": '"data..items"'}, "select", "is not a dotted path"),
+        ({"json_keys": "{title: t}"}, "json_keys", "only for kind json"),
+        ({"issuer": "China"}, "issuer", "is not a country code"),
+        ({"issuer": "cn"}, "issuer", "is not a country code"),
+        ({"language": "no"}, "language", "expected text, got a boolean (quote it)"),
+        ({"language": "Chinese"}, "language", "is not a language code"),
+        ({"name": '""'}, "name", "must not be empty"),
+        ({"name": "[a, b]"}, "name", "expected text, got a list"),
+    ],
+)
+def test_bad_value_names_file_source_and_key(
+    tmp_path: Path, overrides: dict[str, str | None], key: str, what: str
+) -> None:
+    path = write(tmp_path, source(**overrides))
+    with pytest.raises(SourcesFileError) as caught:
+        load_sources(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: source 'mofcom': key '{key}': "), message
+    assert what in message
+
+
+def test_bad_json_keys_name_the_inner_key(tmp_path: Path) -> None:
+    path = write(tmp_path, source(kind="json", select="data", json_keys="{title: t, colour: c}"))
+    with pytest.raises(SourcesFileError, match=re.escape("source 'mofcom': key 'json_keys.colour': unknown")):
+        load_sources(path)
+    path = write(tmp_path, source(kind="json", select=None, json_keys="{title: 'a..b'}"))
+    with pytest.raises(SourcesFileError, match=re.escape("key 'json_keys.title': 'a..b' is not a dotted path")):
+        load_sources(path)
+
+
+@pytest.mark.parametrize(
+    ("bad_id", "label"),
+    [("MOFCOM", "source 'MOFCOM'"), ("-mofcom", "source '-mofcom'"), ("mofcom_bureau", "source 'mofcom_bureau'")],
+)
+def test_id_must_be_a_slug(tmp_path: Path, bad_id: str, label: str) -> None:
+    path = write(tmp_path, source(id=bad_id))
+    with pytest.raises(SourcesFileError, match=re.escape(f"{path}: {label}: key 'id': '{bad_id}' is not a slug")):
+        load_sources(path)
+
+
+def test_source_without_usable_id_is_named_by_position(tmp_path: Path) -> None:
+    text = GOOD + "  - name: Nameless\n    kind: rss\n    url: https://x.example/feed\n    every: 1h\n"
+    path = write(tmp_path, text)
+    with pytest.raises(SourcesFileError, match=re.escape(f"{path}: source #4: key 'id': missing (required)")):
+        load_sources(path)
+    path = write(tmp_path, source(id="42"))
+    with pytest.raises(SourcesFileError, match=re.escape(f"{path}: source #1: key 'id': expected text, got a number")):
+        load_sources(path)
+
+
+def test_duplicate_ids(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD + GOOD.removeprefix("sources:\n").split("  - id: usgs-news")[0])
+    expected = f"{path}: source 'mofcom-security-bureau': key 'id': duplicate of source #1"
+    with pytest.raises(SourcesFileError, match=re.escape(expected)):
+        load_sources(path)
+
+
+def test_duplicate_key_in_one_source(tmp_path: Path) -> None:
+    path = write(tmp_path, source() + "    every: 10m\n")
+    with pytest.raises(SourcesFileError, match=re.escape(f"{path}: invalid YAML at line 8: duplicate key 'every'")):
+        load_sources(path)
+
+
+def test_yaml_syntax_error_gives_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "sources:\n  - id: a\n    name: [unclosed\n    kind: rss\n")
+    with pytest.raises(SourcesFileError, match=rf"^{re.escape(str(path))}: invalid YAML at line \d+: "):
+        load_sources(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ("", "expected a mapping with the key 'sources' at the top level"),
+        ("- id: a\n", "expected a mapping with the key 'sources' at the top level"),
+        ("feeds: []\n", "expected a mapping with the key 'sources' at the top level"),
+        ("sources: []\n", "key 'sources': expected a non-empty list of sources"),
+        ("sources: {id: a}\n", "key 'sources': expected a non-empty list of sources"),
+        ("sources:\n  - just a string\n", "source #1: expected a mapping of keys, got str"),
+        (GOOD + "defaults:\n  every: 10m\n", "key 'defaults': unknown top-level key"),
+    ],
+)
+def test_bad_top_level(tmp_path: Path, text: str, what: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(SourcesFileError, match=re.escape(f"{path}: {what}")):
+        load_sources(path)
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    with pytest.raises(SourcesFileError, match=re.escape(f"{missing}: cannot read: No such file or directory")):
+        load_sources(missing)
+    with pytest.raises(SourcesFileError, match=re.escape(f"{tmp_path}: cannot read: Is a directory")):
+        load_sources(tmp_path)
+
+
+def test_file_that_is_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_bytes(source(name="商务部").encode("gbk"))
+    with pytest.raises(SourcesFileError, match=re.escape(f"{path}: not UTF-8 text")):
+        load_sources(path)
+
+
+def test_yaml_tags_for_python_objects_are_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, source(name="!!python/object/apply:os.getcwd []"))
+    with pytest.raises(SourcesFileError, match="invalid YAML at line 3"):
+        load_sources(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30s", 30), ("10s", 10), ("10m", 600), ("2h", 7200), ("1d", 86_400), ("7d", 604_800), (" 1h30m ", 5400)],
+)
+def test_parse_interval(text: str, seconds: int) -> None:
+    assert parse_interval(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "0s", "9s", "-1m", "1.5h", "10 m", "10M", "m", "8d", "1w", "abc"])
+def test_parse_interval_refuses(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_interval(text)
