@@ -70,7 +70,7 @@ class CantParseFault:
 
     def answer(self) -> tuple[int, dict[str, Any]]:
         """The HTTP status and body Telegram sends."""
-        return 400, _error(400, "Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 0")
+        return 400, _error(400, 'Bad Request: can\'t parse entities: Unsupported start tag "x" at byte offset 0')
 
 
 @dataclass(frozen=True, slots=True)
@@ -498,7 +498,20 @@ def _default_user(chat_id: int, chat_type: str) -> int:
 
 
 def _administrator(user: dict[str, Any]) -> dict[str, Any]:
-    rights = ["can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages", "can_manage_video_chats", "can_restrict_members", "can_promote_members", "can_change_info", "can_invite_users", "can_post_stories", "can_edit_stories", "can_delete_stories"]
+    rights = [
+        "can_be_edited",
+        "is_anonymous",
+        "can_manage_chat",
+        "can_delete_messages",
+        "can_manage_video_chats",
+        "can_restrict_members",
+        "can_promote_members",
+        "can_change_info",
+        "can_invite_users",
+        "can_post_stories",
+        "can_edit_stories",
+        "can_delete_stories",
+    ]
     return {"status": "administrator", "user": user, **dict.fromkeys(rights, False), "can_manage_chat": True}
 
 
