@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import multiprocessing
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -64,6 +66,40 @@ class HealthSink(Protocol):
     """Told when a source goes down or recovers, inside the transaction that records it."""
 
     def __call__(self, db: Database, source: SourceSpec, event: str, detail: str, now: dt.datetime) -> None: ...
+
+
+Parser = Callable[[SourceSpec, str, str], Awaitable[list[ParsedItem]]]
+
+
+def parse_source(source: SourceSpec, text: str, base_url: str) -> list[ParsedItem]:
+    """Parse a source's body as its kind says (a plain function, so that a worker process can run it)."""
+    return parse_items(source.kind, text, base_url=base_url, select=source.select, json_keys=source.json_keys)
+
+
+async def parse_inline(source: SourceSpec, text: str, base_url: str) -> list[ParsedItem]:
+    """Parse on the event loop: for tests and one-off checks of a few sources."""
+    return parse_source(source, text, base_url)
+
+
+class ParserPool:
+    """Parse in worker processes: feed parsing is CPU-bound, and the event loop must stay free for chats."""
+
+    def __init__(self, workers: int = 2) -> None:
+        self._workers = workers
+        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+    async def __call__(self, source: SourceSpec, text: str, base_url: str) -> list[ParsedItem]:
+        """Parse in a worker; ParseError comes back as raised there."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, parse_source, source, text, base_url)
+
+    def warm(self) -> None:
+        """Start every worker now rather than on the first source."""
+        for future in [self._pool.submit(int) for _ in range(self._workers)]:
+            future.result()
+
+    def close(self) -> None:
+        """Stop the workers."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def keep_items(db: Database, items: Sequence[NewItem], now: dt.datetime) -> int:
@@ -152,12 +188,14 @@ class Checker:
         *,
         sink: ItemSink = keep_items,
         on_health: HealthSink = ignore_health,
+        parse: Parser = parse_inline,
         policy: HealthPolicy | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self.db = db
         self.fetcher = fetcher
         self.sink = sink
+        self.parse = parse
         self.on_health = on_health
         self.policy = policy or HealthPolicy()
         self.clock = clock
@@ -182,20 +220,19 @@ class Checker:
         validators = Validators(row["etag"], row["last_modified"]) if row else Validators()
         result = await self.fetcher.fetch(source.url, validators)
         try:
-            return self._record(source, row, result)
+            return await self._record(source, row, result)
         except Exception:
             # A bug of ours on one source must not stop the others; it is logged with its traceback.
             logger.exception("check of %s failed while recording", source.id)
             return self._failed(source, "internal error while recording (logged)")
 
-    def _record(self, source: SourceSpec, row: dict[str, Any] | None, result: FetchResult) -> SourceReport:
+    async def _record(self, source: SourceSpec, row: dict[str, Any] | None, result: FetchResult) -> SourceReport:
         if result.outcome == "failed":
             return self._failed(source, result.error or "failed")
         if result.outcome == "not_modified":
             return self._succeeded(source, result, None, [])
         try:
-            items = parse_items(source.kind, result.text, base_url=result.final_url, select=source.select,
-                                json_keys=source.json_keys)  # fmt: skip
+            items = await self.parse(source, result.text, result.final_url)
         except ParseError as error:
             return self._failed(source, str(error))
         fingerprint = items_fingerprint(items)
