@@ -28,7 +28,7 @@ def sources(count: int, port: int) -> list[SourceSpec]:
             kind="rss",
             url=f"http://127.0.0.{1 + n % HOSTS}:{port}/feed/{n}",
             every_seconds=600,
-        )  # fmt: skip
+        )
         for n in range(count)
     ]
 
