@@ -8,25 +8,30 @@ import resource
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from jobs.check import Checker, ItemSink, ParserPool, keep_items
+from bot.knowledge import load_exposure_table
+from bot.vocab import load_vocabulary
+from jobs.alerts import AlertContext
+from jobs.check import Checker, ItemSink, ParserPool
 from jobs.fetch import Fetcher
+from jobs.measure import load_rules
+from jobs.pipeline import MeasuringSink, measure_in_worker
 from jobs.sources import SourceSpec
 from storage.db import open_database
 
 HOSTS = 50
 
 
-def sources(count: int, port: int) -> list[SourceSpec]:
+def sources(count: int, port: int, path: str = "feed") -> list[SourceSpec]:
     """COUNT sources spread over HOSTS loopback addresses, as real sources are over many hosts."""
     return [
         SourceSpec(
             id=f"s{n}",
             name=f"source {n}",
             kind="rss",
-            url=f"http://127.0.0.{1 + n % HOSTS}:{port}/feed/{n}",
+            url=f"http://127.0.0.{1 + n % HOSTS}:{port}/{path}/{n}",
             every_seconds=600,
         )
         for n in range(count)
@@ -38,52 +43,75 @@ def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
 
 
-async def cycles(count: int, port: int, sink: ItemSink, pool: ParserPool, folder: Path) -> tuple[float, float, int]:
-    """A cold cycle and a 304 cycle over COUNT sources; their seconds and the items stored."""
-    now = dt.datetime.now(dt.UTC)
-    db = open_database(folder / f"bench-{count}.db", now)
+async def cycles(
+    runs: Sequence[tuple[int, str]], port: int, sink: ItemSink, pool: ParserPool, folder: Path
+) -> list[tuple[float, float, int]]:
+    """For each (count, path): a cold cycle and a 304 cycle in a new database; seconds and items stored."""
+    results = []
     async with Fetcher() as fetcher:
-        checker = Checker(db, fetcher, sink=sink, parse=pool)
-        cold = await checker.check_all(sources(count, port))
-        warm = await checker.check_all(sources(count, port))
-    items = db.execute("SELECT count(*) FROM items").fetchone()[0]
-    db.close()
-    assert cold.count("failed") == 0 and warm.count("unchanged") == count, (cold.as_json(), warm.as_json())
-    return cold.seconds, warm.seconds, items
+        for count, path in runs:
+            db = open_database(folder / f"bench-{path}-{count}.db", dt.datetime.now(dt.UTC))
+            checker = Checker(db, fetcher, sink=sink, parse=pool)
+            cold = await checker.check_all(sources(count, port, path))
+            warm = await checker.check_all(sources(count, port, path))
+            items = db.execute("SELECT count(*) FROM items").fetchone()[0]
+            db.close()
+            assert cold.count("failed") == 0 and warm.count("unchanged") == count, (cold.as_json(), warm.as_json())
+            results.append((cold.seconds, warm.seconds, items))
+    return results
 
 
-def run(make_sink: Callable[[], ItemSink] = lambda: keep_items, sizes: tuple[int, ...] = (250, 500, 1000)) -> None:
-    """Print sources/s for each cycle and size, and the peak memory."""
+def report(count: int, path: str, cold: float, warm: float, items: int) -> None:
+    """One line of figures."""
+    kind = "every item relevant" if path == "hot" else "1 in 10 items relevant"
+    print(
+        f"{count:5d} sources ({kind}): cold {count / cold:5.0f} sources/s ({cold:.2f} s, {items} items), "
+        f"304s {count / warm:5.0f} sources/s ({warm:.2f} s); {1000 * cold / count:.2f} ms per source cold"
+    )
+
+
+def start_server() -> tuple[subprocess.Popen[str], int]:
+    """The feed server in its own process (it should not share this one's event loop); its port."""
     server = subprocess.Popen(
         [sys.executable, "-m", "bench.feed_server", str(HOSTS)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert server.stdout is not None
+    return server, int(server.stdout.readline())
+
+
+RUNS = ((250, "feed"), (500, "feed"), (1000, "feed"), (1000, "hot"))
+
+
+def run(make_sink: Callable[[], ItemSink], runs: Sequence[tuple[int, str]] = RUNS) -> None:
+    """Print sources/s for each cycle and size, and the peak memory."""
+    server, port = start_server()
+    pool = ParserPool(annotate=measure_in_worker)
     try:
-        assert server.stdout is not None
-        port = int(server.stdout.readline())
-        pool = ParserPool()
         pool.warm()
         with tempfile.TemporaryDirectory() as folder:
-            for count in sizes:
-                cold, warm, items = asyncio.run(cycles(count, port, make_sink(), pool, Path(folder)))
-                print(
-                    f"{count:5d} sources: cold {count / cold:7.0f} sources/s ({cold:.2f} s, {items} items), "
-                    f"304s {count / warm:7.0f} sources/s ({warm:.2f} s); "
-                    f"{1000 * cold / count:.2f} ms per source cold"
-                )
-        pool.close()
-        print(
-            f"peak RSS: checking process {peak_rss_mb():.0f} MB, "
-            f"largest child (parser worker or server) {peak_rss_mb(resource.RUSAGE_CHILDREN):.0f} MB"
-        )
+            results = asyncio.run(cycles(runs, port, make_sink(), pool, Path(folder)))
     finally:
+        pool.close()
         if server.stdin:
             server.stdin.close()
         server.wait(timeout=10)
+    for (count, path), figures in zip(runs, results, strict=True):
+        report(count, path, *figures)
+    print(
+        f"peak RSS: checking process {peak_rss_mb():.0f} MB, "
+        f"largest child (a parser worker or the feed server) {peak_rss_mb(resource.RUSAGE_CHILDREN):.0f} MB"
+    )
+
+
+def measuring_sink() -> ItemSink:
+    """The sink the bot runs with: measuring, moving statuses, raising alerts."""
+    vocabulary = load_vocabulary()
+    return MeasuringSink(load_rules(vocabulary), AlertContext(vocabulary, load_exposure_table(vocabulary)))
 
 
 def main() -> None:
     """`make bench` entry point."""
-    run()
+    run(measuring_sink)

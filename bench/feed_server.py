@@ -1,4 +1,7 @@
-"""A loopback feed server for the check benchmark: /feed/N is an RSS feed of 20 items with an ETag.
+"""A loopback feed server for the check benchmark: /feed/N and /hot/N are RSS feeds of 20 items with an ETag.
+
+/feed/N mixes news as a real feed does: two items of 20 are about export controls. /hot/N is the worst
+case, every item about export controls (every item is then measured in full, and moves statuses).
 
 Run as `python -m bench.feed_server HOSTS`; it listens on 127.0.0.1 .. 127.0.0.HOSTS (one port for all),
 prints the port, and stops when its standard input closes.
@@ -9,17 +12,40 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import sys
+import time
 
 ITEMS_PER_FEED = 20
-PUBLISHED = email.utils.formatdate(1_796_000_000, usegmt=True)
+PUBLISHED = email.utils.formatdate(time.time() - 3600, usegmt=True)  # an hour ago: fresh news
 
 
-def feed(number: int) -> bytes:
+RELEVANT = (
+    "China tightens rare-earth export licence reviews for Japanese buyers",
+    "Beijing bans gallium and germanium exports to the United States",
+    "China suspends export controls on graphite anodes",
+    "MOFCOM adds antimony to export licensing list",
+)
+OTHER = (
+    "Toyota reports record quarterly profit as yen weakens",
+    "Bank of Japan holds rates steady",
+    "Lynas opens new processing plant in Malaysia",
+    "Copper prices rise on supply worries in Chile",
+    "Samsung unveils new smartphone line-up",
+    "European stocks close higher ahead of central bank meeting",
+)
+
+
+def title(number: int, index: int, hot: bool) -> str:
+    """Item INDEX of source NUMBER: about export controls in every tenth item (every item when hot)."""
+    pool = RELEVANT if hot or index % 10 == 0 else OTHER
+    return f"{pool[(number + index) % len(pool)]} ({number}.{index})"
+
+
+def feed(number: int, hot: bool = False) -> bytes:
     """The feed of source N: 20 items, each with its own guid."""
     items = "".join(
-        f"<item><title>Source {number} item {i}: rare-earth export licences under review</title>"
+        f"<item><title>{title(number, i, hot)}</title>"
         f"<link>https://example.org/{number}/{i}</link><guid>s{number}-i{i}</guid>"
-        f"<pubDate>{PUBLISHED}</pubDate><description>Summary of item {i} of source {number}.</description></item>"
+        f"<pubDate>{PUBLISHED}</pubDate><description>Item {i} of source {number}.</description></item>"
         for i in range(ITEMS_PER_FEED)
     )
     return (
@@ -42,10 +68,12 @@ async def serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamW
     try:
         while head := await reader.readuntil(b"\r\n\r\n"):
             lines = head.decode("latin-1").split("\r\n")
-            number = int(lines[0].split()[1].rsplit("/", 1)[-1])
-            etag = f'"v{number}"'
+            path = lines[0].split()[1]
+            number, hot = int(path.rsplit("/", 1)[-1]), path.startswith("/hot/")
+            etag = f'"{"h" if hot else "v"}{number}"'
             matched = any(line.lower() == f"if-none-match: {etag}" for line in lines)
-            writer.write(response("304 Not Modified", b"", etag) if matched else response("200 OK", feed(number), etag))
+            body = b"" if matched else feed(number, hot)
+            writer.write(response("304 Not Modified" if matched else "200 OK", body, etag))
             await writer.drain()
     except (asyncio.IncompleteReadError, ConnectionError, ValueError):
         pass

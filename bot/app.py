@@ -13,6 +13,7 @@ from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
@@ -23,18 +24,24 @@ from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.runtime import close_services, open_services
+from bot.telegram_sender import start_delivery, stop_delivery
+from bot.watching import Watch, check_now, open_watch, start_checks
 from handlers.context import BotData, Services
 from handlers.errors import on_error, unknown_command_handler
-from handlers.registry import commands
+from handlers.registry import button_handlers, commands
+from handlers.sources import CHECK_NOW
+from jobs.sources import SourceSpec
 
 logger = logging.getLogger(__name__)
 
 ChokepointApp: TypeAlias = Application[Any, Any, Any, Any, BotData, Any]
 SCHEDULER_KEY = "scheduler"
+WATCH_KEY = "watch"
 
 
 def build_application(
     settings: Settings,
+    sources: list[SourceSpec],
     *,
     token: str,
     request: BaseRequest | None = None,
@@ -48,7 +55,8 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .context_types(ContextTypes(bot_data=BotData))
         .job_queue(None)  # scheduling is ours (APScheduler, started in post_init), not PTB's JobQueue
-        .post_init(_post_init(settings, open_))
+        .post_init(_post_init(settings, sources, open_))
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
     )
     if request is not None:
@@ -63,17 +71,24 @@ def register_handlers(app: ChokepointApp) -> None:
     known = commands()
     for command in known:
         app.add_handler(CommandHandler(command.name, command.callback))
+    for pattern, callback in button_handlers():
+        app.add_handler(CallbackQueryHandler(callback, pattern=pattern))
     app.add_handler(MessageHandler(filters.COMMAND, unknown_command_handler([c.name for c in known])))
     app.add_error_handler(on_error)
 
 
 def _post_init(
-    settings: Settings, open_: Callable[[Settings], Services]
+    settings: Settings, sources: list[SourceSpec], open_: Callable[[Settings], Services]
 ) -> Callable[[ChokepointApp], Coroutine[Any, Any, None]]:
     async def post_init(app: ChokepointApp) -> None:
         services = open_(settings)
         app.bot_data.attach(services)
+        delivery = start_delivery(app.bot, services, settings)
+        watch = open_watch(services, sources, notify=delivery.wake)
+        services.extras[WATCH_KEY] = watch
+        services.extras[CHECK_NOW] = lambda ids: check_now(watch, ids)
         scheduler = AsyncIOScheduler(timezone="UTC")
+        start_checks(watch, scheduler, services)
         scheduler.start()
         services.extras[SCHEDULER_KEY] = scheduler
         await publish_command_menu(app)
@@ -81,13 +96,26 @@ def _post_init(
     return post_init
 
 
+async def _post_stop(app: ChokepointApp) -> None:
+    """Stop delivering while the bot's connection is still open (sends in flight finish first)."""
+    try:
+        services = app.bot_data.services
+    except RuntimeError:  # post_init did not run
+        return
+    await stop_delivery(services)
+
+
 async def _post_shutdown(app: ChokepointApp) -> None:
     services = app.bot_data.detach()
     if services is None:
         return
+    await stop_delivery(services)
     scheduler = services.extras.pop(SCHEDULER_KEY, None)
     if scheduler is not None and scheduler.running:
         scheduler.shutdown(wait=False)
+    watch: Watch | None = services.extras.pop(WATCH_KEY, None)
+    if watch is not None:
+        await watch.close()
     close_services(services)
 
 

@@ -7,7 +7,8 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from telegram import Update
@@ -19,9 +20,13 @@ from bot.datafiles import DataFileError
 from bot.lifecycle import running
 from bot.render import exposure_json, to_plain
 from bot.runtime import close_services, open_services, quiet_noisy_loggers
+from bot.vocab import load_vocabulary
+from bot.watching import load_watched_sources, open_watch, summary_lines
 from handlers.context import Services, UsageError
 from handlers.exposure import exposure_answer, exposure_query
 from handlers.status import status_answer, status_document
+from jobs.measure import Measurement, load_rules, measure
+from jobs.sources import SourcesFileError
 
 logger = logging.getLogger("chokepoint")
 
@@ -39,9 +44,15 @@ def _parser() -> argparse.ArgumentParser:
     exposure = commands.add_parser("exposure", help="a country's exposure, as /exposure answers it")
     exposure.add_argument("words", nargs="+", metavar="COUNTRY [SECTOR]")
     exposure.add_argument("--json", action="store_true", help="print the JSON shape of DESIGN.md")
+    check = commands.add_parser("check", help="check every source once now and print a summary")
+    check.add_argument("--sources", type=Path, metavar="FILE", help="a sources file (default: CHOKEPOINT_SOURCES)")
+    check.add_argument("--json", action="store_true", help="print the JSON summary of DESIGN.md")
     status = commands.add_parser("status", help="current statuses, as /status answers them")
     status.add_argument("words", nargs="*", metavar="COUNTRY|MATERIAL")
     status.add_argument("--json", action="store_true", help="print JSON")
+    classify = commands.add_parser("classify", help="measure a headline: issuer, targets, materials, level")
+    classify.add_argument("text", nargs="+", metavar="TEXT", help="the headline (words joined); - reads one per line")
+    classify.add_argument("--json", action="store_true", help="one JSON object per headline (DESIGN.md)")
     return parser
 
 
@@ -66,6 +77,33 @@ def _status(args: argparse.Namespace, services: Services) -> int:
     return 0
 
 
+def _stdin_lines() -> Iterator[str]:
+    """Lines of standard input without their ends; undecodable bytes are replaced, never raised."""
+    stream = getattr(sys.stdin, "buffer", None)
+    lines = (raw.decode("utf-8", "replace") for raw in stream) if stream is not None else iter(sys.stdin)
+    return (line.rstrip("\r\n") for line in lines)
+
+
+def _summary(measurement: Measurement) -> str:
+    evidence = json.dumps(list(measurement.evidence), ensure_ascii=False)
+    if not measurement.relevant:
+        return f"none: no export-control signal {evidence}"
+    return (
+        f"{measurement.direction} {measurement.level_name} ({measurement.level}): {measurement.issuer or '?'} → "
+        f"{', '.join(measurement.targets)}: {', '.join(measurement.materials)} {evidence}"
+    )
+
+
+def _classify(args: argparse.Namespace, settings: Settings) -> int:
+    rules = load_rules(load_vocabulary())
+    headlines = _stdin_lines() if args.text == ["-"] else iter([" ".join(args.text)])
+    for headline in headlines:
+        measurement = measure(headline, "", rules)
+        line = json.dumps(measurement.as_json(headline), ensure_ascii=False) if args.json else _summary(measurement)
+        print(line, flush=True)
+    return 0
+
+
 def with_services(
     action: Callable[[argparse.Namespace, Services], int],
 ) -> Callable[[argparse.Namespace, Settings], int]:
@@ -84,10 +122,32 @@ def with_services(
     return run
 
 
+async def _check_once(args: argparse.Namespace, settings: Settings) -> int:
+    sources = load_watched_sources(args.sources or settings.chokepoint_sources)
+    services = open_services(settings)
+    watch = open_watch(services, sources)
+    try:
+        summary = await watch.checker.check_all(sources)
+    finally:
+        await watch.close()
+        close_services(services)
+    if args.json:
+        _print_json(summary.as_json())
+    else:
+        print("\n".join(summary_lines(summary)))
+    return 0
+
+
+def _check(args: argparse.Namespace, settings: Settings) -> int:
+    """One check of every source; failing sources are data (exit 0), an unusable run is not (exit 2)."""
+    return asyncio.run(_check_once(args, settings))
+
+
 async def run_console(settings: Settings) -> None:
     """The bot's handlers and jobs, chatting in this terminal until the end of input."""
     local = settings.model_copy(update={"chokepoint_admins": settings.chokepoint_admins | {CONSOLE_CHAT_ID}})
-    app = build_application(local, token="0:console", request=ConsoleRequest())
+    sources = load_watched_sources(settings.chokepoint_sources)
+    app = build_application(local, sources, token="0:console", request=ConsoleRequest())
     print(
         "Chokepoint console: type /help, /exposure japan autos, /status gallium. Ctrl-D ends.",
         file=sys.stderr,
@@ -105,7 +165,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if settings.token is None:
         print(NO_TOKEN_HELP, file=sys.stderr)
         return _console(args, settings)
-    app = build_application(settings, token=settings.token)
+    app = build_application(settings, load_watched_sources(settings.chokepoint_sources), token=settings.token)
     app.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0
 
@@ -113,8 +173,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "run": _run,
     "console": _console,
+    "check": _check,
     "exposure": with_services(_exposure),
     "status": with_services(_status),
+    "classify": _classify,
 }
 
 
@@ -126,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         return COMMANDS[args.command](args, settings)
-    except (SettingsError, DataFileError) as problem:
+    except (SettingsError, DataFileError, SourcesFileError) as problem:
         print(f"chokepoint: {problem}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -73,6 +73,7 @@ class BaselineEvent:
     source: str
     url: str | None
     sets: tuple[StatusSetting, ...]
+    headline: str | None = None  # a real-style announcement title or wire headline, for measuring checks
 
 
 def _figure(raw: Any, where: str) -> Figure:
@@ -172,11 +173,14 @@ def _setting(raw: Any, vocabulary: Vocabulary, where: str) -> StatusSetting:
 def _event(raw: Any, vocabulary: Vocabulary, where: str) -> BaselineEvent:
     if not isinstance(raw, dict):
         raise DataFileError(f"{where}: must be a mapping")
-    require_keys(raw, {"date", "title", "source"}, {"date", "title", "source", "url", "sets"}, where)
+    require_keys(raw, {"date", "title", "source"}, {"date", "title", "source", "url", "sets", "headline"}, where)
     if not isinstance(raw["date"], dt.date):
         raise DataFileError(f"{where}: key 'date' must be an ISO date")
     sets = tuple(_setting(s, vocabulary, f"{where}: sets #{i + 1}") for i, s in enumerate(raw.get("sets", [])))
-    return BaselineEvent(raw["date"], str(raw["title"]), str(raw["source"]), raw.get("url"), sets)
+    headline = raw.get("headline")
+    if headline is not None and not isinstance(headline, str):
+        raise DataFileError(f"{where}: key 'headline' must be text")
+    return BaselineEvent(raw["date"], str(raw["title"]), str(raw["source"]), raw.get("url"), sets, headline)
 
 
 def load_baseline(vocabulary: Vocabulary, path: Path | None = None) -> list[BaselineEvent]:

@@ -64,6 +64,8 @@ class Vocabulary:
     sectors: Mapping[str, Term]
     _index: dict[Kind, dict[str, str]] = field(default_factory=dict, repr=False)
 
+    _covering: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+
     def __post_init__(self) -> None:
         for kind in Kind:
             self._index[kind] = _alias_index(self.terms(kind).values())
@@ -121,8 +123,10 @@ class Vocabulary:
         return frozenset(code for code in self.materials if code != material and material in self.members(code))
 
     def covering(self, material: str) -> frozenset[str]:
-        """The material and every group whose measures apply to it."""
-        return self.groups_of(material) | {material}
+        """The material and every group whose measures apply to it (asked often: kept once computed)."""
+        if material not in self._covering:
+            self._covering[material] = self.groups_of(material) | {material}
+        return self._covering[material]
 
     def destinations(self, country: str) -> frozenset[str]:
         """The targets whose measures hit a country: itself, its bloc, and ALL."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from telegram import Update
 
-from handlers import exposure, info, status
+from handlers import deliveries, exposure, info, modes, sources, status, subscriptions
 from handlers.context import Context
 from handlers.replies import reply_html
 
@@ -32,9 +32,24 @@ def commands() -> list[Command]:
         Command("exposure", exposure.exposure, "how exposed a country's sector is", "/exposure japan autos"),
         Command("status", status.status, "export controls in force", "/status gallium"),
         Command("history", status.history, "how statuses moved, newest first", "/history japan 5"),
+        Command("sources", sources.sources, "the tracked sources and their health", "/sources"),
+        Command("latest", sources.latest, "the newest items from the sources", "/latest 5"),
+        Command("checknow", sources.checknow, "check every source (or one) now", "/checknow", admin=True),
+        Command("subscribe", subscriptions.subscribe, "alerts when what you watch moves", "/subscribe japan autos"),
+        Command("subscriptions", subscriptions.subscriptions, "your subscriptions, numbered", "/subscriptions"),
+        Command("unsubscribe", subscriptions.unsubscribe, "remove subscription N, or all", "/unsubscribe 1"),
+        Command("digest", modes.digest, "one message a day instead of instant alerts", "/digest 08:00"),
+        Command("quiet", modes.quiet, "hold alerts during quiet hours", "/quiet 22:00-07:00"),
+        Command("mute", modes.mute, "hold alerts for a while", "/mute 4h"),
+        Command("failed", deliveries.failed, "deliveries that failed, and the outbox", "/failed", admin=True),
         Command("help", help_command, "every command with an example", "/help"),
         Command("start", info.start, "what this bot does", "/start"),
     ]
+
+
+def button_handlers() -> list[tuple[str, Callback]]:
+    """Inline-keyboard presses: (callback data pattern, handler)."""
+    return [(subscriptions.CALLBACK_PATTERN, subscriptions.subscribe_button)]
 
 
 async def help_command(update: Update, context: Context) -> None:

@@ -51,6 +51,7 @@ class NewItem:
     link: str | None
     published: dt.datetime | None
     fresh: bool  # False: recorded only, moves no status
+    note: Any = None  # what the reader made of it (a measurement), if anything
 
 
 class ItemSink(Protocol):
@@ -68,29 +69,43 @@ class HealthSink(Protocol):
     def __call__(self, db: Database, source: SourceSpec, event: str, detail: str, now: dt.datetime) -> None: ...
 
 
-Parser = Callable[[SourceSpec, str, str], Awaitable[list[ParsedItem]]]
+Annotate = Callable[[SourceSpec, ParsedItem], Any]
 
 
-def parse_source(source: SourceSpec, text: str, base_url: str) -> list[ParsedItem]:
-    """Parse a source's body as its kind says (a plain function, so that a worker process can run it)."""
-    return parse_items(source.kind, text, base_url=base_url, select=source.select, json_keys=source.json_keys)
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A parsed item and what the reader already made of it (a measurement, when measuring runs there)."""
+
+    item: ParsedItem
+    note: Any = None
 
 
-async def parse_inline(source: SourceSpec, text: str, base_url: str) -> list[ParsedItem]:
+Reader = Callable[[SourceSpec, str, str], Awaitable[list[Reading]]]
+
+
+def read_source(source: SourceSpec, text: str, base_url: str, annotate: Annotate | None = None) -> list[Reading]:
+    """Parse a source's body as its kind says, and annotate each item (plain, so a worker process can run it)."""
+    items = parse_items(source.kind, text, base_url=base_url, select=source.select, json_keys=source.json_keys)
+    return [Reading(item, annotate(source, item) if annotate else None) for item in items]
+
+
+async def read_inline(source: SourceSpec, text: str, base_url: str) -> list[Reading]:
     """Parse on the event loop: for tests and one-off checks of a few sources."""
-    return parse_source(source, text, base_url)
+    return read_source(source, text, base_url)
 
 
 class ParserPool:
-    """Parse in worker processes: feed parsing is CPU-bound, and the event loop must stay free for chats."""
+    """Parse (and annotate) in worker processes: it is CPU-bound, and the event loop must stay free for chats."""
 
-    def __init__(self, workers: int = 2) -> None:
+    def __init__(self, workers: int = 2, annotate: Annotate | None = None) -> None:
         self._workers = workers
+        self._annotate = annotate  # a module-level function: it travels to the workers by name
         self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
 
-    async def __call__(self, source: SourceSpec, text: str, base_url: str) -> list[ParsedItem]:
-        """Parse in a worker; ParseError comes back as raised there."""
-        return await asyncio.get_running_loop().run_in_executor(self._pool, parse_source, source, text, base_url)
+    async def __call__(self, source: SourceSpec, text: str, base_url: str) -> list[Reading]:
+        """Read in a worker; ParseError comes back as raised there."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, read_source, source, text, base_url, self._annotate)
 
     def warm(self) -> None:
         """Start every worker now rather than on the first source."""
@@ -188,7 +203,8 @@ class Checker:
         *,
         sink: ItemSink = keep_items,
         on_health: HealthSink = ignore_health,
-        parse: Parser = parse_inline,
+        parse: Reader = read_inline,
+        notify: Callable[[], None] = lambda: None,
         policy: HealthPolicy | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
@@ -196,6 +212,7 @@ class Checker:
         self.fetcher = fetcher
         self.sink = sink
         self.parse = parse
+        self.notify = notify  # told after a commit that raised alerts: delivery wakes at once
         self.on_health = on_health
         self.policy = policy or HealthPolicy()
         self.clock = clock
@@ -232,44 +249,57 @@ class Checker:
         if result.outcome == "not_modified":
             return self._succeeded(source, result, None, [])
         try:
-            items = await self.parse(source, result.text, result.final_url)
+            readings = await self.parse(source, result.text, result.final_url)
         except ParseError as error:
             return self._failed(source, str(error))
-        fingerprint = items_fingerprint(items)
+        fingerprint = items_fingerprint([reading.item for reading in readings])
         if row is not None and row["fingerprint"] == fingerprint:
             return self._succeeded(source, result, fingerprint, [])
-        return self._succeeded(source, result, fingerprint, items)
+        return self._succeeded(source, result, fingerprint, readings)
 
     def _succeeded(
-        self, source: SourceSpec, result: FetchResult, fingerprint: str | None, items: list[ParsedItem]
+        self, source: SourceSpec, result: FetchResult, fingerprint: str | None, readings: list[Reading]
     ) -> SourceReport:
         now = self.clock()
         with self.db.atomic():
             before = get_source(self.db, source.id)
             first_check = before is None or before["last_success_at"] is None
-            stored = insert_new_items(self.db, source.id, (_item_row(item) for item in items), now.isoformat())
-            changes = self.sink(self.db, self._new_items(source, stored, first_check, now), now) if stored else 0
+            rows = (_item_row(reading.item) for reading in readings)
+            stored = insert_new_items(self.db, source.id, rows, now.isoformat())
+            notes = {reading.item.guid: reading.note for reading in readings}
+            new = self._new_items(source, stored, notes, first_check, now)
+            changes = self.sink(self.db, new, now) if stored else 0
             record_success(
                 self.db, source.id, now=now.isoformat(),
                 next_check_at=(now + dt.timedelta(seconds=source.every_seconds)).isoformat(),
                 etag=result.validators.etag, last_modified=result.validators.last_modified,
                 fingerprint=fingerprint, new_items=len(stored),
             )  # fmt: skip
-            if before is not None and before["health"] == "down":
-                self.on_health(
-                    self.db, source, "recovered", f"back after {before['consecutive_failures']} failures", now
-                )
+            recovered = before is not None and before["health"] == "down"
+            if recovered:
+                detail = f"back after {before['consecutive_failures']} failures"  # type: ignore[index]
+                self.on_health(self.db, source, "recovered", detail, now)
+        if changes or recovered:
+            self.notify()
         outcome: Outcome = "changed" if stored else "unchanged"
         return SourceReport(source.id, outcome, len(stored), changes)
 
     def _new_items(
-        self, source: SourceSpec, stored: list[dict[str, Any]], first_check: bool, now: dt.datetime
+        self,
+        source: SourceSpec,
+        stored: list[dict[str, Any]],
+        notes: dict[str, Any],
+        first_check: bool,
+        now: dt.datetime,
     ) -> list[NewItem]:
         items = []
         for row in stored:
             published = dt.datetime.fromisoformat(row["published_at"]) if row["published_at"] else None
             fresh = _fresh(published, first_check, now, self.policy)
-            items.append(NewItem(row["id"], source, row["title"], row["summary"], row["link"], published, fresh))
+            item = NewItem(
+                row["id"], source, row["title"], row["summary"], row["link"], published, fresh, notes.get(row["guid"])
+            )
+            items.append(item)
         return items
 
     def _failed(self, source: SourceSpec, error: str) -> SourceReport:
@@ -281,7 +311,10 @@ class Checker:
             delay = backoff(source.every_seconds, failures, self.policy.max_backoff)
             record_failure(self.db, source.id, now=now.isoformat(), next_check_at=(now + delay).isoformat(),
                            error=error[:200], health=health)  # fmt: skip
-            if health == "down" and (before is None or before["health"] != "down"):
+            went_down = health == "down" and (before is None or before["health"] != "down")
+            if went_down:
                 self.on_health(self.db, source, "down", error, now)
+        if went_down:
+            self.notify()
         logger.warning("source %s failed (%d in a row): %s", source.id, failures, error)
         return SourceReport(source.id, "failed", error=error[:200])

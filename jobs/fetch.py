@@ -254,7 +254,9 @@ def _make_client(limits: FetchLimits, user_agent: str, transport: httpx.AsyncBas
         follow_redirects=True,
         max_redirects=limits.max_redirects,
         timeout=httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout),
-        limits=httpx.Limits(max_connections=limits.concurrency, max_keepalive_connections=limits.concurrency),
+        # Few idle connections: sources are minutes apart, so keep-alive rarely helps, and httpcore scans
+        # its whole pool on every request.
+        limits=httpx.Limits(max_connections=limits.concurrency, max_keepalive_connections=16),
         headers={"User-Agent": user_agent, "Accept": _ACCEPT, "Accept-Encoding": _ACCEPT_ENCODING},
     )
 

@@ -73,6 +73,21 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at)",
         ),
     ),
+    (
+        2,
+        "delivery modes, parts and claims",
+        (
+            "ALTER TABLE deliveries ADD COLUMN mode TEXT NOT NULL DEFAULT 'instant'",
+            "ALTER TABLE deliveries ADD COLUMN detail TEXT NOT NULL DEFAULT '[]'",
+            "ALTER TABLE deliveries ADD COLUMN plain INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE deliveries ADD COLUMN parts_sent INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE deliveries ADD COLUMN claimed_at TEXT",
+            "CREATE INDEX deliveries_by_chat ON deliveries (chat_id, state)",
+            "CREATE INDEX deliveries_digest_due ON deliveries (next_attempt_at)"
+            " WHERE state = 'pending' AND mode = 'digest'",
+            "CREATE INDEX subscriptions_by_chat ON subscriptions (chat_id)",
+        ),
+    ),
 )
 
 

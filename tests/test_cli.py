@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -11,6 +12,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from tests.loopback import Response, serve
+
+OFFLINE_SOURCES = Path(__file__).parent / "fixtures" / "sources" / "offline.yaml"
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +22,7 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.chdir(tmp_path)  # no .env of the developer's is read
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
     monkeypatch.setenv("CHOKEPOINT_DB", str(tmp_path / "cli.db"))
+    monkeypatch.setenv("CHOKEPOINT_SOURCES", str(OFFLINE_SOURCES))
     return tmp_path
 
 
@@ -88,3 +93,52 @@ def test_run_without_a_token_explains_and_answers_in_the_console(isolated: Path)
     assert "Japan · autos: " in finished.stdout
     assert "Usage: /exposure COUNTRY [SECTOR]" in finished.stdout
     assert "72% from China" in finished.stdout
+
+
+async def test_check_reports_each_healthy_and_broken_source_and_exits_zero(isolated: Path) -> None:
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>China tightens '
+        "rare-earth export reviews for Japan</title><link>https://example.org/1</link><guid>1</guid></item>"
+        "</channel></rss>"
+    )
+    routes = {
+        "/feed": Response(200, feed, {"Content-Type": "application/rss+xml"}),
+        "/gone": Response(404, "gone"),
+        "/error": Response(500, "oops"),
+        "/page": Response(200, "<!doctype html><html><body>hi</body></html>", {"Content-Type": "text/html"}),
+    }
+    async with serve(routes) as base:
+        sources = isolated / "sources.yaml"
+        entries = "".join(
+            f"  - {{id: {path.strip('/')}, name: {path}, kind: rss, url: '{base}{path}', every: 10m}}\n"
+            for path in routes
+        )
+        sources.write_text(f"sources:\n{entries}", encoding="utf-8")
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "check", "--sources", str(sources), "--json",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=isolated,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode == 0, err.decode()
+    document = json.loads(out)
+    outcomes = {
+        source["id"]: (source["outcome"], source["new_items"], source["error"]) for source in document["sources"]
+    }
+    assert outcomes["feed"] == ("changed", 1, None)
+    assert outcomes["gone"] == ("failed", 0, "HTTP 404")
+    assert outcomes["error"][0] == "failed" and outcomes["page"][0] == "failed"
+    assert (document["checked"], document["changed"], document["failed"], document["new_items"]) == (4, 1, 3, 1)
+    assert set(document) == {"checked", "unchanged", "changed", "failed", "new_items", "status_changes", "seconds",
+                             "sources"}  # fmt: skip
+
+
+def test_a_bad_sources_file_exits_non_zero_naming_file_source_and_key(
+    capsys: pytest.CaptureFixture[str], isolated: Path
+) -> None:
+    sources = isolated / "bad.yaml"
+    sources.write_text(
+        "sources:\n  - {id: a, name: A, kind: rss, url: 'http://127.0.0.1:9/', every: 10m, colour: red}\n"
+    )
+    assert main(["check", "--sources", str(sources)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml" in err and "'a'" in err and "colour" in err

@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
+
 from bot.app import build_application
 from bot.config import load_settings
 from bot.lifecycle import running
@@ -16,8 +18,10 @@ TOKEN = "123456:TEST-TOKEN"
 
 @asynccontextmanager
 async def polling_bot(api: FakeBotAPI, tmp_path: Path) -> AsyncIterator[None]:
-    settings = load_settings(None, telegram_base_url=api.base_url, chokepoint_db=tmp_path / "e2e.db")
-    app = build_application(settings, token=TOKEN)
+    settings = load_settings(
+        None, telegram_base_url=api.base_url, chokepoint_db=tmp_path / "e2e.db", chokepoint_admins=frozenset({7})
+    )
+    app = build_application(settings, [], token=TOKEN)
     async with running(app):
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0.0, timeout=1, drop_pending_updates=False)
@@ -61,3 +65,14 @@ async def test_the_command_menu_is_published(tmp_path: Path) -> None:
     names = {command["command"] for command in api.commands}
     assert {"exposure", "status", "history", "help"} <= names
     assert "/exposure japan autos" in reply["text"]
+
+
+async def test_checknow_is_for_admins_only(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    async with FakeBotAPI() as api, polling_bot(api, tmp_path):
+        api.user_says("/checknow", chat_id=1004, user_id=1004)
+        [refused] = await api.wait_for_messages(1004, count=1, timeout=10)
+        api.user_says("/checknow", chat_id=7, user_id=7)
+        [done] = await api.wait_for_messages(7, count=1, timeout=10)
+    assert refused["text"] == "Only the bot's admins can use /checknow."
+    assert "refused /checknow from user 1004" in caplog.text
+    assert done["text"].startswith("Checked 0 sources")

@@ -1,0 +1,141 @@
+"""Measure benchmark: headlines classified per second on one core; status updates per second and the /status
+answer time with 100,000 items (and as many signals and status changes) in a database file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from bot.knowledge import load_baseline, load_exposure_table
+from bot.vocab import Vocabulary, load_vocabulary
+from handlers.context import Services
+from handlers.status import status_answer
+from jobs.baseline import apply_baseline
+from jobs.measure import Rules, load_rules, measure
+from jobs.moves import Evidence, apply_measurement
+from storage.db import open_database
+from storage.items import insert_new_items
+
+HEADLINES = Path(__file__).resolve().parent.parent / "tests" / "data" / "headlines.jsonl"
+ITEMS = 100_000
+PASSES = 20
+UPDATES = 5_000
+ANSWERS = 50
+NOW = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.UTC)
+
+
+def headlines() -> list[str]:
+    """The labelled headlines' texts."""
+    return [json.loads(line)["text"] for line in HEADLINES.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def classification_rate(rules: Rules, texts: Sequence[str], passes: int = PASSES) -> float:
+    """Headlines measured per second, on this one core, over the texts repeated."""
+    started = time.perf_counter()
+    for _ in range(passes):
+        for text in texts:
+            measure(text, "", rules)
+    return passes * len(texts) / (time.perf_counter() - started)
+
+
+def _rows(count: int, make: Callable[[int], tuple[object, ...]]) -> list[tuple[object, ...]]:
+    return [make(n) for n in range(count)]
+
+
+def populate(db: Database, vocabulary: Vocabulary, count: int) -> None:
+    """COUNT items, signals and status changes, and a status for every (target, material), in bulk."""
+    rng = random.Random(20260424)
+    targets, materials = sorted(vocabulary.countries), sorted(vocabulary.materials)
+    at = (NOW - dt.timedelta(days=400)).isoformat()
+
+    def item(n: int) -> tuple[object, ...]:
+        return (f"bench-{n % 50}", f"guid-{n}", f"headline {n} about gallium", "", None, None, at)
+
+    def signal(n: int) -> tuple[object, ...]:
+        return (n + 1, "CN", rng.choice(targets), rng.choice(materials), rng.randint(0, 5), "tighten", "[]", at)
+
+    def change(n: int) -> tuple[object, ...]:
+        old, new = rng.randint(0, 5), rng.randint(0, 5)
+        return ("CN", rng.choice(targets), rng.choice(materials), old, new, "tighten", at, f"t{n}", "bench", "live")
+
+    with db.atomic():
+        db.conn.executemany(
+            "INSERT INTO items (source_id, guid, title, summary, link, published_at, fetched_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            _rows(count, item),
+        )
+        db.conn.executemany(
+            "INSERT INTO signals (item_id, issuer, target, material, level, direction, evidence, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            _rows(count, signal),
+        )
+        db.conn.executemany(
+            "INSERT INTO status_changes (issuer, target, material, old_level, new_level, direction, at, title,"
+            " source, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            _rows(count, change),
+        )
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO statuses (issuer, target, material, level, since, title, source, updated_at)"
+            " VALUES ('CN', ?, ?, ?, ?, 'bench', 'bench', ?)",
+            [(t, m, rng.randint(0, 5), at, at) for t in targets for m in materials],
+        )
+
+
+def update_rate(db: Database, rules: Rules, texts: Sequence[str], count: int = UPDATES) -> tuple[float, int]:
+    """New items stored, measured and applied per second, one transaction per item; and the changes made."""
+    changes = 0
+    started = time.perf_counter()
+    for n in range(count):
+        text = texts[n % len(texts)]
+        now = NOW + dt.timedelta(minutes=n)
+        with db.atomic():
+            row = {"guid": f"update-{n}", "title": text, "summary": "", "link": None, "published_at": None}
+            stored = insert_new_items(db, f"wire-{n % 7}", [row], now.isoformat())
+            evidence = Evidence(text, None, f"wire-{n % 7}", stored[0]["id"])
+            changes += len(apply_measurement(db, measure(text, "", rules, default_issuer="CN"), evidence, now))
+    return count / (time.perf_counter() - started), changes
+
+
+def answer_times(services: Services, words: Sequence[str], count: int = ANSWERS) -> tuple[float, float]:
+    """The median and worst time of a /status answer, in milliseconds."""
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        status_answer(services, list(words))
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), max(times)
+
+
+def main() -> None:
+    """Print the figures; no assertions (the aims: ≥ 5,000 headlines/s, /status ≤ 20 ms at 100,000 items)."""
+    vocabulary = load_vocabulary()
+    rules = load_rules(vocabulary)
+    texts = headlines()
+    rate = classification_rate(rules, texts)
+    print(f"classification: {rate:,.0f} headlines/s on one core ({PASSES} passes over {len(texts)} headlines)")
+    with tempfile.TemporaryDirectory() as folder:
+        db = open_database(Path(folder) / "bench-measure.db", NOW)
+        apply_baseline(db, load_baseline(vocabulary), NOW)
+        populate(db, vocabulary, ITEMS)
+        statuses = db.execute("SELECT count(*) FROM statuses").fetchone()[0]
+        print(f"database: {ITEMS:,} items, {ITEMS:,} signals, {ITEMS:,} status changes, {statuses:,} statuses")
+        updates, changes = update_rate(db, rules, texts)
+        print(f"status updates: {updates:,.0f} items/s (store, measure, move, one transaction each; {changes} changes)")
+        services = Services(db=db, vocabulary=vocabulary, table=load_exposure_table(vocabulary), clock=lambda: NOW)
+        for words in (["gallium"], ["japan"], []):
+            median, worst = answer_times(services, words)
+            shown = " ".join(words) or "(all)"
+            print(f"/status {shown}: median {median:.1f} ms, worst {worst:.1f} ms over {ANSWERS} answers")
+        db.close()
+
+
+if __name__ == "__main__":
+    main()

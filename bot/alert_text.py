@@ -1,0 +1,172 @@
+"""Alert messages: severity, and the Telegram HTML of status alerts, admin alerts and daily digests.
+
+Pure functions of the alert's stored payload. A status alert's payload (built by jobs.alerts) holds:
+`issuer`, `issuer_name`, `changes` (each `target`, `target_name`, `material`, `material_name`, `old`, `new`),
+`title`, `url`, `source`, `at` (ISO), `severity`, and `exposure`: {"JP:autos": {"country", "sector",
+"before", "after", "band_before", "band_after"}}. A delivery adds the chat's 'COUNTRY:sector' pairs, so
+each chat reads what the change does to its own exposure. Every piece of outside text is escaped here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from bot.ladder import Level
+from bot.render import LEVEL_MARKS, esc, link
+
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+SEVERITY_MARKS = {"critical": "🚨", "high": "🔴", "medium": "🟠", "low": "🔵", "info": "🟢"}
+TIGHTENING_SEVERITY = {
+    Level.BANNED: "critical",
+    Level.RESTRICTED: "high",
+    Level.LICENSING: "medium",
+    Level.REVIEW: "medium",
+    Level.WATCH: "low",
+    Level.NORMAL: "info",
+}
+MAX_CHANGE_LINES = 25
+MAX_TITLE = 400
+ALL = "ALL"
+
+
+def move_severity(old_level: int, new_level: int) -> str:
+    """A tightening is as severe as the level it reaches; an easing is news, not danger."""
+    if new_level > old_level:
+        return TIGHTENING_SEVERITY[Level(new_level)]
+    return "info"
+
+
+def severity(moves: Iterable[tuple[int, int]]) -> str:
+    """The highest severity of (old, new) level moves."""
+    ranks = [SEVERITIES.index(move_severity(old, new)) for old, new in moves]
+    return SEVERITIES[max(ranks, default=0)]
+
+
+def _verb(changes: Sequence[Mapping[str, Any]]) -> str:
+    if all(change["new"] > change["old"] for change in changes):
+        return "Tightened"
+    if all(change["new"] < change["old"] for change in changes):
+        return "Eased"
+    return "Changed"
+
+
+def _targets(changes: Sequence[Mapping[str, Any]]) -> list[str]:
+    names: list[str] = []
+    for change in changes:
+        if change["target_name"] not in names:
+            names.append(change["target_name"])
+    return names
+
+
+def change_line(change: Mapping[str, Any], *, name_target: bool) -> str:
+    """One move: mark, material (→ target), old → new level."""
+    old, new = Level(change["old"]), Level(change["new"])
+    subject = str(change["material_name"]).capitalize()
+    if name_target:
+        subject += f" → {change['target_name']}"
+    return f"{LEVEL_MARKS[new]} {esc(subject)}: {old.label} → <b>{new.label}</b>"
+
+
+def _change_lines(changes: Sequence[Mapping[str, Any]]) -> list[str]:
+    name_target = len(_targets(changes)) > 1
+    lines = [change_line(change, name_target=name_target) for change in changes[:MAX_CHANGE_LINES]]
+    if len(changes) > MAX_CHANGE_LINES:
+        lines.append(f"… and {len(changes) - MAX_CHANGE_LINES} more")
+    return lines
+
+
+def exposure_keys(pairs: Iterable[str], payload: Mapping[str, Any]) -> list[str]:
+    """The exposure entries a chat's 'COUNTRY:sector' pairs point at (ALL: each target of the change)."""
+    keys: list[str] = []
+    targets = [change["target"] for change in payload.get("changes", [])]
+    for pair in pairs:
+        country, _, sector = pair.partition(":")
+        candidates = [f"{target}:{sector}" for target in targets] if country == ALL else [pair]
+        keys += [key for key in candidates if key in payload.get("exposure", {}) and key not in keys]
+    return keys
+
+
+def exposure_line(entry: Mapping[str, Any]) -> str:
+    """'Japan · autos: 40 → 63/100 (moderate → high)'."""
+    before, after = entry["band_before"], entry["band_after"]
+    bands = after if before == after else f"{before} → {after}"
+    return f"{esc(entry['country'])} · {esc(entry['sector'])}: {entry['before']} → {entry['after']}/100 ({bands})"
+
+
+def _exposure_lines(payload: Mapping[str, Any], pairs: Sequence[str]) -> list[str]:
+    keys = exposure_keys(pairs, payload)
+    if not keys:
+        return []
+    entries = [exposure_line(payload["exposure"][key]) for key in keys]
+    return ["📊 <b>Your exposure</b>", *(f"• {entry}" for entry in entries)]
+
+
+def moment(at: str) -> str:
+    """An ISO timestamp as '2026-01-06 09:30 UTC'."""
+    try:
+        when = dt.datetime.fromisoformat(at)
+    except ValueError:
+        return esc(at)
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.UTC)
+    return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def evidence_line(payload: Mapping[str, Any]) -> str:
+    """The headline (shortened), linked, with its source."""
+    title = shorten(str(payload["title"]), MAX_TITLE)
+    return f"📰 {link(title, payload.get('url'))} — {esc(shorten(str(payload['source']), MAX_TITLE))}"
+
+
+def status_alert_message(payload: Mapping[str, Any], pairs: Sequence[str] = ()) -> str:
+    """The alert for one item's status changes, with what they do to this chat's exposure."""
+    changes = payload["changes"]
+    mark = SEVERITY_MARKS.get(payload.get("severity", "info"), "🔔")
+    header = f"{mark} <b>{_verb(changes)}: {esc(payload['issuer_name'])} → {esc(', '.join(_targets(changes)))}</b>"
+    lines = [header, *_change_lines(changes), "", evidence_line(payload)]
+    exposure = _exposure_lines(payload, pairs)
+    if exposure:
+        lines += ["", *exposure]
+    lines += ["", f"🕒 {moment(payload['at'])} · severity {esc(payload.get('severity', 'info'))}"]
+    return "\n".join(lines)
+
+
+def admin_message(payload: Mapping[str, Any]) -> str:
+    """An alert for the admins (a source down or back, deliveries failing)."""
+    return f"🛠 <b>Chokepoint admin</b>\n{esc(payload.get('text', ''))}"
+
+
+def _digest_entry(item: Mapping[str, Any]) -> list[str]:
+    payload, pairs = item["payload"], item.get("pairs", [])
+    changes = payload["changes"]
+    lines = [f"• {line}" for line in _change_lines(changes)]
+    lines.append(f"   {evidence_line(payload)} · {moment(payload['at'])}")
+    lines += [f"   📊 {exposure_line(payload['exposure'][key])}" for key in exposure_keys(pairs, payload)]
+    return lines
+
+
+def digest_message(payload: Mapping[str, Any]) -> str:
+    """One message summarising a chat's changes since its last digest."""
+    items = payload.get("items", [])
+    count = sum(len(item["payload"]["changes"]) for item in items)
+    noun = "change" if count == 1 else "changes"
+    lines = [f"🗞 <b>Daily digest — {esc(payload.get('date', ''))}</b>: {count} status {noun}", ""]
+    for item in items:
+        lines += [*_digest_entry(item), ""]
+    return "\n".join(lines).rstrip()
+
+
+def alert_message(kind: str, payload: Mapping[str, Any], pairs: Sequence[str] = ()) -> str:
+    """The message for an alert of any kind."""
+    if kind == "admin":
+        return admin_message(payload)
+    if kind == "digest":
+        return digest_message(payload)
+    return status_alert_message(payload, pairs)

@@ -1,0 +1,116 @@
+"""The Sender over a PTB Bot, and starting/stopping the delivery worker with the Application.
+
+Telegram's errors become the delivery job's outcomes: RetryAfter → RetryLater, Forbidden → Blocked,
+ChatMigrated → Migrated, BadRequest "can't parse entities" → BadMarkup, NetworkError/TimedOut → Transient.
+In console mode the Bot talks to ConsoleRequest, so the same path prints alerts in the terminal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import warnings
+from typing import Any
+
+from telegram import Bot, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.config import Settings
+from handlers.context import Services
+from jobs.deliver import (
+    DELIVERY_KEY,
+    BadMarkup,
+    Blocked,
+    DeliveryWorker,
+    Migrated,
+    Outcome,
+    OutgoingMessage,
+    Permanent,
+    RetryLater,
+    Sent,
+    Transient,
+)
+from jobs.limits import SendLimits
+from storage.db import connect
+from storage.outbox import database_file
+
+logger = logging.getLogger(__name__)
+
+GONE_CHAT = ("chat not found", "user not found", "bot was kicked", "have no rights to send", "not enough rights")
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+def retry_seconds(error: RetryAfter) -> float:
+    """RetryAfter's wait in seconds (PTB 22 warns on the int form; both forms are read here)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value: Any = error.retry_after
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+def classify_bad_request(error: BadRequest) -> Outcome:
+    """A 400: bad markup is retried as plain text; a chat that is gone is dropped; anything else is final."""
+    text = error.message.lower()
+    if "can't parse entities" in text or "can't find end of the entity" in text:
+        return BadMarkup(error.message)
+    if any(reason in text for reason in GONE_CHAT):
+        return Blocked(error.message)
+    return Permanent(error.message)
+
+
+class TelegramSender:
+    """Sends through a PTB Bot and says what happened; never raises for Telegram or the network."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(self, message: OutgoingMessage) -> Outcome:
+        """One sendMessage."""
+        try:
+            sent = await self.bot.send_message(
+                message.chat_id,
+                message.text,
+                parse_mode=ParseMode.HTML if message.html else None,
+                link_preview_options=NO_PREVIEW,
+            )
+        except RetryAfter as error:
+            return RetryLater(retry_seconds(error))
+        except Forbidden as error:
+            return Blocked(error.message)
+        except ChatMigrated as error:
+            return Migrated(error.new_chat_id)
+        except BadRequest as error:
+            return classify_bad_request(error)
+        except NetworkError as error:  # includes TimedOut
+            return Transient(error.message)
+        except TelegramError as error:
+            return Transient(f"{type(error).__name__}: {error.message}")
+        return Sent(sent.message_id)
+
+
+def start_delivery(bot: Bot, services: Services, settings: Settings) -> DeliveryWorker:
+    """Start the delivery worker on its own connection (file databases), in services.extras['delivery']."""
+    path = database_file(services.db)
+    db = connect(path) if path else services.db
+    worker = DeliveryWorker(
+        db,
+        TelegramSender(bot),
+        limits=SendLimits(per_second=settings.chokepoint_send_rate),
+        admins=services.admins,
+        clock=services.clock,
+    )
+    worker.start()
+    services.extras[DELIVERY_KEY] = worker
+    return worker
+
+
+async def stop_delivery(services: Services) -> None:
+    """Stop the worker (idempotent) and close its connection."""
+    worker = services.extras.pop(DELIVERY_KEY, None)
+    if not isinstance(worker, DeliveryWorker):
+        return
+    await worker.stop()
+    if worker.db is not services.db:
+        worker.db.close()

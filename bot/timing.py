@@ -1,0 +1,113 @@
+"""When an alert may reach a chat: digests, quiet hours and mutes, and the words people use for them.
+
+Pure: every function takes `now` (timezone-aware); local times are read in the chat's IANA time zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from dataclasses import dataclass
+
+MAX_MUTE = dt.timedelta(days=30)
+_CLOCK = re.compile(r"(\d{1,2})(?::(\d{2}))?")
+_DURATION = re.compile(r"(\d+)(minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w)")
+_UNITS = {"m": 60, "h": 3_600, "d": 86_400, "w": 604_800}
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """A chat's delivery preferences, as far as timing goes."""
+
+    timezone: str = "UTC"
+    digest_at: dt.time | None = None
+    quiet: tuple[dt.time, dt.time] | None = None
+    quiet_allows_banned: bool = False
+    muted_until: dt.datetime | None = None
+
+
+def parse_clock(text: str) -> dt.time:
+    """'08:00', '8:30' or '8' as a time of day; ValueError with the expected form."""
+    match = _CLOCK.fullmatch(text.strip())
+    hour, minute = (int(match.group(1)), int(match.group(2) or 0)) if match else (99, 99)
+    if hour > 23 or minute > 59:
+        raise ValueError(f"'{text[:20]}' is not a time of day; use HH:MM, e.g. 08:00")
+    return dt.time(hour, minute)
+
+
+def parse_window(text: str) -> tuple[dt.time, dt.time]:
+    """'22:00-07:00' as (start, end); the window may wrap midnight."""
+    start, separator, end = text.partition("-")
+    if not separator:
+        raise ValueError(f"'{text[:20]}' is not a window; use HH:MM-HH:MM, e.g. 22:00-07:00")
+    window = parse_clock(start), parse_clock(end)
+    if window[0] == window[1]:
+        raise ValueError("the window starts and ends at the same time")
+    return window
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """'4h', '30m', '2d', '1h30m' as a duration of at most 30 days."""
+    cleaned = text.strip().lower().replace(" ", "")
+    parts = _DURATION.findall(cleaned)
+    if not parts or "".join(n + u for n, u in parts) != cleaned:
+        raise ValueError(f"'{text[:20]}' is not a duration; use e.g. 30m, 4h, 2d")
+    duration = dt.timedelta(seconds=sum(int(number) * _UNITS[unit[0]] for number, unit in parts))
+    if not dt.timedelta(0) < duration <= MAX_MUTE:
+        raise ValueError("a mute lasts from a minute to 30 days")
+    return duration
+
+
+def clock_text(value: dt.time) -> str:
+    """'08:00'."""
+    return value.strftime("%H:%M")
+
+
+def zone(name: str) -> zoneinfo.ZoneInfo:
+    """An IANA zone; ValueError naming examples for an unknown one."""
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone '{name[:40]}'; use e.g. UTC, Asia/Tokyo, Europe/Berlin") from None
+
+
+def next_daily(at: dt.time, timezone: str, now: dt.datetime) -> dt.datetime:
+    """The next moment (UTC) the local clock shows `at`, at or after `now`."""
+    local_now = now.astimezone(zone(timezone))
+    candidate = dt.datetime.combine(local_now.date(), at, tzinfo=local_now.tzinfo)
+    if candidate < local_now:
+        candidate = dt.datetime.combine(local_now.date() + dt.timedelta(days=1), at, tzinfo=local_now.tzinfo)
+    return candidate.astimezone(dt.UTC)
+
+
+def in_window(window: tuple[dt.time, dt.time], moment: dt.time) -> bool:
+    """Whether a local time of day falls inside [start, end), wrapping midnight when start > end."""
+    start, end = window
+    if start < end:
+        return start <= moment < end
+    return moment >= start or moment < end
+
+
+def quiet_until(window: tuple[dt.time, dt.time], timezone: str, now: dt.datetime) -> dt.datetime | None:
+    """When the quiet window around `now` ends (UTC), or None when `now` is not in it."""
+    local = now.astimezone(zone(timezone))
+    if not in_window(window, local.time().replace(tzinfo=None)):
+        return None
+    return next_daily(window[1], timezone, now)
+
+
+def release_time(hold: Hold, now: dt.datetime, *, banned: bool) -> tuple[dt.datetime, bool]:
+    """When an alert may go out to a chat, and whether it waits for the digest.
+
+    A digest chat gets it in its next digest. Otherwise a mute holds it to the mute's end, and quiet hours to
+    their end — except a `banned` change for a chat whose quiet hours let those through.
+    """
+    if hold.digest_at is not None:
+        return next_daily(hold.digest_at, hold.timezone, now), True
+    moment = now
+    if hold.muted_until is not None and hold.muted_until > moment:
+        moment = hold.muted_until
+    if hold.quiet is not None and not (banned and hold.quiet_allows_banned):
+        moment = quiet_until(hold.quiet, hold.timezone, moment) or moment
+    return moment, False

@@ -1,0 +1,96 @@
+"""Wiring of the checks: the sources, one fetcher, the parser workers, the checker and their schedule."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from apscheduler.schedulers.base import BaseScheduler
+
+from handlers.context import Services
+from jobs.alerts import AlertContext
+from jobs.check import Checker, CheckSummary, ParserPool
+from jobs.fetch import Fetcher
+from jobs.measure import load_rules
+from jobs.pipeline import MeasuringSink, SourceHealthAlerts, measure_in_worker
+from jobs.schedule import is_due, schedule_checks
+from jobs.sources import SourceSpec, bundled_sources_path, load_sources
+from storage.sources import get_source, list_sources
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Watch:
+    """What checking runs on, opened together and closed together."""
+
+    sources: list[SourceSpec]
+    fetcher: Fetcher
+    pool: ParserPool
+    checker: Checker
+
+    async def close(self) -> None:
+        """Close the HTTP client and stop the parser workers."""
+        await self.fetcher.aclose()
+        self.pool.close()
+
+
+def sources_path(configured: Path | None) -> Path:
+    """CHOKEPOINT_SOURCES, or the bundled file."""
+    return configured or bundled_sources_path()
+
+
+def open_watch(services: Services, sources: list[SourceSpec], notify: Callable[[], None] = lambda: None) -> Watch:
+    """A fetcher, parser workers and a checker over the services' database, measuring what it finds."""
+    fetcher = Fetcher()
+    pool = ParserPool(annotate=measure_in_worker)
+    sink = MeasuringSink(load_rules(services.vocabulary), AlertContext(services.vocabulary, services.table))
+    checker = Checker(
+        services.db, fetcher, sink=sink, on_health=SourceHealthAlerts(services.admins), parse=pool,
+        notify=notify, clock=services.clock,
+    )  # fmt: skip
+    checker.register(sources)
+    return Watch(sources, fetcher, pool, checker)
+
+
+def summary_lines(summary: CheckSummary) -> list[str]:
+    """A check's summary for people: the totals, then each source that changed or failed."""
+    totals = summary.as_json()
+    lines = [
+        f"Checked {totals['checked']} sources in {totals['seconds']:.1f} s: {totals['unchanged']} unchanged, "
+        f"{totals['changed']} changed, {totals['failed']} failed; {totals['new_items']} new items, "
+        f"{totals['status_changes']} status changes."
+    ]
+    for report in summary.sources:
+        if report.outcome == "failed":
+            lines.append(f"  ✗ {report.id}: {report.error}")
+        elif report.outcome == "changed":
+            lines.append(f"  + {report.id}: {report.new_items} new items")
+    return lines
+
+
+async def check_now(watch: Watch, ids: Sequence[str] | None) -> list[str]:
+    """Check these sources (or all) now, whatever their schedule; the summary for the chat."""
+    chosen = [source for source in watch.sources if ids is None or source.id in ids]
+    return summary_lines(await watch.checker.check_all(chosen))
+
+
+def start_checks(watch: Watch, scheduler: BaseScheduler, services: Services) -> None:
+    """One job per source; each checks only when the database says it is due (not backing off)."""
+    next_checks = {row["id"]: row["next_check_at"] for row in list_sources(services.db)}
+
+    async def run(source: SourceSpec) -> None:
+        row = get_source(services.db, source.id)
+        if row is not None and not is_due(row["next_check_at"], services.clock()):
+            return  # backing off after failures
+        await watch.checker.check(source)
+
+    schedule_checks(scheduler, watch.sources, next_checks, run, services.clock())
+    logger.info("scheduled %d sources", len(watch.sources))
+
+
+def load_watched_sources(configured: Path | None) -> list[SourceSpec]:
+    """The sources to watch; SourcesFileError names file, source and key."""
+    return load_sources(sources_path(configured))

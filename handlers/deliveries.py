@@ -1,0 +1,41 @@
+"""/failed (admins): the deliveries the bot gave up on, and the outbox at a glance."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+
+from bot.render import esc
+from handlers.context import Context, Services, is_admin
+from handlers.replies import reply_html
+from storage.outbox import delivery_counts, failed_deliveries
+
+logger = logging.getLogger(__name__)
+
+FAILED_SHOWN = 20
+
+
+def failed_answer(services: Services) -> str:
+    """The latest failed deliveries and the count of deliveries in each state."""
+    counts = delivery_counts(services.db)
+    summary = ", ".join(f"{state} {count}" for state, count in sorted(counts.items())) or "empty"
+    rows = failed_deliveries(services.db, FAILED_SHOWN)
+    lines = [
+        f"• #{row['id']} alert {row['alert_id']} ({esc(row['kind'])}) → chat {row['chat_id']}, "
+        f"{row['attempts']} attempt(s): {esc(row['last_error'] or '?')}"
+        for row in rows
+    ]
+    body = lines or ["No failed deliveries."]
+    return "\n".join([f"<b>Outbox</b>: {esc(summary)}", "", "<b>Failed deliveries</b>", *body])
+
+
+async def failed(update: Update, context: Context) -> None:
+    """List failed deliveries (admins only)."""
+    services = context.bot_data.services
+    if not is_admin(services, update):
+        user = update.effective_user.id if update.effective_user else None
+        logger.warning("refused /failed from user %s: not an admin", user)
+        await reply_html(update, "Only the bot's admins can use /failed.")
+        return
+    await reply_html(update, failed_answer(services))

@@ -1,0 +1,130 @@
+"""/digest HH:MM [TIMEZONE]|off, /quiet HH:MM-HH:MM [banned]|off and /mute DURATION|off: when alerts arrive.
+
+Held alerts are not lost: a digest collects them into one message a day, quiet hours and mutes deliver them
+when they end; turning a mode off releases what it held at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from telegram import Chat, Update
+
+from bot.render import esc
+from bot.timing import clock_text, parse_clock, parse_duration, parse_window, zone
+from handlers.context import Context, Services, UsageError, check_arguments
+from handlers.replies import reply_html, reply_problem
+from handlers.subscriptions import refuse_non_admin
+from jobs.deliver import DELIVERY_KEY
+from storage.outbox import release_held, stamp
+from storage.subscribers import get_subscriber, save_subscriber, set_digest, set_muted_until, set_quiet
+
+DIGEST_USAGE = "Usage: /digest HH:MM [TIMEZONE] | off\nExamples: /digest 08:00, /digest 08:00 Asia/Tokyo, /digest off"
+QUIET_USAGE = (
+    "Usage: /quiet HH:MM-HH:MM [banned] | off\n"
+    "Examples: /quiet 22:00-07:00, /quiet 22:00-07:00 banned (bans still come through), /quiet off"
+)
+MUTE_USAGE = "Usage: /mute DURATION | off\nExamples: /mute 4h, /mute 30m, /mute 2d, /mute off"
+OFF = "off"
+
+Answer = Callable[[Services, Chat, Sequence[str]], str]
+
+
+def _chat_row(services: Services, chat: Chat) -> dict[str, Any]:
+    save_subscriber(services.db, chat.id, chat.type, chat.title, services.timezone, stamp(services.clock()))
+    row = get_subscriber(services.db, chat.id)
+    if row is None:
+        raise RuntimeError(f"chat {chat.id} was not saved")
+    return row
+
+
+def _release(services: Services, chat_id: int) -> int:
+    """Deliver now what a mode held; wake the delivery job."""
+    released = release_held(services.db, chat_id, stamp(services.clock()))
+    worker = services.extras.get(DELIVERY_KEY)
+    if released and worker is not None:
+        worker.wake()
+    return released
+
+
+def _released_note(count: int) -> str:
+    return f" {count} held alert(s) are on their way." if count else ""
+
+
+def digest_answer(services: Services, chat: Chat, args: Sequence[str]) -> str:
+    """Set or clear the daily digest."""
+    words = check_arguments(args, DIGEST_USAGE, at_least=1)
+    row = _chat_row(services, chat)
+    if words[0].lower() == OFF:
+        set_digest(services.db, chat.id, None, None)
+        return "Instant alerts again." + _released_note(_release(services, chat.id))
+    if len(words) > 2:
+        raise UsageError(DIGEST_USAGE)
+    at = parse_clock(words[0])
+    timezone = zone(words[1]).key if len(words) == 2 else row["timezone"]
+    set_digest(services.db, chat.id, clock_text(at), timezone)
+    return (
+        f"🗞 Daily digest at {clock_text(at)} ({esc(timezone)}): the day's changes in one message. "
+        "/digest off for instant alerts."
+    )
+
+
+def quiet_answer(services: Services, chat: Chat, args: Sequence[str]) -> str:
+    """Set or clear quiet hours."""
+    words = check_arguments(args, QUIET_USAGE, at_least=1)
+    row = _chat_row(services, chat)
+    if words[0].lower() == OFF:
+        set_quiet(services.db, chat.id, None, None, allow_banned=False)
+        return "No quiet hours." + _released_note(_release(services, chat.id))
+    if len(words) > 2 or (len(words) == 2 and words[1].lower() != "banned"):
+        raise UsageError(QUIET_USAGE)
+    start, end = parse_window(words[0])
+    allow_banned = len(words) == 2
+    set_quiet(services.db, chat.id, clock_text(start), clock_text(end), allow_banned)
+    banned = " Bans still come through." if allow_banned else " Add 'banned' to let bans through."
+    return (
+        f"🌙 Quiet hours {clock_text(start)}–{clock_text(end)} ({esc(row['timezone'])}): alerts wait until "
+        f"{clock_text(end)}.{banned}"
+    )
+
+
+def mute_answer(services: Services, chat: Chat, args: Sequence[str]) -> str:
+    """Mute for a while, or unmute."""
+    words = check_arguments(args, MUTE_USAGE, at_least=1)
+    _chat_row(services, chat)
+    if words[0].lower() == OFF:
+        set_muted_until(services.db, chat.id, None)
+        return "Unmuted." + _released_note(_release(services, chat.id))
+    until = services.clock() + parse_duration("".join(words))
+    set_muted_until(services.db, chat.id, stamp(until))
+    return f"🔕 Muted until {until.strftime('%Y-%m-%d %H:%M')} UTC: alerts wait until then. /mute off to unmute."
+
+
+def settings_command(
+    command: str, answer: Answer, usage: str
+) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
+    """A handler that lets private chats and group admins change a setting, answering problems with usage."""
+
+    async def handle(update: Update, context: Context) -> None:
+        """Change one delivery setting of this chat."""
+        chat = update.effective_chat
+        if chat is None or await refuse_non_admin(update, context, f"/{command}"):
+            return
+        try:
+            reply = answer(context.bot_data.services, chat, context.args or [])
+        except UsageError as problem:
+            await reply_problem(update, problem)
+            return
+        except ValueError as problem:
+            await reply_problem(update, problem, usage)
+            return
+        await reply_html(update, reply)
+
+    handle.__name__ = command
+    return handle
+
+
+digest = settings_command("digest", digest_answer, DIGEST_USAGE)
+quiet = settings_command("quiet", quiet_answer, QUIET_USAGE)
+mute = settings_command("mute", mute_answer, MUTE_USAGE)

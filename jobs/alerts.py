@@ -1,0 +1,268 @@
+"""Alerts from status changes, and admin alerts, written to the outbox inside the caller's transaction.
+
+The checker records an item's status changes and calls `alerts_for_changes` in the same `db.atomic()`, so
+a change and the deliveries it causes commit together or not at all; each alert has a stable key, so the
+same changes never make two alerts. Daily digests are composed here too, from a chat's held deliveries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlite_utils import Database
+
+from bot.alert_text import severity
+from bot.exposure import assess
+from bot.knowledge import ExposureTable
+from bot.ladder import Level
+from bot.matching import ALL, Filter, Move, matching_filters
+from bot.status import Status, StatusBook
+from bot.timing import Hold, parse_clock, release_time, zone
+from bot.vocab import Kind, Vocabulary
+from storage.outbox import (
+    DIGEST,
+    INSTANT,
+    due_digest_chats,
+    due_digest_rows,
+    fan_out_unheld,
+    held_matching_chats,
+    insert_alert,
+    insert_delivery,
+    mark_digested,
+    stamp,
+)
+from storage.statuses import StatusChange, current_statuses
+from storage.subscribers import active_filters, get_subscriber, load_filters
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertContext:
+    """What building alerts needs besides the database: names, and the exposure model's table."""
+
+    vocabulary: Vocabulary
+    table: ExposureTable
+
+
+def alerts_for_changes(
+    db: Database, changes: Sequence[tuple[int, StatusChange]], context: AlertContext, now: dt.datetime
+) -> list[int]:
+    """One alert per item's changes, with a delivery per matching active chat; return the new alerts' ids."""
+    created = []
+    with db.atomic():
+        for group in group_by_item(change for _, change in changes):
+            alert_id = _alert_for_item(db, group, context, now)
+            if alert_id is not None:
+                created.append(alert_id)
+    return created
+
+
+def admin_alert(db: Database, key: str, text: str, admins: Iterable[int], now: dt.datetime) -> int | None:
+    """One alert to every admin; None when an alert with this key was raised before."""
+    with db.atomic():
+        alert_id = insert_alert(db, key, "admin", "admin", {"text": text}, stamp(now))
+        if alert_id is None:
+            return None
+        for admin in sorted(set(admins)):
+            insert_delivery(db, alert_id, admin, stamp(now))
+    return alert_id
+
+
+def group_by_item(changes: Iterable[StatusChange]) -> list[list[StatusChange]]:
+    """The changes of one item (or one headline, where there is no item) together, in order."""
+    groups: dict[tuple[Any, ...], list[StatusChange]] = {}
+    for change in changes:
+        key = ("item", change.item_id) if change.item_id is not None else (change.title, change.url, change.at)
+        groups.setdefault(key, []).append(change)
+    return list(groups.values())
+
+
+def alert_key(changes: Sequence[StatusChange]) -> str:
+    """A key that is the same for the same changes from the same evidence."""
+    first = changes[0]
+    moves = sorted((c.issuer, c.target, c.material, c.old_level, c.new_level) for c in changes)
+    material = json.dumps([moves, first.title, first.url, first.at, first.item_id], ensure_ascii=False)
+    return "status:" + hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+def _alert_for_item(
+    db: Database, changes: Sequence[StatusChange], context: AlertContext, now: dt.datetime
+) -> int | None:
+    moves = [Move(c.target, c.material, c.old_level, c.new_level) for c in changes]
+    filters = [Filter(*row) for row in active_filters(db)]
+    matched = matching_filters(filters, moves, context.vocabulary, context.table)
+    payload = status_payload(db, changes, context, exposure_pairs(matched, changes, context), now)
+    alert_id = insert_alert(db, alert_key(changes), "status", payload["severity"], payload, stamp(now))
+    if alert_id is None:
+        logger.info("alert for %s already raised", changes[0].title[:60])
+        return None
+    banned = any(c.new_level == Level.BANNED and c.new_level > c.old_level for c in changes)
+    fan_out(db, alert_id, matched, now, banned=banned)
+    return alert_id
+
+
+def fan_out(db: Database, alert_id: int, filters: Sequence[Filter], now: dt.datetime, *, banned: bool) -> int:
+    """A delivery per active chat with a matching subscription: due now, or when its digest, quiet or mute allow."""
+    if not filters:
+        return 0
+    load_filters(db, [(f.country, f.sector, f.material, f.min_level) for f in filters])
+    count = fan_out_unheld(db, alert_id, stamp(now))
+    for chat in held_matching_chats(db, stamp(now)):
+        due, digest = release_time(hold_of(chat), now, banned=banned)
+        mode = DIGEST if digest else INSTANT
+        count += insert_delivery(db, alert_id, chat["chat_id"], stamp(due), mode, chat["detail"])
+    return count
+
+
+def hold_of(subscriber: dict[str, Any]) -> Hold:
+    """A subscriber row's timing preferences (a bad stored value counts as unset)."""
+    start, end, digest_at, muted = (subscriber[key] for key in ("quiet_start", "quiet_end", "digest_at", "muted_until"))
+    try:
+        return Hold(
+            timezone=hold_of_timezone(subscriber),
+            digest_at=parse_clock(digest_at) if digest_at else None,
+            quiet=(parse_clock(start), parse_clock(end)) if start and end else None,
+            quiet_allows_banned=bool(subscriber["quiet_allows_banned"]),
+            muted_until=dt.datetime.fromisoformat(muted) if muted else None,
+        )
+    except ValueError:
+        logger.warning("chat %s has unusable timing settings; delivering now", subscriber.get("chat_id"))
+        return Hold()
+
+
+def exposure_pairs(
+    filters: Iterable[Filter], changes: Sequence[StatusChange], context: AlertContext
+) -> list[tuple[str, str]]:
+    """The (country, sector) exposures the matched subscriptions will read; ALL stands for each target."""
+    targets = [c.target for c in changes if c.target != ALL and c.target in context.vocabulary.countries]
+    pairs: list[tuple[str, str]] = []
+    for f in filters:
+        if not f.sector or f.sector not in context.table.sectors:
+            continue
+        countries = targets if f.country == ALL else [f.country]
+        pairs += [(country, f.sector) for country in countries if (country, f.sector) not in pairs]
+    return pairs
+
+
+def status_payload(
+    db: Database,
+    changes: Sequence[StatusChange],
+    context: AlertContext,
+    pairs: Sequence[tuple[str, str]],
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """What an alert's messages are rendered from (see bot.alert_text)."""
+    first, vocabulary = changes[0], context.vocabulary
+    return {
+        "issuer": first.issuer,
+        "issuer_name": vocabulary.display(Kind.COUNTRY, first.issuer),
+        "changes": [
+            {
+                "target": c.target,
+                "target_name": vocabulary.display(Kind.COUNTRY, c.target),
+                "material": c.material,
+                "material_name": vocabulary.display(Kind.MATERIAL, c.material),
+                "old": c.old_level,
+                "new": c.new_level,
+            }
+            for c in changes
+        ],
+        "title": first.title,
+        "url": first.url,
+        "source": first.source,
+        "at": first.at,
+        "item_id": first.item_id,
+        "severity": severity((c.old_level, c.new_level) for c in changes),
+        "exposure": exposure_effects(db, changes, context, pairs, now.date()),
+    }
+
+
+def exposure_effects(
+    db: Database,
+    changes: Sequence[StatusChange],
+    context: AlertContext,
+    pairs: Sequence[tuple[str, str]],
+    today: dt.date,
+) -> dict[str, dict[str, Any]]:
+    """Each pair's exposure score before and after the changes (the changes are already recorded)."""
+    if not pairs:
+        return {}
+    after = [Status.from_row(row) for row in current_statuses(db)]
+    before = _statuses_before(after, changes)
+    books = StatusBook(before, context.vocabulary), StatusBook(after, context.vocabulary)
+    effects = {}
+    for country, sector in pairs:
+        old, new = (assess(context.table, book, country, sector, today) for book in books)
+        effects[f"{country}:{sector}"] = {
+            "country": context.vocabulary.display(Kind.COUNTRY, country),
+            "sector": context.vocabulary.display(Kind.SECTOR, sector),
+            "before": old.score,
+            "after": new.score,
+            "band_before": old.band,
+            "band_after": new.band,
+        }
+    return effects
+
+
+def _statuses_before(after: Sequence[Status], changes: Sequence[StatusChange]) -> list[Status]:
+    previous: dict[tuple[str, str, str], int] = {}
+    for change in changes:
+        previous.setdefault((change.issuer, change.target, change.material), change.old_level)
+    restored = []
+    for status in after:
+        old = previous.get((status.issuer, status.target, status.material))
+        restored.append(status if old is None else replace(status, level=Level(old)))
+    return restored
+
+
+def compose_due_digests(db: Database, now: dt.datetime) -> list[int]:
+    """Fold each chat's due digest deliveries into one digest alert with one delivery; return the alert ids."""
+    composed = (compose_digest(db, chat_id, now) for chat_id in due_digest_chats(db, stamp(now)))
+    return [alert_id for alert_id in composed if alert_id is not None]
+
+
+def compose_digest(db: Database, chat_id: int, now: dt.datetime) -> int | None:
+    """One chat's digest: an alert summarising its held changes, due now; the held deliveries are digested."""
+    with db.atomic():
+        rows = due_digest_rows(db, chat_id, stamp(now))
+        if not rows:
+            return None
+        subscriber = get_subscriber(db, chat_id) or {"timezone": "UTC"}
+        payload = digest_payload(rows, hold_of_timezone(subscriber), now)
+        ranks = severity_of_items(rows)
+        alert_id = insert_alert(db, f"digest:{chat_id}:{rows[0]['id']}", "digest", ranks, payload, stamp(now))
+        if alert_id is not None:
+            insert_delivery(db, alert_id, chat_id, stamp(now))
+        mark_digested(db, [row["id"] for row in rows], stamp(now))
+    return alert_id
+
+
+def hold_of_timezone(subscriber: dict[str, Any]) -> str:
+    """The chat's time zone, UTC when unset or unusable."""
+    name = str(subscriber.get("timezone") or "UTC")
+    try:
+        zone(name)
+    except ValueError:
+        return "UTC"
+    return name
+
+
+def digest_payload(rows: Sequence[dict[str, Any]], timezone: str, now: dt.datetime) -> dict[str, Any]:
+    """A digest's payload: the local date and each held alert with the chat's pairs."""
+    return {
+        "date": now.astimezone(zone(timezone)).date().isoformat(),
+        "items": [{"payload": row["payload"], "pairs": json.loads(row["detail"] or "[]")} for row in rows],
+    }
+
+
+def severity_of_items(rows: Sequence[dict[str, Any]]) -> str:
+    """The highest severity among the digested alerts."""
+    moves = [(c["old"], c["new"]) for row in rows for c in row["payload"].get("changes", [])]
+    return severity(moves)

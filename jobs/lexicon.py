@@ -1,0 +1,196 @@
+"""Fast phrase matching for the measurer: lists of patterns and of aliases compiled into few, quick regexes.
+
+Python's `re` tries every alternative at every position, and named groups, lookbehinds and IGNORECASE stop it
+from skipping ahead, so a naive alternation of a few hundred aliases costs a millisecond per headline. Here:
+- case-insensitive patterns are matched without IGNORECASE against a lower-cased copy of the text (same
+  offsets); only patterns holding a case-sensitive part `(?-i:...)` run against the text as written;
+- which pattern matched is found afterwards, by re-matching at the hit's start with one regex per value;
+- aliases are compiled into a trie (`rare earth(?:s| magnets)?`), so matching costs the length of the text.
+Patterns are compiled with re.ASCII: `\\b` and `\\w` see only ASCII letters and digits, so "对US" has a word
+boundary before "US".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+V = TypeVar("V")
+
+CASED = "(?-i:"
+_KATAKANA = r"\u30a0-\u30ff"
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A text as written and lower-cased, with the same offsets."""
+
+    raw: str
+    lower: str
+
+    @classmethod
+    def of(cls, raw: str) -> Text:
+        """Both forms of a text."""
+        lower = raw.lower()
+        if len(lower) != len(raw):  # a few characters lower-case to two ('İ'): keep those as written
+            lower = "".join(c.lower() if len(c.lower()) == 1 else c for c in raw)
+        return cls(raw, lower)
+
+    def blank(self, spans: Iterable[tuple[int, int]]) -> Text:
+        """The text with these spans replaced by spaces, offsets kept."""
+        raw, lower = list(self.raw), list(self.lower)
+        for start, end in spans:
+            raw[start:end] = lower[start:end] = " " * (end - start)
+        return Text("".join(raw), "".join(lower))
+
+
+@dataclass(frozen=True, slots=True)
+class Hit(Generic[V]):
+    """One match: where, the phrase as written, and the value of what matched."""
+
+    start: int
+    end: int
+    phrase: str
+    value: V
+
+
+@dataclass(frozen=True, slots=True)
+class _Part(Generic[V]):
+    """Patterns run against one form of the text: one regex for all, and one per run of equal values."""
+
+    regex: re.Pattern[str]
+    by_value: tuple[tuple[V, re.Pattern[str]], ...]
+    cased: bool
+
+    def find(self, text: Text) -> list[Hit[V]]:
+        subject = text.raw if self.cased else text.lower
+        return [
+            Hit(m.start(), m.end(), text.raw[m.start() : m.end()], self._value(subject, m.start()))
+            for m in self.regex.finditer(subject)
+            if m.end() > m.start()
+        ]
+
+    def _value(self, subject: str, start: int) -> V:
+        for value, regex in self.by_value:
+            if regex.match(subject, start):
+                return value
+        raise AssertionError("a hit that no part matches")  # unreachable: the parts make the whole
+
+
+def _compile(patterns: Sequence[str], cased: bool) -> re.Pattern[str]:
+    flags = re.ASCII | (re.IGNORECASE if cased else 0)
+    return re.compile("|".join(f"(?:{pattern})" for pattern in patterns), flags)
+
+
+def _runs(entries: Sequence[tuple[str, V]]) -> list[tuple[V, list[str]]]:
+    runs: list[tuple[V, list[str]]] = []
+    for pattern, value in entries:
+        if runs and runs[-1][0] == value:
+            runs[-1][1].append(pattern)
+        else:
+            runs.append((value, [pattern]))
+    return runs
+
+
+def _part(entries: Sequence[tuple[str, V]], cased: bool) -> _Part[V] | None:
+    if not entries:
+        return None
+    by_value = tuple((value, _compile(patterns, cased)) for value, patterns in _runs(entries))
+    return _Part(_compile([pattern for pattern, _ in entries], cased), by_value, cased)
+
+
+def merge(hits: Iterable[Hit[V]]) -> list[Hit[V]]:
+    """Hits in order, the longer first where two start together, without overlaps."""
+    kept: list[Hit[V]] = []
+    for hit in sorted(hits, key=lambda hit: (hit.start, -hit.end)):
+        if not kept or hit.start >= kept[-1].end:
+            kept.append(hit)
+    return kept
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon(Generic[V]):
+    """Patterns with values: which phrases of a text match, and the value of each (first listed wins)."""
+
+    parts: tuple[_Part[V], ...] = ()
+
+    def find(self, text: Text) -> list[Hit[V]]:
+        """Every match, in order, without overlaps."""
+        if len(self.parts) == 1:
+            return self.parts[0].find(text)
+        return merge(hit for part in self.parts for hit in part.find(text))
+
+    def search(self, text: Text) -> Hit[V] | None:
+        """The first match, or None."""
+        hits = self.find(text)
+        return hits[0] if hits else None
+
+
+def lexicon(entries: Sequence[tuple[str, V]]) -> Lexicon[V]:
+    """Compile (pattern, value) pairs. Patterns are lower case, or hold `(?-i:...)` for a case-sensitive part."""
+    folded = [(pattern, value) for pattern, value in entries if CASED not in pattern]
+    cased = [(pattern, value) for pattern, value in entries if CASED in pattern]
+    parts = (_part(folded, cased=False), _part(cased, cased=True))
+    return Lexicon(tuple(part for part in parts if part is not None))
+
+
+def trie_pattern(words: Iterable[str]) -> str:
+    """One pattern matching any of the words, longest first: ['rare earth', 'rare earths'] → 'rare\\ earths?'."""
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for character in word:
+            node = node.setdefault(character, {})
+        node[""] = {}
+    return _trie(root)
+
+
+def _trie(node: Mapping[str, Any]) -> str:
+    branches = [re.escape(character) + _trie(child) for character, child in sorted(node.items()) if character]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    return f"(?:{body})?" if "" in node else body
+
+
+@dataclass(frozen=True, slots=True)
+class AliasMatcher:
+    """Finds aliases (already normalised: lower case, single spaces) in a text and gives their codes."""
+
+    regexes: tuple[tuple[re.Pattern[str], bool], ...]  # (regex, runs on the text as written)
+    codes: Mapping[str, tuple[str, ...]]
+
+    def find(self, text: Text) -> list[Hit[tuple[str, ...]]]:
+        """Every alias found, longest first, without overlaps."""
+        hits = []
+        for regex, cased in self.regexes:
+            for m in regex.finditer(text.raw if cased else text.lower):
+                phrase = text.raw[m.start() : m.end()]
+                hits.append(Hit(m.start(), m.end(), phrase, self.codes.get(text.lower[m.start() : m.end()], ())))
+        return merge(hits)
+
+
+def _short_katakana(alias: str) -> bool:
+    return len(alias) <= 3 and all("\u30a0" <= character <= "\u30ff" for character in alias)
+
+
+def alias_matcher(aliases: Mapping[str, str], short: int) -> AliasMatcher:
+    """Aliases → code. Latin ones match as whole words; those of up to `short` letters only in upper case
+    ('US', not 'us'); short katakana ones not inside a longer katakana word (タイ, not タイヤ)."""
+    latin = [a for a in aliases if a.isascii() and sum(c.isalpha() for c in a) > short]
+    upper = [a for a in aliases if a.isascii() and sum(c.isalpha() for c in a) <= short]
+    katakana = [a for a in aliases if not a.isascii() and _short_katakana(a)]
+    other = [a for a in aliases if not a.isascii() and not _short_katakana(a)]
+    words = [a for a in latin if a[0].isalnum() and a[-1].isalnum()]
+    odd = [a for a in latin if a not in words]
+    sources = [
+        (rf"\b(?:{trie_pattern(words)})\b", words, False),
+        (rf"(?<![a-z0-9])(?:{trie_pattern(odd)})(?![a-z0-9])", odd, False),
+        (rf"(?<![A-Za-z0-9])(?:{trie_pattern(a.upper() for a in upper)})(?![A-Za-z0-9])", upper, True),
+        (rf"(?<![{_KATAKANA}])(?:{trie_pattern(katakana)})(?![{_KATAKANA}])", katakana, False),
+        (trie_pattern(other), other, False),
+    ]
+    regexes = tuple((re.compile(source, re.ASCII), cased) for source, group, cased in sources if group)
+    return AliasMatcher(regexes, {alias: (code,) for alias, code in aliases.items()})

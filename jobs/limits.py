@@ -1,0 +1,162 @@
+"""Telegram's sending limits and the retry policy, as pure logic: every method takes `now` in seconds.
+
+All chats together at most `per_second` messages per second; one private chat at most one message per
+`private_interval` seconds; one group at most `group_per_minute` messages per minute; a chat told to wait
+(429 retry_after) waits, and only that chat.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+GROUP_TYPES = frozenset({"group", "supergroup", "channel"})
+SPACING = 0.9  # of the even interval between two messages (see GlobalLimit)
+SWEEP_EVERY = 1.0  # seconds between sweeps of idle per-chat state (keeps memory flat in the number of chats)
+UNLIMITED_ROOM = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class SendLimits:
+    """The limits the delivery job keeps; `per_second=None` lifts the global one (a self-hosted Bot API)."""
+
+    per_second: float | None = 25.0
+    private_interval: float = 1.0
+    group_per_minute: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff for network errors: first delay, factor, cap, and attempts before giving up."""
+
+    first: float = 5.0
+    factor: float = 2.0
+    cap: float = 900.0
+    attempts: int = 6
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after the `attempt`-th failed attempt (1-based)."""
+        return float(min(self.cap, self.first * self.factor ** max(0, attempt - 1)))
+
+    def exhausted(self, attempts: int) -> bool:
+        """Whether this many failed attempts means giving up."""
+        return attempts >= self.attempts
+
+
+class Window:
+    """At most `capacity` events in any `span` seconds (a sliding log of the latest events)."""
+
+    __slots__ = ("capacity", "span", "times")
+
+    def __init__(self, capacity: int, span: float) -> None:
+        self.capacity = capacity
+        self.span = span
+        self.times: deque[float] = deque(maxlen=capacity)
+
+    def ready_at(self, now: float) -> float:
+        """The earliest moment another event fits."""
+        if len(self.times) < self.capacity:
+            return now
+        return max(now, self.times[0] + self.span)
+
+    def used(self, now: float) -> int:
+        """How many recorded events still count at `now`."""
+        return sum(1 for t in self.times if t > now - self.span)
+
+    def record(self, now: float) -> None:
+        """An event happened at `now`."""
+        self.times.append(now)
+
+    def idle(self, now: float) -> bool:
+        """Whether no recorded event constrains anything any more."""
+        return not self.times or self.times[-1] <= now - self.span
+
+
+def global_window(per_second: float) -> Window:
+    """`per_second` messages per second as a window: 25/s → 25 in any 1 s; 0.5/s → 1 in any 2 s."""
+    capacity = max(1, math.floor(per_second))
+    return Window(capacity, capacity / per_second)
+
+
+class GlobalLimit:
+    """All chats together: never more than the window allows, and spread out rather than in bursts.
+
+    The window is the hard limit (25 in any second). The spacing (0.9 of the even interval) keeps the
+    messages apart, so that they reach Telegram as a steady stream, while a late wake-up can still catch up.
+    """
+
+    def __init__(self, per_second: float) -> None:
+        self.window = global_window(per_second)
+        self.spacing = SPACING / per_second
+        self.last = -math.inf
+
+    def ready_at(self, now: float) -> float:
+        """When the next message may go."""
+        return max(self.window.ready_at(now), self.last + self.spacing)
+
+    def room(self, now: float) -> int:
+        """How many may go at `now`: one at most, as they are spaced."""
+        return 1 if self.ready_at(now) <= now else 0
+
+    def record(self, now: float) -> None:
+        """A message goes at `now`."""
+        self.window.record(now)
+        self.last = now
+
+
+class RateLimiter:
+    """Decides when the next message may go, overall and per chat."""
+
+    def __init__(self, limits: SendLimits) -> None:
+        self.limits = limits
+        self._global = GlobalLimit(limits.per_second) if limits.per_second else None
+        self._chats: dict[int, Window] = {}
+        self._blocked: dict[int, float] = {}
+        self._swept = -math.inf
+
+    def room(self, now: float) -> int:
+        """How many messages may start at `now`, all chats together."""
+        if self._global is None:
+            return UNLIMITED_ROOM
+        return self._global.room(now)
+
+    def next_slot(self, now: float) -> float:
+        """When the global limit next lets a message go."""
+        return now if self._global is None else self._global.ready_at(now)
+
+    def ready_at(self, chat_id: int, chat_type: str, now: float) -> float:
+        """When this chat may receive its next message."""
+        window = self._chats.get(chat_id)
+        ready = window.ready_at(now) if window is not None else now
+        return max(ready, self._blocked.get(chat_id, now))
+
+    def record(self, chat_id: int, chat_type: str, now: float) -> None:
+        """A message to this chat starts at `now`."""
+        if self._global is not None:
+            self._global.record(now)
+        window = self._chats.get(chat_id)
+        if window is None:
+            window = self._chats[chat_id] = self._chat_window(chat_type)
+        window.record(now)
+
+    def block(self, chat_id: int, until: float) -> None:
+        """Telegram asked us to wait before writing to this chat again."""
+        self._blocked[chat_id] = max(until, self._blocked.get(chat_id, until))
+
+    def sweep(self, now: float) -> None:
+        """Forget chats whose limits no longer constrain anything (at most once a second)."""
+        if now - self._swept < SWEEP_EVERY:
+            return
+        self._swept = now
+        self._chats = {chat: window for chat, window in self._chats.items() if not window.idle(now)}
+        self._blocked = {chat: until for chat, until in self._blocked.items() if until > now}
+
+    def tracked_chats(self) -> int:
+        """How many chats the limiter holds state for."""
+        return len(self._chats) + len(self._blocked)
+
+    def _chat_window(self, chat_type: str) -> Window:
+        if chat_type in GROUP_TYPES:
+            return Window(self.limits.group_per_minute, 60.0)
+        return Window(1, self.limits.private_interval)

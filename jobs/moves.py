@@ -1,0 +1,143 @@
+"""Moving statuses: a measured item raises, lowers or leaves the status of each (issuer, target, material).
+
+- A tightening raises a status to the level the item asserts, never lowers it (so `watch` never lowers a
+  stronger status, and the same news from three sources makes one change, not three).
+- An easing lowers a status to what stays in force: the level the item names, else the level before the
+  measure that set the current one (from the history). A `grant` (licences granted, resumed, fast-tracked)
+  eases within a licensing regime, so it leaves a status that is exactly `licensing` alone.
+- Scope (jobs/measure.py): entity listings move a country's status to `watch` at most, and ease only statuses
+  at `watch` or below — as the baseline records them; technology-only measures and legal frameworks are kept
+  as signals and move no status (FACTS.md: "technology export ban (materials unaffected)").
+- A measure on a group keeps the group as the status's material; a measure on ALL stays on ALL.
+
+Everything runs inside the caller's transaction: the caller wraps an item's work in `with db.atomic():` and
+creates the alerts of the returned changes in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from bot.ladder import Level
+from jobs.measure import EASE, GRANT, TIGHTEN, Measurement
+from storage.signals import record_signals
+from storage.statuses import StatusChange, get_status, record_change, status_history
+
+ORIGIN = "live"
+ENTITY_CEILING = Level.WATCH
+SIGNAL_ONLY_SCOPES = frozenset({"technology", "framework"})
+HISTORY_DEPTH = 200
+
+Key = tuple[str, str, str]  # (issuer, target, material)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Where a measurement comes from: the item's title, link, source and stored id."""
+
+    title: str
+    url: str | None
+    source_id: str
+    item_id: int | None = None
+
+
+def signal_rows(measurement: Measurement) -> list[dict[str, Any]]:
+    """The signals of a relevant measurement: one row per (target, material)."""
+    if not measurement.relevant:
+        return []
+    return [
+        {
+            "issuer": measurement.issuer,
+            "target": target,
+            "material": material,
+            "level": measurement.level,
+            "direction": measurement.direction,
+            "evidence": list(measurement.evidence),
+        }
+        for target in measurement.targets
+        for material in measurement.materials
+    ]
+
+
+def prior_level(db: Database, key: Key, current: int) -> int:
+    """The level before the measure that set the current one: the latest rise from below `current` to it or
+    above; NORMAL where the history has none."""
+    issuer, target, material = key
+    for row in status_history(db, targets=[target], materials=[material], limit=HISTORY_DEPTH):
+        if row["issuer"] == issuer and row["old_level"] < current <= row["new_level"]:
+            return int(row["old_level"])
+    return int(Level.NORMAL)
+
+
+def raised_level(measurement: Measurement, current: int) -> int | None:
+    """The level a tightening moves a status to, or None where it stays."""
+    wanted = min(measurement.level, ENTITY_CEILING) if measurement.scope == "entities" else measurement.level
+    return wanted if wanted > current else None
+
+
+def lowered_level(db: Database, measurement: Measurement, key: Key, current: int) -> int | None:
+    """The level an easing moves a status to, or None where it stays."""
+    if current == Level.NORMAL or (measurement.scope == "entities" and current > ENTITY_CEILING):
+        return None
+    if measurement.effect == GRANT and current == Level.LICENSING:
+        return None
+    wanted = measurement.level if measurement.level > Level.NORMAL else prior_level(db, key, current)
+    return wanted if wanted < current else None
+
+
+def new_level(db: Database, measurement: Measurement, key: Key, current: int) -> int | None:
+    """Where a measurement moves the status of one key, or None where it stays."""
+    if measurement.direction == TIGHTEN:
+        return raised_level(measurement, current)
+    if measurement.direction == EASE:
+        return lowered_level(db, measurement, key, current)
+    return None
+
+
+def _change(
+    db: Database, measurement: Measurement, evidence: Evidence, key: Key, now: dt.datetime
+) -> StatusChange | None:
+    status = get_status(db, *key)
+    current = int(status["level"]) if status else int(Level.NORMAL)
+    level = new_level(db, measurement, key, current)
+    if level is None:
+        return None
+    until = measurement.until if measurement.direction == EASE else None
+    return StatusChange(
+        *key, current, level, measurement.direction, now.isoformat(), evidence.title, evidence.source_id, ORIGIN,
+        evidence.url, evidence.item_id, until,
+    )  # fmt: skip
+
+
+def moves_statuses(measurement: Measurement) -> bool:
+    """Whether a measurement may move statuses at all."""
+    return (
+        measurement.relevant
+        and measurement.issuer is not None
+        and measurement.direction in (TIGHTEN, EASE)
+        and measurement.scope not in SIGNAL_ONLY_SCOPES
+    )
+
+
+def apply_measurement(
+    db: Database, measurement: Measurement, evidence: Evidence, now: dt.datetime
+) -> list[tuple[int, StatusChange]]:
+    """Record an item's signals and move the statuses it bears on; return each change with its id.
+
+    Inside the caller's transaction; the caller creates the alerts of the returned changes.
+    """
+    if evidence.item_id is not None and measurement.relevant:
+        record_signals(db, evidence.item_id, signal_rows(measurement), now.isoformat())
+    if not moves_statuses(measurement) or measurement.issuer is None:
+        return []
+    changes = []
+    for target in measurement.targets:
+        for material in measurement.materials:
+            change = _change(db, measurement, evidence, (measurement.issuer, target, material), now)
+            if change is not None:
+                changes.append((record_change(db, change), change))
+    return changes

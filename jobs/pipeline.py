@@ -1,0 +1,85 @@
+"""What a check does with new items and with a source's health: measure, move statuses, raise alerts.
+
+Both run inside the checker's transaction for the source, so an item, its status changes and the alerts
+they cause commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from bot.vocab import load_vocabulary
+from jobs.alerts import AlertContext, admin_alert, alerts_for_changes
+from jobs.check import NewItem
+from jobs.measure import Measurement, Rules, load_rules, measure
+from jobs.moves import Evidence, apply_measurement, signal_rows
+from jobs.parse import ParsedItem
+from jobs.sources import SourceSpec
+from storage.signals import record_signals
+from storage.statuses import StatusChange
+
+# At most one "down" and one "recovered" admin alert per source in this window: a flapping source
+# does not flood the admins.
+ADMIN_ALERT_WINDOW = dt.timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class MeasuringSink:
+    """Measure each new item; fresh ones move statuses and raise alerts, stale ones only leave signals."""
+
+    rules: Rules
+    alerts: AlertContext
+
+    def __call__(self, db: Database, items: Sequence[NewItem], now: dt.datetime) -> int:
+        """Handle one source's new items; return how many statuses moved."""
+        changes: list[tuple[int, StatusChange]] = []
+        for item in items:
+            measurement = item.note if isinstance(item.note, Measurement) else self.measure(item)
+            if item.fresh:
+                evidence = Evidence(item.title, item.link, item.source.id, item.id)
+                changes += apply_measurement(db, measurement, evidence, now)
+            elif measurement.relevant:
+                record_signals(db, item.id, signal_rows(measurement), now.isoformat())
+        if changes:
+            alerts_for_changes(db, changes, self.alerts, now)
+        return len(changes)
+
+    def measure(self, item: NewItem) -> Measurement:
+        """Measure an item the reader did not measure."""
+        return measure(item.title, item.summary, self.rules, default_issuer=item.source.issuer)
+
+
+@functools.cache
+def _worker_rules() -> Rules:
+    """The measuring rules of a parser worker process, loaded on its first item."""
+    return load_rules(load_vocabulary())
+
+
+def measure_in_worker(source: SourceSpec, item: ParsedItem) -> Measurement:
+    """Measure an item inside a parser worker, so that measuring runs in parallel with the event loop."""
+    return measure(item.title, item.summary, _worker_rules(), default_issuer=source.issuer)
+
+
+def window_of(now: dt.datetime) -> int:
+    """The number of the admin-alert window `now` falls in."""
+    return int(now.timestamp() // ADMIN_ALERT_WINDOW.total_seconds())
+
+
+@dataclass(frozen=True)
+class SourceHealthAlerts:
+    """Tell the admins when a source goes down and when it recovers."""
+
+    admins: frozenset[int]
+
+    def __call__(self, db: Database, source: SourceSpec, event: str, detail: str, now: dt.datetime) -> None:
+        """Raise the admin alert for a health event."""
+        if event == "down":
+            text = f"Source {source.id} ({source.name}) is down: {detail}. Checks go on, backing off up to a day."
+        else:
+            text = f"Source {source.id} ({source.name}) has recovered: {detail}."
+        admin_alert(db, f"source-{event}:{source.id}:{window_of(now)}", text, self.admins, now)

@@ -1,0 +1,273 @@
+"""The outbox: alerts (one per unique key) and deliveries (one per alert and chat), and their states.
+
+A delivery moves pending → sending (claimed by the delivery job) → sent, or back to pending with a later
+`next_attempt_at` (rate limits, retries, quiet hours), or ends failed, dropped (the chat is gone) or digested
+(folded into a daily digest, itself an alert with its own delivery).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlite_utils import Database
+
+PENDING, SENDING, SENT, FAILED, DROPPED, DIGESTED = "pending", "sending", "sent", "failed", "dropped", "digested"
+INSTANT, DIGEST = "instant", "digest"
+
+_MATCHING = """FROM subscriptions s
+    JOIN temp.matched_filters m ON m.country = s.country AND m.sector = s.sector AND m.material = s.material
+        AND m.min_level = s.min_level
+    JOIN subscribers c ON c.chat_id = s.chat_id"""
+_DETAIL = "json_group_array(DISTINCT s.country || ':' || s.sector) FILTER (WHERE s.sector != '')"
+_UNHELD = "c.digest_at IS NULL AND c.quiet_start IS NULL AND (c.muted_until IS NULL OR c.muted_until <= ?)"
+
+
+def stamp(moment: dt.datetime) -> str:
+    """The outbox's time format: UTC, microseconds, so that text order is time order."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def insert_alert(db: Database, key: str, kind: str, severity: str, payload: dict[str, Any], now: str) -> int | None:
+    """Record an alert; None when an alert with this key exists already (a change never alerts twice)."""
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO alerts (key, kind, severity, created_at, payload) VALUES (?, ?, ?, ?, ?)",
+        [key, kind, severity, now, json.dumps(payload, ensure_ascii=False)],
+    )
+    return int(cursor.lastrowid) if cursor.rowcount > 0 and cursor.lastrowid else None
+
+
+def get_alert(db: Database, alert_id: int) -> dict[str, Any] | None:
+    """An alert with its payload decoded, or None."""
+    row = next(iter(db.query("SELECT * FROM alerts WHERE id = ?", [alert_id])), None)
+    if row is not None:
+        row["payload"] = json.loads(row["payload"])
+    return row
+
+
+def fan_out_unheld(db: Database, alert_id: int, due: str) -> int:
+    """One delivery, due now, per active chat without digest, quiet hours or mute that matches a loaded filter.
+
+    The filters are those in `temp.matched_filters` (see storage.subscribers.load_filters); `detail` lists
+    the chat's matching 'COUNTRY:sector' pairs.
+    """
+    cursor = db.execute(
+        f"""INSERT OR IGNORE INTO deliveries (alert_id, chat_id, next_attempt_at, mode, detail)
+            SELECT ?, s.chat_id, ?, '{INSTANT}', {_DETAIL} {_MATCHING}
+            WHERE c.active = 1 AND {_UNHELD} GROUP BY s.chat_id""",
+        [alert_id, due, due],
+    )
+    return cursor.rowcount
+
+
+def held_matching_chats(db: Database, now: str) -> list[dict[str, Any]]:
+    """The active chats with a digest, quiet hours or mute that match a loaded filter, with their detail."""
+    return list(
+        db.query(
+            f"""SELECT c.*, {_DETAIL} AS detail {_MATCHING}
+                WHERE c.active = 1 AND NOT ({_UNHELD}) GROUP BY s.chat_id""",
+            [now],
+        )
+    )
+
+
+def insert_delivery(
+    db: Database, alert_id: int, chat_id: int, due: str, mode: str = INSTANT, detail: str = "[]"
+) -> bool:
+    """One delivery row; False when this alert already has one for this chat."""
+    cursor = db.execute(
+        """INSERT OR IGNORE INTO deliveries (alert_id, chat_id, next_attempt_at, mode, detail)
+           VALUES (?, ?, ?, ?, ?)""",
+        [alert_id, chat_id, due, mode, detail],
+    )
+    return cursor.rowcount > 0
+
+
+def due_deliveries(db: Database, now: str, limit: int) -> list[dict[str, Any]]:
+    """Pending instant deliveries due at `now`, oldest due first, with the chat's type."""
+    return list(
+        db.query(
+            f"""SELECT d.id, d.alert_id, d.chat_id, d.attempts, d.plain, d.parts_sent, d.detail,
+                    COALESCE(c.chat_type, CASE WHEN d.chat_id < 0 THEN 'group' ELSE 'private' END) AS chat_type
+                FROM deliveries d LEFT JOIN subscribers c ON c.chat_id = d.chat_id
+                WHERE d.state = '{PENDING}' AND d.next_attempt_at <= ? AND d.mode = '{INSTANT}'
+                ORDER BY d.next_attempt_at, d.id LIMIT ?""",
+            [now, limit],
+        )
+    )
+
+
+def claim(db: Database, delivery_ids: Sequence[int], now: str) -> None:
+    """Mark deliveries as being sent (a restart puts them back: see release_claims)."""
+    with db.atomic():
+        db.conn.executemany(
+            f"UPDATE deliveries SET state = '{SENDING}', claimed_at = ? WHERE id = ? AND state = '{PENDING}'",
+            [(now, delivery_id) for delivery_id in delivery_ids],
+        )
+
+
+def defer(db: Database, deferrals: Iterable[tuple[int, str]]) -> None:
+    """Push pending deliveries to a later time: (id, next attempt at)."""
+    with db.atomic():
+        db.conn.executemany(
+            f"UPDATE deliveries SET next_attempt_at = ? WHERE id = ? AND state = '{PENDING}'",
+            [(due, delivery_id) for delivery_id, due in deferrals],
+        )
+
+
+def release_claims(db: Database) -> int:
+    """Put back every claimed delivery (after a crash or a stop, their send may or may not have happened)."""
+    return db.execute(f"UPDATE deliveries SET state = '{PENDING}' WHERE state = '{SENDING}'").rowcount
+
+
+def next_due(db: Database, mode: str = INSTANT) -> str | None:
+    """When the earliest pending delivery of this mode is due, or None."""
+    row = db.execute(
+        f"SELECT MIN(next_attempt_at) FROM deliveries WHERE state = '{PENDING}' AND mode = ?", [mode]
+    ).fetchone()
+    return None if row is None or row[0] is None else str(row[0])
+
+
+def mark_sent(db: Database, delivery_id: int, now: str) -> None:
+    """Telegram accepted the (last part of the) message."""
+    db.execute(
+        f"UPDATE deliveries SET state = '{SENT}', sent_at = ?, last_error = NULL WHERE id = ?", [now, delivery_id]
+    )
+
+
+def mark_part_sent(db: Database, delivery_id: int, parts_sent: int, due: str) -> None:
+    """One part of a long message went out; the next part is due at `due`."""
+    db.execute(
+        f"UPDATE deliveries SET state = '{PENDING}', parts_sent = ?, next_attempt_at = ? WHERE id = ?",
+        [parts_sent, due, delivery_id],
+    )
+
+
+def reschedule(
+    db: Database, delivery_id: int, due: str, error: str, *, attempts: int | None = None, plain: bool = False
+) -> None:
+    """Back to pending for a later attempt, with the reason; optionally count an attempt or switch to plain text."""
+    db.execute(
+        f"""UPDATE deliveries SET state = '{PENDING}', next_attempt_at = ?, last_error = ?,
+                attempts = COALESCE(?, attempts), plain = MAX(plain, ?) WHERE id = ?""",
+        [due, error[:300], attempts, int(plain), delivery_id],
+    )
+
+
+def mark_failed(db: Database, delivery_id: int, error: str, attempts: int | None = None) -> None:
+    """Given up on: admins see it in /failed."""
+    db.execute(
+        f"UPDATE deliveries SET state = '{FAILED}', last_error = ?, attempts = COALESCE(?, attempts) WHERE id = ?",
+        [error[:300], attempts, delivery_id],
+    )
+
+
+def drop_delivery(db: Database, delivery_id: int, reason: str) -> None:
+    """This delivery will not be sent (its chat is gone)."""
+    db.execute(f"UPDATE deliveries SET state = '{DROPPED}', last_error = ? WHERE id = ?", [reason[:300], delivery_id])
+
+
+def drop_pending_of_chat(db: Database, chat_id: int, reason: str) -> int:
+    """Every pending delivery of a chat that is gone; return how many."""
+    return db.execute(
+        f"UPDATE deliveries SET state = '{DROPPED}', last_error = ? WHERE chat_id = ? AND state = '{PENDING}'",
+        [reason[:300], chat_id],
+    ).rowcount
+
+
+def move_deliveries(db: Database, delivery_id: int, old_chat_id: int, new_chat_id: int, due: str) -> None:
+    """A migrated group: this delivery and the chat's pending ones go to the new id, due at `due`."""
+    with db.atomic():
+        db.execute(
+            f"""UPDATE OR IGNORE deliveries SET chat_id = ?, state = '{PENDING}', next_attempt_at = ?
+                WHERE chat_id = ? AND (id = ? OR state = '{PENDING}')""",
+            [new_chat_id, due, old_chat_id, delivery_id],
+        )
+        drop_delivery_if_still(db, delivery_id, old_chat_id, f"duplicate: chat migrated to {new_chat_id}")
+        drop_pending_of_chat(db, old_chat_id, f"duplicate: chat migrated to {new_chat_id}")
+
+
+def drop_delivery_if_still(db: Database, delivery_id: int, chat_id: int, reason: str) -> None:
+    """Drop a delivery that still belongs to `chat_id` (the new chat had this alert already)."""
+    db.execute(
+        f"UPDATE deliveries SET state = '{DROPPED}', last_error = ? WHERE id = ? AND chat_id = ?",
+        [reason, delivery_id, chat_id],
+    )
+
+
+def release_held(db: Database, chat_id: int, now: str) -> int:
+    """Make a chat's held deliveries (digest, quiet hours, mute) due now, as instant ones; return how many."""
+    return db.execute(
+        f"""UPDATE deliveries SET next_attempt_at = ?, mode = '{INSTANT}'
+            WHERE chat_id = ? AND state = '{PENDING}' AND (next_attempt_at > ? OR mode = '{DIGEST}')""",
+        [now, chat_id, now],
+    ).rowcount
+
+
+def due_digest_chats(db: Database, now: str) -> list[int]:
+    """Chats with digest deliveries due."""
+    rows = db.execute(
+        f"""SELECT DISTINCT chat_id FROM deliveries INDEXED BY deliveries_digest_due
+            WHERE state = '{PENDING}' AND mode = '{DIGEST}' AND next_attempt_at <= ?""",
+        [now],
+    ).fetchall()
+    return [int(row[0]) for row in rows]
+
+
+def due_digest_rows(db: Database, chat_id: int, now: str) -> list[dict[str, Any]]:
+    """A chat's due digest deliveries with their alerts' payloads (decoded), oldest alert first."""
+    rows = list(
+        db.query(
+            f"""SELECT d.id, d.detail, a.payload, a.created_at FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+                WHERE d.chat_id = ? AND d.state = '{PENDING}' AND d.mode = '{DIGEST}' AND d.next_attempt_at <= ?
+                ORDER BY a.created_at, a.id""",
+            [chat_id, now],
+        )
+    )
+    for row in rows:
+        row["payload"] = json.loads(row["payload"])
+    return rows
+
+
+def mark_digested(db: Database, delivery_ids: Sequence[int], now: str) -> None:
+    """These deliveries went into a digest."""
+    with db.atomic():
+        db.conn.executemany(
+            f"UPDATE deliveries SET state = '{DIGESTED}', sent_at = ? WHERE id = ?",
+            [(now, delivery_id) for delivery_id in delivery_ids],
+        )
+
+
+def failed_deliveries(db: Database, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest failed deliveries with their alert's key and kind, newest first."""
+    return list(
+        db.query(
+            f"""SELECT d.id, d.alert_id, d.chat_id, d.attempts, d.last_error, d.next_attempt_at, a.key, a.kind
+                FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+                WHERE d.state = '{FAILED}' ORDER BY d.id DESC LIMIT ?""",
+            [limit],
+        )
+    )
+
+
+def delivery_counts(db: Database) -> dict[str, int]:
+    """How many deliveries are in each state."""
+    rows = db.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state").fetchall()
+    return {str(state): int(count) for state, count in rows}
+
+
+def deliveries_of_alert(db: Database, alert_id: int) -> list[dict[str, Any]]:
+    """An alert's deliveries, by chat."""
+    return list(db.query("SELECT * FROM deliveries WHERE alert_id = ? ORDER BY chat_id", [alert_id]))
+
+
+def database_file(db: Database) -> str | None:
+    """The file behind a connection, or None for an in-memory database."""
+    for row in db.execute("PRAGMA database_list").fetchall():
+        if row[1] == "main":
+            return str(row[2]) or None
+    return None

@@ -1,0 +1,114 @@
+"""Subscribers (one row per chat, with its delivery mode) and their subscriptions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlite_utils import Database
+
+FILTER_COLUMNS = ("country", "sector", "material", "min_level")
+
+
+def save_subscriber(db: Database, chat_id: int, chat_type: str, title: str | None, timezone: str, now: str) -> None:
+    """Create the chat's row, or bring it back to active (a chat that blocked us and came back)."""
+    db.execute(
+        """INSERT INTO subscribers (chat_id, chat_type, title, timezone, created_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (chat_id) DO UPDATE SET chat_type = excluded.chat_type, title = excluded.title,
+               active = 1, deactivated_reason = NULL""",
+        [chat_id, chat_type, title, timezone, now],
+    )
+
+
+def get_subscriber(db: Database, chat_id: int) -> dict[str, Any] | None:
+    """The chat's row, or None."""
+    return next(iter(db.query("SELECT * FROM subscribers WHERE chat_id = ?", [chat_id])), None)
+
+
+def add_subscription(
+    db: Database, chat_id: int, country: str, sector: str, material: str, min_level: int, now: str
+) -> bool:
+    """Subscribe a chat; False when it already had exactly this subscription."""
+    cursor = db.execute(
+        """INSERT OR IGNORE INTO subscriptions (chat_id, country, sector, material, min_level, created_at)
+           VALUES (?, ?, ?, ?, ?, ?)""",
+        [chat_id, country, sector, material, min_level, now],
+    )
+    return cursor.rowcount > 0
+
+
+def subscriptions_of(db: Database, chat_id: int) -> list[dict[str, Any]]:
+    """A chat's subscriptions, oldest first (the numbering /subscriptions shows)."""
+    return list(db.query("SELECT * FROM subscriptions WHERE chat_id = ? ORDER BY id", [chat_id]))
+
+
+def remove_subscription(db: Database, chat_id: int, subscription_id: int) -> bool:
+    """Remove one subscription of a chat; False when there was none."""
+    cursor = db.execute("DELETE FROM subscriptions WHERE chat_id = ? AND id = ?", [chat_id, subscription_id])
+    return cursor.rowcount > 0
+
+
+def remove_all_subscriptions(db: Database, chat_id: int) -> int:
+    """Remove every subscription of a chat; return how many."""
+    return db.execute("DELETE FROM subscriptions WHERE chat_id = ?", [chat_id]).rowcount
+
+
+def set_digest(db: Database, chat_id: int, at: str | None, timezone: str | None) -> None:
+    """Daily digest at a local time ('08:00'), or None for instant alerts; optionally the chat's time zone."""
+    db.execute(
+        "UPDATE subscribers SET digest_at = ?, timezone = COALESCE(?, timezone) WHERE chat_id = ?",
+        [at, timezone, chat_id],
+    )
+
+
+def set_quiet(db: Database, chat_id: int, start: str | None, end: str | None, allow_banned: bool) -> None:
+    """Quiet hours as local 'HH:MM' start and end, or None for none."""
+    db.execute(
+        "UPDATE subscribers SET quiet_start = ?, quiet_end = ?, quiet_allows_banned = ? WHERE chat_id = ?",
+        [start, end, int(allow_banned), chat_id],
+    )
+
+
+def set_muted_until(db: Database, chat_id: int, until: str | None) -> None:
+    """Hold alerts until this moment (ISO, UTC), or None to unmute."""
+    db.execute("UPDATE subscribers SET muted_until = ? WHERE chat_id = ?", [until, chat_id])
+
+
+def deactivate_subscriber(db: Database, chat_id: int, reason: str) -> None:
+    """Stop sending to a chat (it blocked the bot, or the bot left it); its subscriptions are kept."""
+    db.execute("UPDATE subscribers SET active = 0, deactivated_reason = ? WHERE chat_id = ?", [reason[:200], chat_id])
+
+
+def move_subscriber(db: Database, old_chat_id: int, new_chat_id: int) -> None:
+    """A group became a supergroup: carry its settings and subscriptions over to the new id."""
+    with db.atomic():
+        db.execute(
+            """INSERT OR IGNORE INTO subscribers (chat_id, chat_type, title, active, timezone, digest_at,
+                   quiet_start, quiet_end, quiet_allows_banned, muted_until, created_at)
+               SELECT ?, 'supergroup', title, 1, timezone, digest_at, quiet_start, quiet_end,
+                   quiet_allows_banned, muted_until, created_at FROM subscribers WHERE chat_id = ?""",
+            [new_chat_id, old_chat_id],
+        )
+        db.execute("UPDATE OR IGNORE subscriptions SET chat_id = ? WHERE chat_id = ?", [new_chat_id, old_chat_id])
+        db.execute("DELETE FROM subscriptions WHERE chat_id = ?", [old_chat_id])
+        deactivate_subscriber(db, old_chat_id, f"migrated to {new_chat_id}")
+
+
+def active_filters(db: Database) -> list[tuple[str, str, str, int]]:
+    """Every distinct (country, sector, material, min_level) that an active chat subscribes to."""
+    rows = db.execute(
+        """SELECT DISTINCT s.country, s.sector, s.material, s.min_level FROM subscriptions s
+           JOIN subscribers c ON c.chat_id = s.chat_id WHERE c.active = 1"""
+    ).fetchall()
+    return [(str(country), str(sector), str(material), int(level)) for country, sector, material, level in rows]
+
+
+def load_filters(db: Database, filters: Iterable[tuple[str, str, str, int]]) -> None:
+    """Put filters in the connection's temporary `matched_filters` table, for the fan-out queries to join."""
+    with db.atomic():
+        db.execute(
+            """CREATE TEMP TABLE IF NOT EXISTS matched_filters (country TEXT, sector TEXT, material TEXT,
+                   min_level INTEGER, PRIMARY KEY (country, sector, material, min_level))"""
+        )
+        db.execute("DELETE FROM temp.matched_filters")
+        db.conn.executemany("INSERT OR IGNORE INTO temp.matched_filters VALUES (?, ?, ?, ?)", list(filters))

@@ -1,0 +1,69 @@
+"""End to end: a user subscribes in chat, a loopback source publishes a rare-earth tightening on Japan, and that
+user — and no one subscribed elsewhere — receives the alert, through the real checks, outbox and delivery."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from email.utils import format_datetime
+from pathlib import Path
+
+from jobs.sources import SourceSpec
+from storage.db import open_database
+from storage.outbox import delivery_counts
+from tests.bot_harness import ADMIN, polling_bot
+from tests.fake_bot_api import FakeBotAPI
+from tests.loopback import LoopbackServer, Response
+
+RSS = {"Content-Type": "application/rss+xml"}
+JAPAN_AUTOS, US_GALLIUM, JAPAN_GALLIUM = 801, 802, 803
+HEADLINE = "China halts rare-earth exports to Japan & tightens licence <reviews>"
+
+
+def feed(*items: tuple[str, str, dt.datetime]) -> Response:
+    """An RSS feed of (guid, title, published) items; titles escaped as XML."""
+    entries = "".join(
+        f"<item><title>{title.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')}</title>"
+        f"<link>https://mofcom.example/{guid}</link><guid>{guid}</guid>"
+        f"<pubDate>{format_datetime(published)}</pubDate></item>"
+        for guid, title, published in items
+    )
+    body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>MOFCOM</title>{entries}</channel></rss>'
+    return Response(200, body, RSS)
+
+
+async def test_a_subscriber_hears_of_a_tightening_on_japan_and_no_one_else_does(tmp_path: Path) -> None:
+    old = dt.datetime(2020, 5, 1, tzinfo=dt.UTC)
+    async with LoopbackServer({"/feed": feed(("old", "Trade fair opens in Guangzhou", old))}) as source_server:
+        source = SourceSpec(
+            id="mofcom-loopback", name="MOFCOM (loopback)", kind="rss", url=source_server.url("/feed"),
+            every_seconds=3600, issuer="CN",
+        )  # fmt: skip
+        async with FakeBotAPI() as api, polling_bot(api, tmp_path / "bot.db", [source]):
+            api.user_says("/subscribe japan autos", chat_id=JAPAN_AUTOS)
+            api.user_says("/subscribe us gallium", chat_id=US_GALLIUM)
+            api.user_says("/subscribe japan gallium", chat_id=JAPAN_GALLIUM)
+            for chat in (JAPAN_AUTOS, US_GALLIUM, JAPAN_GALLIUM):
+                await api.wait_for_messages(chat, timeout=10)
+            api.user_says("/checknow", chat_id=ADMIN)  # the source as it was: nothing new
+            await api.wait_for_messages(ADMIN, timeout=15)
+
+            now = dt.datetime.now(dt.UTC)
+            source_server.routes["/feed"] = feed(("new", HEADLINE, now), ("old", "Trade fair opens", old))
+            api.user_says("/checknow", chat_id=ADMIN)
+            [_, alert] = await api.wait_for_messages(JAPAN_AUTOS, count=2, timeout=15)
+            await api.wait_for_messages(ADMIN, count=2, timeout=10)
+            await asyncio.sleep(0.5)  # time enough for any wrong alert to arrive too
+
+    assert len(api.messages_to(US_GALLIUM)) == 1 and len(api.messages_to(JAPAN_GALLIUM)) == 1
+    text = alert["text"]
+    assert alert["parse_mode"] == "HTML"
+    assert text.startswith("🔴 <b>Tightened: China → Japan</b>\n🔴 Rare earths: review → <b>restricted</b>\n")
+    assert (
+        '📰 <a href="https://mofcom.example/new">China halts rare-earth exports to Japan &amp; tightens licence '
+        "&lt;reviews&gt;</a> — mofcom-loopback"
+    ) in text
+    assert "📊 <b>Your exposure</b>\n• Japan · autos: " in text
+    db = open_database(tmp_path / "bot.db", dt.datetime.now(dt.UTC))
+    assert delivery_counts(db) == {"sent": 1}
+    db.close()

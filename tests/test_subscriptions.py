@@ -1,0 +1,216 @@
+"""Subscriptions and delivery modes: parsing and answers, then the commands in private chats and groups."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from telegram import Chat
+
+from bot.ladder import Level
+from bot.timing import parse_duration, parse_window, release_time
+from bot.vocab import UnknownTerm, Vocabulary
+from handlers.context import Services, UsageError
+from handlers.modes import digest_answer, mute_answer, quiet_answer
+from handlers.subscriptions import (
+    Wanted,
+    parse_callback,
+    parse_subscribe,
+    subscribe_chat,
+    subscriptions_answer,
+    unsubscribe_answer,
+)
+from jobs.alerts import hold_of
+from storage.db import open_database
+from storage.outbox import delivery_counts, insert_alert, insert_delivery, stamp
+from storage.subscribers import get_subscriber, subscriptions_of
+from tests.bot_harness import polling_bot
+from tests.fake_bot_api import FakeBotAPI
+
+NOW = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.UTC)
+PRIVATE = Chat(501, Chat.PRIVATE)
+
+
+# ---- parsing ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "wanted"),
+    [
+        ("japan autos", Wanted("JP", sector="autos")),
+        ("all gallium", Wanted("ALL", material="gallium")),
+        ("japan min restricted", Wanted("JP", min_level=Level.RESTRICTED)),
+        ("south korea chips min 3", Wanted("KR", sector="semiconductors", min_level=3)),
+        ("日本 レアアース", Wanted("JP", material="rare_earths")),
+        ("usa Ga", Wanted("US", material="gallium")),
+        ("japan", Wanted("JP", pick_sector=True)),
+    ],
+)
+def test_subscribe_reads_country_then_sector_or_material_then_minimum(
+    vocabulary: Vocabulary, args: str, wanted: Wanted
+) -> None:
+    assert parse_subscribe(vocabulary, args.split()) == wanted
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        ("", "Usage: /subscribe COUNTRY"),
+        ("narnia autos", "unknown country 'narnia'"),
+        ("japan spaceships", "unknown sector or material 'spaceships'. Closest:"),
+        ("japan autos min", "'min' takes one level at the end"),
+        ("japan min extreme", "unknown level 'extreme'. Known levels: normal, watch"),
+        ("japan " + "x" * 100, "longer than any name I know"),
+    ],
+)
+def test_subscribe_refuses_what_does_not_fit_with_a_clear_answer(
+    vocabulary: Vocabulary, args: str, problem: str
+) -> None:
+    with pytest.raises((UsageError, UnknownTerm, ValueError)) as caught:
+        parse_subscribe(vocabulary, args.split())
+    assert problem in str(caught.value)
+
+
+def test_buttons_carry_the_subscription_and_unknown_data_is_refused(vocabulary: Vocabulary) -> None:
+    wanted = Wanted("JP", sector="semiconductors")
+    assert len(wanted.callback_data().encode()) <= 64
+    assert parse_callback(vocabulary, wanted.callback_data()) == wanted
+    for data in ("sub:XX:autos::0", "sub:JP:autos::9", "sub:JP", "other:JP:autos::0", "sub:JP:<b>::0"):
+        with pytest.raises(ValueError):
+            parse_callback(vocabulary, data)
+
+
+# ---- answers ------------------------------------------------------------------------------------------------
+
+
+def test_subscriptions_are_listed_numbered_and_removed_by_number_or_all(services: Services) -> None:
+    assert subscriptions_answer(services, 501).startswith("No subscriptions yet.")
+    subscribe_chat(services, 501, "private", None, Wanted("JP", sector="autos"))
+    subscribe_chat(services, 501, "private", None, Wanted("ALL", material="gallium", min_level=4))
+    again = subscribe_chat(services, 501, "private", None, Wanted("JP", sector="autos"))
+    assert again.startswith("You are already subscribed to Japan · autos.")
+    assert subscriptions_answer(services, 501).splitlines()[:4] == [
+        "<b>Subscriptions</b>",
+        "1. Japan · autos",
+        "2. all destinations · gallium · restricted and up",
+        "",
+    ]
+    assert unsubscribe_answer(services, 501, ["2"]) == "Removed: all destinations · gallium · restricted and up."
+    with pytest.raises(UsageError, match="N must be a number from /subscriptions"):
+        unsubscribe_answer(services, 501, ["5"])
+    assert unsubscribe_answer(services, 501, ["all"]) == "Removed all 1 subscriptions."
+    assert subscriptions_of(services.db, 501) == []
+
+
+def test_digest_quiet_and_mute_are_stored_and_shown(services: Services) -> None:
+    subscribe_chat(services, 501, "private", None, Wanted("JP", sector="autos"))
+    assert digest_answer(services, PRIVATE, ["8:00", "Asia/Tokyo"]).startswith("🗞 Daily digest at 08:00 (Asia/Tokyo)")
+    assert quiet_answer(services, PRIVATE, ["22:00-07:00", "banned"]).startswith("🌙 Quiet hours 22:00–07:00")
+    assert mute_answer(services, PRIVATE, ["4h"]).startswith("🔕 Muted until 2026-11-29 13:00 UTC")
+    row = get_subscriber(services.db, 501)
+    assert row is not None
+    assert (row["digest_at"], row["timezone"], row["quiet_start"], row["quiet_end"], row["quiet_allows_banned"]) == (
+        "08:00", "Asia/Tokyo", "22:00", "07:00", 1,
+    )  # fmt: skip
+    assert row["muted_until"] == stamp(NOW + dt.timedelta(hours=4))
+    assert "Delivery: daily digest at 08:00 (Asia/Tokyo); quiet 22:00–07:00" in subscriptions_answer(services, 501)
+    with pytest.raises(ValueError, match="not a time of day"):
+        digest_answer(services, PRIVATE, ["25:00"])
+    with pytest.raises(ValueError, match="unknown time zone"):
+        digest_answer(services, PRIVATE, ["08:00", "Mars/Olympus"])
+    with pytest.raises(ValueError, match="not a duration"):
+        mute_answer(services, PRIVATE, ["forever"])
+
+
+def test_turning_a_mode_off_releases_what_it_held(services: Services) -> None:
+    subscribe_chat(services, 501, "private", None, Wanted("JP"))
+    alert_id = insert_alert(services.db, "k", "admin", "admin", {"text": "held"}, stamp(NOW))
+    assert alert_id is not None
+    insert_delivery(services.db, alert_id, 501, stamp(NOW + dt.timedelta(hours=3)))
+    mute_answer(services, PRIVATE, ["3h"])
+    assert mute_answer(services, PRIVATE, ["off"]) == "Unmuted. 1 held alert(s) are on their way."
+    row = services.db.execute("SELECT next_attempt_at FROM deliveries").fetchone()
+    assert row[0] == stamp(NOW)
+
+
+def test_hold_rules_in_the_chats_time_zone() -> None:
+    row = {
+        "chat_id": 1, "timezone": "Asia/Tokyo", "digest_at": None, "quiet_start": "22:00", "quiet_end": "07:00",
+        "quiet_allows_banned": 0, "muted_until": None,
+    }  # fmt: skip
+    hold = hold_of(row)
+    tokyo_23h = dt.datetime(2026, 11, 29, 14, 0, tzinfo=dt.UTC)  # 23:00 in Tokyo
+    assert release_time(hold, tokyo_23h, banned=False) == (dt.datetime(2026, 11, 29, 22, 0, tzinfo=dt.UTC), False)
+    assert release_time(hold, NOW, banned=False) == (NOW, False)  # 18:00 in Tokyo
+    assert parse_window("22:00-07:00") == (dt.time(22), dt.time(7))
+    assert parse_duration("1h30m") == dt.timedelta(minutes=90)
+    with pytest.raises(ValueError):
+        parse_duration("31d")
+
+
+# ---- in chat ------------------------------------------------------------------------------------------------
+
+
+async def test_a_user_subscribes_lists_and_unsubscribes_in_a_private_chat(tmp_path: Path) -> None:
+    async with FakeBotAPI() as api, polling_bot(api, tmp_path / "bot.db"):
+        api.user_says("/subscribe japan autos", chat_id=601)
+        api.user_says("/subscribe all gallium min restricted", chat_id=601)
+        api.user_says("/subscriptions", chat_id=601)
+        api.user_says("/unsubscribe 1", chat_id=601)
+        api.user_says("/subscribe narnia autos", chat_id=601)
+        replies = [m["text"] for m in await api.wait_for_messages(601, count=5, timeout=10)]
+    assert replies[0].startswith("✅ Subscribed to <b>Japan · autos</b>")
+    assert "2. all destinations · gallium · restricted and up" in replies[2]
+    assert replies[3] == "Removed: Japan · autos."
+    assert replies[4].startswith("Unknown country 'narnia'. Closest:")
+    db = open_database(tmp_path / "bot.db", NOW)
+    assert [(s["country"], s["material"], s["min_level"]) for s in subscriptions_of(db, 601)] == [("ALL", "gallium", 4)]
+    db.close()
+
+
+async def test_subscribe_with_a_country_only_offers_a_keyboard_of_sectors(tmp_path: Path) -> None:
+    async with FakeBotAPI() as api, polling_bot(api, tmp_path / "bot.db"):
+        api.user_says("/subscribe japan", chat_id=602)
+        [question] = await api.wait_for_messages(602, timeout=10)
+        keyboard = question["reply_markup"]["inline_keyboard"]
+        buttons = {button["text"]: button["callback_data"] for row in keyboard for button in row}
+        assert question["text"] == "Which of Japan's sectors? (or every material)"
+        assert buttons["autos"] == "sub:JP:autos::0" and buttons["Every material"] == "sub:JP:::0"
+        api.press_button(buttons["semiconductors"], chat_id=602, message_id=1)
+        await api.wait_for(lambda: api.edited, timeout=10)
+    assert api.edited[0]["text"].startswith("✅ Subscribed to <b>Japan · semiconductors</b>")
+    assert api.callback_answers[0]["text"] == "Subscribed"
+
+
+async def test_in_a_group_only_admins_change_subscriptions_and_commands_may_name_the_bot(tmp_path: Path) -> None:
+    group = -700
+    async with FakeBotAPI() as api, polling_bot(api, tmp_path / "bot.db"):
+        api.set_admins(group, [71])
+        api.user_says("/subscribe japan autos", chat_id=group, user_id=72, chat_type="supergroup", chat_title="Ops")
+        api.user_says("/subscribe@chokepoint_test_bot japan autos", chat_id=group, user_id=71, chat_type="supergroup")
+        api.user_says("/subscriptions@chokepoint_test_bot", chat_id=group, user_id=72, chat_type="supergroup")
+        api.user_says("/digest 08:00", chat_id=group, user_id=72, chat_type="supergroup")
+        replies = [m["text"] for m in await api.wait_for_messages(group, count=4, timeout=10)]
+    assert replies[0] == "Only the group's admins can change its subscriptions."
+    assert replies[1].startswith("✅ Subscribed to <b>Japan · autos</b>")
+    assert "1. Japan · autos" in replies[2]
+    assert replies[3] == "Only the group's admins can change its subscriptions."
+    db = open_database(tmp_path / "bot.db", NOW)
+    subscriber = get_subscriber(db, group)
+    assert subscriber is not None and subscriber["chat_type"] == "supergroup" and subscriber["digest_at"] is None
+    db.close()
+
+
+async def test_admins_see_failed_deliveries_and_others_are_refused(tmp_path: Path) -> None:
+    async with FakeBotAPI() as api, polling_bot(api, tmp_path / "bot.db"):
+        api.user_says("/failed", chat_id=7)
+        api.user_says("/failed", chat_id=8)
+        [admin_view] = await api.wait_for_messages(7, timeout=10)
+        [refusal] = await api.wait_for_messages(8, timeout=10)
+    assert admin_view["text"].startswith("<b>Outbox</b>: empty")
+    assert "No failed deliveries." in admin_view["text"]
+    assert refusal["text"] == "Only the bot's admins can use /failed."
+    db = open_database(tmp_path / "bot.db", NOW)
+    assert delivery_counts(db) == {}
+    db.close()
