@@ -47,7 +47,7 @@ def timedelta_periods(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @asynccontextmanager
 async def delivering(
-    api: FakeBotAPI, services: Services, per_second: float | None = 25
+    api: FakeBotAPI, services: Services, per_second: float | None = None
 ) -> AsyncIterator[DeliveryWorker]:
     """The worker running with the real Telegram sender against the fake API."""
     bot = Bot(TOKEN, base_url=api.base_url, request=HTTPXRequest(connection_pool_size=32))
@@ -80,7 +80,7 @@ def arrival(api: FakeBotAPI, chat_id: int) -> float:
 
 async def test_retry_after_delays_that_chat_only(services: Services) -> None:
     subscribe_many(services.db, [1, *HEALTHY], "JP", "autos")
-    async with FakeBotAPI() as api, delivering(api, services) as worker:
+    async with FakeBotAPI() as api, delivering(api, services, per_second=25) as worker:
         api.fail(1, RetryAfterFault(2))
         started = time.time()
         alert_japan(services)
