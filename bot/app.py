@@ -29,7 +29,6 @@ from bot.watching import Watch, check_now, open_watch, start_checks
 from handlers.context import BotData, Services
 from handlers.errors import on_error, unknown_command_handler
 from handlers.registry import button_handlers, commands
-from handlers.sources import CHECK_NOW
 from jobs.sources import SourceSpec
 
 logger = logging.getLogger(__name__)
@@ -86,7 +85,7 @@ def _post_init(
         delivery = start_delivery(app.bot, services, settings)
         watch = open_watch(services, sources, notify=delivery.wake)
         services.extras[WATCH_KEY] = watch
-        services.extras[CHECK_NOW] = lambda ids: check_now(watch, ids)
+        services.check_now = lambda ids: check_now(watch, ids)
         scheduler = AsyncIOScheduler(timezone="UTC")
         start_checks(watch, scheduler, services)
         scheduler.start()

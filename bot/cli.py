@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -183,6 +184,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `chokepoint` script and `python -m bot`."""
     args = _parser().parse_args(argv)
+    # Opt in to PTB's coming RetryAfter.retry_after as a timedelta; the sender reads either form.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     quiet_noisy_loggers()
     try:

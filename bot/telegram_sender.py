@@ -103,6 +103,7 @@ def start_delivery(bot: Bot, services: Services, settings: Settings) -> Delivery
     )
     worker.start()
     services.extras[DELIVERY_KEY] = worker
+    services.wake_delivery = worker.wake
     return worker
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +16,7 @@ from bot.status import Status, StatusBook
 from bot.vocab import Kind, UnknownTerm, Vocabulary
 from storage.statuses import current_statuses
 
+CheckNow = Callable[[Sequence[str] | None], Awaitable[list[str]]]  # source ids (None: all) → summary lines
 MAX_ARGUMENT_CHARS = 64
 MAX_ARGUMENTS = 6
 
@@ -35,6 +36,10 @@ class Services:
     admins: frozenset[int] = frozenset()
     timezone: str = "UTC"
     clock: Callable[[], dt.datetime] = utc_now
+    # Hooks the wiring sets once delivery and checking run; handlers call them, never the jobs themselves.
+    wake_delivery: Callable[[], None] = lambda: None
+    check_now: CheckNow | None = None
+    # What the wiring opened and must close (scheduler, checker, delivery worker); not for handlers.
     extras: dict[str, Any] = field(default_factory=dict)
 
     def status_book(self) -> StatusBook:

@@ -16,7 +16,6 @@ from bot.timing import clock_text, parse_clock, parse_duration, parse_window, zo
 from handlers.context import Context, Services, UsageError, check_arguments
 from handlers.replies import reply_html, reply_problem
 from handlers.subscriptions import refuse_non_admin
-from jobs.deliver import DELIVERY_KEY
 from storage.outbox import release_held, stamp
 from storage.subscribers import get_subscriber, save_subscriber, set_digest, set_muted_until, set_quiet
 
@@ -42,9 +41,8 @@ def _chat_row(services: Services, chat: Chat) -> dict[str, Any]:
 def _release(services: Services, chat_id: int) -> int:
     """Deliver now what a mode held; wake the delivery job."""
     released = release_held(services.db, chat_id, stamp(services.clock()))
-    worker = services.extras.get(DELIVERY_KEY)
-    if released and worker is not None:
-        worker.wake()
+    if released:
+        services.wake_delivery()
     return released
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from telegram import Update
@@ -22,9 +22,6 @@ LATEST_USAGE = "Usage: /latest [N]\nExample: /latest 5"
 CHECKNOW_USAGE = "Usage: /checknow [SOURCE]\nExample: /checknow mofcom-security-bureau"
 LATEST_DEFAULT, LATEST_MAX = 10, 30
 HEALTH_MARKS = {"ok": "🟢", "degraded": "🟡", "down": "🔴", "new": "⚪"}
-CHECK_NOW = "check_now"  # services.extras: async (source ids or None) -> summary lines
-
-CheckNow = Callable[[Sequence[str] | None], Awaitable[list[str]]]
 
 
 def _when(value: str | None, now: dt.datetime) -> str:
@@ -107,8 +104,10 @@ async def checknow(update: Update, context: Context) -> None:
     except UsageError as problem:
         await reply_problem(update, problem)
         return
-    check_now: CheckNow = services.extras[CHECK_NOW]
-    lines = await check_now(wanted)
+    if services.check_now is None:
+        await reply_html(update, "Checking is not running in this process.")
+        return
+    lines = await services.check_now(wanted)
     await reply_html(update, "\n".join(esc(line) for line in lines))
 
 
