@@ -23,7 +23,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.config import Settings
-from bot.runtime import close_services, open_services
+from bot.runtime import close_services, open_services, quiet_noisy_loggers
 from bot.telegram_sender import start_delivery, stop_delivery
 from bot.watching import Watch, check_now, open_watch, start_checks
 from handlers.context import BotData, Services
@@ -47,6 +47,7 @@ def build_application(
     open_: Callable[[Settings], Services] = open_services,
 ) -> ChokepointApp:
     """The Application with every handler registered; nothing is opened until post_init."""
+    quiet_noisy_loggers()
     builder = (
         ApplicationBuilder()
         .token(token)

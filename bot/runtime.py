@@ -38,6 +38,8 @@ def close_services(services: Services) -> None:
 
 
 def quiet_noisy_loggers() -> None:
-    """httpx logs request lines, and those contain the bot token: keep them out of the log."""
+    """Keep the bot token out of the log: httpx logs request URLs, PTB's bot logs its API URL at DEBUG."""
     for name in ("httpx", "httpcore", "apscheduler.executors.default"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    for name in ("telegram.Bot", "telegram.ext.ExtBot"):
+        logging.getLogger(name).setLevel(logging.INFO)

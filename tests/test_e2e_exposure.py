@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+from telegram import Update
 
 from bot.app import build_application
 from bot.config import load_settings
+from bot.console import ConsoleRequest, command_update
 from bot.lifecycle import running
 from tests.fake_bot_api import FakeBotAPI
 
 TOKEN = "123456:TEST-TOKEN"
+NOW = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.UTC)
 
 
 @asynccontextmanager
@@ -31,7 +38,10 @@ async def polling_bot(api: FakeBotAPI, tmp_path: Path) -> AsyncIterator[None]:
             await app.updater.stop()
 
 
-async def test_a_user_asks_exposure_japan_autos_and_gets_a_sourced_answer(tmp_path: Path) -> None:
+async def test_a_user_asks_exposure_japan_autos_and_gets_a_sourced_answer(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     async with FakeBotAPI() as api, polling_bot(api, tmp_path):
         api.user_says("/exposure japan autos", chat_id=1001)
         [reply] = await api.wait_for_messages(1001, count=1, timeout=10)
@@ -42,6 +52,8 @@ async def test_a_user_asks_exposure_japan_autos_and_gets_a_sourced_answer(tmp_pa
     assert "72% from China" in text
     assert "MOFCOM Announcement 1/2026" in text
     assert {"getMe", "deleteWebhook", "getUpdates", "setMyCommands", "sendMessage"} <= set(api.calls)
+    assert caplog.records, "the bot logged nothing at all: the check below would prove nothing"
+    assert TOKEN not in caplog.text and TOKEN.split(":")[1] not in caplog.text
 
 
 async def test_bad_input_in_chat_gets_a_clear_escaped_answer(tmp_path: Path) -> None:
@@ -76,3 +88,22 @@ async def test_checknow_is_for_admins_only(tmp_path: Path, caplog: pytest.LogCap
     assert refused["text"] == "Only the bot's admins can use /checknow."
     assert "refused /checknow from user 1004" in caplog.text
     assert done["text"].startswith("Checked 0 sources")
+
+
+class MenuRefusingRequest(ConsoleRequest):
+    """A Bot API that refuses setMyCommands, as some self-hosted servers do."""
+
+    async def do_request(self, url: str, method: str, request_data: Any = None, *args: Any, **kw: Any) -> Any:
+        if url.endswith("/setMyCommands"):
+            return 400, json.dumps({"ok": False, "error_code": 400, "description": "Bad Request: not here"}).encode()
+        return await super().do_request(url, method, request_data, *args, **kw)
+
+
+async def test_a_refused_command_menu_is_logged_not_fatal(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    settings = load_settings(None, chokepoint_db=tmp_path / "menu.db")
+    shown: list[str] = []
+    app = build_application(settings, [], token=TOKEN, request=MenuRefusingRequest(shown.append))
+    async with running(app):
+        await app.process_update(Update.de_json(command_update("/status gallium", 1, NOW), app.bot))
+    assert "could not set the command menu: Not here" in caplog.text
+    assert shown and shown[0].startswith("Export controls: gallium")
