@@ -128,11 +128,20 @@ def status_json(status: Status) -> dict[str, Any]:
     }
 
 
-def status_line(status: Status, vocabulary: Vocabulary, today: dt.date, *, name_target: bool = True) -> str:
-    """One status for a chat list: level, who, what, since when, the evidence."""
-    subject = vocabulary.display(Kind.MATERIAL, status.material)
-    if name_target:
-        subject = f"{subject} → {vocabulary.display(Kind.COUNTRY, status.target)}"
+def status_lines(statuses: Sequence[Status], vocabulary: Vocabulary, today: dt.date) -> list[str]:
+    """Statuses for a chat list, those set by one event at one level to one target on one line, in order."""
+    groups: dict[tuple[object, ...], list[Status]] = {}
+    for status in statuses:
+        key = (status.issuer, status.target, status.level, status.since, status.title, status.until)
+        groups.setdefault(key, []).append(status)
+    return [status_line(group, vocabulary, today) for group in groups.values()]
+
+
+def status_line(statuses: Sequence[Status], vocabulary: Vocabulary, today: dt.date) -> str:
+    """Statuses set together: level, materials → target, since when, the evidence."""
+    status = statuses[0]
+    materials = ", ".join(vocabulary.display(Kind.MATERIAL, s.material) for s in statuses)
+    subject = f"{materials} → {vocabulary.display(Kind.COUNTRY, status.target)}"
     line = (
         f"{LEVEL_MARKS[status.level]} <b>{status.level.label}</b> {esc(subject)} "
         f"since {status.since.date().isoformat()}: {link(status.title, status.url)}"

@@ -14,6 +14,8 @@ from rapidfuzz.distance import JaroWinkler
 
 from bot.datafiles import DataFileError, data_path, read_yaml, require_keys
 
+SUGGESTION_CUTOFF = 0.6  # Jaro-Winkler similarity below which a known word is no help
+
 
 class Kind(StrEnum):
     """What a word names."""
@@ -103,13 +105,21 @@ class Vocabulary:
 
     def suggest(self, kind: Kind, text: str, limit: int = 3) -> list[str]:
         """The closest known codes to a word, best first."""
+        return [code for code, _ in self.closest(kind, text, limit)]
+
+    def closest(self, kind: Kind, text: str, limit: int = 3) -> list[tuple[str, float]]:
+        """The closest known codes to a word with their similarity (0..1), best first."""
         query = normalise(text)[:60]
         if not query:
-            return list(self.terms(kind))[:limit]
+            return [(code, 0.0) for code in list(self.terms(kind))[:limit]]
         matches = process.extract(
             query, list(self._index[kind]), scorer=JaroWinkler.normalized_similarity, limit=limit * 4
         )
-        return _unique_codes((self._index[kind][alias] for alias, score, _ in matches if score > 0.6), limit)
+        best: dict[str, float] = {}
+        for alias, score, _ in matches:
+            if score > SUGGESTION_CUTOFF:
+                best.setdefault(self._index[kind][alias], score)
+        return list(best.items())[:limit]
 
     def members(self, material: str) -> frozenset[str]:
         """The material itself and, for a group, every member (recursively)."""
@@ -146,14 +156,6 @@ def _alias_index(terms: Iterable[Term]) -> dict[str, str]:
             if word:
                 index.setdefault(normalise(word), term.code)
     return index
-
-
-def _unique_codes(codes: Iterable[str], limit: int) -> list[str]:
-    unique: list[str] = []
-    for code in codes:
-        if code not in unique:
-            unique.append(code)
-    return unique[:limit]
 
 
 def _term(code: str, raw: Any, where: str) -> Term:

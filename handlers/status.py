@@ -9,7 +9,7 @@ from typing import Any
 from telegram import Update
 
 from bot.ladder import Level
-from bot.render import esc, history_line, status_json, status_line
+from bot.render import esc, history_line, status_json, status_lines
 from bot.status import Status
 from bot.vocab import Kind, UnknownTerm
 from handlers.context import Context, Services, UsageError, check_arguments
@@ -43,8 +43,9 @@ def parse_subject(services: Services, words: Sequence[str]) -> Subject:
         if code is not None:
             return Subject(kind, code)
     vocabulary = services.vocabulary
-    suggestions = [vocabulary.label(Kind.COUNTRY, c) for c in vocabulary.suggest(Kind.COUNTRY, text, 2)]
-    suggestions += vocabulary.suggest(Kind.MATERIAL, text, 2)
+    scored = [(score, vocabulary.label(kind, code)) for kind in (Kind.COUNTRY, Kind.MATERIAL)
+              for code, score in vocabulary.closest(kind, text, 3)]  # fmt: skip
+    suggestions = [label for _, label in sorted(scored, key=lambda pair: -pair[0])[:4]]
     raise UnknownTerm(Kind.COUNTRY, text, suggestions, label="country or material")
 
 
@@ -74,7 +75,7 @@ def status_answer(services: Services, args: Sequence[str]) -> str:
     if not statuses:
         return f"<b>{esc(title)}</b>\nNo measure in force."
     today = services.today()
-    lines = [status_line(status, services.vocabulary, today) for status in statuses]
+    lines = status_lines(statuses, services.vocabulary, today)
     return "\n".join([f"<b>{esc(title)}</b>", *lines, "", f"<i>As of {today.isoformat()}.</i>"])
 
 

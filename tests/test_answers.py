@@ -83,7 +83,7 @@ def test_status_json_shape(services: Services) -> None:
 
 
 def test_status_of_something_unknown_suggests_countries_and_materials(services: Services) -> None:
-    with pytest.raises(UnknownTerm, match=r"unknown country or material 'galium'\. Closest: .*gallium"):
+    with pytest.raises(UnknownTerm, match=r"unknown country or material 'galium'\. Closest: gallium, "):
         status_answer(services, ["galium"])
 
 
@@ -94,3 +94,10 @@ def test_history_is_newest_first_and_bounded(services: Services) -> None:
     assert lines[0].startswith("⬆️ 2026-01-10")
     with pytest.raises(UsageError, match="N must be from 1 to 50"):
         history_answer(services, ["japan", "500"])
+
+
+def test_status_puts_the_materials_of_one_event_on_one_line(services: Services) -> None:
+    lines = status_answer(services, ["japan"]).splitlines()
+    [line] = [line for line in lines if "Announcement 23/2023" in line]
+    assert line.startswith("🟠 <b>licensing</b> gallium, germanium → all destinations since 2023-07-03: ")
+    assert sum("Announcement 18/2025" in line for line in lines) == 1
