@@ -7,12 +7,14 @@ import asyncio
 import json
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from telegram import Update
+from telegram.error import InvalidToken
 
 from bot.app import build_application
 from bot.config import Settings, SettingsError, load_settings
@@ -20,11 +22,11 @@ from bot.console import CONSOLE_CHAT_ID, ConsoleRequest, chat_in_terminal
 from bot.datafiles import DataFileError
 from bot.lifecycle import running
 from bot.render import exposure_json, to_plain
-from bot.runtime import close_services, open_services, quiet_noisy_loggers
+from bot.runtime import close_services, open_services, quiet_noisy_loggers, redact_secrets
 from bot.vocab import load_vocabulary
 from bot.watching import load_watched_sources, open_watch, summary_lines
 from handlers.context import Services, UsageError
-from handlers.exposure import exposure_answer, exposure_query
+from handlers.exposure import exposure_answer, exposure_query, known_hint
 from handlers.status import status_answer, status_document
 from jobs.measure import Measurement, load_rules, measure
 from jobs.sources import SourcesFileError
@@ -35,6 +37,12 @@ NO_TOKEN_HELP = """No TELEGRAM_BOT_TOKEN is set, so Chokepoint starts in console
 To run it in Telegram: talk to @BotFather, send /newbot, and put the token it gives you in .env:
     TELEGRAM_BOT_TOKEN=123456:ABC...
 (see .env.example), then `make run` again."""
+
+
+REJECTED_TOKEN_HELP = (
+    "TELEGRAM_BOT_TOKEN was rejected by the Bot API server (TELEGRAM_BASE_URL). "
+    "Copy it again from @BotFather (/mybots → API Token) into .env."
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -115,7 +123,8 @@ def with_services(
         try:
             return action(args, services)
         except (UsageError, ValueError) as problem:
-            print(f"chokepoint: {problem}", file=sys.stderr)
+            hint = known_hint(services, problem)
+            print(f"chokepoint: {problem}" + (f"\n{hint}" if hint else ""), file=sys.stderr)
             return 2
         finally:
             close_services(services)
@@ -167,7 +176,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(NO_TOKEN_HELP, file=sys.stderr)
         return _console(args, settings)
     app = build_application(settings, load_watched_sources(settings.chokepoint_sources), token=settings.token)
-    app.run_polling(allowed_updates=Update.ALL_TYPES)
+    try:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    except InvalidToken:
+        print(f"chokepoint: {REJECTED_TOKEN_HELP}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -190,9 +203,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet_noisy_loggers()
     try:
         settings = load_settings()
+        redact_secrets([settings.token or ""])
         return COMMANDS[args.command](args, settings)
     except (SettingsError, DataFileError, SourcesFileError) as problem:
         print(f"chokepoint: {problem}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as problem:
+        print(f"chokepoint: the database (CHOKEPOINT_DB) cannot be used: {problem}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

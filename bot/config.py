@@ -19,7 +19,10 @@ class SettingsError(ValueError):
 class Settings(BaseSettings):
     """Every variable of DESIGN.md "Configuration"; see .env.example."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True)
+    # env_ignore_empty: `CHOKEPOINT_SOURCES=` as copied from .env.example means "the default", not ".".
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True, env_ignore_empty=True
+    )
 
     telegram_bot_token: SecretStr | None = None
     telegram_base_url: str = DEFAULT_BASE_URL

@@ -84,9 +84,14 @@ def china_share(table: ExposureTable, vocabulary: Vocabulary, country: str, mate
     return ASSUMED_SHARE
 
 
-def _buffer(table: ExposureTable, vocabulary: Vocabulary, country: str) -> Buffer | None:
+def buffer_for(table: ExposureTable, vocabulary: Vocabulary, country: str, sector: str) -> Buffer | None:
+    """The country's buffer figure for this sector, else its bloc's; None where none is known."""
     bloc = vocabulary.countries[country].bloc
-    return table.buffers.get(country) or (table.buffers.get(bloc) if bloc else None)
+    for code in (country, bloc):
+        buffer = table.buffers.get(code) if code else None
+        if buffer is not None and buffer.covers(sector):
+            return buffer
+    return None
 
 
 def _material_exposure(
@@ -106,7 +111,7 @@ def assess(table: ExposureTable, book: StatusBook, country: str, sector: str, to
         (_material_exposure(table, book, country, m, w) for m, w in needs.items()),
         key=lambda part: (-part.contribution, -part.weight, part.material),
     )
-    buffer = _buffer(table, book.vocabulary, country)
+    buffer = buffer_for(table, book.vocabulary, country, sector)
     factor = buffer_factor(buffer)
     score = round(100 * min(1.0, sum(part.contribution for part in parts) * factor))
     drivers = _drivers(parts, book.vocabulary, buffer)

@@ -32,6 +32,11 @@ class Buffer:
     months: float
     source: str
     note: str | None = None
+    sectors: frozenset[str] | None = None  # None: every sector
+
+    def covers(self, sector: str) -> bool:
+        """Whether this figure says anything about a sector."""
+        return self.sectors is None or sector in self.sectors
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +118,16 @@ def _sector(code: str, raw: Any, vocabulary: Vocabulary, where: str) -> Sector:
     return Sector(code, needs, str(raw.get("note", "")))
 
 
-def _buffer(raw: Any, where: str) -> Buffer:
+def _buffer(raw: Any, vocabulary: Vocabulary, where: str) -> Buffer:
     if not isinstance(raw, dict):
         raise DataFileError(f"{where}: must be a mapping")
-    require_keys(raw, {"months", "source"}, {"months", "source", "note"}, where)
-    return Buffer(float(raw["months"]), str(raw["source"]), raw.get("note"))
+    require_keys(raw, {"months", "source"}, {"months", "source", "note", "sectors"}, where)
+    sectors = raw.get("sectors")
+    for sector in sectors or []:
+        if sector not in vocabulary.sectors:
+            raise DataFileError(f"{where}: key 'sectors': unknown sector '{sector}'")
+    covered = frozenset(sectors) if sectors is not None else None
+    return Buffer(float(raw["months"]), str(raw["source"]), raw.get("note"), covered)
 
 
 def _countries(raw: Any, vocabulary: Vocabulary, where: str) -> dict[str, Any]:
@@ -145,7 +155,7 @@ def load_exposure_table(vocabulary: Vocabulary, path: Path | None = None) -> Exp
         by_country={c: _figures(v, vocabulary, f"{where}: china_share: {c}") for c, v in shares.items()},
         sectors={str(c): _sector(str(c), v, vocabulary, f"{where}: sectors") for c, v in sectors.items()},
         buffers={
-            c: _buffer(v, f"{where}: buffers: {c}")
+            c: _buffer(v, vocabulary, f"{where}: buffers: {c}")
             for c, v in _countries(document["buffers"], vocabulary, f"{where}: buffers").items()
         },
     )

@@ -73,7 +73,8 @@ def ranking_message(country: str, ranked: Sequence[Exposure], vocabulary: Vocabu
     lines = [f"<b>{esc(name)}: exposure by sector</b>", ""]
     for exposure in ranked:
         lines.append(
-            f"{BAND_MARKS[exposure.band]} {esc(exposure.sector)}: {exposure.score}/100 {exposure.band}"
+            f"{BAND_MARKS[exposure.band]} {esc(vocabulary.display(Kind.SECTOR, exposure.sector))}: "
+            f"{exposure.score}/100 {exposure.band}"
             f" — {esc(_top_material(exposure, vocabulary))}"
         )
     as_of = ranked[0].as_of.isoformat() if ranked else ""

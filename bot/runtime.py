@@ -37,6 +37,33 @@ def close_services(services: Services) -> None:
     services.db.close()
 
 
+class Redactor(logging.Filter):
+    """Masks secrets in every record a handler writes, whoever logged it (a rejected token is in PTB's error)."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [secret for secret in secrets if secret]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Render the message, mask the secrets in it and in its traceback text; keep the record."""
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        for secret in self.secrets:
+            message = message.replace(secret, "***")
+            if record.exc_text:
+                record.exc_text = record.exc_text.replace(secret, "***")
+        record.msg, record.args = message, None
+        return True
+
+
+def redact_secrets(secrets: list[str]) -> None:
+    """Install the Redactor on every handler of the root logger."""
+    redactor = Redactor(secrets)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redactor)
+
+
 def quiet_noisy_loggers() -> None:
     """Keep the bot token out of the log: httpx logs request URLs, PTB's bot logs its API URL at DEBUG."""
     for name in ("httpx", "httpcore", "apscheduler.executors.default"):

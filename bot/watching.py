@@ -15,7 +15,7 @@ from jobs.check import Checker, CheckSummary, ParserPool
 from jobs.fetch import Fetcher
 from jobs.measure import load_rules
 from jobs.pipeline import MeasuringSink, SourceHealthAlerts, measure_in_worker
-from jobs.schedule import is_due, schedule_checks
+from jobs.schedule import schedule_checks, should_run
 from jobs.sources import SourceSpec, bundled_sources_path, load_sources
 from storage.sources import get_source, list_sources
 
@@ -82,10 +82,8 @@ def start_checks(watch: Watch, scheduler: BaseScheduler, services: Services) -> 
     next_checks = {row["id"]: row["next_check_at"] for row in list_sources(services.db)}
 
     async def run(source: SourceSpec) -> None:
-        row = get_source(services.db, source.id)
-        if row is not None and not is_due(row["next_check_at"], services.clock()):
-            return  # backing off after failures
-        await watch.checker.check(source)
+        if should_run(get_source(services.db, source.id), services.clock(), source.every_seconds):
+            await watch.checker.check(source)
 
     schedule_checks(scheduler, watch.sources, next_checks, run, services.clock())
     logger.info("scheduled %d sources", len(watch.sources))

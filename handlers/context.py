@@ -83,9 +83,9 @@ class UsageError(ValueError):
 
 def check_arguments(args: Sequence[str], usage: str, *, at_least: int = 0) -> list[str]:
     """Refuse missing, too many or overlong arguments with the usage."""
-    if len(args) < at_least:
+    if len(args) < at_least or len(args) > MAX_ARGUMENTS:
         raise UsageError(usage)
-    if len(args) > MAX_ARGUMENTS or any(len(arg) > MAX_ARGUMENT_CHARS for arg in args):
+    if any(len(arg) > MAX_ARGUMENT_CHARS for arg in args):
         raise UsageError(f"That is longer than any name I know.\n{usage}")
     return list(args)
 

@@ -104,11 +104,19 @@ async def checknow(update: Update, context: Context) -> None:
     except UsageError as problem:
         await reply_problem(update, problem)
         return
-    if services.check_now is None:
+    check_now = services.check_now
+    if check_now is None:
         await reply_html(update, "Checking is not running in this process.")
         return
-    lines = await services.check_now(wanted)
-    await reply_html(update, "\n".join(esc(line) for line in lines))
+    what = ", ".join(wanted) if wanted else "every source"
+    await reply_html(update, f"Checking {esc(what)} now; the summary follows.")
+
+    async def check_and_report() -> None:
+        lines = await check_now(wanted)
+        await reply_html(update, "\n".join(esc(line) for line in lines))
+
+    # A check can take a minute (slow sources, retries): run it beside the chats, not in their way.
+    context.application.create_task(check_and_report(), update=update)
 
 
 def _checknow_arguments(services: Services, args: Sequence[str]) -> list[str] | None:

@@ -71,7 +71,7 @@ def status_answer(services: Services, args: Sequence[str]) -> str:
     """The HTML reply to /status."""
     subject = parse_subject(services, check_arguments(args, STATUS_USAGE))
     statuses = statuses_for(services, subject)
-    title = _title(services, subject, "Export controls")
+    title = _title(services, subject, "Export controls", "every status in force")
     if not statuses:
         return f"<b>{esc(title)}</b>\nNo measure in force."
     today = services.today()
@@ -89,9 +89,9 @@ def status_document(services: Services, args: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def _title(services: Services, subject: Subject, prefix: str) -> str:
+def _title(services: Services, subject: Subject, prefix: str, everything: str) -> str:
     if subject.kind is None or subject.code is None:
-        return f"{prefix}: every status in force"
+        return f"{prefix}: {everything}"
     return f"{prefix}: {services.vocabulary.display(subject.kind, subject.code)}"
 
 
@@ -115,7 +115,7 @@ def history_answer(services: Services, args: Sequence[str]) -> str:
     elif subject.kind == Kind.MATERIAL and subject.code:
         materials = sorted(services.vocabulary.covering(subject.code))
     changes = status_history(services.db, targets=targets, materials=materials, limit=limit)
-    title = _title(services, subject, "History")
+    title = _title(services, subject, "History", "every change")
     if not changes:
         return f"<b>{esc(title)}</b>\nNo changes recorded."
     return "\n".join([f"<b>{esc(title)}</b> (newest first)", *(history_line(c, services.vocabulary) for c in changes)])

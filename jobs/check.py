@@ -231,34 +231,42 @@ class Checker:
 
     async def check(self, source: SourceSpec) -> SourceReport:
         """Check one source; never raises for what the source does."""
+        started = self.clock()  # the next check is due an interval after this one started
         row = get_source(self.db, source.id)
         if row is None:
             self.register([source])
         validators = Validators(row["etag"], row["last_modified"]) if row else Validators()
         result = await self.fetcher.fetch(source.url, validators)
         try:
-            return await self._record(source, row, result)
+            return await self._record(source, row, result, started)
         except Exception:
             # A bug of ours on one source must not stop the others; it is logged with its traceback.
             logger.exception("check of %s failed while recording", source.id)
-            return self._failed(source, "internal error while recording (logged)")
+            return self._failed(source, "internal error while recording (logged)", started)
 
-    async def _record(self, source: SourceSpec, row: dict[str, Any] | None, result: FetchResult) -> SourceReport:
+    async def _record(
+        self, source: SourceSpec, row: dict[str, Any] | None, result: FetchResult, started: dt.datetime
+    ) -> SourceReport:
         if result.outcome == "failed":
-            return self._failed(source, result.error or "failed")
+            return self._failed(source, result.error or "failed", started)
         if result.outcome == "not_modified":
-            return self._succeeded(source, result, None, [])
+            return self._succeeded(source, result, None, [], started)
         try:
             readings = await self.parse(source, result.text, result.final_url)
         except ParseError as error:
-            return self._failed(source, str(error))
+            return self._failed(source, str(error), started)
         fingerprint = items_fingerprint([reading.item for reading in readings])
         if row is not None and row["fingerprint"] == fingerprint:
-            return self._succeeded(source, result, fingerprint, [])
-        return self._succeeded(source, result, fingerprint, readings)
+            return self._succeeded(source, result, fingerprint, [], started)
+        return self._succeeded(source, result, fingerprint, readings, started)
 
     def _succeeded(
-        self, source: SourceSpec, result: FetchResult, fingerprint: str | None, readings: list[Reading]
+        self,
+        source: SourceSpec,
+        result: FetchResult,
+        fingerprint: str | None,
+        readings: list[Reading],
+        started: dt.datetime,
     ) -> SourceReport:
         now = self.clock()
         with self.db.atomic():
@@ -271,7 +279,7 @@ class Checker:
             changes = self.sink(self.db, new, now) if stored else 0
             record_success(
                 self.db, source.id, now=now.isoformat(),
-                next_check_at=(now + dt.timedelta(seconds=source.every_seconds)).isoformat(),
+                next_check_at=(started + dt.timedelta(seconds=source.every_seconds)).isoformat(),
                 etag=result.validators.etag, last_modified=result.validators.last_modified,
                 fingerprint=fingerprint, new_items=len(stored),
             )  # fmt: skip
@@ -302,14 +310,14 @@ class Checker:
             items.append(item)
         return items
 
-    def _failed(self, source: SourceSpec, error: str) -> SourceReport:
+    def _failed(self, source: SourceSpec, error: str, started: dt.datetime) -> SourceReport:
         now = self.clock()
         with self.db.atomic():
             before = get_source(self.db, source.id)
             failures = (before["consecutive_failures"] if before else 0) + 1
             health = health_after_failure(failures, self.policy)
             delay = backoff(source.every_seconds, failures, self.policy.max_backoff)
-            record_failure(self.db, source.id, now=now.isoformat(), next_check_at=(now + delay).isoformat(),
+            record_failure(self.db, source.id, now=now.isoformat(), next_check_at=(started + delay).isoformat(),
                            error=error[:200], health=health)  # fmt: skip
             went_down = health == "down" and (before is None or before["health"] != "down")
             if went_down:

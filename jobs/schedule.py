@@ -32,9 +32,21 @@ def first_run_at(source: SourceSpec, next_check_at: str | None, now: dt.datetime
     return max(due, now + stagger(source.id, source.every_seconds)) if due <= now else due
 
 
-def is_due(next_check_at: str | None, now: dt.datetime) -> bool:
-    """Whether a source may be checked now, or is backing off after failures."""
-    return next_check_at is None or dt.datetime.fromisoformat(next_check_at) <= now + dt.timedelta(seconds=1)
+def is_due(next_check_at: str | None, now: dt.datetime, slack: dt.timedelta = dt.timedelta(seconds=1)) -> bool:
+    """Whether a source backing off may be checked now; `slack` absorbs the scheduler's jitter."""
+    return next_check_at is None or dt.datetime.fromisoformat(next_check_at) <= now + slack
+
+
+def should_run(row: Mapping[str, Any] | None, now: dt.datetime, every_seconds: int) -> bool:
+    """A healthy source runs whenever its job fires; a failing one only once its backoff has passed.
+
+    The backoff is measured from the failed check's start, and jobs fire up to a tenth of the interval late,
+    so that much slack keeps a source from skipping a whole interval because of jitter.
+    """
+    if row is None or not row["consecutive_failures"]:
+        return True
+    slack = dt.timedelta(seconds=every_seconds * JITTER_SHARE + 1)
+    return is_due(row["next_check_at"], now, slack)
 
 
 def guarded(source_id: str, check: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:

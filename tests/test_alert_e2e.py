@@ -46,13 +46,13 @@ async def test_a_subscriber_hears_of_a_tightening_on_japan_and_no_one_else_does(
             for chat in (JAPAN_AUTOS, US_GALLIUM, JAPAN_GALLIUM):
                 await api.wait_for_messages(chat, timeout=10)
             api.user_says("/checknow", chat_id=ADMIN)  # the source as it was: nothing new
-            await api.wait_for_messages(ADMIN, timeout=15)
+            await api.wait_for_messages(ADMIN, count=2, timeout=15)  # "checking…", then the summary
 
             now = dt.datetime.now(dt.UTC)
             source_server.routes["/feed"] = feed(("new", HEADLINE, now), ("old", "Trade fair opens", old))
             api.user_says("/checknow", chat_id=ADMIN)
             [_, alert] = await api.wait_for_messages(JAPAN_AUTOS, count=2, timeout=15)
-            await api.wait_for_messages(ADMIN, count=2, timeout=10)
+            await api.wait_for_messages(ADMIN, count=4, timeout=10)
             await asyncio.sleep(0.5)  # time enough for any wrong alert to arrive too
 
     assert len(api.messages_to(US_GALLIUM)) == 1 and len(api.messages_to(JAPAN_GALLIUM)) == 1

@@ -55,7 +55,7 @@ def test_hostile_arguments_get_a_clear_answer(services: Services, argument: str)
 
 
 def test_too_many_arguments_give_usage(services: Services) -> None:
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match=r"^Usage: /exposure"):
         exposure_answer(services, ["japan"] * 20)
 
 
@@ -101,3 +101,7 @@ def test_status_puts_the_materials_of_one_event_on_one_line(services: Services) 
     [line] = [line for line in lines if "Announcement 23/2023" in line]
     assert line.startswith("🟠 <b>licensing</b> gallium, germanium → all destinations since 2023-07-03: ")
     assert sum("Announcement 18/2025" in line for line in lines) == 1
+
+
+def test_history_of_everything_is_titled_as_such(services: Services) -> None:
+    assert history_answer(services, ["2"]).startswith("<b>History: every change</b>")

@@ -152,3 +152,21 @@ def test_backoff_grows_with_failures_and_is_capped_at_a_day() -> None:
 def test_health_is_degraded_then_down() -> None:
     policy = HealthPolicy(down_after=5)
     assert [health_after_failure(n, policy) for n in (1, 4, 5, 9)] == ["degraded", "degraded", "down", "down"]
+
+
+async def test_the_next_check_is_due_an_interval_after_this_one_started(db: Database) -> None:
+    ticks = iter(NOW + dt.timedelta(seconds=30 * n) for n in range(100))  # every reading of the clock is later
+    recorder = Recorder()
+    async with (
+        serve({"/f": Response(200, feed("x"), RSS), "/bad": Response(500, "")}) as base,
+        Fetcher(FAST) as fetcher,
+    ):
+        check = Checker(db, fetcher, sink=recorder.sink, on_health=recorder.on_health, clock=lambda: next(ticks))
+        await check.check(spec("f", base + "/f"))
+        await check.check(spec("bad", base + "/bad"))
+    good, bad = get_source(db, "f"), get_source(db, "bad")
+    assert good is not None and bad is not None
+    assert dt.datetime.fromisoformat(good["next_check_at"]) == NOW + dt.timedelta(seconds=600)
+    assert dt.datetime.fromisoformat(bad["next_check_at"]) - dt.datetime.fromisoformat(bad["last_checked_at"]) < (
+        dt.timedelta(seconds=600)
+    )

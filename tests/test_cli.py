@@ -142,3 +142,34 @@ def test_a_bad_sources_file_exits_non_zero_naming_file_source_and_key(
     assert main(["check", "--sources", str(sources)]) == 2
     err = capsys.readouterr().err
     assert "bad.yaml" in err and "'a'" in err and "colour" in err
+
+
+async def test_a_rejected_token_is_explained_and_never_printed(isolated: Path) -> None:
+    token = "123456:SECRET-VALUE"
+    unauthorized = Response(401, '{"ok": false, "error_code": 401, "description": "Unauthorized"}',
+                            {"Content-Type": "application/json"})  # fmt: skip
+    async with serve({f"/bot{token}/getMe": unauthorized}) as base:
+        env = {**os.environ, "TELEGRAM_BOT_TOKEN": token, "TELEGRAM_BASE_URL": f"{base}/bot"}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", env=env, cwd=isolated,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    text = (out + err).decode()
+    assert process.returncode == 2, text
+    assert "TELEGRAM_BOT_TOKEN was rejected" in text
+    assert "SECRET-VALUE" not in text
+
+
+def test_an_unknown_sector_lists_the_known_ones_as_the_chat_does(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["exposure", "japan", "knitting"]) == 2
+    assert "Known sectors: autos, evs, semiconductors" in capsys.readouterr().err
+
+
+def test_an_unusable_database_file_is_named_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, isolated: Path
+) -> None:
+    (isolated / "a-folder.db").mkdir()
+    monkeypatch.setenv("CHOKEPOINT_DB", str(isolated / "a-folder.db"))
+    assert main(["status"]) == 2
+    assert "the database (CHOKEPOINT_DB) cannot be used" in capsys.readouterr().err

@@ -69,3 +69,15 @@ def test_a_bad_token_is_not_echoed_in_the_error(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(SettingsError) as caught:
         load_settings(None)
     assert "SECRETVALUE" not in str(caught.value)
+
+
+def test_env_example_copied_as_is_gives_the_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    example = Path(__file__).parent.parent / ".env.example"
+    env_file = tmp_path / ".env"
+    env_file.write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setenv("CHOKEPOINT_DB", "")
+    settings = load_settings(env_file)
+    assert settings.chokepoint_sources is None
+    assert settings.chokepoint_db == Path("chokepoint.db")
+    assert settings.token is None
+    assert settings.chokepoint_admins == frozenset()

@@ -84,9 +84,10 @@ async def test_checknow_is_for_admins_only(tmp_path: Path, caplog: pytest.LogCap
         api.user_says("/checknow", chat_id=1004, user_id=1004)
         [refused] = await api.wait_for_messages(1004, count=1, timeout=10)
         api.user_says("/checknow", chat_id=7, user_id=7)
-        [done] = await api.wait_for_messages(7, count=1, timeout=10)
+        [started, done] = await api.wait_for_messages(7, count=2, timeout=10)
     assert refused["text"] == "Only the bot's admins can use /checknow."
     assert "refused /checknow from user 1004" in caplog.text
+    assert started["text"] == "Checking every source now; the summary follows."
     assert done["text"].startswith("Checked 0 sources")
 
 

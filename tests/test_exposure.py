@@ -139,6 +139,16 @@ def test_ranking_covers_every_sector_most_exposed_first(services: Services) -> N
 
 def test_germany_inherits_eu_measures(services: Services) -> None:
     de = assess(services.table, services.status_book(), "DE", "defense", TODAY)
-    assert de.buffer is not None and de.buffer.source.startswith("CLEPA")
     dual_use_levels = {part.material: part.level for part in de.materials}
     assert dual_use_levels["samarium"] == Level.LICENSING
+
+
+def test_a_buffer_counts_only_for_the_sectors_it_was_measured_for(services: Services) -> None:
+    book = services.status_book()
+    de_autos = assess(services.table, book, "DE", "autos", TODAY)
+    de_defense = assess(services.table, book, "DE", "defense", TODAY)
+    assert de_autos.buffer is not None and de_autos.buffer.source.startswith("CLEPA")
+    assert de_defense.buffer is None and de_defense.buffer_factor == 1.0
+    us_chips = assess(services.table, book, "US", "semiconductors", TODAY)
+    us_batteries = assess(services.table, book, "US", "batteries", TODAY)
+    assert us_chips.buffer is not None and us_batteries.buffer is None

@@ -7,7 +7,7 @@ import datetime as dt
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from jobs.schedule import MAX_START_SPREAD, first_run_at, guarded, is_due, schedule_checks, stagger
+from jobs.schedule import MAX_START_SPREAD, first_run_at, guarded, is_due, schedule_checks, should_run, stagger
 from jobs.sources import SourceSpec
 
 NOW = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.UTC)
@@ -64,3 +64,21 @@ async def test_a_failing_check_is_logged_not_raised(caplog: object) -> None:
 
     await guarded("a", explode)()
     assert "scheduled check of a failed" in caplog.text  # type: ignore[attr-defined]
+
+
+def test_a_healthy_source_runs_whenever_its_job_fires() -> None:
+    row = {"consecutive_failures": 0, "next_check_at": (NOW + dt.timedelta(minutes=9)).isoformat()}
+    assert should_run(row, NOW, 600)
+    assert should_run(None, NOW, 600)
+
+
+def test_a_failing_source_waits_for_its_backoff_but_not_for_jitter() -> None:
+    failed_at = NOW  # the failed check started now, with one failure: due again one interval later
+    row = {"consecutive_failures": 1, "next_check_at": (failed_at + dt.timedelta(seconds=600)).isoformat()}
+    assert not should_run(row, NOW + dt.timedelta(seconds=300), 600)
+    # the next job fires with less jitter than the failed one had: 40 s "early" is still this interval's run
+    assert should_run(row, NOW + dt.timedelta(seconds=560), 600)
+    row["consecutive_failures"] = 3  # backoff 2,400 s
+    row["next_check_at"] = (failed_at + dt.timedelta(seconds=2400)).isoformat()
+    assert not should_run(row, NOW + dt.timedelta(seconds=1200), 600)
+    assert should_run(row, NOW + dt.timedelta(seconds=2400), 600)
