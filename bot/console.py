@@ -85,13 +85,24 @@ class ConsoleRequest(BaseRequest):
         shown = to_plain(text) if parameters.get("parse_mode") == "HTML" else text
         chat_id = parameters.get("chat_id", CONSOLE_CHAT_ID)
         prefix = "" if chat_id == CONSOLE_CHAT_ID else f"[to chat {chat_id}] "
-        self._write(f"{prefix}{shown}\n")
+        self._write(f"{prefix}{shown}{buttons_text(parameters.get('reply_markup'))}\n")
         return {
             "message_id": next(self._message_ids),
             "date": int(dt.datetime.now(dt.UTC).timestamp()),
             "chat": {"id": chat_id, "type": "private"},
             "text": text,
         }
+
+
+def buttons_text(markup: Any) -> str:
+    """An inline keyboard as text: the terminal cannot show buttons, so it lists them."""
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    rows = (markup or {}).get("inline_keyboard") if isinstance(markup, dict) else None
+    if not rows:
+        return ""
+    labels = " · ".join(f"[{button.get('text', '')}]" for row in rows for button in row)
+    return f"\n{labels}\n(buttons cannot be pressed here: type the command with your choice instead)"
 
 
 def command_update(text: str, update_id: int, now: dt.datetime) -> dict[str, Any]:

@@ -23,6 +23,8 @@ class CommandInfo(Protocol):
     def example(self) -> str: ...
     @property
     def admin(self) -> bool: ...
+    @property
+    def arguments(self) -> str: ...
 
 
 INTRO = (
@@ -37,9 +39,10 @@ def help_text(commands: Sequence[CommandInfo]) -> str:
     lines = [INTRO, "", "<b>Commands</b>"]
     for command in commands:
         suffix = " (admins)" if command.admin else ""
-        lines.append(
-            f"/{command.name} — {esc(command.description)}{suffix}\n    e.g. <code>{esc(command.example)}</code>"
-        )
+        usage = f"/{command.name} {esc(command.arguments)}".rstrip()
+        lines.append(f"<b>{usage}</b> — {esc(command.description)}{suffix}")
+        if command.example != f"/{command.name}":
+            lines.append(f"    e.g. <code>{esc(command.example)}</code>")
     lines += [
         "",
         "Countries by name, code or native name (japan, JP, 日本); materials likewise (gallium, Ga, 镓).",

@@ -17,30 +17,74 @@ Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """A chat command: its name, handler, a one-line description and an example."""
+    """A chat command: its name, handler, a one-line description, an example and its arguments."""
 
     name: str
     callback: Callback
     description: str
     example: str
     admin: bool = False
+    arguments: str = ""
 
 
-def commands() -> list[Command]:
+def commands() -> list[Command]:  # fmt: skip
     """Every chat command, in the order /help shows them."""
     return [
-        Command("exposure", exposure.exposure, "how exposed a country's sector is", "/exposure japan autos"),
-        Command("status", status.status, "export controls in force", "/status gallium"),
-        Command("history", status.history, "how statuses moved, newest first", "/history japan 5"),
+        Command(
+            "exposure",
+            exposure.exposure,
+            "how exposed a country's sector is",
+            "/exposure japan autos",
+            arguments="COUNTRY [SECTOR]",
+        ),
+        Command("status", status.status, "export controls in force", "/status gallium", arguments="[COUNTRY|MATERIAL]"),
+        Command(
+            "history",
+            status.history,
+            "how statuses moved, newest first",
+            "/history japan 5",
+            arguments="[COUNTRY|MATERIAL] [N]",
+        ),
         Command("sources", sources.sources, "the tracked sources and their health", "/sources"),
-        Command("latest", sources.latest, "the newest items from the sources", "/latest 5"),
-        Command("checknow", sources.checknow, "check every source (or one) now", "/checknow", admin=True),
-        Command("subscribe", subscriptions.subscribe, "alerts when what you watch moves", "/subscribe japan autos"),
+        Command("latest", sources.latest, "the newest items from the sources", "/latest 5", arguments="[N]"),
+        Command(
+            "checknow",
+            sources.checknow,
+            "check every source (or one) now",
+            "/checknow",
+            admin=True,
+            arguments="[SOURCE]",
+        ),
+        Command(
+            "subscribe",
+            subscriptions.subscribe,
+            "alerts when what you watch moves",
+            "/subscribe japan autos",
+            arguments="COUNTRY [SECTOR|MATERIAL] [min LEVEL]",
+        ),
         Command("subscriptions", subscriptions.subscriptions, "your subscriptions, numbered", "/subscriptions"),
-        Command("unsubscribe", subscriptions.unsubscribe, "remove subscription N, or all", "/unsubscribe 1"),
-        Command("digest", modes.digest, "one message a day instead of instant alerts", "/digest 08:00"),
-        Command("quiet", modes.quiet, "hold alerts during quiet hours", "/quiet 22:00-07:00"),
-        Command("mute", modes.mute, "hold alerts for a while", "/mute 4h"),
+        Command(
+            "unsubscribe",
+            subscriptions.unsubscribe,
+            "remove subscription N, or all",
+            "/unsubscribe 1",
+            arguments="N|all",
+        ),
+        Command(
+            "digest",
+            modes.digest,
+            "one message a day instead of instant alerts",
+            "/digest 08:00",
+            arguments="HH:MM [TIMEZONE]|off",
+        ),
+        Command(
+            "quiet",
+            modes.quiet,
+            "hold alerts during quiet hours",
+            "/quiet 22:00-07:00",
+            arguments="HH:MM-HH:MM [banned]|off",
+        ),
+        Command("mute", modes.mute, "hold alerts for a while", "/mute 4h", arguments="DURATION|off"),
         Command("failed", deliveries.failed, "deliveries that failed, and the outbox", "/failed", admin=True),
         Command("help", help_command, "every command with an example", "/help"),
         Command("start", info.start, "what this bot does", "/start"),

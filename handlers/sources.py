@@ -24,9 +24,9 @@ LATEST_DEFAULT, LATEST_MAX = 10, 30
 HEALTH_MARKS = {"ok": "🟢", "degraded": "🟡", "down": "🔴", "new": "⚪"}
 
 
-def _when(value: str | None, now: dt.datetime) -> str:
+def _when(value: str | None, now: dt.datetime, unset: str = "never") -> str:
     if not value:
-        return "never"
+        return unset
     moment = dt.datetime.fromisoformat(value)
     minutes = int((moment - now).total_seconds() // 60)
     if abs(minutes) < 1:
@@ -39,7 +39,7 @@ def _source_line(row: dict[str, Any], items: int, now: dt.datetime) -> str:
     mark = HEALTH_MARKS.get(row["health"], "⚪")
     line = (
         f"{mark} <b>{esc(row['id'])}</b> {row['health']}: last success {_when(row['last_success_at'], now)}, "
-        f"{items} items, next check {_when(row['next_check_at'], now)}"
+        f"{items} items, next check {_when(row['next_check_at'], now, 'soon')}"
     )
     if row["last_error"]:
         line += f"\n    last error: {esc(row['last_error'])} ({row['consecutive_failures']} in a row)"

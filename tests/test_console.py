@@ -1,0 +1,36 @@
+"""Console mode: the local Bot API writes what a chat would show, buttons included."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from telegram import Bot
+
+from bot.console import CONSOLE_CHAT_ID, ConsoleRequest, buttons_text, command_update
+
+NOW = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.UTC)
+
+
+def test_a_typed_command_becomes_a_bot_command_update() -> None:
+    update = command_update("/exposure japan autos", 3, NOW)
+    message = update["message"]
+    assert message["entities"] == [{"type": "bot_command", "offset": 0, "length": 9}]
+    assert message["chat"]["id"] == CONSOLE_CHAT_ID and message["text"] == "/exposure japan autos"
+    assert command_update("hello", 4, NOW)["message"]["entities"] == []
+
+
+def test_buttons_are_listed_since_they_cannot_be_pressed() -> None:
+    markup = {"inline_keyboard": [[{"text": "autos", "callback_data": "s:JP:autos"}], [{"text": "evs"}]]}
+    assert buttons_text(markup).startswith("\n[autos] · [evs]\n")
+    assert buttons_text(json.dumps(markup)).startswith("\n[autos] · [evs]\n")
+    assert buttons_text(None) == ""
+
+
+async def test_a_sent_message_is_written_as_plain_text() -> None:
+    written: list[str] = []
+    async with Bot("0:console", request=ConsoleRequest(written.append)) as bot:
+        sent = await bot.send_message(CONSOLE_CHAT_ID, "<b>Gallium</b> &amp; germanium", parse_mode="HTML")
+        await bot.send_message(42, "alert")
+    assert sent.text == "<b>Gallium</b> &amp; germanium"
+    assert written == ["Gallium & germanium\n", "[to chat 42] alert\n"]
