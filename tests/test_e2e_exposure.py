@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -108,3 +112,25 @@ async def test_a_refused_command_menu_is_logged_not_fatal(tmp_path: Path, caplog
         await app.process_update(Update.de_json(command_update("/status gallium", 1, NOW), app.bot))
     assert "could not set the command menu: Not here" in caplog.text
     assert shown and shown[0].startswith("Export controls: gallium")
+
+
+async def test_chokepoint_run_answers_in_telegram_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    offline = Path(__file__).parent / "fixtures" / "sources" / "offline.yaml"
+    async with FakeBotAPI() as api:
+        env = {
+            **os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": api.base_url,
+            "CHOKEPOINT_DB": str(tmp_path / "run.db"), "CHOKEPOINT_SOURCES": str(offline),
+        }  # fmt: skip
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            api.user_says("/exposure japan autos", chat_id=1005)
+            [reply] = await api.wait_for_messages(1005, count=1, timeout=60)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert reply["text"].startswith("<b>Japan · autos: ")
+    assert process.returncode == 0, err.decode()
+    assert TOKEN.split(":")[1] not in err.decode()
