@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlite_utils import Database
-from telegram import Update
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.knowledge import ExposureTable
@@ -98,8 +97,3 @@ def split_leading(vocabulary: Vocabulary, kind: Kind, words: Sequence[str]) -> t
             return code, list(words[end:])
     first = words[0] if words else ""
     raise UnknownTerm(kind, first, [vocabulary.label(kind, code) for code in vocabulary.suggest(kind, first)])
-
-
-def is_admin(services: Services, update: Update) -> bool:
-    """Whether the user is one of CHOKEPOINT_ADMINS."""
-    return update.effective_user is not None and update.effective_user.id in services.admins

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-
 from telegram import Update
 
 from bot.render import esc
-from handlers.context import Context, Services, is_admin
-from handlers.replies import reply_html
+from handlers.context import Context, Services
+from handlers.replies import refuse_unless_admin, reply_html
 from storage.outbox import delivery_counts, failed_deliveries
-
-logger = logging.getLogger(__name__)
 
 FAILED_SHOWN = 20
 
@@ -33,9 +29,6 @@ def failed_answer(services: Services) -> str:
 async def failed(update: Update, context: Context) -> None:
     """List failed deliveries (admins only)."""
     services = context.bot_data.services
-    if not is_admin(services, update):
-        user = update.effective_user.id if update.effective_user else None
-        logger.warning("refused /failed from user %s: not an admin", user)
-        await reply_html(update, "Only the bot's admins can use /failed.")
+    if await refuse_unless_admin(update, services.admins, "failed"):
         return
     await reply_html(update, failed_answer(services))

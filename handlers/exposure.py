@@ -9,8 +9,8 @@ from telegram import Update
 from bot.exposure import Exposure, assess, rank_sectors
 from bot.render import exposure_message, ranking_message
 from bot.vocab import Kind
-from handlers.context import Context, Services, UsageError, check_arguments, split_leading
-from handlers.replies import reply_html, reply_problem
+from handlers.context import Context, Services, check_arguments, split_leading
+from handlers.replies import reply_answer
 
 USAGE = "Usage: /exposure COUNTRY [SECTOR]\nExample: /exposure japan autos"
 
@@ -36,12 +36,10 @@ def exposure_answer(services: Services, args: Sequence[str]) -> str:
 
 async def exposure(update: Update, context: Context) -> None:
     """Answer /exposure COUNTRY [SECTOR]."""
-    try:
-        answer = exposure_answer(context.bot_data.services, context.args or [])
-    except (UsageError, ValueError) as problem:
-        await reply_problem(update, problem, known_hint(context.bot_data.services, problem))
-        return
-    await reply_html(update, answer)
+    services = context.bot_data.services
+    await reply_answer(
+        update, lambda: exposure_answer(services, context.args or []), lambda problem: known_hint(services, problem)
+    )
 
 
 def known_hint(services: Services, problem: Exception) -> str:

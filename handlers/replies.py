@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 from telegram import Update
 
 from bot.render import esc, split_message
+
+logger = logging.getLogger(__name__)
 
 
 async def reply_html(update: Update, message: str) -> None:
@@ -13,6 +18,28 @@ async def reply_html(update: Update, message: str) -> None:
         return
     for part in split_message(message):
         await update.effective_message.reply_html(part, disable_web_page_preview=True)
+
+
+async def reply_answer(
+    update: Update, answer: Callable[[], str], hint: Callable[[Exception], str] | None = None
+) -> None:
+    """Reply with an answer, or, when the input was wrong (usage, unknown names), with what was wrong."""
+    try:
+        text = answer()
+    except ValueError as problem:  # UsageError and UnknownTerm are ValueErrors; anything else is a bug
+        await reply_problem(update, problem, hint(problem) if hint else "")
+        return
+    await reply_html(update, text)
+
+
+async def refuse_unless_admin(update: Update, admins: frozenset[int], command: str) -> bool:
+    """Refuse (and log) an admin command from anyone else; True when refused."""
+    user = update.effective_user.id if update.effective_user else None
+    if user in admins:
+        return False
+    logger.warning("refused /%s from user %s: not an admin", command, user)
+    await reply_html(update, f"Only the bot's admins can use /{command}.")
+    return True
 
 
 async def reply_problem(update: Update, problem: Exception, hint: str = "") -> None:

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import logging
 from collections.abc import Sequence
 from typing import Any
 
 from telegram import Update
 
 from bot.render import esc, link
-from handlers.context import Context, Services, UsageError, check_arguments, is_admin
-from handlers.replies import reply_html, reply_problem
+from handlers.context import Context, Services, UsageError, check_arguments
+from handlers.replies import refuse_unless_admin, reply_answer, reply_html, reply_problem
 from storage.items import count_items, latest_items
 from storage.sources import list_sources
-
-logger = logging.getLogger(__name__)
 
 LATEST_USAGE = "Usage: /latest [N]\nExample: /latest 5"
 CHECKNOW_USAGE = "Usage: /checknow [SOURCE]\nExample: /checknow mofcom-security-bureau"
@@ -83,21 +80,13 @@ async def sources(update: Update, context: Context) -> None:
 
 async def latest(update: Update, context: Context) -> None:
     """Answer /latest [N]."""
-    try:
-        answer = latest_answer(context.bot_data.services, context.args or [])
-    except UsageError as problem:
-        await reply_problem(update, problem)
-        return
-    await reply_html(update, answer)
+    await reply_answer(update, lambda: latest_answer(context.bot_data.services, context.args or []))
 
 
 async def checknow(update: Update, context: Context) -> None:
     """Check every source, or one, now (admins only)."""
     services = context.bot_data.services
-    if not is_admin(services, update):
-        user = update.effective_user.id if update.effective_user else None
-        logger.warning("refused /checknow from user %s: not an admin", user)
-        await reply_html(update, "Only the bot's admins can use /checknow.")
+    if await refuse_unless_admin(update, services.admins, "checknow"):
         return
     try:
         wanted = _checknow_arguments(services, context.args or [])

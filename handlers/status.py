@@ -13,7 +13,7 @@ from bot.render import esc, history_line, status_json, status_lines
 from bot.status import Status
 from bot.vocab import Kind, UnknownTerm
 from handlers.context import Context, Services, UsageError, check_arguments
-from handlers.replies import reply_html, reply_problem
+from handlers.replies import reply_answer
 from storage.statuses import current_statuses, status_history
 
 STATUS_USAGE = "Usage: /status [COUNTRY|MATERIAL]\nExamples: /status, /status japan, /status gallium"
@@ -123,19 +123,9 @@ def history_answer(services: Services, args: Sequence[str]) -> str:
 
 async def status(update: Update, context: Context) -> None:
     """Answer /status [COUNTRY|MATERIAL]."""
-    try:
-        answer = status_answer(context.bot_data.services, context.args or [])
-    except ValueError as problem:
-        await reply_problem(update, problem)
-        return
-    await reply_html(update, answer)
+    await reply_answer(update, lambda: status_answer(context.bot_data.services, context.args or []))
 
 
 async def history(update: Update, context: Context) -> None:
     """Answer /history [COUNTRY|MATERIAL] [N]."""
-    try:
-        answer = history_answer(context.bot_data.services, context.args or [])
-    except ValueError as problem:
-        await reply_problem(update, problem)
-        return
-    await reply_html(update, answer)
+    await reply_answer(update, lambda: history_answer(context.bot_data.services, context.args or []))
