@@ -3,8 +3,11 @@
 Pure functions of the alert's stored payload. A status alert's payload (built by jobs.alerts) holds:
 `issuer`, `issuer_name`, `changes` (each `target`, `target_name`, `material`, `material_name`, `old`, `new`),
 `title`, `url`, `source`, `at` (ISO), `severity`, and `exposure`: {"JP:autos": {"country", "sector",
-"before", "after", "band_before", "band_after"}}. A delivery adds the chat's 'COUNTRY:sector' pairs, so
-each chat reads what the change does to its own exposure. Every piece of outside text is escaped here.
+"before", "after", "band_before", "band_after"}}. A change's `old` and `new` are the effective levels of its
+target for its material (what applies to that target, whichever measure sets it): lifting a US ban on
+gallium while licensing for all destinations stays reads "banned → licensing", not "banned → normal".
+A delivery adds the chat's 'COUNTRY:sector' pairs, so each chat reads what the change does to its own
+exposure. Every piece of outside text is escaped here.
 """
 
 from __future__ import annotations

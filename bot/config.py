@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     def _comma_separated_ids(cls, value: Any) -> Any:
         if isinstance(value, str):
             parts = [part.strip() for part in value.split(",") if part.strip()]
-            if not all(part.lstrip("-").isdigit() for part in parts):
+            if not all(part.lstrip("-").isascii() and part.lstrip("-").isdecimal() for part in parts):
                 raise ValueError("must be comma-separated numeric Telegram user ids, e.g. 12345,67890")
             return frozenset(int(part) for part in parts)
         return value

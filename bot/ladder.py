@@ -34,7 +34,7 @@ LEVEL_MEANINGS: dict[Level, str] = {
 def parse_level(text: str) -> Level:
     """A level from its name or number; ValueError naming the valid ones."""
     word = text.strip().lower()
-    if word.isdigit() and int(word) in Level._value2member_map_:
+    if word.isascii() and word.isdecimal() and int(word) in Level._value2member_map_:
         return Level(int(word))
     for level in Level:
         if level.label == word:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from bot.exposure import Exposure
@@ -24,6 +24,9 @@ LEVEL_MARKS = {
 }
 BAND_MARKS = {"low": "🟢", "moderate": "🟡", "high": "🟠", "severe": "🔴"}
 _TAG = re.compile(r"<[^>]+>")
+_ATOM = re.compile(r"<[^<>]*>|&#?[a-zA-Z0-9]+;|.", re.DOTALL)  # a tag, an entity, or one character
+_TAG_NAME = re.compile(r"<(/?)([a-zA-Z][\w-]*)")
+OpenTag = tuple[str, str]  # (name, the opening tag as written; "" for one dropped for its length)
 
 
 def esc(text: object) -> str:
@@ -168,44 +171,75 @@ def history_line(change: dict[str, Any], vocabulary: Vocabulary) -> str:
 
 
 def split_message(message: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
-    """Split a message between lines so that no part exceeds the limit; a too-long line is cut outside tags."""
+    """Split a message into parts of at most `limit` characters, tags included.
+
+    A part ends at the last line break that fits (the break is dropped), else after a space in its second half,
+    else between two characters; never inside a tag or an entity. Tags open at a cut are closed there and
+    reopened at the start of the next part. An opening tag longer than a quarter of the limit (a huge href)
+    could not be reopened within it: it is dropped with its closing tag, and its text kept.
+    """
+    atoms, stacks = _scan(message, limit // 4)
     parts: list[str] = []
-    current = ""
-    for line in _lines_within(message.split("\n"), limit):
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            candidate = line
-        current = candidate
-    if current or not parts:
-        parts.append(current)
-    return parts
+    start = 0
+    while True:
+        end, resume = _cut(atoms, stacks, start, limit)
+        parts.append(_opening(stacks[start]) + "".join(atoms[start:end]) + _closing(stacks[end]))
+        if end >= len(atoms):
+            return parts
+        start = resume
 
 
-def _lines_within(lines: Iterable[str], limit: int) -> Iterable[str]:
-    for line in lines:
-        while len(line) > limit:
-            cut = _safe_cut(line, limit)
-            yield line[:cut]
-            line = line[cut:]
-        yield line
+def _scan(message: str, longest_tag: int) -> tuple[list[str], list[tuple[OpenTag, ...]]]:
+    """The message as atoms, and the tags open before each atom and after the last (outermost first)."""
+    atoms: list[str] = []
+    stacks: list[tuple[OpenTag, ...]] = [()]
+    stack: list[OpenTag] = []
+    for atom in _ATOM.findall(message):
+        atoms.append(_follow(stack, atom, longest_tag))
+        stacks.append(tuple(stack))
+    return atoms, stacks
 
 
-def _safe_cut(line: str, limit: int) -> int:
-    """A cut point at or before `limit` that is not inside a tag or an entity, and leaves no tag open."""
-    cut = limit
-    while cut > 0 and (_inside_tag_or_entity(line, cut) or _open_tags(line[:cut])):
-        cut = min(cut - 1, line.rfind("<", 0, cut)) if _open_tags(line[:cut]) else cut - 1
-    return cut if cut > 0 else limit
+def _follow(stack: list[OpenTag], atom: str, longest_tag: int) -> str:
+    """Open or close a tag on the stack; return the atom as the parts will carry it."""
+    tag = _TAG_NAME.match(atom)
+    if tag is None or atom.endswith("/>"):
+        return atom
+    closing, name = tag.group(1), tag.group(2).lower()
+    if not closing:
+        kept = atom if len(atom) <= longest_tag else ""
+        stack.append((name, kept))
+        return kept
+    names = [open_name for open_name, _ in stack]
+    if name not in names:
+        return atom
+    at = len(names) - 1 - names[::-1].index(name)
+    kept = atom if stack[at][1] else ""
+    del stack[at:]
+    return kept
 
 
-def _inside_tag_or_entity(text: str, position: int) -> bool:
-    tag_open = text.rfind("<", 0, position) > text.rfind(">", 0, position)
-    entity_open = text.rfind("&", 0, position) > text.rfind(";", 0, position)
-    return tag_open or (entity_open and position - text.rfind("&", 0, position) < 10)
+def _cut(atoms: list[str], stacks: list[tuple[OpenTag, ...]], start: int, limit: int) -> tuple[int, int]:
+    """Where the part that begins at atom `start` ends, and where the next one begins."""
+    size = len(_opening(stacks[start]))
+    line_break = space = None
+    for index in range(start, len(atoms)):
+        if atoms[index] == "\n" and index > start:
+            line_break = index
+        size += len(atoms[index])
+        if size + len(_closing(stacks[index + 1])) > limit:
+            if line_break is not None:
+                return line_break, line_break + 1
+            end = space or max(index, start + 1)  # one atom at least, so that splitting always ends
+            return end, end
+        if atoms[index] == " " and size >= limit // 2:
+            space = index + 1
+    return len(atoms), len(atoms)
 
 
-def _open_tags(text: str) -> bool:
-    opened = len(re.findall(r"<(?!/)[a-z]+[^>]*>", text))
-    closed = len(re.findall(r"</[a-z]+>", text))
-    return opened > closed
+def _opening(stack: tuple[OpenTag, ...]) -> str:
+    return "".join(written for _, written in stack)
+
+
+def _closing(stack: tuple[OpenTag, ...]) -> str:
+    return "".join(f"</{name}>" for name, written in reversed(stack) if written)

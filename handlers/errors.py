@@ -27,11 +27,14 @@ def unknown_command_handler(known: list[str]) -> Callable[[Update, Context], Cor
     """A handler for '/something' the bot does not have, suggesting the closest commands."""
 
     async def unknown_command(update: Update, context: Context) -> None:
-        """Answer an unknown command with the closest known ones."""
+        """Answer an unknown command with the closest known ones; a command for another bot is not ours."""
         message = update.effective_message
         if message is None or not message.text:
             return
-        typed = message.text.split()[0].lstrip("/").split("@")[0][:40]
+        typed, _, addressee = message.text.split()[0].lstrip("/").partition("@")
+        if addressee and addressee.lower() != (context.bot.username or "").lower():
+            return
+        typed = typed[:40]
         closest = difflib.get_close_matches(typed.lower(), known, n=2, cutoff=0.5)
         hint = f" Did you mean {', '.join('/' + name for name in closest)}?" if closest else ""
         await reply_html(update, esc(f"Unknown command /{typed}.{hint} /help lists every command."))

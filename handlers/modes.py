@@ -1,31 +1,37 @@
-"""/digest HH:MM [TIMEZONE]|off, /quiet HH:MM-HH:MM [banned]|off and /mute DURATION|off: when alerts arrive.
+"""/digest HH:MM [TIMEZONE]|off, /quiet HH:MM-HH:MM [banned] [TIMEZONE]|off and /mute DURATION|off: when alerts
+arrive.
 
 Held alerts are not lost: a digest collects them into one message a day, quiet hours and mutes deliver them
-when they end; turning a mode off releases what it held at once.
+when they end; turning a mode off releases what that mode held, as the chat's other modes allow.
 """
 
 from __future__ import annotations
 
+import difflib
+import zoneinfo
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from telegram import Chat, Update
 
 from bot.render import esc
-from bot.timing import clock_text, parse_clock, parse_duration, parse_window, zone
+from bot.timing import clock_text, parse_clock, parse_duration, parse_window
 from handlers.context import Context, Services, UsageError, check_arguments
 from handlers.replies import reply_html, reply_problem
 from handlers.subscriptions import refuse_non_admin
-from storage.outbox import release_held, stamp
+from jobs.alerts import release_holds
+from storage.outbox import DIGEST, MUTE, QUIET, stamp
 from storage.subscribers import get_subscriber, save_subscriber, set_digest, set_muted_until, set_quiet
 
 DIGEST_USAGE = "Usage: /digest HH:MM [TIMEZONE] | off\nExamples: /digest 08:00, /digest 08:00 Asia/Tokyo, /digest off"
 QUIET_USAGE = (
-    "Usage: /quiet HH:MM-HH:MM [banned] | off\n"
-    "Examples: /quiet 22:00-07:00, /quiet 22:00-07:00 banned (bans still come through), /quiet off"
+    "Usage: /quiet HH:MM-HH:MM [banned] [TIMEZONE] | off\n"
+    "Examples: /quiet 22:00-07:00, /quiet 22:00-07:00 Asia/Tokyo, "
+    "/quiet 22:00-07:00 banned (bans still come through), /quiet off"
 )
 MUTE_USAGE = "Usage: /mute DURATION | off\nExamples: /mute 4h, /mute 30m, /mute 2d, /mute off"
 OFF = "off"
+BANNED = "banned"
 
 Answer = Callable[[Services, Chat, Sequence[str]], str]
 
@@ -38,9 +44,9 @@ def _chat_row(services: Services, chat: Chat) -> dict[str, Any]:
     return row
 
 
-def _release(services: Services, chat_id: int) -> int:
-    """Deliver now what a mode held; wake the delivery job."""
-    released = release_held(services.db, chat_id, stamp(services.clock()))
+def _release(services: Services, chat_id: int, reason: str) -> int:
+    """Re-time what a mode held, now that it is off; wake the delivery job for what is due now."""
+    released = release_holds(services.db, chat_id, reason, services.clock())
     if released:
         services.wake_delivery()
     return released
@@ -56,11 +62,11 @@ def digest_answer(services: Services, chat: Chat, args: Sequence[str]) -> str:
     row = _chat_row(services, chat)
     if words[0].lower() == OFF:
         set_digest(services.db, chat.id, None, None)
-        return "Instant alerts again." + _released_note(_release(services, chat.id))
+        return "Instant alerts again." + _released_note(_release(services, chat.id, DIGEST))
     if len(words) > 2:
         raise UsageError(DIGEST_USAGE)
     at = parse_clock(words[0])
-    timezone = zone(words[1]).key if len(words) == 2 else row["timezone"]
+    timezone = time_zone(words[1]) if len(words) == 2 else row["timezone"]
     set_digest(services.db, chat.id, clock_text(at), timezone)
     return (
         f"🗞 Daily digest at {clock_text(at)} ({esc(timezone)}): the day's changes in one message. "
@@ -74,17 +80,36 @@ def quiet_answer(services: Services, chat: Chat, args: Sequence[str]) -> str:
     row = _chat_row(services, chat)
     if words[0].lower() == OFF:
         set_quiet(services.db, chat.id, None, None, allow_banned=False)
-        return "No quiet hours." + _released_note(_release(services, chat.id))
-    if len(words) > 2 or (len(words) == 2 and words[1].lower() != "banned"):
-        raise UsageError(QUIET_USAGE)
+        return "No quiet hours." + _released_note(_release(services, chat.id, QUIET))
     start, end = parse_window(words[0])
-    allow_banned = len(words) == 2
-    set_quiet(services.db, chat.id, clock_text(start), clock_text(end), allow_banned)
+    allow_banned, zone_name = _quiet_options(words[1:])
+    timezone = time_zone(zone_name) if zone_name else row["timezone"]
+    set_quiet(services.db, chat.id, clock_text(start), clock_text(end), allow_banned, timezone=timezone)
     banned = " Bans still come through." if allow_banned else " Add 'banned' to let bans through."
     return (
-        f"🌙 Quiet hours {clock_text(start)}–{clock_text(end)} ({esc(row['timezone'])}): alerts wait until "
+        f"🌙 Quiet hours {clock_text(start)}–{clock_text(end)} ({esc(timezone)}): alerts wait until "
         f"{clock_text(end)}.{banned}"
     )
+
+
+def _quiet_options(words: Sequence[str]) -> tuple[bool, str | None]:
+    """What may follow the window, in either order: 'banned', and a time zone."""
+    banned = [word for word in words if word.lower() == BANNED]
+    zones = [word for word in words if word.lower() != BANNED]
+    if len(banned) > 1 or len(zones) > 1:
+        raise UsageError(QUIET_USAGE)
+    return bool(banned), zones[0] if zones else None
+
+
+def time_zone(name: str) -> str:
+    """An IANA time zone's name, matched regardless of case; ValueError naming the closest ones."""
+    by_lower = {known.lower(): known for known in zoneinfo.available_timezones()}
+    if name.lower() in by_lower:
+        return by_lower[name.lower()]
+    closest = [by_lower[lower] for lower in difflib.get_close_matches(name.lower(), by_lower, n=3, cutoff=0.6)]
+    if not closest:
+        raise ValueError(f"unknown time zone '{name[:40]}'; use e.g. UTC, Asia/Tokyo, Europe/Berlin")
+    raise ValueError(f"unknown time zone '{name[:40]}'. Closest: {', '.join(closest)}")
 
 
 def mute_answer(services: Services, chat: Chat, args: Sequence[str]) -> str:
@@ -93,7 +118,7 @@ def mute_answer(services: Services, chat: Chat, args: Sequence[str]) -> str:
     _chat_row(services, chat)
     if words[0].lower() == OFF:
         set_muted_until(services.db, chat.id, None)
-        return "Unmuted." + _released_note(_release(services, chat.id))
+        return "Unmuted." + _released_note(_release(services, chat.id, MUTE))
     until = services.clock() + parse_duration("".join(words))
     set_muted_until(services.db, chat.id, stamp(until))
     return f"🔕 Muted until {until.strftime('%Y-%m-%d %H:%M')} UTC: alerts wait until then. /mute off to unmute."

@@ -82,7 +82,7 @@ def commands() -> list[Command]:  # fmt: skip
             modes.quiet,
             "hold alerts during quiet hours",
             "/quiet 22:00-07:00",
-            arguments="HH:MM-HH:MM [banned]|off",
+            arguments="HH:MM-HH:MM [banned] [TIMEZONE]|off",
         ),
         Command("mute", modes.mute, "hold alerts for a while", "/mute 4h", arguments="DURATION|off"),
         Command("failed", deliveries.failed, "deliveries that failed, and the outbox", "/failed", admin=True),

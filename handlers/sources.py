@@ -57,7 +57,7 @@ def sources_answer(services: Services) -> str:
 def latest_answer(services: Services, args: Sequence[str]) -> str:
     """The HTML reply to /latest [N]."""
     words = check_arguments(args, LATEST_USAGE)
-    if len(words) > 1 or (words and not words[0].isdigit()):
+    if len(words) > 1 or (words and not (words[0].isascii() and words[0].isdecimal())):
         raise UsageError(LATEST_USAGE)
     limit = int(words[0]) if words else LATEST_DEFAULT
     if not 1 <= limit <= LATEST_MAX:

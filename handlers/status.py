@@ -98,8 +98,9 @@ def _title(services: Services, subject: Subject, prefix: str, everything: str) -
 def _history_arguments(services: Services, args: Sequence[str]) -> tuple[Subject, int]:
     words = check_arguments(args, HISTORY_USAGE)
     limit = HISTORY_DEFAULT
-    if words and words[-1].isdigit():
-        limit = int(words.pop())
+    if words and words[-1].isnumeric():  # digits of any script are meant as N; only ASCII ones are read
+        number = words.pop()
+        limit = int(number) if number.isascii() and number.isdecimal() else 0
         if not 1 <= limit <= HISTORY_MAX:
             raise UsageError(f"N must be from 1 to {HISTORY_MAX}.\n{HISTORY_USAGE}")
     return parse_subject(services, words), limit

@@ -6,6 +6,7 @@ an inline keyboard of sectors; a button press subscribes (callback data `sub:COU
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -90,7 +91,7 @@ def _split_minimum(words: list[str]) -> tuple[list[str], int]:
 def parse_callback(vocabulary: Vocabulary, data: str) -> Wanted:
     """A keyboard button's subscription; ValueError for data this bot did not make."""
     parts = data.split(":")
-    if len(parts) != 5 or parts[0] != CALLBACK_PREFIX or not parts[4].isdigit():
+    if len(parts) != 5 or parts[0] != CALLBACK_PREFIX or not (parts[4].isascii() and parts[4].isdecimal()):
         raise ValueError("not a subscription button")
     _, country, sector, material, level = parts
     known = (
@@ -124,12 +125,20 @@ def _as_row(wanted: Wanted) -> dict[str, Any]:
 
 def subscribe_chat(services: Services, chat_id: int, chat_type: str, title: str | None, wanted: Wanted) -> str:
     """Store the subscription (and the chat); the confirmation to send."""
+    added = store_subscription(services, chat_id, chat_type, title, wanted)
+    return confirmation(services.vocabulary, wanted, added=added)
+
+
+def store_subscription(services: Services, chat_id: int, chat_type: str, title: str | None, wanted: Wanted) -> bool:
+    """Store the subscription (and the chat); False when the chat had it already."""
     now = stamp(services.clock())
     save_subscriber(services.db, chat_id, chat_type, title, services.timezone, now)
-    added = add_subscription(
-        services.db, chat_id, wanted.country, wanted.sector, wanted.material, wanted.min_level, now
-    )
-    name = describe(services.vocabulary, wanted)
+    return add_subscription(services.db, chat_id, wanted.country, wanted.sector, wanted.material, wanted.min_level, now)
+
+
+def confirmation(vocabulary: Vocabulary, wanted: Wanted, *, added: bool) -> str:
+    """What to say once a subscription is stored, or was there already."""
+    name = describe(vocabulary, wanted)
     if not added:
         return f"You are already subscribed to {name}. /subscriptions lists yours."
     return (
@@ -152,8 +161,8 @@ def _button(label: str, wanted: Wanted) -> InlineKeyboardButton:
     return InlineKeyboardButton(label, callback_data=wanted.callback_data())
 
 
-def modes_line(subscriber: dict[str, Any] | None) -> str:
-    """How alerts reach the chat: instant, digest, quiet hours, mute."""
+def modes_line(subscriber: dict[str, Any] | None, now: dt.datetime) -> str:
+    """How alerts reach the chat: instant, digest, quiet hours, a mute still in force."""
     if subscriber is None:
         return "Delivery: instant."
     digest = subscriber["digest_at"]
@@ -161,7 +170,7 @@ def modes_line(subscriber: dict[str, Any] | None) -> str:
     if subscriber["quiet_start"]:
         banned = ", bans still come through" if subscriber["quiet_allows_banned"] else ""
         parts.append(f"quiet {subscriber['quiet_start']}–{subscriber['quiet_end']} ({subscriber['timezone']}{banned})")
-    if subscriber["muted_until"]:
+    if subscriber["muted_until"] and subscriber["muted_until"] > stamp(now):
         parts.append(f"muted until {subscriber['muted_until'][:16].replace('T', ' ')} UTC")
     return esc("Delivery: " + "; ".join(parts) + ".")
 
@@ -172,7 +181,8 @@ def subscriptions_answer(services: Services, chat_id: int) -> str:
     if not rows:
         return "No subscriptions yet. Try <code>/subscribe japan autos</code> or <code>/subscribe all gallium</code>."
     lines = [f"{number}. {describe(services.vocabulary, row)}" for number, row in enumerate(rows, 1)]
-    footer = [modes_line(get_subscriber(services.db, chat_id)), "Remove one with /unsubscribe N, or /unsubscribe all."]
+    modes = modes_line(get_subscriber(services.db, chat_id), services.clock())
+    footer = [modes, "Remove one with /unsubscribe N, or /unsubscribe all."]
     return "\n".join(["<b>Subscriptions</b>", *lines, "", *footer])
 
 
@@ -185,9 +195,10 @@ def unsubscribe_answer(services: Services, chat_id: int, args: Sequence[str]) ->
         removed = remove_all_subscriptions(services.db, chat_id)
         return f"Removed all {removed} subscriptions." if removed else "There were no subscriptions to remove."
     rows = subscriptions_of(services.db, chat_id)
-    if not words[0].isdigit() or not 1 <= int(words[0]) <= len(rows):
+    number = words[0]
+    if not (number.isascii() and number.isdecimal()) or not 1 <= int(number) <= len(rows):
         raise UsageError(f"N must be a number from /subscriptions (1 to {len(rows)}).\n{UNSUBSCRIBE_USAGE}")
-    row = rows[int(words[0]) - 1]
+    row = rows[int(number) - 1]
     remove_subscription(services.db, chat_id, row["id"])
     return f"Removed: {describe(services.vocabulary, row)}."
 
@@ -257,9 +268,9 @@ async def subscribe_button(update: Update, context: Context) -> None:
     except ValueError as problem:
         await query.answer(str(problem))
         return
-    answer = subscribe_chat(services, chat.id, chat.type, chat.title, wanted)
-    await query.answer("Subscribed")
-    await query.edit_message_text(answer)
+    added = store_subscription(services, chat.id, chat.type, chat.title, wanted)
+    await query.answer("Subscribed" if added else "Already subscribed")
+    await query.edit_message_text(confirmation(services.vocabulary, wanted, added=added))
 
 
 async def subscriptions(update: Update, context: Context) -> None:

@@ -3,6 +3,12 @@
 The checker records an item's status changes and calls `alerts_for_changes` in the same `db.atomic()`, so
 a change and the deliveries it causes commit together or not at all; each alert has a stable key, so the
 same changes never make two alerts. Daily digests are composed here too, from a chat's held deliveries.
+
+An alert says what changed for people: each change as the effective level of its target for its material
+(DESIGN.md: the highest of the statuses on the target, its bloc and ALL, on the material and its groups) before
+and after the item's changes, read from the statuses rebuilt as they were. Matching, severity and exposure use
+the same levels; a change that moved no effective level (an easing beneath a stronger measure) is left out, and
+an item none of whose changes moved one raises no alert.
 """
 
 from __future__ import annotations
@@ -22,19 +28,24 @@ from bot.exposure import assess
 from bot.knowledge import ExposureTable
 from bot.ladder import Level
 from bot.matching import ALL, Filter, Move, matching_filters
-from bot.status import Status, StatusBook
-from bot.timing import Hold, parse_clock, release_time, zone
+from bot.status import CHINA, Status, StatusBook
+from bot.timing import Hold, parse_clock, quiet_until, release_time, zone
 from bot.vocab import Kind, Vocabulary
+from jobs.moves import effective_move
 from storage.outbox import (
     DIGEST,
     INSTANT,
+    MUTE,
+    QUIET,
     due_digest_chats,
     due_digest_rows,
     fan_out_unheld,
+    held_deliveries,
     held_matching_chats,
     insert_alert,
     insert_delivery,
     mark_digested,
+    rehold,
     stamp,
 )
 from storage.statuses import StatusChange, current_statuses
@@ -51,17 +62,61 @@ class AlertContext:
     table: ExposureTable
 
 
+@dataclass(frozen=True, slots=True)
+class Around:
+    """Every status just before and just after one item's changes."""
+
+    before: Sequence[Status]
+    after: Sequence[Status]
+
+    def books(self, vocabulary: Vocabulary, issuer: str = CHINA) -> tuple[StatusBook, StatusBook]:
+        """One issuer's statuses before and after, to read effective levels from."""
+        return StatusBook(self.before, vocabulary, issuer), StatusBook(self.after, vocabulary, issuer)
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """A change as people read it: the effective level of its target for its material, before and after."""
+
+    change: StatusChange
+    old: int
+    new: int
+
+
 def alerts_for_changes(
     db: Database, changes: Sequence[tuple[int, StatusChange]], context: AlertContext, now: dt.datetime
 ) -> list[int]:
     """One alert per item's changes, with a delivery per matching active chat; return the new alerts' ids."""
     created = []
     with db.atomic():
-        for group in group_by_item(change for _, change in changes):
-            alert_id = _alert_for_item(db, group, context, now)
+        groups = group_by_item(change for _, change in changes)
+        current = [Status.from_row(row) for row in current_statuses(db)]
+        for index, group in enumerate(groups):
+            around = statuses_around(current, groups[index + 1 :], group)
+            alert_id = _alert_for_item(db, group, around, context, now)
             if alert_id is not None:
                 created.append(alert_id)
     return created
+
+
+def statuses_around(
+    current: Sequence[Status], later: Sequence[Sequence[StatusChange]], changes: Sequence[StatusChange]
+) -> Around:
+    """The statuses around an item's changes: after them, the current ones with the later items' changes undone;
+    before them, with its own undone too."""
+    after = _statuses_before(current, [change for group in later for change in group])
+    return Around(_statuses_before(after, changes), after)
+
+
+def shown_changes(changes: Sequence[StatusChange], around: Around, vocabulary: Vocabulary) -> list[Shown]:
+    """The changes that moved an effective level, with that level before and after."""
+    shown = []
+    for change in changes:
+        before, after = around.books(vocabulary, change.issuer)
+        old, new = effective_move(before, change)[0], effective_move(after, change)[1]
+        if old != new:
+            shown.append(Shown(change, old, new))
+    return shown
 
 
 def admin_alert(db: Database, key: str, text: str, admins: Iterable[int], now: dt.datetime) -> int | None:
@@ -93,17 +148,24 @@ def alert_key(changes: Sequence[StatusChange]) -> str:
 
 
 def _alert_for_item(
-    db: Database, changes: Sequence[StatusChange], context: AlertContext, now: dt.datetime
+    db: Database, changes: Sequence[StatusChange], around: Around, context: AlertContext, now: dt.datetime
 ) -> int | None:
-    moves = [Move(c.target, c.material, c.old_level, c.new_level) for c in changes]
+    shown = shown_changes(changes, around, context.vocabulary)
+    if not shown:
+        logger.info("no effective level moved by %s: no alert", changes[0].title[:60])
+        return None
+    moves = [Move(s.change.target, s.change.material, s.old, s.new) for s in shown]
     filters = [Filter(*row) for row in active_filters(db)]
     matched = matching_filters(filters, moves, context.vocabulary, context.table)
-    payload = status_payload(db, changes, context, exposure_pairs(matched, changes, context), now)
-    alert_id = insert_alert(db, alert_key(changes), "status", payload["severity"], payload, stamp(now))
+    pairs = exposure_pairs(matched, [s.change for s in shown], context)
+    payload = status_payload(shown, context, exposure_effects(around, context, pairs, now.date()))
+    alert_id = insert_alert(
+        db, alert_key([s.change for s in shown]), "status", payload["severity"], payload, stamp(now)
+    )
     if alert_id is None:
         logger.info("alert for %s already raised", changes[0].title[:60])
         return None
-    banned = any(c.new_level == Level.BANNED and c.new_level > c.old_level for c in changes)
+    banned = any(s.new == Level.BANNED and s.new > s.old for s in shown)
     fan_out(db, alert_id, matched, now, banned=banned)
     return alert_id
 
@@ -115,10 +177,48 @@ def fan_out(db: Database, alert_id: int, filters: Sequence[Filter], now: dt.date
     load_filters(db, [(f.country, f.sector, f.material, f.min_level) for f in filters])
     count = fan_out_unheld(db, alert_id, stamp(now))
     for chat in held_matching_chats(db, stamp(now)):
-        due, digest = release_time(hold_of(chat), now, banned=banned)
-        mode = DIGEST if digest else INSTANT
-        count += insert_delivery(db, alert_id, chat["chat_id"], stamp(due), mode, chat["detail"])
+        due, mode, held_by = placement(hold_of(chat), now, banned=banned)
+        count += insert_delivery(db, alert_id, chat["chat_id"], due, mode, chat["detail"], held_by)
     return count
+
+
+def placement(hold: Hold, now: dt.datetime, *, banned: bool) -> tuple[str, str, str | None]:
+    """A delivery's due time (stamped), mode, and what of the chat's holds it, for an alert raised at `now`."""
+    due, digest = release_time(hold, now, banned=banned)
+    return stamp(due), DIGEST if digest else INSTANT, hold_reasons(hold, now, banned=banned)
+
+
+def hold_reasons(hold: Hold, now: dt.datetime, *, banned: bool) -> str | None:
+    """Why an alert waits (see release_time): 'digest', or 'mute' and/or 'quiet'; None when it goes now."""
+    if hold.digest_at is not None:
+        return DIGEST
+    reasons: list[str] = []
+    moment = now
+    if hold.muted_until is not None and hold.muted_until > now:
+        reasons.append(MUTE)
+        moment = hold.muted_until
+    if hold.quiet is not None and not (banned and hold.quiet_allows_banned):
+        reasons.extend([QUIET] if quiet_until(hold.quiet, hold.timezone, moment) else [])
+    return ",".join(reasons) or None
+
+
+def release_holds(db: Database, chat_id: int, reason: str, now: dt.datetime) -> int:
+    """Re-time the deliveries `reason` held (the chat just turned it off) by the chat's remaining modes; return
+    how many are due now."""
+    subscriber = get_subscriber(db, chat_id)
+    hold = hold_of(subscriber) if subscriber else Hold()
+    with db.atomic():
+        placed = [
+            (row["id"], *placement(hold, now, banned=raises_a_ban(row["payload"])))
+            for row in held_deliveries(db, chat_id, reason)
+        ]
+        rehold(db, placed)
+    return sum(mode == INSTANT and due <= stamp(now) for _, due, mode, _ in placed)
+
+
+def raises_a_ban(payload: dict[str, Any]) -> bool:
+    """Whether a status alert's payload moves something to banned (quiet hours may let those through)."""
+    return any(c["new"] == Level.BANNED and c["new"] > c["old"] for c in payload.get("changes", []))
 
 
 def hold_of(subscriber: dict[str, Any]) -> Hold:
@@ -152,51 +252,41 @@ def exposure_pairs(
 
 
 def status_payload(
-    db: Database,
-    changes: Sequence[StatusChange],
-    context: AlertContext,
-    pairs: Sequence[tuple[str, str]],
-    now: dt.datetime,
+    shown: Sequence[Shown], context: AlertContext, exposure: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
-    """What an alert's messages are rendered from (see bot.alert_text)."""
-    first, vocabulary = changes[0], context.vocabulary
+    """What an alert's messages are rendered from (see bot.alert_text): `old` and `new` are effective levels."""
+    first, vocabulary = shown[0].change, context.vocabulary
     return {
         "issuer": first.issuer,
         "issuer_name": vocabulary.display(Kind.COUNTRY, first.issuer),
         "changes": [
             {
-                "target": c.target,
-                "target_name": vocabulary.display(Kind.COUNTRY, c.target),
-                "material": c.material,
-                "material_name": vocabulary.display(Kind.MATERIAL, c.material),
-                "old": c.old_level,
-                "new": c.new_level,
+                "target": s.change.target,
+                "target_name": vocabulary.display(Kind.COUNTRY, s.change.target),
+                "material": s.change.material,
+                "material_name": vocabulary.display(Kind.MATERIAL, s.change.material),
+                "old": s.old,
+                "new": s.new,
             }
-            for c in changes
+            for s in shown
         ],
         "title": first.title,
         "url": first.url,
         "source": first.source,
         "at": first.at,
         "item_id": first.item_id,
-        "severity": severity((c.old_level, c.new_level) for c in changes),
-        "exposure": exposure_effects(db, changes, context, pairs, now.date()),
+        "severity": severity((s.old, s.new) for s in shown),
+        "exposure": exposure,
     }
 
 
 def exposure_effects(
-    db: Database,
-    changes: Sequence[StatusChange],
-    context: AlertContext,
-    pairs: Sequence[tuple[str, str]],
-    today: dt.date,
+    around: Around, context: AlertContext, pairs: Sequence[tuple[str, str]], today: dt.date
 ) -> dict[str, dict[str, Any]]:
-    """Each pair's exposure score before and after the changes (the changes are already recorded)."""
+    """Each pair's exposure score (to China's measures) before and after an item's changes."""
     if not pairs:
         return {}
-    after = [Status.from_row(row) for row in current_statuses(db)]
-    before = _statuses_before(after, changes)
-    books = StatusBook(before, context.vocabulary), StatusBook(after, context.vocabulary)
+    books = around.books(context.vocabulary)
     effects = {}
     for country, sector in pairs:
         old, new = (assess(context.table, book, country, sector, today) for book in books)

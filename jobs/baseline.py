@@ -1,4 +1,10 @@
-"""Loading the baseline timeline into statuses and history: on first start, and for events added later."""
+"""Loading the baseline timeline into statuses and history: on first start, and for events added later.
+
+Each event sets the statuses it names. As for live moves (jobs/moves.py), only a setting that moves an effective
+level goes into the history: one beneath a stronger measure (the US graphite review of Ann. 46/2024 under the
+licensing of graphite for all destinations since 2023) sets its status, which stays in force once the stronger
+measure goes, but records no change — so that /history lists only what changed for someone.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +16,13 @@ from sqlite_utils import Database
 
 from bot.knowledge import BaselineEvent, StatusSetting
 from bot.status import CHINA
+from bot.vocab import Vocabulary
+from jobs.moves import bundled_vocabulary, record_or_keep
 from storage.statuses import (
     StatusChange,
     baseline_event_keys,
     get_status,
     record_baseline_event,
-    record_change,
 )
 
 logger = logging.getLogger(__name__)
@@ -53,14 +60,14 @@ def _changes(db: Database, event: BaselineEvent, setting: StatusSetting) -> list
     return changes
 
 
-def apply_event(db: Database, event: BaselineEvent, now: dt.datetime) -> int:
-    """Apply one event in one transaction; return how many statuses moved."""
+def apply_event(db: Database, event: BaselineEvent, now: dt.datetime, vocabulary: Vocabulary | None = None) -> int:
+    """Apply one event in one transaction; return how many changes moved an effective level (the history's)."""
+    vocabulary = vocabulary or bundled_vocabulary()
     moved = 0
     with db.atomic():
         for setting in event.sets:
             for change in _changes(db, event, setting):
-                record_change(db, change)
-                moved += 1
+                moved += record_or_keep(db, vocabulary, change) is not None
         record_baseline_event(
             db,
             {
@@ -75,11 +82,13 @@ def apply_event(db: Database, event: BaselineEvent, now: dt.datetime) -> int:
     return moved
 
 
-def apply_baseline(db: Database, events: list[BaselineEvent], now: dt.datetime) -> int:
-    """Apply the events not applied before, oldest first; return how many statuses moved."""
+def apply_baseline(
+    db: Database, events: list[BaselineEvent], now: dt.datetime, vocabulary: Vocabulary | None = None
+) -> int:
+    """Apply the events not applied before, oldest first; return how many changes moved an effective level."""
     done = baseline_event_keys(db)
     pending = [event for event in events if event_key(event) not in done]
-    moved = sum(apply_event(db, event, now) for event in pending)
+    moved = sum(apply_event(db, event, now, vocabulary) for event in pending)
     if pending:
         logger.info("baseline: %d events applied, %d statuses moved", len(pending), moved)
     return moved

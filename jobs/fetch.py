@@ -341,7 +341,7 @@ def _retry_after_of(response: httpx.Response) -> float | None:
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
     """Seconds to wait from a Retry-After value (delta-seconds or an HTTP date), or None when unreadable."""
     value = (value or "").strip()
-    if value.isdigit():
+    if value.isascii() and value.isdecimal():
         return float(value)
     when = _http_date(value)
     return None if when is None else max(0.0, (when - now).total_seconds())
@@ -365,7 +365,7 @@ async def _read_body(response: httpx.Response, limit: int) -> bytes:
     """Stream the body, decoding gzip/deflate ourselves so that the limit bounds the inflated size."""
     reader = _BoundedBody(response.headers.get("content-encoding"), limit)
     declared = response.headers.get("content-length", "")
-    if reader.identity and declared.isdigit() and int(declared) > limit:
+    if reader.identity and declared.isascii() and declared.isdecimal() and int(declared) > limit:
         raise _Failure(f"body over {_size(limit)}")
     if response.is_stream_consumed:
         # In-process transports (httpx.MockTransport) hand over a body already read and decoded.

@@ -524,7 +524,7 @@ def find_until(text: Text, rules: Rules) -> str | None:
         if match is None:
             continue
         month = match["month"]
-        number = int(month) if month.isdigit() else rules.until.months.get(month, 0)
+        number = int(month) if month.isdecimal() else rules.until.months.get(month, 0)
         try:
             return dt.date(int(match["year"]), number, int(match["day"])).isoformat()
         except ValueError:

@@ -8,7 +8,15 @@
 - Scope (jobs/measure.py): entity listings move a country's status to `watch` at most, and ease only statuses
   at `watch` or below — as the baseline records them; technology-only measures and legal frameworks are kept
   as signals and move no status (FACTS.md: "technology export ban (materials unaffected)").
-- A measure on a group keeps the group as the status's material; a measure on ALL stays on ALL.
+- A measure on a group keeps the group as the status's material; a measure on ALL stays on ALL. An easing of a
+  group also eases that target's existing statuses on the group's members, each as its own change; it never
+  touches other targets' statuses (a suspension on ALL leaves measures on Japan alone).
+- What counts is the effective level (DESIGN.md): a country's level for a material is the highest of the
+  statuses on it, its bloc and ALL, on the material and every group covering it. A move of one key is a change
+  — history, status and alert — when it moves the effective level of its target for its material (one that
+  leaves that level alone leaves every member and member state alone too). A move that moves no effective
+  level (licensing for Japan under its dual-use restriction) only sets the key's status, without history or
+  alert, so that it is in force once the stronger measure goes.
 
 Everything runs inside the caller's transaction: the caller wraps an item's work in `with db.atomic():` and
 creates the alerts of the returned changes in the same transaction.
@@ -17,15 +25,25 @@ creates the alerts of the returned changes in the same transaction.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 from sqlite_utils import Database
 
 from bot.ladder import Level
+from bot.status import Status, StatusBook
+from bot.vocab import Vocabulary, load_vocabulary
 from jobs.measure import EASE, GRANT, TIGHTEN, Measurement
 from storage.signals import record_signals
-from storage.statuses import StatusChange, get_status, record_change, status_history
+from storage.statuses import (
+    StatusChange,
+    current_statuses,
+    get_status,
+    record_change,
+    set_status,
+    status_history,
+)
 
 ORIGIN = "live"
 ENTITY_CEILING = Level.WATCH
@@ -61,6 +79,43 @@ def signal_rows(measurement: Measurement) -> list[dict[str, Any]]:
         for target in measurement.targets
         for material in measurement.materials
     ]
+
+
+@functools.cache
+def bundled_vocabulary() -> Vocabulary:
+    """The bundled vocabulary, read once: for callers that do not pass theirs."""
+    return load_vocabulary()
+
+
+def status_book(db: Database, vocabulary: Vocabulary, issuer: str) -> StatusBook:
+    """The current statuses of one issuer, to read effective levels from."""
+    return StatusBook([Status.from_row(row) for row in current_statuses(db, issuer)], vocabulary, issuer)
+
+
+def effective_move(book: StatusBook, change: StatusChange) -> tuple[int, int]:
+    """The effective level of the change's target for its material before and after the change, where `book`
+    holds the statuses of the change's issuer with the changed key at either level (or absent)."""
+    if change.target not in book.vocabulary.countries:
+        return change.old_level, change.new_level
+    key = (change.target, change.material)
+    others = (s.level for s in book.applicable(change.target, change.material) if (s.target, s.material) != key)
+    rest = max(others, default=int(Level.NORMAL))
+    return max(rest, change.old_level), max(rest, change.new_level)
+
+
+def moves_effective_level(book: StatusBook, change: StatusChange) -> bool:
+    """Whether a change moves the effective level of its target for its material (and so of anyone at all)."""
+    before, after = effective_move(book, change)
+    return before != after
+
+
+def record_or_keep(db: Database, vocabulary: Vocabulary, change: StatusChange) -> int | None:
+    """Record a change that moves an effective level (history and status) and return its id; only set the
+    status of one that moves none, and return None."""
+    if moves_effective_level(status_book(db, vocabulary, change.issuer), change):
+        return record_change(db, change)
+    set_status(db, change)
+    return None
 
 
 def prior_level(db: Database, key: Key, current: int) -> int:
@@ -123,21 +178,48 @@ def moves_statuses(measurement: Measurement) -> bool:
     )
 
 
+def keys_of(db: Database, vocabulary: Vocabulary, measurement: Measurement, key: Key) -> list[Key]:
+    """The keys a measurement on one key bears on: the key itself and, for an easing of a group, the target's
+    existing statuses on the group's members."""
+    issuer, target, material = key
+    if measurement.direction != EASE or material not in vocabulary.materials:
+        return [key]
+    members = vocabulary.members(material) - {material}
+    rows = current_statuses(db, issuer)
+    covered = sorted(row["material"] for row in rows if row["target"] == target and row["material"] in members)
+    return [key, *((issuer, target, member) for member in covered)]
+
+
+def _moves_of(
+    db: Database, vocabulary: Vocabulary, measurement: Measurement, evidence: Evidence, key: Key, now: dt.datetime
+) -> list[tuple[int, StatusChange]]:
+    moved = []
+    for each in keys_of(db, vocabulary, measurement, key):
+        change = _change(db, measurement, evidence, each, now)
+        if change is not None and (change_id := record_or_keep(db, vocabulary, change)) is not None:
+            moved.append((change_id, change))
+    return moved
+
+
 def apply_measurement(
-    db: Database, measurement: Measurement, evidence: Evidence, now: dt.datetime
+    db: Database,
+    measurement: Measurement,
+    evidence: Evidence,
+    now: dt.datetime,
+    vocabulary: Vocabulary | None = None,
 ) -> list[tuple[int, StatusChange]]:
     """Record an item's signals and move the statuses it bears on; return each change with its id.
 
-    Inside the caller's transaction; the caller creates the alerts of the returned changes.
+    Inside the caller's transaction; the caller creates the alerts of the returned changes. Effective levels
+    are read with `vocabulary` (the bundled one by default).
     """
     if evidence.item_id is not None and measurement.relevant:
         record_signals(db, evidence.item_id, signal_rows(measurement), now.isoformat())
     if not moves_statuses(measurement) or measurement.issuer is None:
         return []
+    vocabulary = vocabulary or bundled_vocabulary()
     changes = []
     for target in measurement.targets:
         for material in measurement.materials:
-            change = _change(db, measurement, evidence, (measurement.issuer, target, material), now)
-            if change is not None:
-                changes.append((record_change(db, change), change))
+            changes += _moves_of(db, vocabulary, measurement, evidence, (measurement.issuer, target, material), now)
     return changes

@@ -458,7 +458,7 @@ def _json_lookup(document: Any, path: str) -> tuple[bool, Any]:
     for step in path.split("."):
         if isinstance(current, dict) and step in current:
             current = current[step]
-        elif isinstance(current, list) and step.isdigit() and int(step) < len(current):
+        elif isinstance(current, list) and step.isascii() and step.isdecimal() and int(step) < len(current):
             current = current[int(step)]
         else:
             return False, None

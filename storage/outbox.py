@@ -3,6 +3,10 @@
 A delivery moves pending → sending (claimed by the delivery job) → sent, or back to pending with a later
 `next_attempt_at` (rate limits, retries, quiet hours), or ends failed, dropped (the chat is gone) or digested
 (folded into a daily digest, itself an alert with its own delivery).
+
+A delivery that waits for one of the chat's modes says which in `held_by` ('digest', or 'mute' and/or 'quiet',
+comma-separated), so that turning a mode off releases only what that mode held; claiming or deferring a due
+delivery clears it, so a delay from rate limits or retries is never mistaken for a hold.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from sqlite_utils import Database
 
 PENDING, SENDING, SENT, FAILED, DROPPED, DIGESTED = "pending", "sending", "sent", "failed", "dropped", "digested"
 INSTANT, DIGEST = "instant", "digest"
+MUTE, QUIET = "mute", "quiet"  # with DIGEST, the reasons a delivery is held
 
 _MATCHING = """FROM subscriptions s
     JOIN temp.matched_filters m ON m.country = s.country AND m.sector = s.sector AND m.material = s.material
@@ -76,13 +81,19 @@ def held_matching_chats(db: Database, now: str) -> list[dict[str, Any]]:
 
 
 def insert_delivery(
-    db: Database, alert_id: int, chat_id: int, due: str, mode: str = INSTANT, detail: str = "[]"
+    db: Database,
+    alert_id: int,
+    chat_id: int,
+    due: str,
+    mode: str = INSTANT,
+    detail: str = "[]",
+    held_by: str | None = None,
 ) -> bool:
     """One delivery row; False when this alert already has one for this chat."""
     cursor = db.execute(
-        """INSERT OR IGNORE INTO deliveries (alert_id, chat_id, next_attempt_at, mode, detail)
-           VALUES (?, ?, ?, ?, ?)""",
-        [alert_id, chat_id, due, mode, detail],
+        """INSERT OR IGNORE INTO deliveries (alert_id, chat_id, next_attempt_at, mode, detail, held_by)
+           VALUES (?, ?, ?, ?, ?, ?)""",
+        [alert_id, chat_id, due, mode, detail, held_by],
     )
     return cursor.rowcount > 0
 
@@ -105,16 +116,17 @@ def claim(db: Database, delivery_ids: Sequence[int], now: str) -> None:
     """Mark deliveries as being sent (a restart puts them back: see release_claims)."""
     with db.atomic():
         db.conn.executemany(
-            f"UPDATE deliveries SET state = '{SENDING}', claimed_at = ? WHERE id = ? AND state = '{PENDING}'",
+            f"""UPDATE deliveries SET state = '{SENDING}', claimed_at = ?, held_by = NULL
+                WHERE id = ? AND state = '{PENDING}'""",
             [(now, delivery_id) for delivery_id in delivery_ids],
         )
 
 
 def defer(db: Database, deferrals: Iterable[tuple[int, str]]) -> None:
-    """Push pending deliveries to a later time: (id, next attempt at)."""
+    """Push due pending deliveries to a later time (a chat's rate limit): (id, next attempt at)."""
     with db.atomic():
         db.conn.executemany(
-            f"UPDATE deliveries SET next_attempt_at = ? WHERE id = ? AND state = '{PENDING}'",
+            f"UPDATE deliveries SET next_attempt_at = ?, held_by = NULL WHERE id = ? AND state = '{PENDING}'",
             [(due, delivery_id) for delivery_id, due in deferrals],
         )
 
@@ -199,13 +211,30 @@ def drop_delivery_if_still(db: Database, delivery_id: int, chat_id: int, reason:
     )
 
 
-def release_held(db: Database, chat_id: int, now: str) -> int:
-    """Make a chat's held deliveries (digest, quiet hours, mute) due now, as instant ones; return how many."""
-    return db.execute(
-        f"""UPDATE deliveries SET next_attempt_at = ?, mode = '{INSTANT}'
-            WHERE chat_id = ? AND state = '{PENDING}' AND (next_attempt_at > ? OR mode = '{DIGEST}')""",
-        [now, chat_id, now],
-    ).rowcount
+def held_deliveries(db: Database, chat_id: int, reason: str) -> list[dict[str, Any]]:
+    """A chat's pending deliveries held for `reason` (digest, mute or quiet), with their alerts' payloads decoded."""
+    rows = list(
+        db.query(
+            f"""SELECT d.id, a.payload FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+                WHERE d.chat_id = ? AND d.state = '{PENDING}'
+                    AND instr(',' || d.held_by || ',', ',' || ? || ',') > 0
+                ORDER BY d.id""",
+            [chat_id, reason],
+        )
+    )
+    for row in rows:
+        row["payload"] = json.loads(row["payload"])
+    return rows
+
+
+def rehold(db: Database, placements: Iterable[tuple[int, str, str, str | None]]) -> None:
+    """Give pending deliveries a new due time, mode and hold: (id, next attempt at, mode, held by)."""
+    with db.atomic():
+        db.conn.executemany(
+            f"""UPDATE deliveries SET next_attempt_at = ?, mode = ?, held_by = ?
+                WHERE id = ? AND state = '{PENDING}'""",
+            [(due, mode, held_by, delivery_id) for delivery_id, due, mode, held_by in placements],
+        )
 
 
 def due_digest_chats(db: Database, now: str) -> list[int]:

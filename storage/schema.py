@@ -88,6 +88,15 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "CREATE INDEX subscriptions_by_chat ON subscriptions (chat_id)",
         ),
     ),
+    (
+        3,
+        "why a delivery is held",
+        (
+            # 'digest', or 'mute' and/or 'quiet' (comma-separated); NULL when nothing of the chat's holds it
+            "ALTER TABLE deliveries ADD COLUMN held_by TEXT",
+            "UPDATE deliveries SET held_by = 'digest' WHERE state = 'pending' AND mode = 'digest'",
+        ),
+    ),
 )
 
 

@@ -70,6 +70,24 @@ def record_change(db: Database, change: StatusChange) -> int:
     return int(cursor.lastrowid or 0)
 
 
+def set_status(db: Database, change: StatusChange) -> None:
+    """Make a change the current status without writing it to the history: for a move of one key that moves
+    no effective level (a measure beneath a stronger one on ALL, a bloc or a group), kept so that it is in force
+    once the stronger one goes. The caller holds the transaction."""
+    db.execute(
+        """INSERT INTO statuses (issuer, target, material, level, since, title, source, url, item_id, until,
+               updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (issuer, target, material) DO UPDATE SET level = excluded.level,
+               since = excluded.since, title = excluded.title, source = excluded.source, url = excluded.url,
+               item_id = excluded.item_id, until = excluded.until, updated_at = excluded.updated_at""",
+        [
+            change.issuer, change.target, change.material, change.new_level, change.at, change.title,
+            change.source, change.url, change.item_id, change.until, change.at,
+        ],
+    )  # fmt: skip
+
+
 def status_history(
     db: Database,
     *,

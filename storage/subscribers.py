@@ -61,11 +61,14 @@ def set_digest(db: Database, chat_id: int, at: str | None, timezone: str | None)
     )
 
 
-def set_quiet(db: Database, chat_id: int, start: str | None, end: str | None, allow_banned: bool) -> None:
-    """Quiet hours as local 'HH:MM' start and end, or None for none."""
+def set_quiet(
+    db: Database, chat_id: int, start: str | None, end: str | None, allow_banned: bool, timezone: str | None = None
+) -> None:
+    """Quiet hours as local 'HH:MM' start and end, or None for none; optionally the chat's time zone."""
     db.execute(
-        "UPDATE subscribers SET quiet_start = ?, quiet_end = ?, quiet_allows_banned = ? WHERE chat_id = ?",
-        [start, end, int(allow_banned), chat_id],
+        """UPDATE subscribers SET quiet_start = ?, quiet_end = ?, quiet_allows_banned = ?,
+               timezone = COALESCE(?, timezone) WHERE chat_id = ?""",
+        [start, end, int(allow_banned), timezone, chat_id],
     )
 
 

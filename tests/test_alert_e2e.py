@@ -1,9 +1,11 @@
 """End to end: a user subscribes in chat, a loopback source publishes a rare-earth tightening on Japan, and that
-user — and no one subscribed elsewhere — receives the alert, through the real checks, outbox and delivery."""
+user — and no one subscribed elsewhere — receives the alert, through the real checks, outbox and delivery.
+
+Who else could receive it is read from the outbox once the check has committed (the /checknow summary follows
+the commit): the alert has one delivery, to the Japan-autos chat, so no other chat can ever get it."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from email.utils import format_datetime
 from pathlib import Path
@@ -51,11 +53,16 @@ async def test_a_subscriber_hears_of_a_tightening_on_japan_and_no_one_else_does(
             now = dt.datetime.now(dt.UTC)
             source_server.routes["/feed"] = feed(("new", HEADLINE, now), ("old", "Trade fair opens", old))
             api.user_says("/checknow", chat_id=ADMIN)
+            await api.wait_for_messages(ADMIN, count=4, timeout=15)  # the second summary: the check has committed
+            deliveries = read(
+                tmp_path / "bot.db", "SELECT a.kind, d.chat_id FROM deliveries d JOIN alerts a ON a.id = d.alert_id"
+            )
             [_, alert] = await api.wait_for_messages(JAPAN_AUTOS, count=2, timeout=15)
-            await api.wait_for_messages(ADMIN, count=4, timeout=10)
-            await asyncio.sleep(0.5)  # time enough for any wrong alert to arrive too
 
-    assert len(api.messages_to(US_GALLIUM)) == 1 and len(api.messages_to(JAPAN_GALLIUM)) == 1
+    assert deliveries == [("status", JAPAN_AUTOS)]
+    assert [len(api.messages_to(chat)) for chat in (JAPAN_AUTOS, US_GALLIUM, JAPAN_GALLIUM)] == [2, 1, 1]
+    assert api.messages_to(US_GALLIUM)[0]["text"].startswith("✅ Subscribed to <b>United States · gallium</b>")
+    assert api.messages_to(JAPAN_GALLIUM)[0]["text"].startswith("✅ Subscribed to <b>Japan · gallium</b>")
     text = alert["text"]
     assert alert["parse_mode"] == "HTML"
     assert text.startswith("🔴 <b>Tightened: China → Japan</b>\n🔴 Rare earths: review → <b>restricted</b>\n")
@@ -67,3 +74,12 @@ async def test_a_subscriber_hears_of_a_tightening_on_japan_and_no_one_else_does(
     db = open_database(tmp_path / "bot.db", dt.datetime.now(dt.UTC))
     assert delivery_counts(db) == {"sent": 1}
     db.close()
+
+
+def read(path: Path, query: str) -> list[tuple[object, ...]]:
+    """Rows read through a connection of our own, as another process would see them."""
+    db = open_database(path, dt.datetime.now(dt.UTC))
+    try:
+        return [tuple(row) for row in db.execute(query).fetchall()]
+    finally:
+        db.close()

@@ -67,11 +67,32 @@ def test_a_measure_on_all_destinations_reaches_every_country_subscriber_of_the_m
 
 def test_an_easing_reaches_those_whose_minimum_the_status_was_at(services: Services, subscribed: Database) -> None:
     with subscribed.atomic():
-        changes = [live_change(subscribed, "JP", "dysprosium", Level.LICENSING, title="licences resume")]
+        changes = [live_change(subscribed, "JP", "rare_earth_magnets", Level.LICENSING, title="licences resume")]
         [alert_id] = alerts_for_changes(subscribed, changes, context(services), NOW)
-    # chat 4 asked for restricted and up: dysprosium was restricted, so its easing matters; chat 5 (banned) not.
-    assert chats_of(subscribed, alert_id) == {1, 4, 7, 8, -100}
+    # chat 4 asked for restricted and up: magnets were restricted for Japan, so their easing matters; chat 5
+    # (banned) not; chat 8 (dysprosium) not: a measure on magnets is not one on the oxides.
+    assert chats_of(subscribed, alert_id) == {1, 4, 7, -100}
     assert get_alert(subscribed, alert_id)["severity"] == "info"  # type: ignore[index]
+
+
+def test_an_easing_under_a_measure_still_in_force_raises_no_alert(services: Services, subscribed: Database) -> None:
+    with subscribed.atomic():
+        # Japan's dysprosium stays restricted: the dual-use ban on Japan (Ann. 1/2026) covers it.
+        changes = [live_change(subscribed, "JP", "dysprosium", Level.LICENSING, title="licences resume")]
+        assert alerts_for_changes(subscribed, changes, context(services), NOW) == []
+    assert subscribed.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0] == 0
+
+
+def test_an_alert_states_the_effective_levels_of_the_target(services: Services, subscribed: Database) -> None:
+    with subscribed.atomic():
+        # the US-specific licensing of gallium goes, the licensing for all destinations stays; then a US ban.
+        lifted = [live_change(subscribed, "US", "gallium", Level.NORMAL, title="lifted", item_id=1)]
+        assert alerts_for_changes(subscribed, lifted, context(services), NOW) == []
+        banned = [live_change(subscribed, "US", "gallium", Level.BANNED, title="banned", item_id=2)]
+        [alert_id] = alerts_for_changes(subscribed, banned, context(services), NOW)
+    payload = get_alert(subscribed, alert_id)["payload"]  # type: ignore[index]
+    assert [(c["old"], c["new"]) for c in payload["changes"]] == [(Level.LICENSING, Level.BANNED)]
+    assert "Gallium: licensing → <b>banned</b>" in alert_message("status", payload)
 
 
 def test_the_payload_and_message_say_what_moved_where_and_the_exposure_before_and_after(

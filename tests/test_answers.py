@@ -7,6 +7,7 @@ import pytest
 from bot.vocab import UnknownTerm
 from handlers.context import Services, UsageError
 from handlers.exposure import exposure_answer
+from handlers.sources import latest_answer
 from handlers.status import history_answer, status_answer, status_document
 
 
@@ -105,3 +106,11 @@ def test_status_puts_the_materials_of_one_event_on_one_line(services: Services) 
 
 def test_history_of_everything_is_titled_as_such(services: Services) -> None:
     assert history_answer(services, ["2"]).startswith("<b>History: every change</b>")
+
+
+@pytest.mark.parametrize("number", ["²", "٣", "３", "1²"])
+def test_only_ascii_digits_count_as_n_and_others_get_the_usage(services: Services, number: str) -> None:
+    with pytest.raises(UsageError, match=r"Usage: /history"):
+        history_answer(services, ["japan", number])
+    with pytest.raises(UsageError, match=r"Usage: /latest"):
+        latest_answer(services, [number])

@@ -67,10 +67,10 @@ async def delivering(
             await worker.stop()
 
 
-def alert_japan(services: Services, **overrides: object) -> None:
-    """A rare-earth tightening on Japan, committed, as the checker raises it."""
+def alert_japan(services: Services, material: str = "rare_earths", level: int = 4, **overrides: object) -> None:
+    """A tightening on Japan (rare earths to restricted by default), committed, as the checker raises it."""
     now = dt.datetime.now(dt.UTC)
-    raise_alert(services.db, services.vocabulary, services.table, "JP", "rare_earths", 4, now, **overrides)
+    raise_alert(services.db, services.vocabulary, services.table, "JP", material, level, now, **overrides)
 
 
 def arrival(api: FakeBotAPI, chat_id: int) -> float:
@@ -102,7 +102,7 @@ async def test_forbidden_deactivates_the_subscriber(services: Services) -> None:
         for chat in HEALTHY:
             await api.wait_for_messages(chat, timeout=3)
         await api.wait_for(lambda: get_subscriber(services.db, 2)["active"] == 0, timeout=3)  # type: ignore[index]
-        alert_japan(services, item_id=8, title="second item")
+        alert_japan(services, "graphite", 5, item_id=8, title="second item")
         worker.wake()
         for chat in HEALTHY:
             await api.wait_for_messages(chat, count=2, timeout=3)
@@ -132,7 +132,7 @@ async def test_a_migrated_group_is_followed_and_its_subscriptions_move(services:
         alert_japan(services)
         worker.wake()
         [message] = await api.wait_for_messages(-1004, timeout=3)
-        alert_japan(services, item_id=8, title="second item")
+        alert_japan(services, "graphite", 5, item_id=8, title="second item")
         worker.wake()
         await api.wait_for_messages(-1004, count=2, timeout=3)
     assert message["text"].startswith("🔴 <b>Tightened")

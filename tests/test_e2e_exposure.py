@@ -134,3 +134,19 @@ async def test_chokepoint_run_answers_in_telegram_and_stops_cleanly_on_sigterm(t
     assert reply["text"].startswith("<b>Japan · autos: ")
     assert process.returncode == 0, err.decode()
     assert TOKEN.split(":")[1] not in err.decode()
+
+
+async def test_in_a_group_commands_for_other_bots_are_left_to_them(tmp_path: Path) -> None:
+    group = -1005
+    async with FakeBotAPI() as api, polling_bot(api, tmp_path):
+        for text in (
+            "/start@OtherBot",
+            "/frobnicate@OtherBot",
+            "/status@other_bot gallium",
+            "/frobnicate@CHOKEPOINT_TEST_BOT",
+        ):
+            api.user_says(text, chat_id=group, user_id=71, chat_type="supergroup")
+        # Updates are handled in order: once the last one is answered, the others have been handled too.
+        [reply] = await api.wait_for_messages(group, count=1, timeout=10)
+    assert reply["text"].startswith("Unknown command /frobnicate.")
+    assert [message["text"] for message in api.messages_to(group)] == [reply["text"]]

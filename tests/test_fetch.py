@@ -475,3 +475,12 @@ def test_decode_body_never_raises_on_garbage() -> None:
 def test_limits_that_would_disable_a_safeguard_are_refused(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         FetchLimits(**bad)  # type: ignore[arg-type]
+
+
+def test_retry_after_with_a_non_ascii_digit_is_unreadable_not_a_crash() -> None:
+    from datetime import UTC, datetime
+
+    from jobs.fetch import parse_retry_after
+
+    assert parse_retry_after("²", datetime(2026, 11, 29, tzinfo=UTC)) is None
+    assert parse_retry_after("12", datetime(2026, 11, 29, tzinfo=UTC)) == 12.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -23,8 +24,9 @@ from handlers.subscriptions import (
 )
 from jobs.alerts import hold_of
 from storage.db import open_database
-from storage.outbox import delivery_counts, insert_alert, insert_delivery, stamp
+from storage.outbox import delivery_counts, stamp
 from storage.subscribers import get_subscriber, subscriptions_of
+from tests.alerting import raise_alert
 from tests.bot_harness import polling_bot
 from tests.fake_bot_api import FakeBotAPI
 
@@ -79,6 +81,16 @@ def test_buttons_carry_the_subscription_and_unknown_data_is_refused(vocabulary: 
     for data in ("sub:XX:autos::0", "sub:JP:autos::9", "sub:JP", "other:JP:autos::0", "sub:JP:<b>::0"):
         with pytest.raises(ValueError):
             parse_callback(vocabulary, data)
+    with pytest.raises(ValueError, match="not a subscription button"):
+        parse_callback(vocabulary, "sub:JP:autos::²")
+
+
+@pytest.mark.parametrize("number", ["²", "١", "３", "1²", "-1"])
+def test_unsubscribe_reads_only_ascii_digits_and_answers_others_with_the_usage(services: Services, number: str) -> None:
+    subscribe_chat(services, 501, "private", None, Wanted("JP", sector="autos"))
+    with pytest.raises(UsageError, match=r"N must be a number from /subscriptions \(1 to 1\)\.\nUsage: /unsub"):
+        unsubscribe_answer(services, 501, [number])
+    assert len(subscriptions_of(services.db, 501)) == 1
 
 
 # ---- answers ------------------------------------------------------------------------------------------------
@@ -123,15 +135,46 @@ def test_digest_quiet_and_mute_are_stored_and_shown(services: Services) -> None:
         mute_answer(services, PRIVATE, ["forever"])
 
 
+def test_subscriptions_show_a_mute_only_while_it_is_in_force(services: Services) -> None:
+    subscribe_chat(services, 501, "private", None, Wanted("JP", sector="autos"))
+    mute_answer(services, PRIVATE, ["1h"])
+    assert "Delivery: instant; muted until 2026-11-29 10:00 UTC." in subscriptions_answer(services, 501)
+    later = dataclasses.replace(services, clock=lambda: NOW + dt.timedelta(hours=1))
+    assert "Delivery: instant.\n" in subscriptions_answer(later, 501)
+
+
+def test_quiet_hours_take_a_time_zone_as_the_digest_does(services: Services) -> None:
+    subscribe_chat(services, 501, "private", None, Wanted("JP", sector="autos"))
+    assert quiet_answer(services, PRIVATE, ["22:00-07:00", "Asia/Tokyo"]) == (
+        "🌙 Quiet hours 22:00–07:00 (Asia/Tokyo): alerts wait until 07:00. Add 'banned' to let bans through."
+    )
+    assert quiet_answer(services, PRIVATE, ["23:00-06:00", "america/new_york", "banned"]).startswith(
+        "🌙 Quiet hours 23:00–06:00 (America/New_York): alerts wait until 06:00. Bans still come through."
+    )
+    row = get_subscriber(services.db, 501)
+    assert row is not None
+    assert (row["quiet_start"], row["quiet_end"], row["quiet_allows_banned"], row["timezone"]) == (
+        "23:00", "06:00", 1, "America/New_York",
+    )  # fmt: skip
+    assert quiet_answer(services, PRIVATE, ["22:00-07:00"]).startswith("🌙 Quiet hours 22:00–07:00 (America/New_York)")
+    with pytest.raises(ValueError, match=r"^unknown time zone 'Asia/Tokio'\. Closest: Asia/Tokyo"):
+        quiet_answer(services, PRIVATE, ["22:00-07:00", "Asia/Tokio"])
+    with pytest.raises(ValueError, match=r"^unknown time zone 'Europe/Berln'\. Closest: Europe/Berlin"):
+        digest_answer(services, PRIVATE, ["08:00", "Europe/Berln"])
+    for extra in (["banned", "banned"], ["UTC", "Asia/Tokyo"], ["UTC", "banned", "x"]):
+        with pytest.raises(UsageError, match=r"Usage: /quiet HH:MM-HH:MM \[banned\] \[TIMEZONE\] \| off"):
+            quiet_answer(services, PRIVATE, ["22:00-07:00", *extra])
+
+
 def test_turning_a_mode_off_releases_what_it_held(services: Services) -> None:
     subscribe_chat(services, 501, "private", None, Wanted("JP"))
-    alert_id = insert_alert(services.db, "k", "admin", "admin", {"text": "held"}, stamp(NOW))
-    assert alert_id is not None
-    insert_delivery(services.db, alert_id, 501, stamp(NOW + dt.timedelta(hours=3)))
     mute_answer(services, PRIVATE, ["3h"])
+    raise_alert(services.db, services.vocabulary, services.table, "JP", "rare_earths", Level.RESTRICTED)
+    row = services.db.execute("SELECT next_attempt_at, held_by FROM deliveries").fetchone()
+    assert row == (stamp(NOW + dt.timedelta(hours=3)), "mute")
     assert mute_answer(services, PRIVATE, ["off"]) == "Unmuted. 1 held alert(s) are on their way."
-    row = services.db.execute("SELECT next_attempt_at FROM deliveries").fetchone()
-    assert row[0] == stamp(NOW)
+    row = services.db.execute("SELECT next_attempt_at, held_by FROM deliveries").fetchone()
+    assert row == (stamp(NOW), None)
 
 
 def test_hold_rules_in_the_chats_time_zone() -> None:
@@ -178,9 +221,11 @@ async def test_subscribe_with_a_country_only_offers_a_keyboard_of_sectors(tmp_pa
         assert question["text"] == "Which of Japan's sectors? (or every material)"
         assert buttons["autos"] == "sub:JP:autos::0" and buttons["Every material"] == "sub:JP:::0"
         api.press_button(buttons["semiconductors"], chat_id=602, message_id=1)
-        await api.wait_for(lambda: api.edited, timeout=10)
+        api.press_button(buttons["semiconductors"], chat_id=602, message_id=1)
+        await api.wait_for(lambda: len(api.edited) == 2, timeout=10)
     assert api.edited[0]["text"].startswith("✅ Subscribed to <b>Japan · semiconductors</b>")
-    assert api.callback_answers[0]["text"] == "Subscribed"
+    assert api.edited[1]["text"].startswith("You are already subscribed to Japan · semiconductors.")
+    assert [answer["text"] for answer in api.callback_answers] == ["Subscribed", "Already subscribed"]
 
 
 async def test_in_a_group_only_admins_change_subscriptions_and_commands_may_name_the_bot(tmp_path: Path) -> None:

@@ -141,3 +141,13 @@ def test_a_bad_vocabulary_file_is_refused_naming_the_key(tmp_path: Path) -> None
 
 def test_kinds_are_the_three_of_the_contract() -> None:
     assert [kind.value for kind in Kind] == ["country", "material", "sector"]
+
+
+def test_levels_are_read_by_name_or_ascii_number_only() -> None:
+    from bot.ladder import Level, parse_level
+
+    assert parse_level("restricted") == Level.RESTRICTED
+    assert parse_level("4") == Level.RESTRICTED
+    for bad in ("²", "٤", "9", "severe"):
+        with pytest.raises(ValueError, match="Known levels: normal, watch, review, licensing, restricted, banned"):
+            parse_level(bad)
