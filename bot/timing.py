@@ -6,9 +6,17 @@ Pure: every function takes `now` (timezone-aware); local times are read in the c
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import zoneinfo
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from bot.ladder import Level
+
+logger = logging.getLogger(__name__)
+BANNED = int(Level.BANNED)
 
 MAX_MUTE = dt.timedelta(days=30)
 _CLOCK = re.compile(r"(\d{1,2})(?::(\d{2}))?")
@@ -111,3 +119,59 @@ def release_time(hold: Hold, now: dt.datetime, *, banned: bool) -> tuple[dt.date
     if hold.quiet is not None and not (banned and hold.quiet_allows_banned):
         moment = quiet_until(hold.quiet, hold.timezone, moment) or moment
     return moment, False
+
+
+# How a delivery waits: its mode, and why it is held. The outbox stores these same words.
+INSTANT, DIGEST = "instant", "digest"
+MUTE, QUIET = "mute", "quiet"
+
+
+def hold_of_timezone(subscriber: Mapping[str, Any]) -> str:
+    """The chat's time zone, UTC when unset or unusable."""
+    name = str(subscriber.get("timezone") or "UTC")
+    try:
+        zone(name)
+    except ValueError:
+        return "UTC"
+    return name
+
+
+def hold_of(subscriber: Mapping[str, Any]) -> Hold:
+    """A subscriber row's timing preferences (a bad stored value counts as unset)."""
+    start, end, digest_at, muted = (subscriber[key] for key in ("quiet_start", "quiet_end", "digest_at", "muted_until"))
+    try:
+        return Hold(
+            timezone=hold_of_timezone(subscriber),
+            digest_at=parse_clock(digest_at) if digest_at else None,
+            quiet=(parse_clock(start), parse_clock(end)) if start and end else None,
+            quiet_allows_banned=bool(subscriber["quiet_allows_banned"]),
+            muted_until=dt.datetime.fromisoformat(muted) if muted else None,
+        )
+    except ValueError:
+        logger.warning("chat %s has unusable timing settings; delivering now", subscriber.get("chat_id"))
+        return Hold()
+
+
+def hold_reasons(hold: Hold, now: dt.datetime, *, banned: bool) -> str | None:
+    """Why an alert waits (see release_time): 'digest', or 'mute' and/or 'quiet'; None when it goes now."""
+    if hold.digest_at is not None:
+        return DIGEST
+    reasons: list[str] = []
+    moment = now
+    if hold.muted_until is not None and hold.muted_until > now:
+        reasons.append(MUTE)
+        moment = hold.muted_until
+    if hold.quiet is not None and not (banned and hold.quiet_allows_banned):
+        reasons.extend([QUIET] if quiet_until(hold.quiet, hold.timezone, moment) else [])
+    return ",".join(reasons) or None
+
+
+def placement(hold: Hold, now: dt.datetime, *, banned: bool) -> tuple[dt.datetime, str, str | None]:
+    """A delivery's due time, mode, and what of the chat's holds it, for an alert raised at `now`."""
+    due, digest = release_time(hold, now, banned=banned)
+    return due, DIGEST if digest else INSTANT, hold_reasons(hold, now, banned=banned)
+
+
+def raises_a_ban(payload: Mapping[str, Any]) -> bool:
+    """Whether a status alert's payload moves something to banned (quiet hours may let those through)."""
+    return any(c["new"] == BANNED and c["new"] > c["old"] for c in payload.get("changes", []))

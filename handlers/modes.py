@@ -7,20 +7,30 @@ when they end; turning a mode off releases what that mode held, as the chat's ot
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import zoneinfo
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
+from sqlite_utils import Database
 from telegram import Chat, Update
 
 from bot.render import esc
-from bot.timing import clock_text, parse_clock, parse_duration, parse_window
+from bot.timing import (
+    Hold,
+    clock_text,
+    hold_of,
+    parse_clock,
+    parse_duration,
+    parse_window,
+    placement,
+    raises_a_ban,
+)
 from handlers.context import Context, Services, UsageError, check_arguments
 from handlers.replies import reply_html, reply_problem
 from handlers.subscriptions import refuse_non_admin
-from jobs.alerts import release_holds
-from storage.outbox import DIGEST, MUTE, QUIET, stamp
+from storage.outbox import DIGEST, INSTANT, MUTE, QUIET, held_deliveries, rehold, stamp
 from storage.subscribers import get_subscriber, save_subscriber, set_digest, set_muted_until, set_quiet
 
 DIGEST_USAGE = "Usage: /digest HH:MM [TIMEZONE] | off\nExamples: /digest 08:00, /digest 08:00 Asia/Tokyo, /digest off"
@@ -42,6 +52,20 @@ def _chat_row(services: Services, chat: Chat) -> dict[str, Any]:
     if row is None:
         raise RuntimeError(f"chat {chat.id} was not saved")
     return row
+
+
+def release_holds(db: Database, chat_id: int, reason: str, now: dt.datetime) -> int:
+    """Re-time the deliveries `reason` held (the chat just turned it off) by the chat's remaining modes; return
+    how many are due now."""
+    subscriber = get_subscriber(db, chat_id)
+    hold = hold_of(subscriber) if subscriber else Hold()
+    with db.atomic():
+        placed = [
+            (row["id"], *placement(hold, now, banned=raises_a_ban(row["payload"])))
+            for row in held_deliveries(db, chat_id, reason)
+        ]
+        rehold(db, [(row_id, stamp(due), mode, held_by) for row_id, due, mode, held_by in placed])
+    return sum(mode == INSTANT and due <= now for _, due, mode, _ in placed)
 
 
 def _release(services: Services, chat_id: int, reason: str) -> int:

@@ -29,23 +29,17 @@ from bot.knowledge import ExposureTable
 from bot.ladder import Level
 from bot.matching import ALL, Filter, Move, matching_filters
 from bot.status import CHINA, Status, StatusBook
-from bot.timing import Hold, parse_clock, quiet_until, release_time, zone
+from bot.timing import hold_of, hold_of_timezone, placement, zone
 from bot.vocab import Kind, Vocabulary
 from jobs.moves import effective_move
 from storage.outbox import (
-    DIGEST,
-    INSTANT,
-    MUTE,
-    QUIET,
     due_digest_chats,
     due_digest_rows,
     fan_out_unheld,
-    held_deliveries,
     held_matching_chats,
     insert_alert,
     insert_delivery,
     mark_digested,
-    rehold,
     stamp,
 )
 from storage.statuses import StatusChange, current_statuses
@@ -178,63 +172,8 @@ def fan_out(db: Database, alert_id: int, filters: Sequence[Filter], now: dt.date
     count = fan_out_unheld(db, alert_id, stamp(now))
     for chat in held_matching_chats(db, stamp(now)):
         due, mode, held_by = placement(hold_of(chat), now, banned=banned)
-        count += insert_delivery(db, alert_id, chat["chat_id"], due, mode, chat["detail"], held_by)
+        count += insert_delivery(db, alert_id, chat["chat_id"], stamp(due), mode, chat["detail"], held_by)
     return count
-
-
-def placement(hold: Hold, now: dt.datetime, *, banned: bool) -> tuple[str, str, str | None]:
-    """A delivery's due time (stamped), mode, and what of the chat's holds it, for an alert raised at `now`."""
-    due, digest = release_time(hold, now, banned=banned)
-    return stamp(due), DIGEST if digest else INSTANT, hold_reasons(hold, now, banned=banned)
-
-
-def hold_reasons(hold: Hold, now: dt.datetime, *, banned: bool) -> str | None:
-    """Why an alert waits (see release_time): 'digest', or 'mute' and/or 'quiet'; None when it goes now."""
-    if hold.digest_at is not None:
-        return DIGEST
-    reasons: list[str] = []
-    moment = now
-    if hold.muted_until is not None and hold.muted_until > now:
-        reasons.append(MUTE)
-        moment = hold.muted_until
-    if hold.quiet is not None and not (banned and hold.quiet_allows_banned):
-        reasons.extend([QUIET] if quiet_until(hold.quiet, hold.timezone, moment) else [])
-    return ",".join(reasons) or None
-
-
-def release_holds(db: Database, chat_id: int, reason: str, now: dt.datetime) -> int:
-    """Re-time the deliveries `reason` held (the chat just turned it off) by the chat's remaining modes; return
-    how many are due now."""
-    subscriber = get_subscriber(db, chat_id)
-    hold = hold_of(subscriber) if subscriber else Hold()
-    with db.atomic():
-        placed = [
-            (row["id"], *placement(hold, now, banned=raises_a_ban(row["payload"])))
-            for row in held_deliveries(db, chat_id, reason)
-        ]
-        rehold(db, placed)
-    return sum(mode == INSTANT and due <= stamp(now) for _, due, mode, _ in placed)
-
-
-def raises_a_ban(payload: dict[str, Any]) -> bool:
-    """Whether a status alert's payload moves something to banned (quiet hours may let those through)."""
-    return any(c["new"] == Level.BANNED and c["new"] > c["old"] for c in payload.get("changes", []))
-
-
-def hold_of(subscriber: dict[str, Any]) -> Hold:
-    """A subscriber row's timing preferences (a bad stored value counts as unset)."""
-    start, end, digest_at, muted = (subscriber[key] for key in ("quiet_start", "quiet_end", "digest_at", "muted_until"))
-    try:
-        return Hold(
-            timezone=hold_of_timezone(subscriber),
-            digest_at=parse_clock(digest_at) if digest_at else None,
-            quiet=(parse_clock(start), parse_clock(end)) if start and end else None,
-            quiet_allows_banned=bool(subscriber["quiet_allows_banned"]),
-            muted_until=dt.datetime.fromisoformat(muted) if muted else None,
-        )
-    except ValueError:
-        logger.warning("chat %s has unusable timing settings; delivering now", subscriber.get("chat_id"))
-        return Hold()
 
 
 def exposure_pairs(
@@ -332,16 +271,6 @@ def compose_digest(db: Database, chat_id: int, now: dt.datetime) -> int | None:
             insert_delivery(db, alert_id, chat_id, stamp(now))
         mark_digested(db, [row["id"] for row in rows], stamp(now))
     return alert_id
-
-
-def hold_of_timezone(subscriber: dict[str, Any]) -> str:
-    """The chat's time zone, UTC when unset or unusable."""
-    name = str(subscriber.get("timezone") or "UTC")
-    try:
-        zone(name)
-    except ValueError:
-        return "UTC"
-    return name
 
 
 def digest_payload(rows: Sequence[dict[str, Any]], timezone: str, now: dt.datetime) -> dict[str, Any]:

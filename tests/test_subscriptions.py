@@ -10,7 +10,7 @@ import pytest
 from telegram import Chat
 
 from bot.ladder import Level
-from bot.timing import parse_duration, parse_window, release_time
+from bot.timing import hold_of, parse_duration, parse_window, release_time
 from bot.vocab import UnknownTerm, Vocabulary
 from handlers.context import Services, UsageError
 from handlers.modes import digest_answer, mute_answer, quiet_answer
@@ -22,7 +22,6 @@ from handlers.subscriptions import (
     subscriptions_answer,
     unsubscribe_answer,
 )
-from jobs.alerts import hold_of
 from storage.db import open_database
 from storage.outbox import delivery_counts, stamp
 from storage.subscribers import get_subscriber, subscriptions_of
