@@ -177,7 +177,7 @@ def scenario(name: str, chats: int, base_url: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         now = dt.datetime.now(dt.UTC)
         db = open_database(Path(folder) / "bench.db", now)
-        apply_baseline(db, load_baseline(vocabulary), now)
+        apply_baseline(db, load_baseline(vocabulary), now, vocabulary)
         db.execute("UPDATE statuses SET level = 0 WHERE target = 'JP' AND material = 'rare_earths'")
         subscribe(db, chats)
         if name == "latency":

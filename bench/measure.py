@@ -100,7 +100,8 @@ def update_rate(db: Database, rules: Rules, texts: Sequence[str], count: int = U
             row = {"guid": f"update-{n}", "title": text, "summary": "", "link": None, "published_at": None}
             stored = insert_new_items(db, f"wire-{n % 7}", [row], now.isoformat())
             evidence = Evidence(text, None, f"wire-{n % 7}", stored[0]["id"])
-            changes += len(apply_measurement(db, measure(text, "", rules, default_issuer="CN"), evidence, now))
+            measured = measure(text, "", rules, default_issuer="CN")
+            changes += len(apply_measurement(db, measured, evidence, now, rules.vocabulary))
     return count / (time.perf_counter() - started), changes
 
 
@@ -123,7 +124,7 @@ def main() -> None:
     print(f"classification: {rate:,.0f} headlines/s on one core ({PASSES} passes over {len(texts)} headlines)")
     with tempfile.TemporaryDirectory() as folder:
         db = open_database(Path(folder) / "bench-measure.db", NOW)
-        apply_baseline(db, load_baseline(vocabulary), NOW)
+        apply_baseline(db, load_baseline(vocabulary), NOW, vocabulary)
         populate(db, vocabulary, ITEMS)
         statuses = db.execute("SELECT count(*) FROM statuses").fetchone()[0]
         print(f"database: {ITEMS:,} items, {ITEMS:,} signals, {ITEMS:,} status changes, {statuses:,} statuses")

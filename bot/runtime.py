@@ -22,7 +22,7 @@ def open_services(settings: Settings, now: dt.datetime | None = None) -> Service
     table = load_exposure_table(vocabulary)
     events = load_baseline(vocabulary)
     db = open_database(settings.chokepoint_db, now)
-    apply_baseline(db, events, now)
+    apply_baseline(db, events, now, vocabulary)
     return Services(
         db=db,
         vocabulary=vocabulary,

@@ -17,7 +17,7 @@ from sqlite_utils import Database
 from bot.knowledge import BaselineEvent, StatusSetting
 from bot.status import CHINA
 from bot.vocab import Vocabulary
-from jobs.moves import bundled_vocabulary, record_or_keep
+from jobs.moves import record_or_keep
 from storage.statuses import (
     StatusChange,
     baseline_event_keys,
@@ -60,9 +60,8 @@ def _changes(db: Database, event: BaselineEvent, setting: StatusSetting) -> list
     return changes
 
 
-def apply_event(db: Database, event: BaselineEvent, now: dt.datetime, vocabulary: Vocabulary | None = None) -> int:
+def apply_event(db: Database, event: BaselineEvent, now: dt.datetime, vocabulary: Vocabulary) -> int:
     """Apply one event in one transaction; return how many changes moved an effective level (the history's)."""
-    vocabulary = vocabulary or bundled_vocabulary()
     moved = 0
     with db.atomic():
         for setting in event.sets:
@@ -82,9 +81,7 @@ def apply_event(db: Database, event: BaselineEvent, now: dt.datetime, vocabulary
     return moved
 
 
-def apply_baseline(
-    db: Database, events: list[BaselineEvent], now: dt.datetime, vocabulary: Vocabulary | None = None
-) -> int:
+def apply_baseline(db: Database, events: list[BaselineEvent], now: dt.datetime, vocabulary: Vocabulary) -> int:
     """Apply the events not applied before, oldest first; return how many changes moved an effective level."""
     done = baseline_event_keys(db)
     pending = [event for event in events if event_key(event) not in done]

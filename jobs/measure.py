@@ -112,6 +112,7 @@ class Until:
 class Rules:
     """The compiled measuring rules; build with `load_rules`."""
 
+    vocabulary: Vocabulary  # what the rules were compiled against: names, groups, blocs
     max_chars: int
     issuers: Lexicon[str]
     issuer_order: Mapping[str, int]
@@ -356,6 +357,7 @@ def load_rules(vocabulary: Vocabulary, path: Path | None = None) -> Rules:
     )
     separator = reader.pattern(str(document["list_separator"]), "list_separator", empty_ok=True)
     return Rules(
+        vocabulary=vocabulary,
         max_chars=max_chars,
         issuers=issuers,
         issuer_order=issuer_order,

@@ -25,7 +25,6 @@ creates the alerts of the returned changes in the same transaction.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +32,7 @@ from sqlite_utils import Database
 
 from bot.ladder import Level
 from bot.status import Status, StatusBook
-from bot.vocab import Vocabulary, load_vocabulary
+from bot.vocab import Vocabulary
 from jobs.measure import EASE, GRANT, TIGHTEN, Measurement
 from storage.signals import record_signals
 from storage.statuses import (
@@ -79,12 +78,6 @@ def signal_rows(measurement: Measurement) -> list[dict[str, Any]]:
         for target in measurement.targets
         for material in measurement.materials
     ]
-
-
-@functools.cache
-def bundled_vocabulary() -> Vocabulary:
-    """The bundled vocabulary, read once: for callers that do not pass theirs."""
-    return load_vocabulary()
 
 
 def status_book(db: Database, vocabulary: Vocabulary, issuer: str) -> StatusBook:
@@ -206,18 +199,17 @@ def apply_measurement(
     measurement: Measurement,
     evidence: Evidence,
     now: dt.datetime,
-    vocabulary: Vocabulary | None = None,
+    vocabulary: Vocabulary,
 ) -> list[tuple[int, StatusChange]]:
     """Record an item's signals and move the statuses it bears on; return each change with its id.
 
     Inside the caller's transaction; the caller creates the alerts of the returned changes. Effective levels
-    are read with `vocabulary` (the bundled one by default).
+    are read with `vocabulary`.
     """
     if evidence.item_id is not None and measurement.relevant:
         record_signals(db, evidence.item_id, signal_rows(measurement), now.isoformat())
     if not moves_statuses(measurement) or measurement.issuer is None:
         return []
-    vocabulary = vocabulary or bundled_vocabulary()
     changes = []
     for target in measurement.targets:
         for material in measurement.materials:

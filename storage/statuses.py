@@ -55,18 +55,7 @@ def record_change(db: Database, change: StatusChange) -> int:
                :source, :origin, :url, :item_id, :until)""",
         asdict(change),
     )
-    db.execute(
-        """INSERT INTO statuses (issuer, target, material, level, since, title, source, url, item_id, until,
-               updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (issuer, target, material) DO UPDATE SET level = excluded.level,
-               since = excluded.since, title = excluded.title, source = excluded.source, url = excluded.url,
-               item_id = excluded.item_id, until = excluded.until, updated_at = excluded.updated_at""",
-        [
-            change.issuer, change.target, change.material, change.new_level, change.at, change.title,
-            change.source, change.url, change.item_id, change.until, change.at,
-        ],
-    )  # fmt: skip
+    set_status(db, change)
     return int(cursor.lastrowid or 0)
 
 

@@ -41,5 +41,5 @@ def db() -> Iterator[Database]:
 
 @pytest.fixture
 def services(db: Database, vocabulary: Vocabulary, table: ExposureTable, baseline: list[BaselineEvent]) -> Services:
-    apply_baseline(db, baseline, NOW)
+    apply_baseline(db, baseline, NOW, vocabulary)
     return Services(db=db, vocabulary=vocabulary, table=table, admins=frozenset({42}), clock=lambda: NOW)

@@ -33,9 +33,8 @@ def feed(db: Database, event: BaselineEvent, vocabulary: Vocabulary) -> None:
     text = event.headline or event.title
     measured = measure(text, "", load_rules(vocabulary), default_issuer="CN")
     with db.atomic():
-        apply_measurement(
-            db, measured, Evidence(text, event.url, "baseline-check"), dt.datetime.fromisoformat(event_time(event))
-        )
+        when = dt.datetime.fromisoformat(event_time(event))
+        apply_measurement(db, measured, Evidence(text, event.url, "baseline-check"), when, vocabulary)
 
 
 def test_every_event_moves_the_statuses_the_baseline_sets(
@@ -44,7 +43,7 @@ def test_every_event_moves_the_statuses_the_baseline_sets(
     loaded, measured = open_database(":memory:", NOW), open_database(":memory:", NOW)
     mismatches = []
     for index, event in enumerate(baseline):
-        apply_event(loaded, event, NOW)
+        apply_event(loaded, event, NOW, vocabulary)
         feed(measured, event, vocabulary)
         expected, got = book(loaded, vocabulary), book(measured, vocabulary)
         for target, material in sorted(keys_set(baseline[: index + 1])):

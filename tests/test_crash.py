@@ -32,7 +32,7 @@ def prepare(path: Path, vocabulary: Vocabulary, table: ExposureTable, baseline: 
     """A database with 500 subscribers to Japan's autos and one committed rare-earth alert."""
     now = dt.datetime.now(dt.UTC)
     db = open_database(path, now)
-    apply_baseline(db, baseline, now)
+    apply_baseline(db, baseline, now, vocabulary)
     subscribe_many(db, CHATS, "JP", "autos")
     assert len(raise_alert(db, vocabulary, table, "JP", "rare_earths", 4, now)) == 1
     assert delivery_counts(db) == {"pending": len(CHATS)}

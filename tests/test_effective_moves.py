@@ -227,7 +227,7 @@ def test_the_baseline_records_only_changes_that_move_an_effective_level(
 ) -> None:
     for event in baseline:
         before, first = book(db, vocabulary), last_id(db, "status_changes")
-        apply_event(db, event, NOW)
+        apply_event(db, event, NOW, vocabulary)
         after = book(db, vocabulary)
         for row in db.query("SELECT * FROM status_changes WHERE id > ?", [first]):
             assert before.level(row["target"], row["material"]) != after.level(row["target"], row["material"]), (

@@ -41,7 +41,7 @@ def feed(
     """Measure a headline as a source with issuer CN reports it, and apply it in one transaction."""
     evidence = item(db, title, source)
     with db.atomic():
-        return apply_measurement(db, measure(title, "", rules, default_issuer="CN"), evidence, when)
+        return apply_measurement(db, measure(title, "", rules, default_issuer="CN"), evidence, when, rules.vocabulary)
 
 
 def level(db: Database, target: str, material: str) -> int | None:
@@ -57,7 +57,7 @@ def test_a_tightening_raises_a_status_and_keeps_the_evidence(db: Database, rules
     title = "China bans gallium exports to the US"
     evidence = item(db, title, "reuters")
     with db.atomic():
-        changes = apply_measurement(db, measure(title, "", rules), evidence, at(0))
+        changes = apply_measurement(db, measure(title, "", rules), evidence, at(0), rules.vocabulary)
     change = StatusChange(
         "CN", "US", "gallium", 0, 5, "tighten", at(0).isoformat(), title, "reuters", "live", evidence.url,
         evidence.item_id,
@@ -82,7 +82,7 @@ def test_the_signals_of_the_item_are_stored(db: Database, rules: Rules) -> None:
     title = "China halts magnet exports to US and Japan"
     evidence = item(db, title)
     with db.atomic():
-        apply_measurement(db, measure(title, "", rules), evidence, at(0))
+        apply_measurement(db, measure(title, "", rules), evidence, at(0), rules.vocabulary)
     assert evidence.item_id is not None
     rows = [{key: value for key, value in row.items() if key != "id"} for row in signals_of(db, evidence.item_id)]
     common: dict[str, Any] = {"item_id": evidence.item_id, "issuer": "CN", "material": "rare_earth_magnets",
@@ -96,7 +96,7 @@ def test_the_signals_of_the_item_are_stored(db: Database, rules: Rules) -> None:
 def test_an_irrelevant_item_stores_no_signal_and_moves_nothing(db: Database, rules: Rules) -> None:
     evidence = item(db, "Gallium price jumps 30% in a month")
     with db.atomic():
-        assert apply_measurement(db, measure(evidence.title, "", rules), evidence, at(0)) == []
+        assert apply_measurement(db, measure(evidence.title, "", rules), evidence, at(0), rules.vocabulary) == []
     assert evidence.item_id is not None and signals_of(db, evidence.item_id) == []
     assert list(db.query("SELECT * FROM statuses")) == []
 
@@ -189,7 +189,7 @@ def test_an_item_naming_no_issuer_moves_nothing_without_a_default(db: Database, 
     evidence = item(db, "Ga, Ge export licences become mandatory from August 1")
     measured = measure(evidence.title, "", rules)
     with db.atomic():
-        assert apply_measurement(db, measured, evidence, at(0)) == []
+        assert apply_measurement(db, measured, evidence, at(0), rules.vocabulary) == []
     assert evidence.item_id is not None and len(signals_of(db, evidence.item_id)) == 2
 
 
@@ -197,16 +197,16 @@ def test_changes_commit_only_with_the_callers_transaction(db: Database, rules: R
     title = "China bans gallium exports to the US"
     evidence = item(db, title)
     with pytest.raises(RuntimeError), db.atomic():
-        apply_measurement(db, measure(title, "", rules), evidence, at(0))
+        apply_measurement(db, measure(title, "", rules), evidence, at(0), rules.vocabulary)
         raise RuntimeError("the alerts could not be written")
     assert list(db.query("SELECT * FROM status_changes")) == []
     assert list(db.query("SELECT * FROM signals")) == []
 
 
-def test_a_measurement_built_by_hand_moves_each_target_and_material(db: Database) -> None:
+def test_a_measurement_built_by_hand_moves_each_target_and_material(db: Database, vocabulary: Vocabulary) -> None:
     measured = Measurement(True, "tighten", "CN", ("JP", "KR"), ("gallium", "germanium"), 3, ("controls",))
     with db.atomic():
-        changes = apply_measurement(db, measured, Evidence("t", None, "src"), at(0))
+        changes = apply_measurement(db, measured, Evidence("t", None, "src"), at(0), vocabulary)
     assert sorted(moves(changes)) == [
         ("JP", "gallium", 0, 3, "tighten"), ("JP", "germanium", 0, 3, "tighten"),
         ("KR", "gallium", 0, 3, "tighten"), ("KR", "germanium", 0, 3, "tighten"),

@@ -10,6 +10,7 @@ import pytest
 from sqlite_utils import Database
 
 from bot.knowledge import BaselineEvent
+from bot.vocab import Vocabulary
 from jobs.baseline import apply_baseline
 from storage.db import connect, get_meta, open_database, set_meta
 from storage.schema import MIGRATIONS, applied_migrations, migrate
@@ -102,10 +103,12 @@ def test_level_before_last_rise_is_what_stays_when_a_measure_is_lifted(db: Datab
     assert level_before_last_rise(db, "CN", "JP", "gallium") == 3
 
 
-def test_baseline_loads_once_and_sets_the_levels_of_the_timeline(db: Database, baseline: list[BaselineEvent]) -> None:
-    moved = apply_baseline(db, baseline, NOW)
+def test_baseline_loads_once_and_sets_the_levels_of_the_timeline(
+    db: Database, baseline: list[BaselineEvent], vocabulary: Vocabulary
+) -> None:
+    moved = apply_baseline(db, baseline, NOW, vocabulary)
     assert moved > 0
-    assert apply_baseline(db, baseline, NOW) == 0
+    assert apply_baseline(db, baseline, NOW, vocabulary) == 0
     levels = {(row["target"], row["material"]): row["level"] for row in current_statuses(db)}
     assert levels[("ALL", "gallium")] == 3
     assert levels[("US", "gallium")] == 3  # Ann. 72/2025 eased the ban back to licensing
@@ -115,7 +118,9 @@ def test_baseline_loads_once_and_sets_the_levels_of_the_timeline(db: Database, b
     assert get_status(db, "CN", "US", "gallium")["until"] == "2026-11-27"  # type: ignore[index]
 
 
-def test_baseline_never_overrides_a_newer_live_status(db: Database, baseline: list[BaselineEvent]) -> None:
+def test_baseline_never_overrides_a_newer_live_status(
+    db: Database, baseline: list[BaselineEvent], vocabulary: Vocabulary
+) -> None:
     record_change(db, change(0, 5, "2026-11-28T00:00:00+00:00", target="US", material="gallium"))
-    apply_baseline(db, baseline, NOW)
+    apply_baseline(db, baseline, NOW, vocabulary)
     assert get_status(db, "CN", "US", "gallium")["level"] == 5  # type: ignore[index]
