@@ -157,8 +157,10 @@ def status_line(statuses: Sequence[Status], vocabulary: Vocabulary, today: dt.da
 
 
 def history_line(change: dict[str, Any], vocabulary: Vocabulary) -> str:
-    """One status change for /history."""
-    old, new = Level(change["old_level"]), Level(change["new_level"])
+    """One status change for /history, by what it did to the target's effective level where that is known."""
+    effective = change.get("effective_old") is not None and change.get("effective_new") is not None
+    old_key, new_key = ("effective_old", "effective_new") if effective else ("old_level", "new_level")
+    old, new = Level(change[old_key]), Level(change[new_key])
     arrow = "⬆️" if new > old else "⬇️"
     subject = (
         f"{vocabulary.display(Kind.MATERIAL, change['material'])} → "

@@ -25,7 +25,7 @@ creates the alerts of the returned changes in the same transaction.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlite_utils import Database
@@ -96,17 +96,12 @@ def effective_move(book: StatusBook, change: StatusChange) -> tuple[int, int]:
     return max(rest, change.old_level), max(rest, change.new_level)
 
 
-def moves_effective_level(book: StatusBook, change: StatusChange) -> bool:
-    """Whether a change moves the effective level of its target for its material (and so of anyone at all)."""
-    before, after = effective_move(book, change)
-    return before != after
-
-
 def record_or_keep(db: Database, vocabulary: Vocabulary, change: StatusChange) -> int | None:
     """Record a change that moves an effective level (history and status) and return its id; only set the
     status of one that moves none, and return None."""
-    if moves_effective_level(status_book(db, vocabulary, change.issuer), change):
-        return record_change(db, change)
+    before, after = effective_move(status_book(db, vocabulary, change.issuer), change)
+    if before != after:
+        return record_change(db, replace(change, effective_old=before, effective_new=after))
     set_status(db, change)
     return None
 

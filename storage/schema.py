@@ -97,6 +97,16 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "UPDATE deliveries SET held_by = 'digest' WHERE state = 'pending' AND mode = 'digest'",
         ),
     ),
+    (
+        4,
+        "effective levels in the history",
+        (
+            # What the change did to its target's effective level (own, bloc's or ALL's; material or group),
+            # which is what people act on; NULL for rows written before this migration.
+            "ALTER TABLE status_changes ADD COLUMN effective_old INTEGER",
+            "ALTER TABLE status_changes ADD COLUMN effective_new INTEGER",
+        ),
+    ),
 )
 
 

@@ -26,6 +26,8 @@ class StatusChange:
     url: str | None = None
     item_id: int | None = None
     until: str | None = None
+    effective_old: int | None = None  # the target's effective level for the material, before and after
+    effective_new: int | None = None
 
 
 def get_status(db: Database, issuer: str, target: str, material: str) -> dict[str, Any] | None:
@@ -50,9 +52,9 @@ def record_change(db: Database, change: StatusChange) -> int:
     """
     cursor = db.execute(
         """INSERT INTO status_changes (issuer, target, material, old_level, new_level, direction, at, title,
-               source, origin, url, item_id, until)
+               source, origin, url, item_id, until, effective_old, effective_new)
            VALUES (:issuer, :target, :material, :old_level, :new_level, :direction, :at, :title,
-               :source, :origin, :url, :item_id, :until)""",
+               :source, :origin, :url, :item_id, :until, :effective_old, :effective_new)""",
         asdict(change),
     )
     set_status(db, change)

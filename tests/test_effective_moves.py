@@ -17,6 +17,7 @@ from bot.ladder import Level
 from bot.status import Status, StatusBook
 from bot.vocab import Vocabulary
 from handlers.context import Services
+from handlers.status import history_answer
 from jobs.alerts import AlertContext
 from jobs.baseline import apply_event
 from jobs.check import NewItem
@@ -238,3 +239,11 @@ def test_the_baseline_records_only_changes_that_move_an_effective_level(
     assert ("EU", "rare_earth_magnets") not in history  # CLEPA review, under licensing for all since April 2025
     assert ("JP", "rare_earth_magnets") in history and ("US", "gallium") in history
     assert get_status(db, "CN", "US", "graphite")["level"] == Level.REVIEW  # type: ignore[index]
+
+
+def test_history_tells_what_a_change_did_to_the_effective_level(services: Services, on_baseline: Checker) -> None:
+    on_baseline("China bans gallium exports to the US", NOW - dt.timedelta(days=2))
+    on_baseline("China lifts export ban on gallium to the US", NOW)
+    lines = history_answer(services, ["gallium", "2"]).splitlines()[1:]
+    assert "gallium → United States: banned → <b>licensing</b>" in lines[0]  # licensing for all stays
+    assert "gallium → United States: licensing → <b>banned</b>" in lines[1]

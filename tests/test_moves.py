@@ -73,7 +73,7 @@ def test_a_tightening_raises_a_status_and_keeps_the_evidence(db: Database, rules
         {
             "id": changes[0][0], "issuer": "CN", "target": "US", "material": "gallium", "old_level": 0, "new_level": 5,
             "direction": "tighten", "at": at(0).isoformat(), "title": title, "source": "reuters", "url": evidence.url,
-            "item_id": evidence.item_id, "until": None, "origin": "live",
+            "item_id": evidence.item_id, "until": None, "origin": "live", "effective_old": 0, "effective_new": 5,
         }
     ]  # fmt: skip
 

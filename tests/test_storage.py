@@ -84,6 +84,7 @@ def test_record_change_writes_history_and_current_status(db: Database) -> None:
         "id": 1, "issuer": "CN", "target": "JP", "material": "gallium", "old_level": 0, "new_level": 3,
         "direction": "tighten", "at": "2023-07-03T00:00:00+00:00", "title": "to 3", "source": "mofcom",
         "url": "https://example.org/a", "item_id": None, "until": "2026-11-10", "origin": "live",
+        "effective_old": None, "effective_new": None,
     }  # fmt: skip
 
 
