@@ -8,6 +8,11 @@ target for its material (what applies to that target, whichever measure sets it)
 gallium while licensing for all destinations stays reads "banned → licensing", not "banned → normal".
 A delivery adds the chat's 'COUNTRY:sector' pairs, so each chat reads what the change does to its own
 exposure. Every piece of outside text is escaped here.
+
+A lapse alert (a suspension that ran out, built by jobs.lapses) holds the suspending event's `issuer`,
+`issuer_name`, `title`, `url`, `source`, `until` (ISO date), `targets`, `materials`, `level` (in force now) and
+`lifted` (what comes back unless the suspension was extended), `lapses` (each `target`, `target_name`,
+`material`, `material_name`, `level`, `lifted`), `at`, `severity` and `exposure` (now → with the lifted levels).
 """
 
 from __future__ import annotations
@@ -28,6 +33,14 @@ TIGHTENING_SEVERITY = {
     Level.REVIEW: "medium",
     Level.WATCH: "low",
     Level.NORMAL: "info",
+}
+LIFTED_MEASURES = {  # what a suspension lifted, by the level it comes back to
+    Level.BANNED: "the ban",
+    Level.RESTRICTED: "the restrictions",
+    Level.LICENSING: "the licence requirement",
+    Level.REVIEW: "the tightened licence review",
+    Level.WATCH: "the warning",
+    Level.NORMAL: "nothing",
 }
 MAX_CHANGE_LINES = 25
 MAX_TITLE = 400
@@ -83,7 +96,7 @@ def _change_lines(changes: Sequence[Mapping[str, Any]]) -> list[str]:
 def exposure_keys(pairs: Iterable[str], payload: Mapping[str, Any]) -> list[str]:
     """The exposure entries a chat's 'COUNTRY:sector' pairs point at (ALL: each target of the change)."""
     keys: list[str] = []
-    targets = [change["target"] for change in payload.get("changes", [])]
+    targets = [entry["target"] for entry in (*payload.get("changes", []), *payload.get("lapses", []))]
     for pair in pairs:
         country, _, sector = pair.partition(":")
         candidates = [f"{target}:{sector}" for target in targets] if country == ALL else [pair]
@@ -98,12 +111,12 @@ def exposure_line(entry: Mapping[str, Any]) -> str:
     return f"{esc(entry['country'])} · {esc(entry['sector'])}: {entry['before']} → {entry['after']}/100 ({bands})"
 
 
-def _exposure_lines(payload: Mapping[str, Any], pairs: Sequence[str]) -> list[str]:
+def _exposure_lines(payload: Mapping[str, Any], pairs: Sequence[str], heading: str = "Your exposure") -> list[str]:
     keys = exposure_keys(pairs, payload)
     if not keys:
         return []
     entries = [exposure_line(payload["exposure"][key]) for key in keys]
-    return ["📊 <b>Your exposure</b>", *(f"• {entry}" for entry in entries)]
+    return [f"📊 <b>{heading}</b>", *(f"• {entry}" for entry in entries)]
 
 
 def moment(at: str) -> str:
@@ -141,26 +154,95 @@ def status_alert_message(payload: Mapping[str, Any], pairs: Sequence[str] = ()) 
     return "\n".join(lines)
 
 
+def _lapse_groups(lapses: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
+    """A lapse's entries by target and by the levels in force and lifted, in order."""
+    groups: dict[tuple[str, int, int], list[Mapping[str, Any]]] = {}
+    for lapse in lapses:
+        groups.setdefault((lapse["target"], lapse["level"], lapse["lifted"]), []).append(lapse)
+    return list(groups.values())
+
+
+def _lapse_subject(group: Sequence[Mapping[str, Any]], *, name_target: bool) -> str:
+    subject = ", ".join(str(lapse["material_name"]) for lapse in group).capitalize()
+    return subject + (f" → {group[0]['target_name']}" if name_target else "")
+
+
+def lapse_line(group: Sequence[Mapping[str, Any]], until: str, *, name_target: bool) -> str:
+    """What ran out for one target's materials, what comes back unless it was extended, what the bot shows."""
+    level, lifted = Level(group[0]["level"]), Level(group[0]["lifted"])
+    return (
+        f"{LEVEL_MARKS[lifted]} {esc(_lapse_subject(group, name_target=name_target))}: "
+        f"{LIFTED_MEASURES[lifted]} was suspended until {esc(until)}. Unless the suspension was extended, exports "
+        f"are back to <b>{lifted.label}</b>; for now the bot still shows {level.label}, as no announcement of "
+        "either has reached its sources."
+    )
+
+
+def lapse_message(payload: Mapping[str, Any], pairs: Sequence[str] = ()) -> str:
+    """The alert for a suspension that ran out: what comes back unless it was extended, and what to watch."""
+    lapses = payload["lapses"]
+    groups = _lapse_groups(lapses)
+    name_target = len({lapse["target"] for lapse in lapses}) > 1
+    targets = ", ".join(dict.fromkeys(str(lapse["target_name"]) for lapse in lapses))
+    lines = [
+        f"⏰ <b>A suspension has run out: {esc(payload['issuer_name'])} → {esc(targets)}</b>",
+        *(lapse_line(group, str(payload["until"]), name_target=name_target) for group in groups[:MAX_CHANGE_LINES]),
+    ]
+    if len(groups) > MAX_CHANGE_LINES:
+        lines.append(f"… and {len(groups) - MAX_CHANGE_LINES} more")
+    lines += ["", evidence_line(payload)]
+    exposure = _exposure_lines(payload, pairs, "Your exposure, unless it was extended")
+    if exposure:
+        lines += ["", *exposure]
+    lines += [
+        "",
+        f"👉 Confirm with your suppliers which applies before the next shipment; /status {esc(lapses[0]['material'])} "
+        "will show the announcement as soon as the bot sees one.",
+        f"🕒 {moment(payload['at'])} · severity {esc(payload.get('severity', 'info'))}",
+    ]
+    return "\n".join(lines)
+
+
 def admin_message(payload: Mapping[str, Any]) -> str:
     """An alert for the admins (a source down or back, deliveries failing)."""
     return f"🛠 <b>Chokepoint admin</b>\n{esc(payload.get('text', ''))}"
 
 
+def _lapse_digest_lines(payload: Mapping[str, Any]) -> list[str]:
+    lines = []
+    for group in _lapse_groups(payload["lapses"])[:MAX_CHANGE_LINES]:
+        level, lifted = Level(group[0]["level"]), Level(group[0]["lifted"])
+        lines.append(
+            f"⏰ {esc(_lapse_subject(group, name_target=True))}: suspension ran out after "
+            f"{esc(payload['until'])}; <b>{lifted.label}</b> unless extended (the bot still shows {level.label})"
+        )
+    return lines
+
+
 def _digest_entry(item: Mapping[str, Any]) -> list[str]:
     payload, pairs = item["payload"], item.get("pairs", [])
-    changes = payload["changes"]
-    lines = [f"• {line}" for line in _change_lines(changes)]
+    changed = _lapse_digest_lines(payload) if "lapses" in payload else _change_lines(payload["changes"])
+    lines = [f"• {line}" for line in changed]
     lines.append(f"   {evidence_line(payload)} · {moment(payload['at'])}")
     lines += [f"   📊 {exposure_line(payload['exposure'][key])}" for key in exposure_keys(pairs, payload)]
     return lines
 
 
+def _digest_count(items: Sequence[Mapping[str, Any]]) -> str:
+    """'2 status changes', with ', 1 suspension run out' where lapses are among them."""
+    changes = sum(len(item["payload"].get("changes", [])) for item in items)
+    lapses = sum("lapses" in item["payload"] for item in items)
+    counted = f"{changes} status {'change' if changes == 1 else 'changes'}"
+    if not lapses:
+        return counted
+    ran_out = f"{lapses} {'suspension' if lapses == 1 else 'suspensions'} run out"
+    return f"{counted}, {ran_out}" if changes else ran_out
+
+
 def digest_message(payload: Mapping[str, Any]) -> str:
     """One message summarising a chat's changes since its last digest."""
     items = payload.get("items", [])
-    count = sum(len(item["payload"]["changes"]) for item in items)
-    noun = "change" if count == 1 else "changes"
-    lines = [f"🗞 <b>Daily digest — {esc(payload.get('date', ''))}</b>: {count} status {noun}", ""]
+    lines = [f"🗞 <b>Daily digest — {esc(payload.get('date', ''))}</b>: {_digest_count(items)}", ""]
     for item in items:
         lines += [*_digest_entry(item), ""]
     return "\n".join(lines).rstrip()
@@ -172,4 +254,6 @@ def alert_message(kind: str, payload: Mapping[str, Any], pairs: Sequence[str] = 
         return admin_message(payload)
     if kind == "digest":
         return digest_message(payload)
+    if kind == "lapse":
+        return lapse_message(payload, pairs)
     return status_alert_message(payload, pairs)

@@ -29,6 +29,8 @@ from bot.watching import Watch, check_now, open_watch, start_checks
 from handlers.context import BotData, Services
 from handlers.errors import on_error, unknown_command_handler
 from handlers.registry import button_handlers, commands
+from jobs.alerts import AlertContext
+from jobs.lapses import announce_lapses
 from jobs.sources import SourceSpec
 
 logger = logging.getLogger(__name__)
@@ -36,6 +38,7 @@ logger = logging.getLogger(__name__)
 ChokepointApp: TypeAlias = Application[Any, Any, Any, Any, BotData, Any]
 SCHEDULER_KEY = "scheduler"
 WATCH_KEY = "watch"
+LAPSES_AT = {"hour": 0, "minute": 5}  # UTC, daily: suspensions run out at the end of their day
 
 
 def build_application(
@@ -87,13 +90,33 @@ def _post_init(
         watch = open_watch(services, sources, notify=delivery.wake)
         services.extras[WATCH_KEY] = watch
         services.check_now = lambda ids: check_now(watch, ids)
+        announce_lapses_now(services)
         scheduler = AsyncIOScheduler(timezone="UTC")
         start_checks(watch, scheduler, services)
+        scheduler.add_job(_lapses_job(services), "cron", id="lapses", coalesce=True, **LAPSES_AT)
         scheduler.start()
         services.extras[SCHEDULER_KEY] = scheduler
         await publish_command_menu(app)
 
     return post_init
+
+
+def announce_lapses_now(services: Services) -> list[int]:
+    """Raise the alerts of suspensions that ran out, then wake delivery; a failure is logged, never raised."""
+    try:
+        created = announce_lapses(services.db, AlertContext(services.vocabulary, services.table), services.clock())
+    except Exception:
+        logger.exception("announcing lapsed suspensions failed")
+        return []
+    services.wake_delivery()
+    return created
+
+
+def _lapses_job(services: Services) -> Callable[[], Coroutine[Any, Any, None]]:
+    async def job() -> None:  # a coroutine, so that it runs on the loop that owns the database
+        announce_lapses_now(services)
+
+    return job
 
 
 async def _post_stop(app: ChokepointApp) -> None:

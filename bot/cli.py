@@ -16,7 +16,7 @@ from typing import Any
 from telegram import Update
 from telegram.error import InvalidToken
 
-from bot.app import build_application
+from bot.app import announce_lapses_now, build_application
 from bot.config import Settings, SettingsError, load_settings
 from bot.console import CONSOLE_CHAT_ID, ConsoleRequest, chat_in_terminal
 from bot.datafiles import DataFileError
@@ -138,6 +138,7 @@ async def _check_once(args: argparse.Namespace, settings: Settings) -> int:
     watch = open_watch(services, sources)
     try:
         summary = await watch.checker.check_all(sources)
+        announce_lapses_now(services)  # a one-off check raises the alerts of suspensions that ran out too
     finally:
         await watch.close()
         close_services(services)

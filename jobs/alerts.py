@@ -151,7 +151,7 @@ def _alert_for_item(
     moves = [Move(s.change.target, s.change.material, s.old, s.new) for s in shown]
     filters = [Filter(*row) for row in active_filters(db)]
     matched = matching_filters(filters, moves, context.vocabulary, context.table)
-    pairs = exposure_pairs(matched, [s.change for s in shown], context)
+    pairs = exposure_pairs(matched, [s.change.target for s in shown], context)
     payload = status_payload(shown, context, exposure_effects(around, context, pairs, now.date()))
     alert_id = insert_alert(
         db, alert_key([s.change for s in shown]), "status", payload["severity"], payload, stamp(now)
@@ -176,16 +176,15 @@ def fan_out(db: Database, alert_id: int, filters: Sequence[Filter], now: dt.date
     return count
 
 
-def exposure_pairs(
-    filters: Iterable[Filter], changes: Sequence[StatusChange], context: AlertContext
-) -> list[tuple[str, str]]:
-    """The (country, sector) exposures the matched subscriptions will read; ALL stands for each target."""
-    targets = [c.target for c in changes if c.target != ALL and c.target in context.vocabulary.countries]
+def exposure_pairs(filters: Iterable[Filter], targets: Iterable[str], context: AlertContext) -> list[tuple[str, str]]:
+    """The (country, sector) exposures the matched subscriptions will read, for moves on these targets; a
+    subscription to ALL stands for each target."""
+    known = [target for target in targets if target != ALL and target in context.vocabulary.countries]
     pairs: list[tuple[str, str]] = []
     for f in filters:
         if not f.sector or f.sector not in context.table.sectors:
             continue
-        countries = targets if f.country == ALL else [f.country]
+        countries = known if f.country == ALL else [f.country]
         pairs += [(country, f.sector) for country in countries if (country, f.sector) not in pairs]
     return pairs
 
@@ -282,6 +281,7 @@ def digest_payload(rows: Sequence[dict[str, Any]], timezone: str, now: dt.dateti
 
 
 def severity_of_items(rows: Sequence[dict[str, Any]]) -> str:
-    """The highest severity among the digested alerts."""
+    """The highest severity among the digested alerts (a lapse counts as the move that comes back)."""
     moves = [(c["old"], c["new"]) for row in rows for c in row["payload"].get("changes", [])]
+    moves += [(lapse["level"], lapse["lifted"]) for row in rows for lapse in row["payload"].get("lapses", [])]
     return severity(moves)
