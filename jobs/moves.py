@@ -38,6 +38,7 @@ from storage.signals import record_signals
 from storage.statuses import (
     StatusChange,
     current_statuses,
+    extend_suspension,
     get_status,
     record_change,
     set_status,
@@ -145,6 +146,11 @@ def _change(
     db: Database, measurement: Measurement, evidence: Evidence, key: Key, now: dt.datetime
 ) -> StatusChange | None:
     status = get_status(db, *key)
+    if measurement.direction == EASE and measurement.until and status and status["until"]:
+        # A suspension in force, named again with an end date: an extension, not a further easing.
+        extend_suspension(db, key, until=measurement.until, title=evidence.title, url=evidence.url,
+                          source=evidence.source_id, at=now.isoformat())  # fmt: skip
+        return None
     current = int(status["level"]) if status else int(Level.NORMAL)
     level = new_level(db, measurement, key, current)
     if level is None:

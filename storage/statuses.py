@@ -79,6 +79,25 @@ def set_status(db: Database, change: StatusChange) -> None:
     )  # fmt: skip
 
 
+def extend_suspension(
+    db: Database,
+    key: tuple[str, str, str],
+    *,
+    until: str,
+    title: str,
+    url: str | None,
+    source: str,
+    at: str,
+) -> None:
+    """Move the end date of the suspension on (issuer, target, material), citing the extension; the level it
+    holds and its since-when stay."""
+    db.execute(
+        """UPDATE statuses SET until = ?, title = ?, url = ?, source = ?, updated_at = ?
+           WHERE issuer = ? AND target = ? AND material = ? AND until IS NOT NULL""",
+        [until, title, url, source, at, *key],
+    )
+
+
 def status_history(
     db: Database,
     *,

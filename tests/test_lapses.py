@@ -22,8 +22,11 @@ from jobs.alerts import AlertContext, compose_due_digests
 from jobs.deliver import DeliveryWorker, OutgoingMessage, Sent
 from jobs.lapses import announce_lapses
 from jobs.limits import SendLimits
+from jobs.measure import load_rules, measure
+from jobs.moves import Evidence, apply_measurement
 from storage.db import open_database
 from storage.outbox import get_alert
+from storage.statuses import current_statuses, get_status
 from storage.subscribers import set_digest
 from tests.alerting import NOW, live_change, subscribe
 from tests.bot_harness import TOKEN
@@ -220,3 +223,26 @@ async def test_the_bot_announces_lapses_at_start_and_schedules_them_daily(tmp_pa
     rows = db.execute("SELECT a.kind, d.chat_id FROM alerts a LEFT JOIN deliveries d ON d.alert_id = a.id ORDER BY 2")
     assert [tuple(row) for row in rows] == [("lapse", None), ("lapse", US_GALLIUM)]  # Ann. 70 reaches no one here
     db.close()
+
+
+def test_an_extension_moves_the_end_date_and_no_lapse_is_announced(services: Services) -> None:
+    rules = load_rules(services.vocabulary)
+    headline = (
+        "China extends suspension of export controls on holmium, erbium, thulium, europium and ytterbium "
+        "until November 10, 2027"
+    )
+    before = {row["material"]: row["level"] for row in current_statuses(services.db) if row["target"] == "ALL"}
+    with services.db.atomic():
+        moved = apply_measurement(
+            services.db, measure(headline, "", rules, default_issuer="CN"), Evidence(headline, None, "wire"),
+            NOW - dt.timedelta(days=25), services.vocabulary,
+        )  # fmt: skip
+    assert moved == []
+    holmium = get_status(services.db, "CN", "ALL", "holmium")
+    assert holmium is not None and holmium["until"] == "2027-11-10" and holmium["title"] == headline
+    assert holmium["level"] == before["holmium"] == 0
+    keys = [row[0] for row in services.db.execute("SELECT key FROM alerts WHERE kind = 'lapse'")]
+    announce_lapses(services.db, AlertContext(services.vocabulary, services.table), NOW)
+    lapses = [row[0] for row in services.db.execute("SELECT payload FROM alerts WHERE kind = 'lapse'")]
+    assert keys == [] and any("72/2025" in lapse for lapse in lapses)
+    assert not any("holmium" in lapse for lapse in lapses)  # extended: only what the extension left out lapses
