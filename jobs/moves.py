@@ -37,18 +37,17 @@ from jobs.measure import EASE, GRANT, TIGHTEN, Measurement
 from storage.signals import record_signals
 from storage.statuses import (
     StatusChange,
-    current_statuses,
     extend_suspension,
     get_status,
+    level_before_rise_to,
     record_change,
     set_status,
-    status_history,
+    statuses_among,
 )
 
 ORIGIN = "live"
 ENTITY_CEILING = Level.WATCH
 SIGNAL_ONLY_SCOPES = frozenset({"technology", "framework"})
-HISTORY_DEPTH = 200
 
 Key = tuple[str, str, str]  # (issuer, target, material)
 
@@ -81,9 +80,13 @@ def signal_rows(measurement: Measurement) -> list[dict[str, Any]]:
     ]
 
 
-def status_book(db: Database, vocabulary: Vocabulary, issuer: str) -> StatusBook:
-    """The current statuses of one issuer, to read effective levels from."""
-    return StatusBook([Status.from_row(row) for row in current_statuses(db, issuer)], vocabulary, issuer)
+def status_book(db: Database, vocabulary: Vocabulary, change: StatusChange) -> StatusBook:
+    """The current statuses that bear on a change's target and material, to read its effective levels from."""
+    known = change.target in vocabulary.countries and change.material in vocabulary.materials
+    targets = vocabulary.destinations(change.target) if known else {change.target}
+    materials = vocabulary.covering(change.material) if known else {change.material}
+    rows = statuses_among(db, change.issuer, targets, materials)
+    return StatusBook([Status.from_row(row) for row in rows], vocabulary, change.issuer)
 
 
 def effective_move(book: StatusBook, change: StatusChange) -> tuple[int, int]:
@@ -100,7 +103,7 @@ def effective_move(book: StatusBook, change: StatusChange) -> tuple[int, int]:
 def record_or_keep(db: Database, vocabulary: Vocabulary, change: StatusChange) -> int | None:
     """Record a change that moves an effective level (history and status) and return its id; only set the
     status of one that moves none, and return None."""
-    before, after = effective_move(status_book(db, vocabulary, change.issuer), change)
+    before, after = effective_move(status_book(db, vocabulary, change), change)
     if before != after:
         return record_change(db, replace(change, effective_old=before, effective_new=after))
     set_status(db, change)
@@ -110,11 +113,7 @@ def record_or_keep(db: Database, vocabulary: Vocabulary, change: StatusChange) -
 def prior_level(db: Database, key: Key, current: int) -> int:
     """The level before the measure that set the current one: the latest rise from below `current` to it or
     above; NORMAL where the history has none."""
-    issuer, target, material = key
-    for row in status_history(db, targets=[target], materials=[material], limit=HISTORY_DEPTH):
-        if row["issuer"] == issuer and row["old_level"] < current <= row["new_level"]:
-            return int(row["old_level"])
-    return int(Level.NORMAL)
+    return level_before_rise_to(db, key, current)
 
 
 def raised_level(measurement: Measurement, current: int) -> int | None:
@@ -179,8 +178,7 @@ def keys_of(db: Database, vocabulary: Vocabulary, measurement: Measurement, key:
     if measurement.direction != EASE or material not in vocabulary.materials:
         return [key]
     members = vocabulary.members(material) - {material}
-    rows = current_statuses(db, issuer)
-    covered = sorted(row["material"] for row in rows if row["target"] == target and row["material"] in members)
+    covered = sorted(row["material"] for row in statuses_among(db, issuer, [target], members))
     return [key, *((issuer, target, member) for member in covered)]
 
 

@@ -45,6 +45,14 @@ def current_statuses(db: Database, issuer: str | None = None) -> list[dict[str, 
     return list(db.query(sql, params))
 
 
+def statuses_among(db: Database, issuer: str, targets: Iterable[str], materials: Iterable[str]) -> list[dict[str, Any]]:
+    """The current statuses of one issuer on these targets and materials."""
+    targets, materials = list(targets), list(materials)
+    marks = ", ".join("?" for _ in targets), ", ".join("?" for _ in materials)
+    sql = f"SELECT * FROM statuses WHERE issuer = ? AND target IN ({marks[0]}) AND material IN ({marks[1]})"
+    return list(db.query(sql, [issuer, *targets, *materials]))
+
+
 def record_change(db: Database, change: StatusChange) -> int:
     """Write a change to the history and make it the current status; return the change id.
 
@@ -116,13 +124,14 @@ def status_history(
     return list(db.query(sql, [*params, limit]))
 
 
-def level_before_last_rise(db: Database, issuer: str, target: str, material: str) -> int:
-    """The level before the latest tightening of a key: what remains when that measure is lifted."""
+def level_before_rise_to(db: Database, key: tuple[str, str, str], level: int) -> int:
+    """The level before the latest rise of (issuer, target, material) from below `level` to it or above: what
+    remains when the measure that set `level` is lifted; 0 where the history has none."""
     row = db.execute(
         """SELECT old_level FROM status_changes
-           WHERE issuer = ? AND target = ? AND material = ? AND new_level > old_level
+           WHERE issuer = ? AND target = ? AND material = ? AND old_level < ? AND new_level >= ?
            ORDER BY at DESC, id DESC LIMIT 1""",
-        [issuer, target, material],
+        [*key, level, level],
     ).fetchone()
     return 0 if row is None else int(row[0])
 

@@ -18,7 +18,7 @@ from storage.statuses import (
     StatusChange,
     current_statuses,
     get_status,
-    level_before_last_rise,
+    level_before_rise_to,
     record_change,
     status_history,
 )
@@ -97,11 +97,14 @@ def test_history_filters_and_orders_newest_first(db: Database) -> None:
     assert len(status_history(db, limit=2)) == 2
 
 
-def test_level_before_last_rise_is_what_stays_when_a_measure_is_lifted(db: Database) -> None:
-    assert level_before_last_rise(db, "CN", "JP", "gallium") == 0
+def test_the_level_before_a_rise_is_what_stays_when_that_measure_is_lifted(db: Database) -> None:
+    key = ("CN", "JP", "gallium")
+    assert level_before_rise_to(db, key, 3) == 0
     record_change(db, change(0, 3, "2023-07-03T00:00:00+00:00"))
     record_change(db, change(3, 5, "2024-12-03T00:00:00+00:00"))
-    assert level_before_last_rise(db, "CN", "JP", "gallium") == 3
+    record_change(db, change(5, 3, "2025-11-09T00:00:00+00:00"))
+    assert level_before_rise_to(db, key, 5) == 3  # lifting the ban leaves licensing
+    assert level_before_rise_to(db, key, 3) == 0  # lifting licensing, set by the first rise, leaves nothing
 
 
 def test_baseline_loads_once_and_sets_the_levels_of_the_timeline(
