@@ -90,6 +90,7 @@ def _post_init(
         watch = open_watch(services, sources, notify=delivery.wake)
         services.extras[WATCH_KEY] = watch
         services.check_now = lambda ids: check_now(watch, ids)
+        services.watched = frozenset(source.id for source in sources)
         announce_lapses_now(services)
         scheduler = AsyncIOScheduler(timezone="UTC")
         start_checks(watch, scheduler, services)

@@ -1,4 +1,5 @@
-"""The command line: `chokepoint run | console | check | classify | exposure | status` (DESIGN.md)."""
+"""The command line of Chokepoint: the bot itself (run, console) and one-shot answers (check, classify, exposure,
+status). Settings come from the environment or .env (see .env.example)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from telegram import Update
-from telegram.error import InvalidToken
+from telegram.error import InvalidToken, NetworkError
 
 from bot.app import announce_lapses_now, build_application
 from bot.config import Settings, SettingsError, load_settings
@@ -22,7 +23,7 @@ from bot.console import CONSOLE_CHAT_ID, ConsoleRequest, chat_in_terminal
 from bot.datafiles import DataFileError
 from bot.lifecycle import running
 from bot.render import exposure_json, to_plain
-from bot.runtime import close_services, open_services, quiet_noisy_loggers, redact_secrets
+from bot.runtime import close_services, log_to_file, open_services, quiet_noisy_loggers, redact_secrets
 from bot.vocab import load_vocabulary
 from bot.watching import load_watched_sources, open_watch, summary_lines
 from handlers.context import Services, UsageError
@@ -52,16 +53,28 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("console", help="chat with the bot in this terminal")
     exposure = commands.add_parser("exposure", help="a country's exposure, as /exposure answers it")
     exposure.add_argument("words", nargs="+", metavar="COUNTRY [SECTOR]")
-    exposure.add_argument("--json", action="store_true", help="print the JSON shape of DESIGN.md")
+    exposure.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON: country, sector, score, band, materials, buffer_months, drivers, as_of",
+    )
     check = commands.add_parser("check", help="check every source once now and print a summary")
     check.add_argument("--sources", type=Path, metavar="FILE", help="a sources file (default: CHOKEPOINT_SOURCES)")
-    check.add_argument("--json", action="store_true", help="print the JSON summary of DESIGN.md")
+    check.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON: checked, unchanged, changed, failed, new_items, status_changes, seconds, sources",
+    )
     status = commands.add_parser("status", help="current statuses, as /status answers them")
     status.add_argument("words", nargs="*", metavar="COUNTRY|MATERIAL")
     status.add_argument("--json", action="store_true", help="print JSON")
     classify = commands.add_parser("classify", help="measure a headline: issuer, targets, materials, level")
     classify.add_argument("text", nargs="+", metavar="TEXT", help="the headline (words joined); - reads one per line")
-    classify.add_argument("--json", action="store_true", help="one JSON object per headline (DESIGN.md)")
+    classify.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per headline: relevant, direction, issuer, targets, materials, level, evidence",
+    )
     return parser
 
 
@@ -159,8 +172,10 @@ async def run_console(settings: Settings) -> None:
     local = settings.model_copy(update={"chokepoint_admins": settings.chokepoint_admins | {CONSOLE_CHAT_ID}})
     sources = load_watched_sources(settings.chokepoint_sources)
     app = build_application(local, sources, token="0:console", request=ConsoleRequest())
+    log_file = settings.chokepoint_db.with_suffix(".log")
+    log_to_file(log_file)  # the terminal is the chat: checks and retries would interleave with the replies
     print(
-        "Chokepoint console: type /help, /exposure japan autos, /status gallium. Ctrl-D ends.",
+        f"Chokepoint console: type /help, /exposure japan autos, /status gallium. Ctrl-D ends. Log: {log_file}",
         file=sys.stderr,
     )
     async with running(app):
@@ -181,6 +196,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
     except InvalidToken:
         print(f"chokepoint: {REJECTED_TOKEN_HELP}", file=sys.stderr)
+        return 2
+    except NetworkError as error:
+        print(f"chokepoint: cannot reach the Bot API server at TELEGRAM_BASE_URL: {error.message}", file=sys.stderr)
         return 2
     return 0
 

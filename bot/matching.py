@@ -5,17 +5,27 @@ its country, that country's bloc or ALL (or any target for a subscription to ALL
 material is the subscription's material, one its sector needs, or a group containing one of those (or a
 member of the subscribed group); and when the new level is at or above the minimum — or the change eases a
 status that was at or above it.
+
+Given the effective levels before and after (`Levels`), a subscription to a known country is matched by what the
+changes do to that country (DESIGN.md: its level is the highest of its own, its bloc's and ALL's status, on the
+material or a group covering it): for each material of the subscription that a change bears on, the country's
+effective level must have moved, to at or above the minimum or down from at or above it. An easing on ALL beneath
+a measure on Japan that stays reaches no subscriber to Japan. A subscription to ALL (or to a code the vocabulary
+does not know) reads the changes' own moves, as without levels.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.knowledge import ExposureTable
 from bot.vocab import Vocabulary
 
 ALL = "ALL"
+
+Levels = Callable[[str, str], tuple[int, int]]
+"""A country's effective level for a material before and after the changes (cached by the caller)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +99,64 @@ def matches(subscription: Filter, move: Move, vocabulary: Vocabulary, table: Exp
     )
 
 
+def focus(wanted: frozenset[str] | None, material: str, vocabulary: Vocabulary) -> list[str]:
+    """The materials whose level a measure on `material` moves for a subscriber who wants `wanted`: the
+    material itself, except where it is a group covering wanted members, whose own levels are read instead."""
+    if wanted is None or material not in vocabulary.materials:
+        return [material] if material_matches(wanted, material, vocabulary) else []
+    covered = vocabulary.members(material)
+    found = sorted(want for want in wanted if want in covered)
+    if any(_group_contains(want, material, vocabulary) for want in wanted) and material not in found:
+        found.append(material)
+    return found
+
+
+def reads_levels(subscription: Filter, vocabulary: Vocabulary) -> bool:
+    """Whether a subscription is matched by its country's effective levels (not ALL, and a known country)."""
+    return subscription.country != ALL and subscription.country in vocabulary.countries
+
+
+def country_moves(
+    subscription: Filter, moves: Iterable[Move], vocabulary: Vocabulary, table: ExposureTable, levels: Levels
+) -> list[Move]:
+    """The moves of the subscription's country's effective levels on the materials it wants that the changes bear
+    on, each once, in the changes' order; empty for a subscription that does not read levels."""
+    if not reads_levels(subscription, vocabulary):
+        return []
+    country, wanted = subscription.country, wanted_materials(subscription, table)
+    destinations = vocabulary.destinations(country)
+    found: dict[str, Move] = {}
+    for move in moves:
+        if move.target not in destinations:
+            continue
+        for material in focus(wanted, move.material, vocabulary):
+            if material not in found:
+                old, new = levels(country, material)
+                found[material] = Move(country, material, old, new)
+    return [move for move in found.values() if move.old_level != move.new_level]
+
+
+def subscription_hears(
+    subscription: Filter,
+    moves: Sequence[Move],
+    vocabulary: Vocabulary,
+    table: ExposureTable,
+    levels: Levels | None = None,
+) -> bool:
+    """Whether a subscription hears of the changes: by its country's levels where given, else by the moves."""
+    if levels is None or not reads_levels(subscription, vocabulary):
+        return any(matches(subscription, move, vocabulary, table) for move in moves)
+    own = country_moves(subscription, moves, vocabulary, table, levels)
+    return any(level_matches(subscription.min_level, move) for move in own)
+
+
 def matching_filters(
-    filters: Iterable[Filter], moves: Iterable[Move], vocabulary: Vocabulary, table: ExposureTable
+    filters: Iterable[Filter],
+    moves: Iterable[Move],
+    vocabulary: Vocabulary,
+    table: ExposureTable,
+    levels: Levels | None = None,
 ) -> list[Filter]:
-    """The filters that at least one of the moves matches."""
+    """The filters that hear of the moves (see `subscription_hears`)."""
     moves = list(moves)
-    return [f for f in filters if any(matches(f, move, vocabulary, table) for move in moves)]
+    return [f for f in filters if subscription_hears(f, moves, vocabulary, table, levels)]

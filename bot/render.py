@@ -41,6 +41,11 @@ def link(text: str, url: str | None) -> str:
     return esc(text)
 
 
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """'1 new item', '2 new items'."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
 def to_plain(message: str) -> str:
     """The text of an HTML message, for the terminal."""
     return html.unescape(_TAG.sub("", message))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from pathlib import Path
 
 from bot.config import Settings
 from bot.knowledge import load_baseline, load_exposure_table
@@ -64,9 +65,21 @@ def redact_secrets(secrets: list[str]) -> None:
         handler.addFilter(redactor)
 
 
+def log_to_file(path: Path) -> None:
+    """Send the log to a file instead of the terminal (console mode: the terminal is the chat)."""
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        new = logging.FileHandler(path, encoding="utf-8")
+        new.setFormatter(old.formatter)
+        for kept in old.filters:
+            new.addFilter(kept)
+        root.removeHandler(old)
+        root.addHandler(new)
+
+
 def quiet_noisy_loggers() -> None:
     """Keep the bot token out of the log: httpx logs request URLs, PTB's bot logs its API URL at DEBUG."""
-    for name in ("httpx", "httpcore", "apscheduler.executors.default"):
+    for name in ("httpx", "httpcore", "apscheduler"):
         logging.getLogger(name).setLevel(logging.WARNING)
     for name in ("telegram.Bot", "telegram.ext.ExtBot"):
         logging.getLogger(name).setLevel(logging.INFO)

@@ -81,12 +81,29 @@ def zone(name: str) -> zoneinfo.ZoneInfo:
 
 
 def next_daily(at: dt.time, timezone: str, now: dt.datetime) -> dt.datetime:
-    """The next moment (UTC) the local clock shows `at`, at or after `now`."""
-    local_now = now.astimezone(zone(timezone))
-    candidate = dt.datetime.combine(local_now.date(), at, tzinfo=local_now.tzinfo)
-    if candidate < local_now:
-        candidate = dt.datetime.combine(local_now.date() + dt.timedelta(days=1), at, tzinfo=local_now.tzinfo)
-    return candidate.astimezone(dt.UTC)
+    """The next moment (UTC) the local clock shows `at`, at or after `now`; once a day (where a fall-back hour
+    repeats `at`, its first occurrence). Compared in UTC: two local times of one zone compare by wall clock."""
+    tz = zone(timezone)
+    today = now.astimezone(tz).date()
+    for days in range(3):
+        candidate = dt.datetime.combine(today + dt.timedelta(days=days), at, tzinfo=tz).astimezone(dt.UTC)
+        if candidate >= now:
+            return candidate
+    raise AssertionError("unreachable: a local time of day recurs within two days")
+
+
+def next_local(at: dt.time, timezone: str, now: dt.datetime) -> dt.datetime:
+    """The next moment (UTC) the local clock shows `at`, at or after `now`, counting both passes of a repeated
+    fall-back hour (the end of a quiet window comes on the first of them after `now`)."""
+    first = next_daily(at, timezone, now)
+    tz = zone(timezone)
+    for date in sorted({now.astimezone(tz).date(), first.astimezone(tz).date()}):
+        second = dt.datetime.combine(date, at, tzinfo=tz).replace(fold=1)
+        repeated = second.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None) == second.replace(tzinfo=None)
+        second_utc = second.astimezone(dt.UTC)
+        if repeated and now <= second_utc < first:
+            first = second_utc
+    return first
 
 
 def in_window(window: tuple[dt.time, dt.time], moment: dt.time) -> bool:
@@ -102,7 +119,7 @@ def quiet_until(window: tuple[dt.time, dt.time], timezone: str, now: dt.datetime
     local = now.astimezone(zone(timezone))
     if not in_window(window, local.time().replace(tzinfo=None)):
         return None
-    return next_daily(window[1], timezone, now)
+    return next_local(window[1], timezone, now)
 
 
 def release_time(hold: Hold, now: dt.datetime, *, banned: bool) -> tuple[dt.datetime, bool]:

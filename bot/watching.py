@@ -9,6 +9,7 @@ from pathlib import Path
 
 from apscheduler.schedulers.base import BaseScheduler
 
+from bot.render import counted
 from handlers.context import Services
 from jobs.alerts import AlertContext
 from jobs.check import Checker, CheckSummary, ParserPool
@@ -59,15 +60,15 @@ def summary_lines(summary: CheckSummary) -> list[str]:
     """A check's summary for people: the totals, then each source that changed or failed."""
     totals = summary.as_json()
     lines = [
-        f"Checked {totals['checked']} sources in {totals['seconds']:.1f} s: {totals['unchanged']} unchanged, "
-        f"{totals['changed']} changed, {totals['failed']} failed; {totals['new_items']} new items, "
-        f"{totals['status_changes']} status changes."
+        f"Checked {counted(totals['checked'], 'source')} in {totals['seconds']:.1f} s: "
+        f"{totals['unchanged']} unchanged, {totals['changed']} changed, {totals['failed']} failed; "
+        f"{counted(totals['new_items'], 'new item')}, {counted(totals['status_changes'], 'status change')}."
     ]
     for report in summary.sources:
         if report.outcome == "failed":
             lines.append(f"  ✗ {report.id}: {report.error}")
         elif report.outcome == "changed":
-            lines.append(f"  + {report.id}: {report.new_items} new items")
+            lines.append(f"  + {report.id}: {counted(report.new_items, 'new item')}")
     return lines
 
 

@@ -38,6 +38,7 @@ class Services:
     # Hooks the wiring sets once delivery and checking run; handlers call them, never the jobs themselves.
     wake_delivery: Callable[[], None] = lambda: None
     check_now: CheckNow | None = None
+    watched: frozenset[str] | None = None  # ids of the sources this process checks; None: every known one
     # What the wiring opened and must close (scheduler, checker, delivery worker); not for handlers.
     extras: dict[str, Any] = field(default_factory=dict)
 

@@ -8,8 +8,9 @@ from telegram import Update
 
 from bot.exposure import Exposure, assess, rank_sectors
 from bot.render import exposure_message, ranking_message
+from bot.status import CHINA
 from bot.vocab import Kind
-from handlers.context import Context, Services, check_arguments, split_leading
+from handlers.context import Context, Services, UsageError, check_arguments, split_leading
 from handlers.replies import reply_answer
 
 USAGE = "Usage: /exposure COUNTRY [SECTOR]\nExample: /exposure japan autos"
@@ -19,6 +20,11 @@ def exposure_query(services: Services, args: Sequence[str]) -> tuple[str, Exposu
     """Resolve the arguments and assess: one Exposure for a sector, a ranking without one."""
     words = check_arguments(args, USAGE, at_least=1)
     country, rest = split_leading(services.vocabulary, Kind.COUNTRY, words)
+    if country in (CHINA, "ALL"):
+        raise UsageError(
+            "Exposure is measured for a country that depends on Chinese supply; China issues the controls "
+            f"tracked here.\n{USAGE}"
+        )
     book = services.status_book()
     if not rest:
         return country, rank_sectors(services.table, book, country, services.today())

@@ -9,7 +9,7 @@ from typing import Any
 
 from telegram import Update
 
-from bot.render import esc, link
+from bot.render import counted, esc, link
 from handlers.context import Context, Services, UsageError, check_arguments
 from handlers.replies import refuse_unless_admin, reply_answer, reply_html, reply_problem
 from storage.items import count_items, latest_items
@@ -45,7 +45,7 @@ def _source_line(row: dict[str, Any], items: int, now: dt.datetime) -> str:
 
 def sources_answer(services: Services) -> str:
     """The HTML reply to /sources."""
-    rows = list_sources(services.db)
+    rows = list_sources(services.db, services.watched)
     if not rows:
         return "No sources have been checked yet."
     counts = count_items(services.db)
@@ -70,7 +70,7 @@ def latest_answer(services: Services, args: Sequence[str]) -> str:
         f"<i>({esc(item['source_name'] or item['source_id'])})</i>"
         for item in items
     ]
-    return "\n".join([f"<b>Latest {len(items)} items</b>", *lines])
+    return "\n".join([f"<b>Latest {counted(len(items), 'item')}</b>", *lines])
 
 
 async def sources(update: Update, context: Context) -> None:
@@ -112,7 +112,7 @@ def _checknow_arguments(services: Services, args: Sequence[str]) -> list[str] | 
     words = check_arguments(args, CHECKNOW_USAGE)
     if not words:
         return None
-    known = [row["id"] for row in list_sources(services.db)]
+    known = [row["id"] for row in list_sources(services.db, services.watched)]
     if len(words) > 1 or words[0] not in known:
         closest = difflib.get_close_matches(words[0], known, n=3, cutoff=0.3)
         hint = f" Closest: {', '.join(closest)}." if closest else ""

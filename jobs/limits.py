@@ -1,8 +1,8 @@
 """Telegram's sending limits and the retry policy, as pure logic: every method takes `now` in seconds.
 
-All chats together at most `per_second` messages per second; one private chat at most one message per
-`private_interval` seconds; one group at most `group_per_minute` messages per minute; a chat told to wait
-(429 retry_after) waits, and only that chat.
+All chats together at most `per_second` messages per second; one chat (private or group) at most one message
+per `private_interval` seconds, and one group also at most `group_per_minute` messages per minute; a chat told
+to wait (429 retry_after) waits, and only that chat.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ class RateLimiter:
     def __init__(self, limits: SendLimits) -> None:
         self.limits = limits
         self._global = GlobalLimit(limits.per_second) if limits.per_second else None
-        self._chats: dict[int, Window] = {}
+        self._chats: dict[int, tuple[Window, ...]] = {}
         self._blocked: dict[int, float] = {}
         self._swept = -math.inf
 
@@ -126,19 +126,19 @@ class RateLimiter:
         return now if self._global is None else self._global.ready_at(now)
 
     def ready_at(self, chat_id: int, chat_type: str, now: float) -> float:
-        """When this chat may receive its next message."""
-        window = self._chats.get(chat_id)
-        ready = window.ready_at(now) if window is not None else now
+        """When this chat may receive its next message: the latest of what each of its windows allows."""
+        ready = max((window.ready_at(now) for window in self._chats.get(chat_id, ())), default=now)
         return max(ready, self._blocked.get(chat_id, now))
 
     def record(self, chat_id: int, chat_type: str, now: float) -> None:
         """A message to this chat starts at `now`."""
         if self._global is not None:
             self._global.record(now)
-        window = self._chats.get(chat_id)
-        if window is None:
-            window = self._chats[chat_id] = self._chat_window(chat_type)
-        window.record(now)
+        windows = self._chats.get(chat_id)
+        if windows is None:
+            windows = self._chats[chat_id] = self._chat_windows(chat_type)
+        for window in windows:
+            window.record(now)
 
     def block(self, chat_id: int, until: float) -> None:
         """Telegram asked us to wait before writing to this chat again."""
@@ -149,14 +149,18 @@ class RateLimiter:
         if now - self._swept < SWEEP_EVERY:
             return
         self._swept = now
-        self._chats = {chat: window for chat, window in self._chats.items() if not window.idle(now)}
+        self._chats = {
+            chat: windows for chat, windows in self._chats.items() if not all(w.idle(now) for w in windows)
+        }
         self._blocked = {chat: until for chat, until in self._blocked.items() if until > now}
 
     def tracked_chats(self) -> int:
         """How many chats the limiter holds state for."""
         return len(self._chats) + len(self._blocked)
 
-    def _chat_window(self, chat_type: str) -> Window:
+    def _chat_windows(self, chat_type: str) -> tuple[Window, ...]:
+        """One message per `private_interval` for every chat; a group also `group_per_minute` a minute."""
+        per_second = Window(1, self.limits.private_interval)
         if chat_type in GROUP_TYPES:
-            return Window(self.limits.group_per_minute, 60.0)
-        return Window(1, self.limits.private_interval)
+            return per_second, Window(self.limits.group_per_minute, 60.0)
+        return (per_second,)

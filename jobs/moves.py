@@ -58,7 +58,7 @@ class Evidence:
 
     title: str
     url: str | None
-    source_id: str
+    source: str  # who reported it, as people should read it: the source's name
     item_id: int | None = None
 
 
@@ -148,7 +148,7 @@ def _change(
     if measurement.direction == EASE and measurement.until and status and status["until"]:
         # A suspension in force, named again with an end date: an extension, not a further easing.
         extend_suspension(db, key, until=measurement.until, title=evidence.title, url=evidence.url,
-                          source=evidence.source_id, at=now.isoformat())  # fmt: skip
+                          source=evidence.source, at=now.isoformat())  # fmt: skip
         return None
     current = int(status["level"]) if status else int(Level.NORMAL)
     level = new_level(db, measurement, key, current)
@@ -156,7 +156,7 @@ def _change(
         return None
     until = measurement.until if measurement.direction == EASE else None
     return StatusChange(
-        *key, current, level, measurement.direction, now.isoformat(), evidence.title, evidence.source_id, ORIGIN,
+        *key, current, level, measurement.direction, now.isoformat(), evidence.title, evidence.source, ORIGIN,
         evidence.url, evidence.item_id, until,
     )  # fmt: skip
 

@@ -41,7 +41,7 @@ class MeasuringSink:
         for item in items:
             measurement = item.note if isinstance(item.note, Measurement) else self.measure(item)
             if item.fresh:
-                evidence = Evidence(item.title, item.link, item.source.id, item.id)
+                evidence = Evidence(item.title, item.link, item.source.name, item.id)
                 changes += apply_measurement(db, measurement, evidence, now, self.alerts.vocabulary)
             elif measurement.relevant:
                 record_signals(db, item.id, signal_rows(measurement), now.isoformat())

@@ -192,12 +192,14 @@ def drop_pending_of_chat(db: Database, chat_id: int, reason: str) -> int:
 
 
 def move_deliveries(db: Database, delivery_id: int, old_chat_id: int, new_chat_id: int, due: str) -> None:
-    """A migrated group: this delivery and the chat's pending ones go to the new id, due at `due`."""
+    """A migrated group: this delivery and the chat's pending ones go to the new id; this one is due at `due`,
+    the others keep their due times (a digest or a quiet hour still holds them)."""
     with db.atomic():
         db.execute(
-            f"""UPDATE OR IGNORE deliveries SET chat_id = ?, state = '{PENDING}', next_attempt_at = ?
+            f"""UPDATE OR IGNORE deliveries SET chat_id = ?, state = '{PENDING}',
+                    next_attempt_at = CASE WHEN id = ? THEN ? ELSE next_attempt_at END
                 WHERE chat_id = ? AND (id = ? OR state = '{PENDING}')""",
-            [new_chat_id, due, old_chat_id, delivery_id],
+            [new_chat_id, delivery_id, due, old_chat_id, delivery_id],
         )
         drop_delivery_if_still(db, delivery_id, old_chat_id, f"duplicate: chat migrated to {new_chat_id}")
         drop_pending_of_chat(db, old_chat_id, f"duplicate: chat migrated to {new_chat_id}")

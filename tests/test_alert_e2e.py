@@ -68,7 +68,7 @@ async def test_a_subscriber_hears_of_a_tightening_on_japan_and_no_one_else_does(
     assert text.startswith("🔴 <b>Tightened: China → Japan</b>\n🔴 Rare earths: review → <b>restricted</b>\n")
     assert (
         '📰 <a href="https://mofcom.example/new">China halts rare-earth exports to Japan &amp; tightens licence '
-        "&lt;reviews&gt;</a> — mofcom-loopback"
+        "&lt;reviews&gt;</a> — MOFCOM (loopback)"
     ) in text
     assert "📊 <b>Your exposure</b>\n• Japan · autos: " in text
     db = open_database(tmp_path / "bot.db", dt.datetime.now(dt.UTC))

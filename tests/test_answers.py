@@ -114,3 +114,9 @@ def test_only_ascii_digits_count_as_n_and_others_get_the_usage(services: Service
         history_answer(services, ["japan", number])
     with pytest.raises(UsageError, match=r"Usage: /latest"):
         latest_answer(services, [number])
+
+
+@pytest.mark.parametrize("country", ["china", "中国", "all"])
+def test_exposure_of_the_issuer_or_of_everyone_is_refused_with_usage(services: Services, country: str) -> None:
+    with pytest.raises(UsageError, match="depends on Chinese supply"):
+        exposure_answer(services, [country, "autos"])

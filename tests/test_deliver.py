@@ -139,6 +139,32 @@ async def test_a_migrated_group_is_followed_with_its_subscriptions(db: Database)
     assert db.execute("SELECT chat_id, state FROM deliveries").fetchall() == [(-1005, "sent")]
 
 
+async def test_a_migrated_group_keeps_what_its_modes_hold_held(db: Database) -> None:
+    subscriber(db, -5, "group")
+    status_alert(db, [-5])
+    digest_id = insert_alert(db, "held:digest", "admin", "info", {"text": "d"}, stamp(T0))
+    quiet_id = insert_alert(db, "held:quiet", "admin", "info", {"text": "q"}, stamp(T0))
+    assert digest_id is not None and quiet_id is not None
+    insert_delivery(db, digest_id, -5, stamp(at(20 * 3600)), mode="digest", held_by="digest")
+    insert_delivery(db, quiet_id, -5, stamp(at(8 * 3600)), held_by="quiet")
+    sender = ScriptedSender()
+    sender.will(-5, Migrated(-1005))
+    job = worker(db, sender)
+    await job.run_once(at(0))
+    rows = db.execute(
+        "SELECT alert_id, chat_id, next_attempt_at, mode, held_by FROM deliveries WHERE state = 'pending'"
+        " ORDER BY alert_id"
+    ).fetchall()
+    assert rows[1:] == [
+        (digest_id, -1005, stamp(at(20 * 3600)), "digest", "digest"),
+        (quiet_id, -1005, stamp(at(8 * 3600)), "instant", "quiet"),
+    ]
+    assert rows[0][1:3] == (-1005, stamp(at(0)))  # the migrated delivery itself goes now
+    assert await job.run_once(at(1)) == 1
+    assert await job.run_once(at(3600)) == 0  # the held ones wait
+    assert [m.chat_id for m in sender.messages] == [-5, -1005]
+
+
 async def test_bad_markup_is_resent_once_as_plain_text_then_failed(db: Database) -> None:
     for chat in (1, 2):
         subscriber(db, chat)

@@ -137,13 +137,24 @@ async def test_the_worker_keeps_one_message_a_second_per_private_chat(db: Databa
     assert [m.text.rsplit(" ", 1)[-1] for m in sender.messages if m.chat_id == 1] == ["a", "b", "c"]
 
 
-async def test_the_worker_keeps_twenty_a_minute_per_group(db: Database) -> None:
+async def test_the_worker_keeps_twenty_a_minute_and_one_a_second_per_group(db: Database) -> None:
     save_subscriber(db, -7, "supergroup", "traders", "UTC", stamp(T0))
     for number in range(25):
         queue(db, [-7], f"k{number}")
     sender = RecordingSender()
     worker = DeliveryWorker(db, sender, limits=SendLimits(per_second=None))
-    sent = [await worker.run_once(at(second)) for second in range(59)]
-    assert sum(sent) == 20
+    moments = [step / 20 for step in range(1200)]  # a pass every 50 ms for the first minute
+    sent = [(moment, await worker.run_once(at(moment))) for moment in moments]
+    times = [moment for moment, count in sent for _ in range(count)]
+    assert len(times) == 20
+    assert max(sum(1 for t in times if start <= t < start + 1) for start in moments) == 1
     assert await worker.run_once(at(60)) == 1
-    assert max(sent) == 1  # a group may take 20 a minute, but still one message at a time
+
+
+def test_a_group_gets_one_message_a_second_as_well_as_twenty_a_minute() -> None:
+    limiter = RateLimiter(SendLimits(per_second=None))
+    limiter.record(-5, "group", 0.0)
+    assert limiter.ready_at(-5, "group", 0.05) == 1.0
+    for second in range(1, 20):
+        limiter.record(-5, "group", float(second))
+    assert limiter.ready_at(-5, "group", 19.5) == 60.0  # the minute's window is the later one now

@@ -57,3 +57,10 @@ def test_latest_refuses_bad_counts_with_usage(services: Services, args: list[str
 
 def test_latest_with_nothing_yet_says_so(services: Services) -> None:
     assert latest_answer(services, []).startswith("No items yet")
+
+
+def test_sources_lists_only_what_this_process_watches(services: Services) -> None:
+    add_sources(services)
+    services.watched = frozenset({"usgs"})
+    answer = sources_answer(services)
+    assert "<b>usgs</b>" in answer and "mofcom" not in answer
