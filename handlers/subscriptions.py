@@ -195,6 +195,8 @@ def unsubscribe_answer(services: Services, chat_id: int, args: Sequence[str]) ->
         removed = remove_all_subscriptions(services.db, chat_id)
         return f"Removed all {removed} subscriptions." if removed else "There were no subscriptions to remove."
     rows = subscriptions_of(services.db, chat_id)
+    if not rows:
+        return "There are no subscriptions to remove. Try /subscribe japan autos."
     number = words[0]
     if not (number.isascii() and number.isdecimal()) or not 1 <= int(number) <= len(rows):
         raise UsageError(f"N must be a number from /subscriptions (1 to {len(rows)}).\n{UNSUBSCRIBE_USAGE}")
@@ -251,7 +253,7 @@ async def subscribe(update: Update, context: Context) -> None:
     if wanted.pick_sector and update.effective_message is not None:
         country = esc(services.vocabulary.display(Kind.COUNTRY, wanted.country))
         await update.effective_message.reply_html(
-            f"Which of {country}'s sectors? (or every material)",
+            f"Which sectors of {country}? (or every material)",
             reply_markup=sector_keyboard(services.vocabulary, wanted.country),
         )
         return

@@ -217,7 +217,7 @@ async def test_subscribe_with_a_country_only_offers_a_keyboard_of_sectors(tmp_pa
         [question] = await api.wait_for_messages(602, timeout=10)
         keyboard = question["reply_markup"]["inline_keyboard"]
         buttons = {button["text"]: button["callback_data"] for row in keyboard for button in row}
-        assert question["text"] == "Which of Japan's sectors? (or every material)"
+        assert question["text"] == "Which sectors of Japan? (or every material)"
         assert buttons["autos"] == "sub:JP:autos::0" and buttons["Every material"] == "sub:JP:::0"
         api.press_button(buttons["semiconductors"], chat_id=602, message_id=1)
         api.press_button(buttons["semiconductors"], chat_id=602, message_id=1)
@@ -258,3 +258,9 @@ async def test_admins_see_failed_deliveries_and_others_are_refused(tmp_path: Pat
     db = open_database(tmp_path / "bot.db", NOW)
     assert delivery_counts(db) == {}
     db.close()
+
+
+def test_unsubscribing_with_no_subscriptions_says_so(services: Services) -> None:
+    from handlers.subscriptions import unsubscribe_answer
+
+    assert unsubscribe_answer(services, 555, ["1"]).startswith("There are no subscriptions to remove.")
