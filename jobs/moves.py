@@ -39,6 +39,7 @@ from storage.statuses import (
     StatusChange,
     extend_suspension,
     get_status,
+    latest_change,
     level_before_rise_to,
     record_change,
     set_status,
@@ -47,6 +48,9 @@ from storage.statuses import (
 
 ORIGIN = "live"
 ENTITY_CEILING = Level.WATCH
+# An easing that names no remaining level, seen within this long of an easing to the current level, is the same
+# news again: lifting once more would take away a measure still in force.
+SAME_NEWS_WINDOW = dt.timedelta(days=7)
 SIGNAL_ONLY_SCOPES = frozenset({"technology", "framework"})
 
 Key = tuple[str, str, str]  # (issuer, target, material)
@@ -122,22 +126,34 @@ def raised_level(measurement: Measurement, current: int) -> int | None:
     return wanted if wanted > current else None
 
 
-def lowered_level(db: Database, measurement: Measurement, key: Key, current: int) -> int | None:
+def lowered_level(
+    db: Database, measurement: Measurement, key: Key, current: int, now: dt.datetime
+) -> int | None:
     """The level an easing moves a status to, or None where it stays."""
     if current == Level.NORMAL or (measurement.scope == "entities" and current > ENTITY_CEILING):
         return None
     if measurement.effect == GRANT and current == Level.LICENSING:
         return None
+    if measurement.level == Level.NORMAL and recently_eased_to(db, key, current, now):
+        return None  # the same easing news again (another outlet, a repost): it was lifted once already
     wanted = measurement.level if measurement.level > Level.NORMAL else prior_level(db, key, current)
     return wanted if wanted < current else None
 
 
-def new_level(db: Database, measurement: Measurement, key: Key, current: int) -> int | None:
+def recently_eased_to(db: Database, key: Key, current: int, now: dt.datetime) -> bool:
+    """Whether the key's latest change was an easing to its current level, within the repeat window."""
+    latest = latest_change(db, key)
+    if latest is None or not latest["new_level"] < latest["old_level"] or latest["new_level"] != current:
+        return False
+    return now - dt.datetime.fromisoformat(latest["at"]) < SAME_NEWS_WINDOW
+
+
+def new_level(db: Database, measurement: Measurement, key: Key, current: int, now: dt.datetime) -> int | None:
     """Where a measurement moves the status of one key, or None where it stays."""
     if measurement.direction == TIGHTEN:
         return raised_level(measurement, current)
     if measurement.direction == EASE:
-        return lowered_level(db, measurement, key, current)
+        return lowered_level(db, measurement, key, current, now)
     return None
 
 
@@ -151,7 +167,7 @@ def _change(
                           source=evidence.source, at=now.isoformat())  # fmt: skip
         return None
     current = int(status["level"]) if status else int(Level.NORMAL)
-    level = new_level(db, measurement, key, current)
+    level = new_level(db, measurement, key, current, now)
     if level is None:
         return None
     until = measurement.until if measurement.direction == EASE else None

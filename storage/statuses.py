@@ -124,6 +124,13 @@ def status_history(
     return list(db.query(sql, [*params, limit]))
 
 
+def latest_change(db: Database, key: tuple[str, str, str]) -> dict[str, Any] | None:
+    """The latest recorded change of (issuer, target, material), or None."""
+    sql = """SELECT * FROM status_changes WHERE issuer = ? AND target = ? AND material = ?
+             ORDER BY at DESC, id DESC LIMIT 1"""
+    return next(iter(db.query(sql, list(key))), None)
+
+
 def level_before_rise_to(db: Database, key: tuple[str, str, str], level: int) -> int:
     """The level before the latest rise of (issuer, target, material) from below `level` to it or above: what
     remains when the measure that set `level` is lifted; 0 where the history has none."""

@@ -152,6 +152,23 @@ def test_the_same_news_from_three_sources_is_one_change(db: Database, rules: Rul
     assert db.execute("SELECT count(*) FROM signals").fetchone()[0] == 3  # each item keeps what it said
 
 
+def test_the_same_easing_news_from_two_sources_lowers_once(db: Database, rules: Rules) -> None:
+    feed(db, rules, "China tightens review of gallium export licences for Japan", at(0))
+    feed(db, rules, "China halts gallium export licence approvals for Japanese companies", at(10))
+    lifted = "China lifts the halt on gallium exports to Japan"
+    results = [feed(db, rules, lifted, at(20), source) for source in ("reuters", "kyodo")]
+    assert [len(changes) for changes in results] == [1, 0]
+    assert level(db, "JP", "gallium") == 2  # back to the review that stood before the halt, and no further
+
+
+def test_a_later_easing_of_what_remains_still_lowers(db: Database, rules: Rules) -> None:
+    feed(db, rules, "China tightens review of gallium export licences for Japan", at(0))
+    feed(db, rules, "China halts gallium export licence approvals for Japanese companies", at(10))
+    feed(db, rules, "China lifts the halt on gallium exports to Japan", at(20))
+    assert feed(db, rules, "China eases gallium export licence reviews for Japan", at(60)) != []
+    assert level(db, "JP", "gallium") == 0
+
+
 def test_a_grant_leaves_licensing_in_force(db: Database, rules: Rules) -> None:
     feed(db, rules, "China imposes export controls on gallium", at(0))
     assert feed(db, rules, "China approves first gallium export licences since curbs took effect", at(30)) == []
