@@ -6,13 +6,17 @@ Pure functions of the alert's stored payload. A status alert's payload (built by
 "before", "after", "band_before", "band_after"}}. A change's `old` and `new` are the effective levels of its
 target for its material (what applies to that target, whichever measure sets it): lifting a US ban on
 gallium while licensing for all destinations stays reads "banned → licensing", not "banned → normal".
-A delivery adds the chat's 'COUNTRY:sector' pairs, so each chat reads what the change does to its own
-exposure. Every piece of outside text is escaped here.
+`countries` holds, for each country whose subscribers the alert reaches, that country's own effective levels
+(entries shaped like `changes`, target the country): a subscriber reads its country's levels, not the target's.
+A delivery adds the chat's 'COUNTRY:sector' pairs (sector empty for a subscription without one), so each chat
+reads the levels of its own countries (`chat_entries`; the target's for ALL) and what the change does to its
+own exposure. Every piece of outside text is escaped here.
 
 A lapse alert (a suspension that ran out, built by jobs.lapses) holds the suspending event's `issuer`,
 `issuer_name`, `title`, `url`, `source`, `until` (ISO date), `targets`, `materials`, `level` (in force now) and
 `lifted` (what comes back unless the suspension was extended), `lapses` (each `target`, `target_name`,
-`material`, `material_name`, `level`, `lifted`), `at`, `severity` and `exposure` (now → with the lifted levels).
+`material`, `material_name`, `level`, `lifted`), `at`, `severity`, `exposure` (now → with the lifted levels)
+and `countries` (each reached country's own `lapses`).
 """
 
 from __future__ import annotations
@@ -58,6 +62,16 @@ def severity(moves: Iterable[tuple[int, int]]) -> str:
     """The highest severity of (old, new) level moves."""
     ranks = [SEVERITIES.index(move_severity(old, new)) for old, new in moves]
     return SEVERITIES[max(ranks, default=0)]
+
+
+def chat_entries(payload: Mapping[str, Any], key: str, pairs: Sequence[str] = ()) -> list[Mapping[str, Any]]:
+    """The entries (`changes` or `lapses`) a chat reads: for each of its countries, that country's own levels
+    where the payload has them, else the payload's (its targets'); the payload's for a chat that names none."""
+    own = payload.get("countries") or {}
+    entries: list[Mapping[str, Any]] = []
+    for country in dict.fromkeys(pair.partition(":")[0] for pair in pairs):
+        entries += [entry for entry in own.get(country, payload[key]) if entry not in entries]
+    return entries or list(payload[key])
 
 
 def _verb(changes: Sequence[Mapping[str, Any]]) -> str:
@@ -142,8 +156,9 @@ def evidence_line(payload: Mapping[str, Any]) -> str:
 
 
 def status_alert_message(payload: Mapping[str, Any], pairs: Sequence[str] = ()) -> str:
-    """The alert for one item's status changes, with what they do to this chat's exposure."""
-    changes = payload["changes"]
+    """The alert for one item's status changes, as this chat's countries see them, with what they do to this
+    chat's exposure."""
+    changes = chat_entries(payload, "changes", pairs)
     mark = SEVERITY_MARKS.get(payload.get("severity", "info"), "🔔")
     header = f"{mark} <b>{_verb(changes)}: {esc(payload['issuer_name'])} → {esc(', '.join(_targets(changes)))}</b>"
     lines = [header, *_change_lines(changes), "", evidence_line(payload)]
@@ -179,8 +194,9 @@ def lapse_line(group: Sequence[Mapping[str, Any]], until: str, *, name_target: b
 
 
 def lapse_message(payload: Mapping[str, Any], pairs: Sequence[str] = ()) -> str:
-    """The alert for a suspension that ran out: what comes back unless it was extended, and what to watch."""
-    lapses = payload["lapses"]
+    """The alert for a suspension that ran out: what comes back unless it was extended (for this chat's
+    countries), and what to watch."""
+    lapses = chat_entries(payload, "lapses", pairs)
     groups = _lapse_groups(lapses)
     name_target = len({lapse["target"] for lapse in lapses}) > 1
     targets = ", ".join(dict.fromkeys(str(lapse["target_name"]) for lapse in lapses))
@@ -208,9 +224,9 @@ def admin_message(payload: Mapping[str, Any]) -> str:
     return f"🛠 <b>Chokepoint admin</b>\n{esc(payload.get('text', ''))}"
 
 
-def _lapse_digest_lines(payload: Mapping[str, Any]) -> list[str]:
+def _lapse_digest_lines(payload: Mapping[str, Any], pairs: Sequence[str]) -> list[str]:
     lines = []
-    for group in _lapse_groups(payload["lapses"])[:MAX_CHANGE_LINES]:
+    for group in _lapse_groups(chat_entries(payload, "lapses", pairs))[:MAX_CHANGE_LINES]:
         level, lifted = Level(group[0]["level"]), Level(group[0]["lifted"])
         lines.append(
             f"⏰ {esc(_lapse_subject(group, name_target=True))}: suspension ran out after "
@@ -221,7 +237,10 @@ def _lapse_digest_lines(payload: Mapping[str, Any]) -> list[str]:
 
 def _digest_entry(item: Mapping[str, Any]) -> list[str]:
     payload, pairs = item["payload"], item.get("pairs", [])
-    changed = _lapse_digest_lines(payload) if "lapses" in payload else _change_lines(payload["changes"])
+    if "lapses" in payload:
+        changed = _lapse_digest_lines(payload, pairs)
+    else:
+        changed = _change_lines(chat_entries(payload, "changes", pairs))
     lines = [f"• {line}" for line in changed]
     lines.append(f"   {evidence_line(payload)} · {moment(payload['at'])}")
     lines += [f"   📊 {exposure_line(payload['exposure'][key])}" for key in exposure_keys(pairs, payload)]
@@ -230,7 +249,11 @@ def _digest_entry(item: Mapping[str, Any]) -> list[str]:
 
 def _digest_count(items: Sequence[Mapping[str, Any]]) -> str:
     """'2 status changes', with ', 1 suspension run out' where lapses are among them."""
-    changes = sum(len(item["payload"].get("changes", [])) for item in items)
+    changes = sum(
+        len(chat_entries(item["payload"], "changes", item.get("pairs", [])))
+        for item in items
+        if "changes" in item["payload"]
+    )
     lapses = sum("lapses" in item["payload"] for item in items)
     counted = f"{changes} status {'change' if changes == 1 else 'changes'}"
     if not lapses:

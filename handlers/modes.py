@@ -2,7 +2,9 @@
 arrive.
 
 Held alerts are not lost: a digest collects them into one message a day, quiet hours and mutes deliver them
-when they end; turning a mode off releases what that mode held, as the chat's other modes allow.
+when they end. Every change of a mode re-times what the chat's modes hold, as its modes now are: turning a
+mode off releases what it held, as the other modes allow; a new mute, digest time, quiet window or time zone
+moves what is held to the new time.
 """
 
 from __future__ import annotations
@@ -54,23 +56,24 @@ def _chat_row(services: Services, chat: Chat) -> dict[str, Any]:
     return row
 
 
-def release_holds(db: Database, chat_id: int, reason: str, now: dt.datetime) -> int:
-    """Re-time the deliveries `reason` held (the chat just turned it off) by the chat's remaining modes; return
-    how many are due now."""
+HOLD_REASONS = (DIGEST, MUTE, QUIET)
+
+
+def retime_holds(db: Database, chat_id: int, now: dt.datetime) -> int:
+    """Re-place every delivery the chat's modes hold by the chat's current modes (they just changed); return how
+    many are due now. Deliveries delayed by rate limits or retries (held by nothing) keep their time."""
     subscriber = get_subscriber(db, chat_id)
     hold = hold_of(subscriber) if subscriber else Hold()
     with db.atomic():
-        placed = [
-            (row["id"], *placement(hold, now, banned=raises_a_ban(row["payload"])))
-            for row in held_deliveries(db, chat_id, reason)
-        ]
+        rows = {row["id"]: row for reason in HOLD_REASONS for row in held_deliveries(db, chat_id, reason)}
+        placed = [(row_id, *placement(hold, now, banned=raises_a_ban(row["payload"]))) for row_id, row in rows.items()]
         rehold(db, [(row_id, stamp(due), mode, held_by) for row_id, due, mode, held_by in placed])
     return sum(mode == INSTANT and due <= now for _, due, mode, _ in placed)
 
 
-def _release(services: Services, chat_id: int, reason: str) -> int:
-    """Re-time what a mode held, now that it is off; wake the delivery job for what is due now."""
-    released = release_holds(services.db, chat_id, reason, services.clock())
+def _retime(services: Services, chat_id: int) -> int:
+    """Re-time what the chat's modes hold, now that they changed; wake the delivery job for what is due now."""
+    released = retime_holds(services.db, chat_id, services.clock())
     if released:
         services.wake_delivery()
     return released
@@ -86,12 +89,13 @@ def digest_answer(services: Services, chat: Chat, args: Sequence[str]) -> str:
     row = _chat_row(services, chat)
     if words[0].lower() == OFF:
         set_digest(services.db, chat.id, None, None)
-        return "Instant alerts again." + _released_note(_release(services, chat.id, DIGEST))
+        return "Instant alerts again." + _released_note(_retime(services, chat.id))
     if len(words) > 2:
         raise UsageError(DIGEST_USAGE)
     at = parse_clock(words[0])
     timezone = time_zone(words[1]) if len(words) == 2 else row["timezone"]
     set_digest(services.db, chat.id, clock_text(at), timezone)
+    _retime(services, chat.id)
     return (
         f"🗞 Daily digest at {clock_text(at)} ({esc(timezone)}): the day's changes in one message. "
         "/digest off for instant alerts."
@@ -104,15 +108,16 @@ def quiet_answer(services: Services, chat: Chat, args: Sequence[str]) -> str:
     row = _chat_row(services, chat)
     if words[0].lower() == OFF:
         set_quiet(services.db, chat.id, None, None, allow_banned=False)
-        return "No quiet hours." + _released_note(_release(services, chat.id, QUIET))
+        return "No quiet hours." + _released_note(_retime(services, chat.id))
     start, end = parse_window(words[0])
     allow_banned, zone_name = _quiet_options(words[1:])
     timezone = time_zone(zone_name) if zone_name else row["timezone"]
     set_quiet(services.db, chat.id, clock_text(start), clock_text(end), allow_banned, timezone=timezone)
+    released = _released_note(_retime(services, chat.id))
     banned = " Bans still come through." if allow_banned else " Add 'banned' to let bans through."
     return (
         f"🌙 Quiet hours {clock_text(start)}–{clock_text(end)} ({esc(timezone)}): alerts wait until "
-        f"{clock_text(end)}.{banned}"
+        f"{clock_text(end)}.{banned}{released}"
     )
 
 
@@ -142,10 +147,14 @@ def mute_answer(services: Services, chat: Chat, args: Sequence[str]) -> str:
     _chat_row(services, chat)
     if words[0].lower() == OFF:
         set_muted_until(services.db, chat.id, None)
-        return "Unmuted." + _released_note(_release(services, chat.id, MUTE))
+        return "Unmuted." + _released_note(_retime(services, chat.id))
     until = services.clock() + parse_duration("".join(words))
     set_muted_until(services.db, chat.id, stamp(until))
-    return f"🔕 Muted until {until.strftime('%Y-%m-%d %H:%M')} UTC: alerts wait until then. /mute off to unmute."
+    released = _released_note(_retime(services, chat.id))
+    return (
+        f"🔕 Muted until {until.strftime('%Y-%m-%d %H:%M')} UTC: alerts wait until then. /mute off to unmute."
+        + released
+    )
 
 
 def settings_command(

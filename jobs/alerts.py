@@ -6,9 +6,14 @@ same changes never make two alerts. Daily digests are composed here too, from a 
 
 An alert says what changed for people: each change as the effective level of its target for its material
 (DESIGN.md: the highest of the statuses on the target, its bloc and ALL, on the material and its groups) before
-and after the item's changes, read from the statuses rebuilt as they were. Matching, severity and exposure use
-the same levels; a change that moved no effective level (an easing beneath a stronger measure) is left out, and
-an item none of whose changes moved one raises no alert.
+and after the item's changes, read from the statuses rebuilt as they were. Severity and exposure use the same
+levels; a change that moved no effective level (an easing beneath a stronger measure) is left out, and an item
+none of whose changes moved one raises no alert.
+
+Each subscriber hears of what the changes do to its own country (bot.matching): a subscription to Japan is
+matched by Japan's effective levels before and after, computed once per (country, material) however many chats
+subscribe; a subscription to ALL by the changes' own. The payload keeps, under `countries`, each matched
+country's moves, so that each chat reads its country's levels (bot.alert_text).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from bot.alert_text import severity
 from bot.exposure import assess
 from bot.knowledge import ExposureTable
 from bot.ladder import Level
-from bot.matching import ALL, Filter, Move, matching_filters
+from bot.matching import ALL, Filter, Move, matching_filters, reads_levels
 from bot.status import CHINA, Status, StatusBook
 from bot.timing import hold_of, hold_of_timezone, placement, zone
 from bot.vocab import Kind, Vocabulary
@@ -66,6 +71,58 @@ class Around:
     def books(self, vocabulary: Vocabulary, issuer: str = CHINA) -> tuple[StatusBook, StatusBook]:
         """One issuer's statuses before and after, to read effective levels from."""
         return StatusBook(self.before, vocabulary, issuer), StatusBook(self.after, vocabulary, issuer)
+
+
+class CountryLevels:
+    """Countries' effective levels before and after some changes, each (country, material) computed once."""
+
+    def __init__(self, before: StatusBook, after: StatusBook) -> None:
+        self.before, self.after = before, after
+        self._cache: dict[tuple[str, str], tuple[int, int]] = {}
+
+    def __call__(self, country: str, material: str) -> tuple[int, int]:
+        key = (country, material)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = (int(self.before.level(*key)), int(self.after.level(*key)))
+        return found
+
+
+def country_views(
+    matched: Iterable[Filter], moves: Sequence[Move], context: AlertContext, levels: CountryLevels
+) -> dict[str, list[Move]]:
+    """Each matched country's moves of its effective levels for the changed materials, in the changes' order
+    (every chat of a country reads the same; a subscription to ALL reads the changes' own)."""
+    countries = sorted({f.country for f in matched if reads_levels(f, context.vocabulary)})
+    views: dict[str, list[Move]] = {}
+    for country in countries:
+        destinations, seen = context.vocabulary.destinations(country), set()
+        for move in moves:
+            if move.target not in destinations or move.material in seen:
+                continue
+            seen.add(move.material)
+            old, new = levels(country, move.material)
+            if old != new:
+                views.setdefault(country, []).append(Move(country, move.material, old, new))
+    return views
+
+
+def _move_entry(move: Move, vocabulary: Vocabulary, old: str = "old", new: str = "new") -> dict[str, Any]:
+    return {
+        "target": move.target,
+        "target_name": vocabulary.display(Kind.COUNTRY, move.target),
+        "material": move.material,
+        "material_name": vocabulary.display(Kind.MATERIAL, move.material),
+        old: move.old_level,
+        new: move.new_level,
+    }
+
+
+def country_entries(
+    views: dict[str, list[Move]], vocabulary: Vocabulary, old: str = "old", new: str = "new"
+) -> dict[str, list[dict[str, Any]]]:
+    """The payload's `countries`: each country's moves, shaped like the payload's own entries."""
+    return {country: [_move_entry(m, vocabulary, old, new) for m in moves] for country, moves in views.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +207,11 @@ def _alert_for_item(
         return None
     moves = [Move(s.change.target, s.change.material, s.old, s.new) for s in shown]
     filters = [Filter(*row) for row in active_filters(db)]
-    matched = matching_filters(filters, moves, context.vocabulary, context.table)
+    levels = CountryLevels(*around.books(context.vocabulary, shown[0].change.issuer))
+    matched = matching_filters(filters, moves, context.vocabulary, context.table, levels)
     pairs = exposure_pairs(matched, [s.change.target for s in shown], context)
     payload = status_payload(shown, context, exposure_effects(around, context, pairs, now.date()))
+    payload["countries"] = country_entries(country_views(matched, moves, context, levels), context.vocabulary)
     alert_id = insert_alert(
         db, alert_key([s.change for s in shown]), "status", payload["severity"], payload, stamp(now)
     )
@@ -192,7 +251,8 @@ def exposure_pairs(filters: Iterable[Filter], targets: Iterable[str], context: A
 def status_payload(
     shown: Sequence[Shown], context: AlertContext, exposure: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
-    """What an alert's messages are rendered from (see bot.alert_text): `old` and `new` are effective levels."""
+    """What an alert's messages are rendered from (see bot.alert_text): `old` and `new` are effective levels of
+    each change's target; the caller adds `countries`, the matched countries' own."""
     first, vocabulary = shown[0].change, context.vocabulary
     return {
         "issuer": first.issuer,

@@ -1,10 +1,14 @@
 """Delivering the outbox: claim due deliveries, send them within Telegram's limits, record what happened.
 
 A delivery is marked sent only after the Sender reports that Telegram accepted it, so a crash between the
-two can repeat one message to a chat, never lose one. Each chat's trouble stays with that chat: a 429 delays
-only it, a block deactivates only it, a migrated group is followed, a markup error is retried once as plain
-text, network errors back off exponentially, and after the last attempt the delivery is failed and the
-admins are told. The Sender is an interface: Telegram (bot.telegram_sender), the console, a fake in tests.
+two can repeat one message to a chat, never lose one. A claim names its worker and holds for a lease: a
+delivery whose outcome could not be recorded goes back to the outbox when the lease runs out, and a second
+process on the same database never takes over the live claims of the first.
+
+Each chat's trouble stays with that chat: a 429 delays only it, a block deactivates only it, a migrated group is
+followed, a markup error is retried once as plain text, network errors back off exponentially, and after the
+last attempt the delivery is failed and the admins are told. The Sender is an interface: Telegram
+(bot.telegram_sender), the console, a fake in tests.
 """
 
 from __future__ import annotations
@@ -14,6 +18,10 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import os
+import socket
+import sys
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +36,7 @@ from jobs.limits import RateLimiter, RetryPolicy, SendLimits
 from storage.outbox import (
     INSTANT,
     claim,
+    claim_owners,
     defer,
     drop_delivery,
     drop_pending_of_chat,
@@ -38,7 +47,9 @@ from storage.outbox import (
     mark_sent,
     move_deliveries,
     next_due,
-    release_claims,
+    owns_claim,
+    release_own_claims,
+    release_stale_claims,
     reschedule,
     stamp,
 )
@@ -50,6 +61,7 @@ DELIVERY_KEY = "delivery"  # where the wiring puts the running worker in service
 BUSY_CHAT_DEFER = 0.5  # seconds: a chat with a message in flight waits, so its messages keep their order
 PAYLOAD_CACHE = 256
 CLAIM_BATCH = 50
+CLAIM_LEASE = 120.0  # seconds a claim holds; after that, a delivery still being sent is taken back
 
 
 # ---- what a Sender answers ---------------------------------------------------------------------------------
@@ -139,11 +151,36 @@ class Claimed:
     pairs: tuple[str, ...]
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Claimed:
-        """From a row of storage.outbox.due_deliveries."""
+    def from_row(cls, row: dict[str, Any], chat_type: str | None = None) -> Claimed:
+        """From a row of storage.outbox.due_deliveries (or of storage.outbox.claim, with the chat's type)."""
         pairs = tuple(json.loads(row["detail"] or "[]"))
-        return cls(row["id"], row["alert_id"], row["chat_id"], row["chat_type"], row["attempts"],
+        return cls(row["id"], row["alert_id"], row["chat_id"], chat_type or row["chat_type"], row["attempts"],
                    bool(row["plain"]), row["parts_sent"], pairs)  # fmt: skip
+
+
+def claim_owner() -> str:
+    """A name for one worker's claims: host, process id and a random token."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def owner_gone(owner: str) -> bool:
+    """Whether the worker that made these claims is known to be dead: a process of this host that no longer runs.
+
+    Elsewhere, or when it cannot tell, False: those claims come back when their lease runs out."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if sys.platform == "win32" or host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def utc_now() -> dt.datetime:
@@ -165,6 +202,7 @@ class DeliveryWorker:
         clock: Callable[[], dt.datetime] = utc_now,
         concurrency: int = 64,
         idle_poll: float = 5.0,
+        lease: float = CLAIM_LEASE,
     ) -> None:
         self.db = db
         self.sender = sender
@@ -174,6 +212,8 @@ class DeliveryWorker:
         self.clock = clock
         self.concurrency = concurrency
         self.idle_poll = idle_poll
+        self.lease = dt.timedelta(seconds=lease)
+        self.owner = claim_owner()
         self.counts: Counter[str] = Counter()
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._busy_chats: set[int] = set()
@@ -213,9 +253,11 @@ class DeliveryWorker:
             self._loop.call_soon_threadsafe(self._wakeup.set)
 
     async def run(self) -> None:
-        """Deliver until stopped: after a crash, first put back what was claimed and never confirmed."""
+        """Deliver until stopped: first put back what a crashed worker claimed and never confirmed (claims older
+        than the lease, or of a process that is gone); a live worker's claims on the same database stay its own."""
         self._loop, self._wakeup = asyncio.get_running_loop(), asyncio.Event()
-        released = release_claims(self.db)
+        gone = [owner for owner in claim_owners(self.db) if owner_gone(owner)]
+        released = release_stale_claims(self.db, stamp(self.clock() - self.lease), gone)
         if released:
             logger.warning("delivery: %d unconfirmed sends put back (they may repeat once)", released)
         while not self._stopping:
@@ -248,12 +290,17 @@ class DeliveryWorker:
         self.limiter.sweep(seconds)
         started: list[asyncio.Task[None]] = []
         room = self._room(seconds)
+        stale = stamp(now - self.lease)
         while room > 0:
             limit = max(room, CLAIM_BATCH)
-            rows = [Claimed.from_row(row) for row in due_deliveries(self.db, stamp(now), limit)]
-            picked = self._pick(rows, seconds, room)
-            claim(self.db, [row.id for row in picked], stamp(now))
-            started += [self._start(row, clock) for row in picked]
+            rows = [Claimed.from_row(row) for row in due_deliveries(self.db, stamp(now), limit, stale)]
+            picked = self._pick([row for row in rows if row.id not in self._inflight], seconds, room)
+            claimed = claim(self.db, [row.id for row in picked], stamp(now), self.owner, stale)
+            for row in picked:  # only what the claim matched goes: another worker may have taken the rest
+                if row.id in claimed:
+                    started.append(self._start(Claimed.from_row(claimed[row.id], row.chat_type), clock))
+                else:
+                    self._busy_chats.discard(row.chat_id)
             room -= len(picked)
             if len(rows) < limit:
                 break
@@ -303,7 +350,7 @@ class DeliveryWorker:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        release_claims(self.db)
+        release_own_claims(self.db, self.owner)
 
     # -- one send
 
@@ -356,6 +403,9 @@ class DeliveryWorker:
     def _settle(self, row: Claimed, outcome: Outcome, parts: int, now: dt.datetime) -> None:
         self.counts[type(outcome).__name__] += 1
         with self.db.atomic():
+            if not owns_claim(self.db, row.id, self.owner):
+                logger.warning("delivery %d: its claim ran out and was taken back; %s not recorded", row.id, outcome)
+                return
             self._apply(row, outcome, parts, now)
 
     def _apply(self, row: Claimed, outcome: Outcome, parts: int, now: dt.datetime) -> None:

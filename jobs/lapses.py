@@ -4,9 +4,13 @@ A status with `until` was set by a suspension (MOFCOM Announcements 70/2025 and 
 measure it lifted is suspended to that date. Once the date has passed, the bot cannot know whether the
 suspension was extended or the measure is back, so it moves no status; it raises one alert per suspending event
 (issuer, title, until) that says what comes back unless the suspension was extended. The alert reaches, like a
-status alert, every active chat whose subscription a move from the level in force to the lifted level would
-reach, with the same holds (digest, quiet hours, mute). Its key is stable: a second run, or a restart, raises
-none again. As nothing is confirmed banned, quiet hours that let bans through do not let a lapse through.
+status alert, every active chat whose subscription the return of the lifted levels would reach — by its
+country's effective levels now and with the lifted levels back (bot.matching), so that a lapse beneath a
+measure that stays on that country reaches none of its subscribers — with the same holds (digest, quiet hours,
+mute). Levels are effective levels (DESIGN.md); a lapse that would move no target's effective level is left
+out, and an event none of whose lapses would move one raises no alert. Its key is stable: a second run, or a
+restart, raises none again. As nothing is confirmed banned, quiet hours that let bans through do not let a lapse
+through.
 """
 
 from __future__ import annotations
@@ -25,7 +29,16 @@ from bot.ladder import Level
 from bot.matching import Filter, Move, matching_filters
 from bot.status import CHINA, Status
 from bot.vocab import Kind
-from jobs.alerts import AlertContext, Around, exposure_effects, exposure_pairs, fan_out
+from jobs.alerts import (
+    AlertContext,
+    Around,
+    CountryLevels,
+    country_entries,
+    country_views,
+    exposure_effects,
+    exposure_pairs,
+    fan_out,
+)
 from storage.outbox import insert_alert, stamp
 from storage.statuses import current_statuses, status_history
 from storage.subscribers import active_filters
@@ -43,10 +56,43 @@ class Lapse:
     status: Status
     lifted: int
 
+
+@dataclass(frozen=True, slots=True)
+class ShownLapse:
+    """A lapse as people read it: the effective level of its target for its material now and with it lifted."""
+
+    lapse: Lapse
+    level: int
+    lifted: int
+
     @property
     def move(self) -> Move:
-        """The move that comes back unless the suspension was extended."""
-        return Move(self.status.target, self.status.material, int(self.status.level), self.lifted)
+        """The move of the target's effective level that comes back unless the suspension was extended."""
+        return Move(self.lapse.status.target, self.lapse.status.material, self.level, self.lifted)
+
+
+def lifted_statuses(statuses: Sequence[Status], lapses: Sequence[Lapse]) -> list[Status]:
+    """The statuses with the lapses' lifted levels back."""
+    lifted = {(lapse.status.issuer, lapse.status.target, lapse.status.material): lapse.lifted for lapse in lapses}
+    return [
+        replace(status, level=Level(lifted[key])) if (key := (status.issuer, status.target, status.material)) in lifted
+        else status
+        for status in statuses
+    ]  # fmt: skip
+
+
+def shown_lapses(lapses: Sequence[Lapse], levels: CountryLevels) -> list[ShownLapse]:
+    """The lapses that would move their target's effective level, with that level now and lifted."""
+    shown = []
+    for lapse in lapses:
+        target, material = lapse.status.target, lapse.status.material
+        if target in levels.before.vocabulary.countries:
+            level, lifted = levels(target, material)
+        else:
+            level, lifted = int(lapse.status.level), lapse.lifted
+        if level != lifted:
+            shown.append(ShownLapse(lapse, level, lifted))
+    return shown
 
 
 def announce_lapses(db: Database, context: AlertContext, now: dt.datetime) -> list[int]:
@@ -111,10 +157,19 @@ def _alert_for_event(
 ) -> int | None:
     order = {material: index for index, material in enumerate(context.vocabulary.materials)}
     lapses = sorted(lapses, key=lambda lapse: (lapse.status.target, order.get(lapse.status.material, len(order))))
+    around = Around(statuses, lifted_statuses(statuses, lapses))
+    levels = CountryLevels(*around.books(context.vocabulary, event[0]))
+    shown = shown_lapses(lapses, levels)
+    if not shown:
+        logger.info("suspension until %s ran out (%s), but no effective level would move", event[2], event[1][:60])
+        return None
+    moves = [each.move for each in shown]
     with db.atomic():
         filters = [Filter(*row) for row in active_filters(db)]
-        matched = matching_filters(filters, [lapse.move for lapse in lapses], context.vocabulary, context.table)
-        payload = lapse_payload(lapses, context, _exposure(lapses, statuses, matched, context, now), now)
+        matched = matching_filters(filters, moves, context.vocabulary, context.table, levels)
+        payload = lapse_payload(shown, context, _exposure(shown, around, matched, context, now), now)
+        views = country_views(matched, moves, context, levels)
+        payload["countries"] = country_entries(views, context.vocabulary, "level", "lifted")
         alert_id = insert_alert(db, lapse_key(event), "lapse", payload["severity"], payload, stamp(now))
         if alert_id is None:
             return None
@@ -124,31 +179,26 @@ def _alert_for_event(
 
 
 def _exposure(
-    lapses: Sequence[Lapse],
-    statuses: Sequence[Status],
+    shown: Sequence[ShownLapse],
+    around: Around,
     matched: Sequence[Filter],
     context: AlertContext,
     now: dt.datetime,
 ) -> dict[str, dict[str, Any]]:
     """The matched chats' exposures (to China's measures) now and with the lifted levels back."""
-    if lapses[0].status.issuer != CHINA:
+    if shown[0].lapse.status.issuer != CHINA:
         return {}
-    pairs = exposure_pairs(matched, [lapse.status.target for lapse in lapses], context)
-    lifted = {(lapse.status.issuer, lapse.status.target, lapse.status.material): lapse.lifted for lapse in lapses}
-    back = [
-        replace(status, level=Level(lifted[key])) if (key := (status.issuer, status.target, status.material)) in lifted
-        else status
-        for status in statuses
-    ]  # fmt: skip
-    return exposure_effects(Around(statuses, back), context, pairs, utc_date(now))
+    pairs = exposure_pairs(matched, [each.lapse.status.target for each in shown], context)
+    return exposure_effects(around, context, pairs, utc_date(now))
 
 
 def lapse_payload(
-    lapses: Sequence[Lapse], context: AlertContext, exposure: dict[str, dict[str, Any]], now: dt.datetime
+    lapses: Sequence[ShownLapse], context: AlertContext, exposure: dict[str, dict[str, Any]], now: dt.datetime
 ) -> dict[str, Any]:
-    """What a lapse alert's messages are rendered from (see bot.alert_text.lapse_message)."""
-    first, vocabulary = lapses[0].status, context.vocabulary
-    strongest = max(lapses, key=lambda lapse: (lapse.lifted, -lapse.status.level))
+    """What a lapse alert's messages are rendered from (see bot.alert_text.lapse_message): `level` and `lifted`
+    are effective levels of each lapse's target; the caller adds `countries`, the matched countries' own."""
+    first, vocabulary = lapses[0].lapse.status, context.vocabulary
+    strongest = max(lapses, key=lambda lapse: (lapse.lifted, -lapse.level))
     return {
         "issuer": first.issuer,
         "issuer_name": vocabulary.display(Kind.COUNTRY, first.issuer),
@@ -156,23 +206,23 @@ def lapse_payload(
         "source": first.source,
         "url": first.url,
         "until": first.until.isoformat() if first.until else None,
-        "targets": _unique(lapse.status.target for lapse in lapses),
-        "materials": _unique(lapse.status.material for lapse in lapses),
-        "level": int(strongest.status.level),
+        "targets": _unique(lapse.lapse.status.target for lapse in lapses),
+        "materials": _unique(lapse.lapse.status.material for lapse in lapses),
+        "level": strongest.level,
         "lifted": strongest.lifted,
         "lapses": [
             {
-                "target": lapse.status.target,
-                "target_name": vocabulary.display(Kind.COUNTRY, lapse.status.target),
-                "material": lapse.status.material,
-                "material_name": vocabulary.display(Kind.MATERIAL, lapse.status.material),
-                "level": int(lapse.status.level),
+                "target": lapse.lapse.status.target,
+                "target_name": vocabulary.display(Kind.COUNTRY, lapse.lapse.status.target),
+                "material": lapse.lapse.status.material,
+                "material_name": vocabulary.display(Kind.MATERIAL, lapse.lapse.status.material),
+                "level": lapse.level,
                 "lifted": lapse.lifted,
             }
             for lapse in lapses
         ],
         "at": now.isoformat(),
-        "severity": severity((int(lapse.status.level), lapse.lifted) for lapse in lapses),
+        "severity": severity((lapse.level, lapse.lifted) for lapse in lapses),
         "exposure": exposure,
     }
 

@@ -149,9 +149,7 @@ class RateLimiter:
         if now - self._swept < SWEEP_EVERY:
             return
         self._swept = now
-        self._chats = {
-            chat: windows for chat, windows in self._chats.items() if not all(w.idle(now) for w in windows)
-        }
+        self._chats = {chat: windows for chat, windows in self._chats.items() if not all(w.idle(now) for w in windows)}
         self._blocked = {chat: until for chat, until in self._blocked.items() if until > now}
 
     def tracked_chats(self) -> int:

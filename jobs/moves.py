@@ -126,9 +126,7 @@ def raised_level(measurement: Measurement, current: int) -> int | None:
     return wanted if wanted > current else None
 
 
-def lowered_level(
-    db: Database, measurement: Measurement, key: Key, current: int, now: dt.datetime
-) -> int | None:
+def lowered_level(db: Database, measurement: Measurement, key: Key, current: int, now: dt.datetime) -> int | None:
     """The level an easing moves a status to, or None where it stays."""
     if current == Level.NORMAL or (measurement.scope == "entities" and current > ENTITY_CEILING):
         return None

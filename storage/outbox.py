@@ -26,7 +26,7 @@ _MATCHING = """FROM subscriptions s
     JOIN temp.matched_filters m ON m.country = s.country AND m.sector = s.sector AND m.material = s.material
         AND m.min_level = s.min_level
     JOIN subscribers c ON c.chat_id = s.chat_id"""
-_DETAIL = "json_group_array(DISTINCT s.country || ':' || s.sector) FILTER (WHERE s.sector != '')"
+_DETAIL = "json_group_array(DISTINCT s.country || ':' || s.sector)"  # 'JP:autos', or 'JP:' without a sector
 _UNHELD = "c.digest_at IS NULL AND c.quiet_start IS NULL AND (c.muted_until IS NULL OR c.muted_until <= ?)"
 
 
@@ -58,7 +58,7 @@ def fan_out_unheld(db: Database, alert_id: int, due: str) -> int:
     """One delivery, due now, per active chat without digest, quiet hours or mute that matches a loaded filter.
 
     The filters are those in `temp.matched_filters` (see storage.subscribers.load_filters); `detail` lists
-    the chat's matching 'COUNTRY:sector' pairs.
+    the chat's matching 'COUNTRY:sector' pairs ('COUNTRY:' for a subscription without a sector).
     """
     cursor = db.execute(
         f"""INSERT OR IGNORE INTO deliveries (alert_id, chat_id, next_attempt_at, mode, detail)
@@ -98,28 +98,53 @@ def insert_delivery(
     return cursor.rowcount > 0
 
 
-def due_deliveries(db: Database, now: str, limit: int) -> list[dict[str, Any]]:
-    """Pending instant deliveries due at `now`, oldest due first, with the chat's type."""
+def due_deliveries(db: Database, now: str, limit: int, stale_before: str | None = None) -> list[dict[str, Any]]:
+    """Pending instant deliveries due at `now`, and deliveries claimed before `stale_before` and never settled
+    (their claim's lease ran out), oldest due first, with the chat's type."""
     return list(
         db.query(
             f"""SELECT d.id, d.alert_id, d.chat_id, d.attempts, d.plain, d.parts_sent, d.detail,
                     COALESCE(c.chat_type, CASE WHEN d.chat_id < 0 THEN 'group' ELSE 'private' END) AS chat_type
                 FROM deliveries d LEFT JOIN subscribers c ON c.chat_id = d.chat_id
-                WHERE d.state = '{PENDING}' AND d.next_attempt_at <= ? AND d.mode = '{INSTANT}'
+                WHERE (d.state = '{PENDING}' AND d.next_attempt_at <= ? AND d.mode = '{INSTANT}')
+                    OR (d.state = '{SENDING}' AND d.claimed_at <= ?)
                 ORDER BY d.next_attempt_at, d.id LIMIT ?""",
-            [now, limit],
+            [now, stale_before or "", limit],
         )
     )
 
 
-def claim(db: Database, delivery_ids: Sequence[int], now: str) -> None:
-    """Mark deliveries as being sent (a restart puts them back: see release_claims)."""
+_CLAIMABLE = f"""((state = '{PENDING}' AND next_attempt_at <= ? AND mode = '{INSTANT}')
+    OR (state = '{SENDING}' AND claimed_at <= ?))"""
+
+
+def claim(
+    db: Database, delivery_ids: Sequence[int], now: str, owner: str, stale_before: str | None = None
+) -> dict[int, dict[str, Any]]:
+    """Mark deliveries as being sent by `owner`, each only if it is still due and unclaimed (or its claim is
+    stale); return the rows claimed, by id, as they are now (another worker may have moved them meanwhile)."""
+    claimed: dict[int, dict[str, Any]] = {}
     with db.atomic():
-        db.conn.executemany(
-            f"""UPDATE deliveries SET state = '{SENDING}', claimed_at = ?, held_by = NULL
-                WHERE id = ? AND state = '{PENDING}'""",
-            [(now, delivery_id) for delivery_id in delivery_ids],
-        )
+        for delivery_id in delivery_ids:
+            row = db.execute(
+                f"""UPDATE deliveries SET state = '{SENDING}', claimed_at = ?, claimed_by = ?, held_by = NULL
+                    WHERE id = ? AND {_CLAIMABLE}
+                    RETURNING id, alert_id, chat_id, attempts, plain, parts_sent, detail""",
+                [now, owner, delivery_id, now, stale_before or ""],
+            ).fetchone()
+            if row is not None:
+                claimed[int(row[0])] = dict(
+                    zip(("id", "alert_id", "chat_id", "attempts", "plain", "parts_sent", "detail"), row, strict=True)
+                )
+    return claimed
+
+
+def owns_claim(db: Database, delivery_id: int, owner: str) -> bool:
+    """Whether the delivery is still being sent under `owner`'s claim (no other worker took it back)."""
+    row = db.execute(
+        f"SELECT 1 FROM deliveries WHERE id = ? AND state = '{SENDING}' AND claimed_by = ?", [delivery_id, owner]
+    ).fetchone()
+    return row is not None
 
 
 def defer(db: Database, deferrals: Iterable[tuple[int, str]]) -> None:
@@ -131,9 +156,31 @@ def defer(db: Database, deferrals: Iterable[tuple[int, str]]) -> None:
         )
 
 
-def release_claims(db: Database) -> int:
-    """Put back every claimed delivery (after a crash or a stop, their send may or may not have happened)."""
-    return db.execute(f"UPDATE deliveries SET state = '{PENDING}' WHERE state = '{SENDING}'").rowcount
+def release_own_claims(db: Database, owner: str) -> int:
+    """Put back the deliveries `owner` claimed and never settled (a stop: their send may or may not have happened)."""
+    return db.execute(
+        f"UPDATE deliveries SET state = '{PENDING}' WHERE state = '{SENDING}' AND claimed_by = ?", [owner]
+    ).rowcount
+
+
+def claim_owners(db: Database) -> list[str]:
+    """Who holds the claims of the deliveries being sent."""
+    rows = db.execute(
+        f"SELECT DISTINCT claimed_by FROM deliveries WHERE state = '{SENDING}' AND claimed_by IS NOT NULL"
+    ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
+def release_stale_claims(db: Database, stale_before: str, gone_owners: Sequence[str] = ()) -> int:
+    """Put back the claims older than the lease, and those of owners known to be gone (a crashed process); the
+    fresh claims of a worker still running (another process on the same file) stay with it."""
+    marks = ", ".join("?" for _ in gone_owners)
+    gone = f" OR claimed_by IN ({marks})" if gone_owners else ""
+    return db.execute(
+        f"""UPDATE deliveries SET state = '{PENDING}'
+            WHERE state = '{SENDING}' AND (claimed_at IS NULL OR claimed_at <= ?{gone})""",
+        [stale_before, *gone_owners],
+    ).rowcount
 
 
 def next_due(db: Database, mode: str = INSTANT) -> str | None:

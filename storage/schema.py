@@ -107,6 +107,16 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "ALTER TABLE status_changes ADD COLUMN effective_new INTEGER",
         ),
     ),
+    (
+        5,
+        "who holds a delivery's claim",
+        (
+            # The worker (host:pid:token) that claimed a delivery being sent: its claim is honoured while the
+            # lease on claimed_at runs and that worker lives, and only it settles the delivery.
+            "ALTER TABLE deliveries ADD COLUMN claimed_by TEXT",
+            "CREATE INDEX deliveries_claims ON deliveries (claimed_at) WHERE state = 'sending'",
+        ),
+    ),
 )
 
 

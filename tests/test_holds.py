@@ -164,3 +164,54 @@ def test_quiet_hours_hold_alerts_by_the_clock_of_the_zone_given(services: Servic
     quiet_answer(services, CHAT, ["22:00-07:00", "Asia/Tokyo"])
     alert(services, 1, now=at(5))  # 14:00 UTC is 23:00 in Tokyo: quiet until 07:00 there, 22:00 UTC
     assert held(services.db) == [("instant", stamp(at(13)), "quiet")]
+
+
+def test_a_second_mute_re_times_what_the_first_one_held(services: Services) -> None:
+    subscribe(services.db, CHAT_ID, "JP")
+    mute_answer(services, CHAT, ["1h"])
+    alert(services, 1)
+    assert held(services.db) == [("instant", stamp(at(1)), "mute")]
+    mute_answer(services, CHAT, ["8h"])
+    assert held(services.db) == [("instant", stamp(at(8)), "mute")]
+    mute_answer(at_clock(services, at(2)), CHAT, ["30m"])  # a shorter mute, later: ends sooner
+    assert held(services.db) == [("instant", stamp(at(2.5)), "mute")]
+
+
+def test_a_new_digest_time_moves_what_the_old_one_held_into_one_digest(services: Services) -> None:
+    subscribe(services.db, CHAT_ID, "JP")
+    digest_answer(services, CHAT, ["08:00"])
+    alert(services, 1)
+    digest_answer(services, CHAT, ["20:00"])
+    alert(services, 2, Level.BANNED)
+    evening = stamp(dt.datetime(2026, 11, 29, 20, 0, tzinfo=dt.UTC))
+    assert held(services.db) == [("digest", evening, "digest")] * 2
+
+
+def test_a_new_quiet_window_or_time_zone_re_times_what_quiet_hours_hold(services: Services) -> None:
+    subscribe(services.db, CHAT_ID, "JP")
+    quiet_answer(services, CHAT, ["08:00-10:00"])  # NOW is 09:00 UTC
+    alert(services, 1)
+    assert held(services.db) == [("instant", stamp(at(1)), "quiet")]
+    quiet_answer(services, CHAT, ["08:00-12:00"])
+    assert held(services.db) == [("instant", stamp(at(3)), "quiet")]
+    quiet_answer(services, CHAT, ["08:00-12:00", "Asia/Tokyo"])  # 18:00 in Tokyo: not quiet there
+    assert held(services.db) == [("instant", stamp(NOW), None)]
+
+
+def test_a_new_quiet_window_that_no_longer_covers_now_releases_at_once(services: Services) -> None:
+    subscribe(services.db, CHAT_ID, "JP")
+    quiet_answer(services, CHAT, ["08:00-10:00"])
+    alert(services, 1)
+    reply = quiet_answer(services, CHAT, ["22:00-07:00"])
+    assert reply.endswith("1 held alert(s) are on their way.")
+    assert held(services.db) == [("instant", stamp(NOW), None)]
+
+
+def test_changing_a_mode_never_touches_a_delivery_delayed_by_a_retry(services: Services) -> None:
+    db = services.db
+    subscribe(db, CHAT_ID, "JP")
+    alert(services, 1)
+    db.execute("UPDATE deliveries SET next_attempt_at = ?, held_by = NULL", [stamp(at(0.5))])  # a 429's delay
+    mute_answer(services, CHAT, ["4h"])
+    digest_answer(services, CHAT, ["08:00"])
+    assert held(db) == [("instant", stamp(at(0.5)), None)]

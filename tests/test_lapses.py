@@ -93,7 +93,8 @@ def test_each_alert_reaches_the_chats_the_returning_measure_would_reach(services
     announce_lapses(services.db, context(services), NOW)
     raised = alerts(services.db)
     assert raised[ANN_72]["chats"] == [US_GALLIUM, US_CHIPS]
-    assert raised[ANN_70]["chats"] == [ALL_HOLMIUM, JAPAN_DEFENSE]  # defence needs holmium; autos needs neither
+    # Japan's defence needs holmium, but Japan's holmium stays restricted under the dual-use ban on Japan
+    assert raised[ANN_70]["chats"] == [ALL_HOLMIUM]
 
 
 def test_nothing_runs_out_before_the_day_after_the_date(services: Services) -> None:
@@ -192,10 +193,10 @@ async def test_the_alert_goes_out_through_the_delivery_worker(services: Services
     worker = DeliveryWorker(services.db, sender, limits=SendLimits(per_second=None), clock=lambda: NOW)
     await worker.run_once(NOW)
     sent = {message.chat_id: message.text for message in sender.messages}
-    assert sorted(sent) == [US_GALLIUM, ALL_HOLMIUM, JAPAN_DEFENSE, US_CHIPS]
+    assert sorted(sent) == [US_GALLIUM, ALL_HOLMIUM, US_CHIPS]
     assert sent[US_GALLIUM].startswith("⏰ <b>A suspension has run out: China → United States</b>")
     assert sent[ALL_HOLMIUM].startswith("⏰ <b>A suspension has run out: China → all destinations</b>")
-    assert "• Japan · defence and aerospace: " in sent[JAPAN_DEFENSE]
+    assert "• United States · semiconductors: " in sent[US_CHIPS]
 
 
 async def test_the_bot_announces_lapses_at_start_and_schedules_them_daily(tmp_path: Path) -> None:
