@@ -185,6 +185,8 @@ def split_message(message: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
     reopened at the start of the next part. An opening tag longer than a quarter of the limit (a huge href)
     could not be reopened within it: it is dropped with its closing tag, and its text kept.
     """
+    if len(message) <= limit:
+        return [message]  # most messages: no need to read them atom by atom
     atoms, stacks = _scan(message, limit // 4)
     parts: list[str] = []
     start = 0

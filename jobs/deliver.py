@@ -57,6 +57,7 @@ from storage.subscribers import deactivate_subscriber, move_subscriber
 
 logger = logging.getLogger(__name__)
 
+DIGEST_CADENCE = dt.timedelta(seconds=1)
 DELIVERY_KEY = "delivery"  # where the wiring puts the running worker in services.extras (for wake())
 BUSY_CHAT_DEFER = 0.5  # seconds: a chat with a message in flight waits, so its messages keep their order
 PAYLOAD_CACHE = 256
@@ -217,6 +218,7 @@ class DeliveryWorker:
         self.counts: Counter[str] = Counter()
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._busy_chats: set[int] = set()
+        self._digests_composed_at: dt.datetime | None = None
         self._payloads: dict[int, tuple[str, dict[str, Any]]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
@@ -285,7 +287,7 @@ class DeliveryWorker:
             return 1.0
 
     def _dispatch(self, now: dt.datetime, clock: Callable[[], dt.datetime]) -> list[asyncio.Task[None]]:
-        compose_due_digests(self.db, now)
+        self._compose_digests(now)
         seconds = now.timestamp()
         self.limiter.sweep(seconds)
         started: list[asyncio.Task[None]] = []
@@ -305,6 +307,13 @@ class DeliveryWorker:
             if len(rows) < limit:
                 break
         return started
+
+    def _compose_digests(self, now: dt.datetime) -> None:
+        """Compose the digests that are due, at most once a second (passes run far more often while sending)."""
+        last = self._digests_composed_at
+        if last is None or now - last >= DIGEST_CADENCE or now < last:
+            compose_due_digests(self.db, now)
+            self._digests_composed_at = now
 
     def _room(self, seconds: float) -> int:
         return min(self.limiter.room(seconds), self.concurrency - len(self._inflight))
