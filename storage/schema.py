@@ -117,6 +117,16 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "CREATE INDEX deliveries_claims ON deliveries (claimed_at) WHERE state = 'sending'",
         ),
     ),
+    (
+        6,
+        "one key's history in time order",
+        (
+            # Moves read the latest changes of one (issuer, target, material) by time: the level before a rise,
+            # whether the same easing was just seen.
+            "CREATE INDEX status_changes_by_key_and_time"
+            " ON status_changes (issuer, target, material, at DESC, id DESC)",
+        ),
+    ),
 )
 
 
