@@ -32,17 +32,3 @@ def open_database(path: str | Path, now: dt.datetime) -> Database:
     db = connect(path)
     migrate(db, now)
     return db
-
-
-def get_meta(db: Database, key: str) -> str | None:
-    """A value from the meta table."""
-    row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-    return None if row is None else str(row[0])
-
-
-def set_meta(db: Database, key: str, value: str) -> None:
-    """Store a value in the meta table."""
-    db.execute(
-        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [key, value],
-    )

@@ -12,7 +12,7 @@ from sqlite_utils import Database
 from bot.knowledge import BaselineEvent
 from bot.vocab import Vocabulary
 from jobs.baseline import apply_baseline
-from storage.db import connect, get_meta, open_database, set_meta
+from storage.db import connect, open_database
 from storage.schema import MIGRATIONS, applied_migrations, migrate
 from storage.statuses import (
     StatusChange,
@@ -62,13 +62,6 @@ def test_a_failed_migration_leaves_nothing_half_done(tmp_path: Path) -> None:
         migrate(db, NOW)
     assert "sources" not in db.table_names()
     assert applied_migrations(db) == set()
-
-
-def test_meta_values_are_upserted(db: Database) -> None:
-    assert get_meta(db, "x") is None
-    set_meta(db, "x", "1")
-    set_meta(db, "x", "2")
-    assert get_meta(db, "x") == "2"
 
 
 def test_record_change_writes_history_and_current_status(db: Database) -> None:
