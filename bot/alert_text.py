@@ -27,6 +27,7 @@ from typing import Any
 
 from bot.ladder import Level
 from bot.render import LEVEL_MARKS, esc, link
+from bot.timing import zone
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 SEVERITY_MARKS = {"critical": "🚨", "high": "🔴", "medium": "🟠", "low": "🔵", "info": "🟢"}
@@ -133,15 +134,17 @@ def _exposure_lines(payload: Mapping[str, Any], pairs: Sequence[str], heading: s
     return [f"📊 <b>{heading}</b>", *(f"• {entry}" for entry in entries)]
 
 
-def moment(at: str) -> str:
-    """An ISO timestamp as '2026-01-06 09:30 UTC'."""
+def moment(at: str, timezone: str = "UTC") -> str:
+    """An ISO timestamp in the chat's time zone: '2026-01-06 18:30 JST' ('… UTC' by default)."""
     try:
         when = dt.datetime.fromisoformat(at)
+        local = zone(timezone)
     except ValueError:
         return esc(at)
-    if when.tzinfo is not None:
-        when = when.astimezone(dt.UTC)
-    return when.strftime("%Y-%m-%d %H:%M UTC")
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    shown = when.astimezone(local)
+    return shown.strftime("%Y-%m-%d %H:%M ") + esc(shown.tzname() or timezone)
 
 
 def shorten(text: str, limit: int) -> str:
@@ -155,7 +158,7 @@ def evidence_line(payload: Mapping[str, Any]) -> str:
     return f"📰 {link(title, payload.get('url'))} — {esc(shorten(str(payload['source']), MAX_TITLE))}"
 
 
-def status_alert_message(payload: Mapping[str, Any], pairs: Sequence[str] = ()) -> str:
+def status_alert_message(payload: Mapping[str, Any], pairs: Sequence[str] = (), timezone: str = "UTC") -> str:
     """The alert for one item's status changes, as this chat's countries see them, with what they do to this
     chat's exposure."""
     changes = chat_entries(payload, "changes", pairs)
@@ -165,7 +168,7 @@ def status_alert_message(payload: Mapping[str, Any], pairs: Sequence[str] = ()) 
     exposure = _exposure_lines(payload, pairs)
     if exposure:
         lines += ["", *exposure]
-    lines += ["", f"🕒 {moment(payload['at'])} · severity {esc(payload.get('severity', 'info'))}"]
+    lines += ["", f"🕒 {moment(payload['at'], timezone)} · severity {esc(payload.get('severity', 'info'))}"]
     return "\n".join(lines)
 
 
@@ -193,7 +196,7 @@ def lapse_line(group: Sequence[Mapping[str, Any]], until: str, *, name_target: b
     )
 
 
-def lapse_message(payload: Mapping[str, Any], pairs: Sequence[str] = ()) -> str:
+def lapse_message(payload: Mapping[str, Any], pairs: Sequence[str] = (), timezone: str = "UTC") -> str:
     """The alert for a suspension that ran out: what comes back unless it was extended (for this chat's
     countries), and what to watch."""
     lapses = chat_entries(payload, "lapses", pairs)
@@ -214,7 +217,7 @@ def lapse_message(payload: Mapping[str, Any], pairs: Sequence[str] = ()) -> str:
         "",
         f"👉 Confirm with your suppliers which applies before the next shipment; /status {esc(lapses[0]['material'])} "
         "will show the announcement as soon as the bot sees one.",
-        f"🕒 {moment(payload['at'])} · severity {esc(payload.get('severity', 'info'))}",
+        f"🕒 {moment(payload['at'], timezone)} · severity {esc(payload.get('severity', 'info'))}",
     ]
     return "\n".join(lines)
 
@@ -235,14 +238,14 @@ def _lapse_digest_lines(payload: Mapping[str, Any], pairs: Sequence[str]) -> lis
     return lines
 
 
-def _digest_entry(item: Mapping[str, Any]) -> list[str]:
+def _digest_entry(item: Mapping[str, Any], timezone: str) -> list[str]:
     payload, pairs = item["payload"], item.get("pairs", [])
     if "lapses" in payload:
         changed = _lapse_digest_lines(payload, pairs)
     else:
         changed = _change_lines(chat_entries(payload, "changes", pairs))
     lines = [f"• {line}" for line in changed]
-    lines.append(f"   {evidence_line(payload)} · {moment(payload['at'])}")
+    lines.append(f"   {evidence_line(payload)} · {moment(payload['at'], timezone)}")
     lines += [f"   📊 {exposure_line(payload['exposure'][key])}" for key in exposure_keys(pairs, payload)]
     return lines
 
@@ -262,21 +265,21 @@ def _digest_count(items: Sequence[Mapping[str, Any]]) -> str:
     return f"{counted}, {ran_out}" if changes else ran_out
 
 
-def digest_message(payload: Mapping[str, Any]) -> str:
+def digest_message(payload: Mapping[str, Any], timezone: str = "UTC") -> str:
     """One message summarising a chat's changes since its last digest."""
     items = payload.get("items", [])
     lines = [f"🗞 <b>Daily digest — {esc(payload.get('date', ''))}</b>: {_digest_count(items)}", ""]
     for item in items:
-        lines += [*_digest_entry(item), ""]
+        lines += [*_digest_entry(item, timezone), ""]
     return "\n".join(lines).rstrip()
 
 
-def alert_message(kind: str, payload: Mapping[str, Any], pairs: Sequence[str] = ()) -> str:
-    """The message for an alert of any kind."""
+def alert_message(kind: str, payload: Mapping[str, Any], pairs: Sequence[str] = (), timezone: str = "UTC") -> str:
+    """The message for an alert of any kind, its times in the chat's time zone."""
     if kind == "admin":
         return admin_message(payload)
     if kind == "digest":
-        return digest_message(payload)
+        return digest_message(payload, timezone)
     if kind == "lapse":
-        return lapse_message(payload, pairs)
-    return status_alert_message(payload, pairs)
+        return lapse_message(payload, pairs, timezone)
+    return status_alert_message(payload, pairs, timezone)

@@ -150,13 +150,14 @@ class Claimed:
     plain: bool
     parts_sent: int
     pairs: tuple[str, ...]
+    timezone: str = "UTC"  # the chat's, for the times in its messages
 
     @classmethod
     def from_row(cls, row: dict[str, Any], chat_type: str | None = None) -> Claimed:
         """From a row of storage.outbox.due_deliveries (or of storage.outbox.claim, with the chat's type)."""
         pairs = tuple(json.loads(row["detail"] or "[]"))
         return cls(row["id"], row["alert_id"], row["chat_id"], chat_type or row["chat_type"], row["attempts"],
-                   bool(row["plain"]), row["parts_sent"], pairs)  # fmt: skip
+                   bool(row["plain"]), row["parts_sent"], pairs, row.get("timezone") or "UTC")  # fmt: skip
 
 
 def claim_owner() -> str:
@@ -300,7 +301,8 @@ class DeliveryWorker:
             claimed = claim(self.db, [row.id for row in picked], stamp(now), self.owner, stale)
             for row in picked:  # only what the claim matched goes: another worker may have taken the rest
                 if row.id in claimed:
-                    started.append(self._start(Claimed.from_row(claimed[row.id], row.chat_type), clock))
+                    claimed_row = {**claimed[row.id], "timezone": row.timezone}
+                    started.append(self._start(Claimed.from_row(claimed_row, row.chat_type), clock))
                 else:
                     self._busy_chats.discard(row.chat_id)
             room -= len(picked)
@@ -390,7 +392,7 @@ class DeliveryWorker:
     def message_for(self, row: Claimed) -> tuple[OutgoingMessage, int]:
         """The part of the alert's message this delivery sends next, and how many parts there are."""
         kind, payload = self._alert(row.alert_id)
-        parts = split_message(alert_message(kind, payload, row.pairs))
+        parts = split_message(alert_message(kind, payload, row.pairs, row.timezone))
         text = parts[min(row.parts_sent, len(parts) - 1)]
         if row.plain:
             return OutgoingMessage(row.chat_id, to_plain(text), html=False), len(parts)

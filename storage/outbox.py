@@ -99,7 +99,8 @@ def insert_delivery(
 
 
 _DUE = """SELECT d.id, d.alert_id, d.chat_id, d.attempts, d.plain, d.parts_sent, d.detail, d.next_attempt_at,
-        COALESCE(c.chat_type, CASE WHEN d.chat_id < 0 THEN 'group' ELSE 'private' END) AS chat_type
+        COALESCE(c.chat_type, CASE WHEN d.chat_id < 0 THEN 'group' ELSE 'private' END) AS chat_type,
+        COALESCE(c.timezone, 'UTC') AS timezone
     FROM deliveries d LEFT JOIN subscribers c ON c.chat_id = d.chat_id
     WHERE {where} ORDER BY d.next_attempt_at, d.id LIMIT ?"""
 
