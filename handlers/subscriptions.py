@@ -125,22 +125,24 @@ def _as_row(wanted: Wanted) -> dict[str, Any]:
 
 def subscribe_chat(services: Services, chat_id: int, chat_type: str, title: str | None, wanted: Wanted) -> str:
     """Store the subscription (and the chat); the confirmation to send."""
-    added = store_subscription(services, chat_id, chat_type, title, wanted)
-    return confirmation(services.vocabulary, wanted, added=added)
+    outcome = store_subscription(services, chat_id, chat_type, title, wanted)
+    return confirmation(services.vocabulary, wanted, outcome)
 
 
-def store_subscription(services: Services, chat_id: int, chat_type: str, title: str | None, wanted: Wanted) -> bool:
-    """Store the subscription (and the chat); False when the chat had it already."""
+def store_subscription(services: Services, chat_id: int, chat_type: str, title: str | None, wanted: Wanted) -> str:
+    """Store the subscription (and the chat): 'added', 'updated' (a new minimum level) or 'unchanged'."""
     now = stamp(services.clock())
     save_subscriber(services.db, chat_id, chat_type, title, services.timezone, now)
     return add_subscription(services.db, chat_id, wanted.country, wanted.sector, wanted.material, wanted.min_level, now)
 
 
-def confirmation(vocabulary: Vocabulary, wanted: Wanted, *, added: bool) -> str:
-    """What to say once a subscription is stored, or was there already."""
+def confirmation(vocabulary: Vocabulary, wanted: Wanted, outcome: str) -> str:
+    """What to say once a subscription is stored, changed, or was there already."""
     name = describe(vocabulary, wanted)
-    if not added:
+    if outcome == "unchanged":
         return f"You are already subscribed to {name}. /subscriptions lists yours."
+    if outcome == "updated":
+        return f"✏️ Updated: <b>{name}</b> replaces your subscription to the same at another level."
     return (
         f"✅ Subscribed to <b>{name}</b>: you will hear within minutes when a status that matters to it tightens "
         "or eases. /subscriptions lists yours."
@@ -270,9 +272,9 @@ async def subscribe_button(update: Update, context: Context) -> None:
     except ValueError as problem:
         await query.answer(str(problem))
         return
-    added = store_subscription(services, chat.id, chat.type, chat.title, wanted)
-    await query.answer("Subscribed" if added else "Already subscribed")
-    await query.edit_message_text(confirmation(services.vocabulary, wanted, added=added))
+    outcome = store_subscription(services, chat.id, chat.type, chat.title, wanted)
+    await query.answer({"added": "Subscribed", "updated": "Updated"}.get(outcome, "Already subscribed"))
+    await query.edit_message_text(confirmation(services.vocabulary, wanted, outcome))
 
 
 async def subscriptions(update: Update, context: Context) -> None:

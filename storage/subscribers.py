@@ -27,14 +27,28 @@ def get_subscriber(db: Database, chat_id: int) -> dict[str, Any] | None:
 
 def add_subscription(
     db: Database, chat_id: int, country: str, sector: str, material: str, min_level: int, now: str
-) -> bool:
-    """Subscribe a chat; False when it already had exactly this subscription."""
-    cursor = db.execute(
-        """INSERT OR IGNORE INTO subscriptions (chat_id, country, sector, material, min_level, created_at)
+) -> str:
+    """Subscribe a chat: 'added'; 'updated' when it followed the same thing at another minimum level (the new
+    minimum replaces it); 'unchanged' when it had exactly this subscription."""
+    same = [chat_id, country, sector, material]
+    levels = [row[0] for row in db.execute(
+        "SELECT min_level FROM subscriptions WHERE chat_id = ? AND country = ? AND sector = ? AND material = ?", same
+    )]  # fmt: skip
+    if min_level in levels:
+        return "unchanged"
+    if levels:
+        db.execute(
+            """UPDATE subscriptions SET min_level = ? WHERE chat_id = ? AND country = ? AND sector = ? AND material = ?
+               AND min_level = ?""",
+            [min_level, *same, levels[0]],
+        )
+        return "updated"
+    db.execute(
+        """INSERT INTO subscriptions (chat_id, country, sector, material, min_level, created_at)
            VALUES (?, ?, ?, ?, ?, ?)""",
-        [chat_id, country, sector, material, min_level, now],
+        [*same, min_level, now],
     )
-    return cursor.rowcount > 0
+    return "added"
 
 
 def subscriptions_of(db: Database, chat_id: int) -> list[dict[str, Any]]:

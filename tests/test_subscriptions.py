@@ -264,3 +264,13 @@ def test_unsubscribing_with_no_subscriptions_says_so(services: Services) -> None
     from handlers.subscriptions import unsubscribe_answer
 
     assert unsubscribe_answer(services, 555, ["1"]).startswith("There are no subscriptions to remove.")
+
+
+def test_a_new_minimum_level_replaces_the_old_one_rather_than_adding_a_line(services: Services) -> None:
+    first = subscribe_chat(services, 601, "private", None, Wanted("JP", sector="autos", min_level=5))
+    again = subscribe_chat(services, 601, "private", None, Wanted("JP", sector="autos", min_level=5))
+    lowered = subscribe_chat(services, 601, "private", None, Wanted("JP", sector="autos"))
+    assert first.startswith("✅ Subscribed") and again.startswith("You are already subscribed")
+    assert lowered.startswith("✏️ Updated: <b>Japan · autos</b>")
+    rows = services.db.execute("SELECT min_level FROM subscriptions WHERE chat_id = 601").fetchall()
+    assert rows == [(0,)]
