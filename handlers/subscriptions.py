@@ -126,7 +126,30 @@ def _as_row(wanted: Wanted) -> dict[str, Any]:
 def subscribe_chat(services: Services, chat_id: int, chat_type: str, title: str | None, wanted: Wanted) -> str:
     """Store the subscription (and the chat); the confirmation to send."""
     outcome = store_subscription(services, chat_id, chat_type, title, wanted)
-    return confirmation(services.vocabulary, wanted, outcome)
+    return confirmation(services.vocabulary, wanted, outcome) + lapsed_note(services, wanted)
+
+
+def lapsed_note(services: Services, wanted: Wanted) -> str:
+    """Suspensions already run out on what the subscription follows (their alert went out before it existed)."""
+    if wanted.material:
+        materials = [wanted.material]
+    elif wanted.sector:
+        materials = list(services.table.sectors[wanted.sector].needs)
+    else:
+        materials = list(services.vocabulary.materials)
+    today, book = services.today(), services.status_book()
+    lapsed = {
+        (status.until, status.title)
+        for material in materials
+        for status in book.applicable(wanted.country, material)
+        # a suspension beneath a stronger measure changes nothing for this country when it runs out
+        if status.until and status.until < today and status.level >= book.level(wanted.country, material)
+    }
+    lines = [
+        f"⏰ A suspension has already run out ({until.isoformat()}), with no extension seen yet: {esc(title)}"
+        for until, title in sorted(lapsed)
+    ]
+    return "\n\n" + "\n".join(lines) if lines else ""
 
 
 def store_subscription(services: Services, chat_id: int, chat_type: str, title: str | None, wanted: Wanted) -> str:
