@@ -297,7 +297,7 @@ async def subscribe_button(update: Update, context: Context) -> None:
         return
     outcome = store_subscription(services, chat.id, chat.type, chat.title, wanted)
     await query.answer({"added": "Subscribed", "updated": "Updated"}.get(outcome, "Already subscribed"))
-    await query.edit_message_text(confirmation(services.vocabulary, wanted, outcome))
+    await query.edit_message_text(confirmation(services.vocabulary, wanted, outcome) + lapsed_note(services, wanted))
 
 
 async def subscriptions(update: Update, context: Context) -> None:
