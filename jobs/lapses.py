@@ -40,12 +40,11 @@ from jobs.alerts import (
     fan_out,
 )
 from storage.outbox import insert_alert, stamp
-from storage.statuses import current_statuses, status_history
+from storage.statuses import current_statuses, latest_change
 from storage.subscribers import active_filters
 
 logger = logging.getLogger(__name__)
 
-HISTORY_DEPTH = 200
 Event = tuple[str, str, dt.date]  # the suspending event: (issuer, title, until)
 
 
@@ -130,15 +129,12 @@ def lifted_level(db: Database, status: Status) -> int:
     """The level the suspension lifted: the level before the change that set the status, from the history; where
     the status was set without a change (beneath a stronger measure), the level the history last gave it."""
     key = (status.issuer, status.target, status.material)
-    rows = status_history(db, targets=[status.target], materials=[status.material], limit=HISTORY_DEPTH)
-    for row in rows:
-        at = dt.datetime.fromisoformat(row["at"])
-        if (row["issuer"], row["target"], row["material"]) != key or at > status.since:
-            continue
-        if at == status.since and row["new_level"] == status.level:
-            return int(row["old_level"])
-        return int(row["new_level"])
-    return int(Level.NORMAL)
+    row = latest_change(db, key, at_most=status.since.isoformat())
+    if row is None:
+        return int(Level.NORMAL)
+    if dt.datetime.fromisoformat(row["at"]) == status.since and row["new_level"] == status.level:
+        return int(row["old_level"])
+    return int(row["new_level"])
 
 
 def lapse_key(event: Event) -> str:

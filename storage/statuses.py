@@ -124,11 +124,11 @@ def status_history(
     return list(db.query(sql, [*params, limit]))
 
 
-def latest_change(db: Database, key: tuple[str, str, str]) -> dict[str, Any] | None:
-    """The latest recorded change of (issuer, target, material), or None."""
-    sql = """SELECT * FROM status_changes WHERE issuer = ? AND target = ? AND material = ?
+def latest_change(db: Database, key: tuple[str, str, str], at_most: str | None = None) -> dict[str, Any] | None:
+    """The latest recorded change of (issuer, target, material), at or before `at_most` if given, or None."""
+    sql = """SELECT * FROM status_changes WHERE issuer = ? AND target = ? AND material = ? AND at <= ?
              ORDER BY at DESC, id DESC LIMIT 1"""
-    return next(iter(db.query(sql, list(key))), None)
+    return next(iter(db.query(sql, [*key, at_most or "9999"])), None)
 
 
 def level_before_rise_to(db: Database, key: tuple[str, str, str], level: int) -> int:

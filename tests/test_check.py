@@ -8,7 +8,7 @@ from email.utils import format_datetime
 
 from sqlite_utils import Database
 
-from jobs.check import Checker, HealthPolicy, NewItem, backoff, health_after_failure
+from jobs.check import Checker, HealthPolicy, NewItem, backoff, health_after_failure, keep_items
 from jobs.fetch import Fetcher, FetchLimits
 from jobs.sources import SourceSpec
 from storage.sources import get_source
@@ -170,3 +170,23 @@ async def test_the_next_check_is_due_an_interval_after_this_one_started(db: Data
     assert dt.datetime.fromisoformat(bad["next_check_at"]) - dt.datetime.fromisoformat(bad["last_checked_at"]) < (
         dt.timedelta(seconds=600)
     )
+
+
+async def test_a_change_and_its_alerts_commit_together_or_not_at_all(db: Database) -> None:
+    def failing_sink(db: Database, items: Sequence[NewItem], now: dt.datetime) -> int:
+        db.execute(
+            "INSERT INTO status_changes (issuer, target, material, old_level, new_level, direction, at, title,"
+            " source, origin) VALUES ('CN', 'JP', 'gallium', 0, 5, 'tighten', ?, 't', 's', 'live')",
+            [now.isoformat()],
+        )
+        raise RuntimeError("alerts could not be written")
+
+    async with serve({"/f": Response(200, feed("China bans gallium exports to Japan"), RSS),
+                      "/g": Response(200, feed("other"), RSS)}) as base, Fetcher(FAST) as fetcher:  # fmt: skip
+        check = Checker(db, fetcher, sink=failing_sink, clock=lambda: NOW)
+        failed = await check.check(spec("f", base + "/f"))
+        check.sink = keep_items
+        kept = await check.check(spec("g", base + "/g"))
+    assert (failed.outcome, kept.outcome) == ("failed", "changed")
+    assert db.execute("SELECT count(*) FROM status_changes").fetchone()[0] == 0
+    assert [row[0] for row in db.execute("SELECT source_id FROM items")] == ["g"]
