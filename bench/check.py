@@ -11,12 +11,12 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bot.knowledge import load_exposure_table
-from bot.vocab import load_vocabulary
+from bot.domain.knowledge import load_exposure_table
+from bot.domain.measure import load_rules
+from bot.domain.vocab import load_vocabulary
 from jobs.alerts import AlertContext
 from jobs.check import Checker, ItemSink, ParserPool
 from jobs.fetch import Fetcher
-from jobs.measure import load_rules
 from jobs.pipeline import MeasuringSink, measure_in_worker
 from jobs.sources import SourceSpec
 from storage.db import open_database

@@ -41,10 +41,10 @@ from telegram.request import HTTPXRequest
 
 from bot.app import build_application
 from bot.config import load_settings
-from bot.knowledge import load_baseline, load_exposure_table
+from bot.domain.knowledge import load_baseline, load_exposure_table
+from bot.domain.vocab import load_vocabulary
 from bot.lifecycle import running
 from bot.telegram_sender import TelegramSender
-from bot.vocab import load_vocabulary
 from jobs.alerts import AlertContext, alerts_for_changes
 from jobs.baseline import apply_baseline
 from jobs.deliver import DeliveryWorker

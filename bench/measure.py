@@ -14,12 +14,12 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from bot.knowledge import load_baseline, load_exposure_table
-from bot.vocab import Vocabulary, load_vocabulary
+from bot.domain.knowledge import load_baseline, load_exposure_table
+from bot.domain.measure import Rules, load_rules, measure
+from bot.domain.vocab import Vocabulary, load_vocabulary
 from handlers.context import Services
 from handlers.status import status_answer
 from jobs.baseline import apply_baseline
-from jobs.measure import Rules, load_rules, measure
 from jobs.moves import Evidence, apply_measurement
 from storage.db import open_database
 from storage.items import insert_new_items

@@ -20,16 +20,17 @@ from telegram.error import InvalidToken, NetworkError
 from bot.app import announce_lapses_now, build_application
 from bot.config import Settings, SettingsError, load_settings
 from bot.console import CONSOLE_CHAT_ID, ConsoleRequest, chat_in_terminal
-from bot.datafiles import DataFileError
+from bot.domain.answers import exposure_json
+from bot.domain.datafiles import DataFileError
+from bot.domain.html import to_plain
+from bot.domain.measure import Measurement, load_rules, measure
+from bot.domain.vocab import load_vocabulary
 from bot.lifecycle import running
-from bot.render import exposure_json, to_plain
 from bot.runtime import close_services, log_to_file, open_services, quiet_noisy_loggers, redact_secrets
-from bot.vocab import load_vocabulary
 from bot.watching import load_watched_sources, open_watch, summary_lines
 from handlers.context import Services, UsageError
 from handlers.exposure import exposure_answer, exposure_query, known_hint
 from handlers.status import status_answer, status_document
-from jobs.measure import Measurement, load_rules, measure
 from jobs.sources import SourcesFileError
 
 logger = logging.getLogger("chokepoint")

@@ -17,7 +17,7 @@ from typing import Any
 from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
-from bot.render import to_plain
+from bot.domain.html import to_plain
 
 CONSOLE_CHAT_ID = 1
 CONSOLE_USER = {"id": CONSOLE_CHAT_ID, "is_bot": False, "first_name": "console", "username": "console"}

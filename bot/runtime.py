@@ -7,8 +7,8 @@ import logging
 from pathlib import Path
 
 from bot.config import Settings
-from bot.knowledge import load_baseline, load_exposure_table
-from bot.vocab import load_vocabulary
+from bot.domain.knowledge import load_baseline, load_exposure_table
+from bot.domain.vocab import load_vocabulary
 from handlers.context import Services, utc_now
 from jobs.baseline import apply_baseline
 from storage.db import open_database

@@ -9,12 +9,12 @@ from pathlib import Path
 
 from apscheduler.schedulers.base import BaseScheduler
 
-from bot.render import counted
+from bot.domain.html import counted
+from bot.domain.measure import load_rules
 from handlers.context import Services
 from jobs.alerts import AlertContext
 from jobs.check import Checker, CheckSummary, ParserPool
 from jobs.fetch import Fetcher
-from jobs.measure import load_rules
 from jobs.pipeline import MeasuringSink, SourceHealthAlerts, measure_in_worker
 from jobs.schedule import schedule_checks, should_run
 from jobs.sources import SourceSpec, bundled_sources_path, load_sources

@@ -10,9 +10,9 @@ from typing import Any
 from sqlite_utils import Database
 from telegram.ext import CallbackContext, ExtBot
 
-from bot.knowledge import ExposureTable
-from bot.status import Status, StatusBook
-from bot.vocab import Kind, UnknownTerm, Vocabulary
+from bot.domain.knowledge import ExposureTable
+from bot.domain.status import Status, StatusBook
+from bot.domain.vocab import Kind, UnknownTerm, Vocabulary
 from storage.statuses import current_statuses
 
 CheckNow = Callable[[Sequence[str] | None], Awaitable[list[str]]]  # source ids (None: all) → summary lines

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.render import esc
+from bot.domain.html import esc
 from handlers.context import Context, Services
 from handlers.replies import refuse_unless_admin, reply_html
 from storage.outbox import delivery_counts, failed_deliveries

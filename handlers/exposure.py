@@ -6,10 +6,10 @@ from collections.abc import Sequence
 
 from telegram import Update
 
-from bot.exposure import Exposure, assess, rank_sectors
-from bot.render import exposure_message, ranking_message
-from bot.status import CHINA
-from bot.vocab import Kind
+from bot.domain.answers import exposure_message, ranking_message
+from bot.domain.exposure import Exposure, assess, rank_sectors
+from bot.domain.status import CHINA
+from bot.domain.vocab import Kind
 from handlers.context import Context, Services, UsageError, check_arguments, split_leading
 from handlers.replies import reply_answer
 

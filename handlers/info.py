@@ -7,7 +7,7 @@ from typing import Protocol
 
 from telegram import Update
 
-from bot.render import esc
+from bot.domain.html import esc
 from handlers.context import Context
 from handlers.replies import reply_html
 

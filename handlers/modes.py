@@ -18,8 +18,8 @@ from typing import Any
 from sqlite_utils import Database
 from telegram import Chat, Update
 
-from bot.render import esc
-from bot.timing import (
+from bot.domain.html import esc
+from bot.domain.timing import (
     Hold,
     clock_text,
     hold_of,

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from telegram import Update
 
-from bot.render import esc, split_message
+from bot.domain.html import esc, split_message
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from telegram import Update
 
-from bot.render import counted, esc, link
+from bot.domain.html import counted, esc, link
 from handlers.context import Context, Services, UsageError, check_arguments
 from handlers.replies import refuse_unless_admin, reply_answer, reply_html, reply_problem
 from storage.items import count_items, latest_items

@@ -8,10 +8,11 @@ from typing import Any
 
 from telegram import Update
 
-from bot.ladder import Level
-from bot.render import esc, history_line, status_json, status_lines
-from bot.status import Status
-from bot.vocab import Kind, UnknownTerm
+from bot.domain.answers import history_line, status_json, status_lines
+from bot.domain.html import esc
+from bot.domain.ladder import Level
+from bot.domain.status import Status
+from bot.domain.vocab import Kind, UnknownTerm
 from handlers.context import Context, Services, UsageError, check_arguments
 from handlers.replies import reply_answer
 from storage.statuses import current_statuses, status_history

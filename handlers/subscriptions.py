@@ -15,9 +15,9 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType
 
-from bot.ladder import Level, parse_level
-from bot.render import esc
-from bot.vocab import Kind, UnknownTerm, Vocabulary
+from bot.domain.html import esc
+from bot.domain.ladder import Level, parse_level
+from bot.domain.vocab import Kind, UnknownTerm, Vocabulary
 from handlers.context import Context, Services, UsageError, check_arguments, split_leading
 from handlers.replies import reply_html, reply_problem
 from storage.outbox import stamp

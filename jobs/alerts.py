@@ -28,14 +28,14 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.alert_text import severity
-from bot.exposure import assess
-from bot.knowledge import ExposureTable
-from bot.ladder import Level
-from bot.matching import ALL, Filter, Move, matching_filters, reads_levels
-from bot.status import CHINA, Status, StatusBook
-from bot.timing import hold_of, hold_of_timezone, placement, zone
-from bot.vocab import Kind, Vocabulary
+from bot.domain.alert_text import severity
+from bot.domain.exposure import assess
+from bot.domain.knowledge import ExposureTable
+from bot.domain.ladder import Level
+from bot.domain.matching import ALL, Filter, Move, matching_filters, reads_levels
+from bot.domain.status import CHINA, Status, StatusBook
+from bot.domain.timing import hold_of, hold_of_timezone, placement, zone
+from bot.domain.vocab import Kind, Vocabulary
 from jobs.moves import effective_move
 from storage.outbox import (
     due_digest_chats,

@@ -14,9 +14,9 @@ import logging
 
 from sqlite_utils import Database
 
-from bot.knowledge import BaselineEvent, StatusSetting
-from bot.status import CHINA
-from bot.vocab import Vocabulary
+from bot.domain.knowledge import BaselineEvent, StatusSetting
+from bot.domain.status import CHINA
+from bot.domain.vocab import Vocabulary
 from jobs.moves import record_or_keep
 from storage.statuses import (
     StatusChange,

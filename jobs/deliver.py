@@ -29,8 +29,8 @@ from typing import Any, Protocol
 
 from sqlite_utils import Database
 
-from bot.alert_text import alert_message
-from bot.render import split_message, to_plain
+from bot.domain.alert_text import alert_message
+from bot.domain.html import split_message, to_plain
 from jobs.alerts import admin_alert, compose_due_digests
 from jobs.limits import RateLimiter, RetryPolicy, SendLimits
 from storage.outbox import (

@@ -24,11 +24,11 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.alert_text import severity
-from bot.ladder import Level
-from bot.matching import Filter, Move, matching_filters
-from bot.status import CHINA, Status
-from bot.vocab import Kind
+from bot.domain.alert_text import severity
+from bot.domain.ladder import Level
+from bot.domain.matching import Filter, Move, matching_filters
+from bot.domain.status import CHINA, Status
+from bot.domain.vocab import Kind
 from jobs.alerts import (
     AlertContext,
     Around,

@@ -30,10 +30,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.ladder import Level
-from bot.status import Status, StatusBook
-from bot.vocab import Vocabulary
-from jobs.measure import EASE, GRANT, TIGHTEN, Measurement
+from bot.domain.ladder import Level
+from bot.domain.measure import EASE, GRANT, TIGHTEN, Measurement
+from bot.domain.status import Status, StatusBook
+from bot.domain.vocab import Vocabulary
 from storage.signals import record_signals
 from storage.statuses import (
     StatusChange,

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from bot.vocab import load_vocabulary
+from bot.domain.measure import Measurement, Rules, load_rules, measure
+from bot.domain.vocab import load_vocabulary
 from jobs.alerts import AlertContext, admin_alert, alerts_for_changes
 from jobs.check import NewItem
-from jobs.measure import Measurement, Rules, load_rules, measure
 from jobs.moves import Evidence, apply_measurement, signal_rows
 from jobs.parse import ParsedItem
 from jobs.sources import SourceSpec

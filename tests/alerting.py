@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 from sqlite_utils import Database
 
-from bot.knowledge import ExposureTable
-from bot.vocab import Vocabulary
+from bot.domain.knowledge import ExposureTable
+from bot.domain.vocab import Vocabulary
 from jobs.alerts import AlertContext, alerts_for_changes
 from storage.outbox import stamp
 from storage.statuses import StatusChange, get_status, record_change

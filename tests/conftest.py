@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from sqlite_utils import Database
 
-from bot.knowledge import BaselineEvent, ExposureTable, load_baseline, load_exposure_table
-from bot.vocab import Vocabulary, load_vocabulary
+from bot.domain.knowledge import BaselineEvent, ExposureTable, load_baseline, load_exposure_table
+from bot.domain.vocab import Vocabulary, load_vocabulary
 from handlers.context import Services
 from jobs.baseline import apply_baseline
 from storage.db import open_database

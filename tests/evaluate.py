@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.ladder import Level
-from bot.vocab import load_vocabulary
-from jobs.measure import Measurement, Rules, load_rules, measure
+from bot.domain.ladder import Level
+from bot.domain.measure import Measurement, Rules, load_rules, measure
+from bot.domain.vocab import load_vocabulary
 
 HEADLINES = Path(__file__).with_name("data") / "headlines.jsonl"
 SPLITS = ("tune", "holdout")

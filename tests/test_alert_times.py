@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlite_utils import Database
 
-from bot.alert_text import alert_message, moment
+from bot.domain.alert_text import alert_message, moment
 from storage.outbox import due_deliveries, insert_alert, insert_delivery, stamp
 from storage.subscribers import save_subscriber
 

@@ -8,9 +8,9 @@ import json
 import pytest
 from sqlite_utils import Database
 
-from bot.alert_text import alert_message, move_severity, severity
-from bot.ladder import Level
-from bot.render import TELEGRAM_LIMIT, split_message
+from bot.domain.alert_text import alert_message, move_severity, severity
+from bot.domain.html import TELEGRAM_LIMIT, split_message
+from bot.domain.ladder import Level
 from handlers.context import Services
 from jobs.alerts import AlertContext, admin_alert, alerts_for_changes, compose_due_digests
 from storage.outbox import deliveries_of_alert, get_alert, stamp

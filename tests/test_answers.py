@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.vocab import UnknownTerm
+from bot.domain.vocab import UnknownTerm
 from handlers.context import Services, UsageError
 from handlers.exposure import exposure_answer
 from handlers.sources import latest_answer

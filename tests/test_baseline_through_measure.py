@@ -8,12 +8,12 @@ import datetime as dt
 import pytest
 from sqlite_utils import Database
 
-from bot.knowledge import BaselineEvent
-from bot.ladder import Level
-from bot.status import Status, StatusBook
-from bot.vocab import Vocabulary
+from bot.domain.knowledge import BaselineEvent
+from bot.domain.ladder import Level
+from bot.domain.measure import load_rules, measure
+from bot.domain.status import Status, StatusBook
+from bot.domain.vocab import Vocabulary
 from jobs.baseline import apply_event, event_time
-from jobs.measure import load_rules, measure
 from jobs.moves import Evidence, apply_measurement
 from storage.db import open_database
 from storage.statuses import current_statuses

@@ -16,8 +16,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from bot.knowledge import BaselineEvent, ExposureTable
-from bot.vocab import Vocabulary
+from bot.domain.knowledge import BaselineEvent, ExposureTable
+from bot.domain.vocab import Vocabulary
 from jobs.baseline import apply_baseline
 from storage.db import open_database
 from storage.outbox import delivery_counts

@@ -11,17 +11,17 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from bot.alert_text import alert_message
-from bot.knowledge import BaselineEvent, ExposureTable
-from bot.ladder import Level
-from bot.status import Status, StatusBook
-from bot.vocab import Vocabulary
+from bot.domain.alert_text import alert_message
+from bot.domain.knowledge import BaselineEvent, ExposureTable
+from bot.domain.ladder import Level
+from bot.domain.measure import Rules, load_rules
+from bot.domain.status import Status, StatusBook
+from bot.domain.vocab import Vocabulary
 from handlers.context import Services
 from handlers.status import history_answer
 from jobs.alerts import AlertContext
 from jobs.baseline import apply_event
 from jobs.check import NewItem
-from jobs.measure import Rules, load_rules
 from jobs.pipeline import MeasuringSink
 from jobs.sources import SourceSpec
 from storage.items import insert_new_items

@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 
-from bot.exposure import ASSUMED_SHARE, assess, band_for, buffer_factor, china_share, rank_sectors
-from bot.knowledge import Buffer, ExposureTable, Figure, Sector
-from bot.ladder import Level
-from bot.status import Status, StatusBook
-from bot.vocab import Vocabulary
+from bot.domain.exposure import ASSUMED_SHARE, assess, band_for, buffer_factor, china_share, rank_sectors
+from bot.domain.knowledge import Buffer, ExposureTable, Figure, Sector
+from bot.domain.ladder import Level
+from bot.domain.status import Status, StatusBook
+from bot.domain.vocab import Vocabulary
 from handlers.context import Services
 
 TODAY = dt.date(2026, 11, 29)

@@ -9,7 +9,7 @@ import datetime as dt
 from sqlite_utils import Database
 from telegram import Chat
 
-from bot.ladder import Level
+from bot.domain.ladder import Level
 from handlers.context import Services
 from handlers.modes import digest_answer, mute_answer, quiet_answer
 from jobs.deliver import DeliveryWorker, Outcome, OutgoingMessage, RetryLater, Sent

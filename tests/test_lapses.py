@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from bot.alert_text import alert_message, digest_message
 from bot.app import announce_lapses_now, build_application
 from bot.config import load_settings
+from bot.domain.alert_text import alert_message, digest_message
+from bot.domain.measure import load_rules, measure
 from bot.lifecycle import running
 from bot.runtime import open_services
 from handlers.context import Services
@@ -22,7 +23,6 @@ from jobs.alerts import AlertContext, compose_due_digests
 from jobs.deliver import DeliveryWorker, OutgoingMessage, Sent
 from jobs.lapses import announce_lapses
 from jobs.limits import SendLimits
-from jobs.measure import load_rules, measure
 from jobs.moves import Evidence, apply_measurement
 from storage.db import open_database
 from storage.outbox import get_alert

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.datafiles import DataFileError, data_path
-from bot.vocab import Vocabulary
-from jobs.measure import Measurement, Rules, load_rules, measure
+from bot.domain.datafiles import DataFileError, data_path
+from bot.domain.measure import Measurement, Rules, load_rules, measure
+from bot.domain.vocab import Vocabulary
 
 RARE_SEVEN = ("dysprosium", "gadolinium", "lutetium", "samarium", "scandium", "terbium", "yttrium")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.vocab import Vocabulary
-from jobs.measure import Rules, load_rules
+from bot.domain.measure import Rules, load_rules
+from bot.domain.vocab import Vocabulary
 from tests.evaluate import FLOORS, SPLITS, Scores, evaluate, load_rows
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from bot.vocab import Vocabulary
-from jobs.measure import Measurement, Rules, load_rules, measure
+from bot.domain.measure import Measurement, Rules, load_rules, measure
+from bot.domain.vocab import Vocabulary
 from jobs.moves import Evidence, apply_measurement
 from storage.items import insert_new_items
 from storage.signals import signals_of

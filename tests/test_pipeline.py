@@ -6,11 +6,11 @@ import datetime as dt
 
 from sqlite_utils import Database
 
-from bot.knowledge import ExposureTable
-from bot.vocab import Vocabulary
+from bot.domain.knowledge import ExposureTable
+from bot.domain.measure import load_rules
+from bot.domain.vocab import Vocabulary
 from jobs.alerts import AlertContext
 from jobs.check import NewItem
-from jobs.measure import load_rules
 from jobs.pipeline import MeasuringSink, SourceHealthAlerts, window_of
 from jobs.sources import SourceSpec
 from storage.items import insert_new_items

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bot.render import TELEGRAM_LIMIT, esc, link, split_message, to_plain
+from bot.domain.html import TELEGRAM_LIMIT, esc, link, split_message, to_plain
 
 _TAG = re.compile(r"<(/?)([a-z-]+)[^<>]*>")
 

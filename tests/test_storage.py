@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from bot.knowledge import BaselineEvent
-from bot.vocab import Vocabulary
+from bot.domain.knowledge import BaselineEvent
+from bot.domain.vocab import Vocabulary
 from jobs.baseline import apply_baseline
 from storage.db import connect, open_database
 from storage.schema import MIGRATIONS, applied_migrations, migrate

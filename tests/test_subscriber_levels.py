@@ -12,16 +12,16 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from bot.alert_text import alert_message, digest_message
-from bot.knowledge import ExposureTable
-from bot.ladder import Level
-from bot.matching import Filter, Move, matching_filters
-from bot.vocab import Vocabulary
+from bot.domain.alert_text import alert_message, digest_message
+from bot.domain.knowledge import ExposureTable
+from bot.domain.ladder import Level
+from bot.domain.matching import Filter, Move, matching_filters
+from bot.domain.measure import load_rules
+from bot.domain.vocab import Vocabulary
 from handlers.context import Services
 from jobs.alerts import AlertContext, alerts_for_changes, compose_due_digests
 from jobs.check import NewItem
 from jobs.lapses import announce_lapses
-from jobs.measure import load_rules
 from jobs.pipeline import MeasuringSink
 from jobs.sources import SourceSpec
 from storage.items import insert_new_items
@@ -168,7 +168,7 @@ def test_ten_thousand_subscribers_are_matched_per_country_and_material(
         for chat in range(1, 10_001):
             subscribe(db, chat, countries[chat % len(countries)], sector=sectors[chat % len(sectors)])
     calls: list[Any] = []
-    from bot.status import StatusBook
+    from bot.domain.status import StatusBook
 
     level = StatusBook.level
     monkeypatch.setattr(StatusBook, "level", lambda self, *a: calls.append(a) or level(self, *a))

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from telegram import Chat
 
-from bot.ladder import Level
-from bot.timing import hold_of, parse_duration, parse_window, release_time
-from bot.vocab import UnknownTerm, Vocabulary
+from bot.domain.ladder import Level
+from bot.domain.timing import hold_of, parse_duration, parse_window, release_time
+from bot.domain.vocab import UnknownTerm, Vocabulary
 from handlers.context import Services, UsageError
 from handlers.modes import digest_answer, mute_answer, quiet_answer
 from handlers.subscriptions import (

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from bot.timing import Hold, next_daily, quiet_until, release_time
+from bot.domain.timing import Hold, next_daily, quiet_until, release_time
 
 NEW_YORK = "America/New_York"  # 2026: clocks spring forward on 8 March 07:00Z, fall back on 1 November 06:00Z
 

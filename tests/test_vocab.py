@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.datafiles import DataFileError
-from bot.vocab import Kind, UnknownTerm, Vocabulary, load_vocabulary, normalise
+from bot.domain.datafiles import DataFileError
+from bot.domain.vocab import Kind, UnknownTerm, Vocabulary, load_vocabulary, normalise
 
 
 @pytest.mark.parametrize(
@@ -144,7 +144,7 @@ def test_kinds_are_the_three_of_the_contract() -> None:
 
 
 def test_levels_are_read_by_name_or_ascii_number_only() -> None:
-    from bot.ladder import Level, parse_level
+    from bot.domain.ladder import Level, parse_level
 
     assert parse_level("restricted") == Level.RESTRICTED
     assert parse_level("4") == Level.RESTRICTED

@@ -12,7 +12,7 @@ from typing import Any
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
-from bot.datafiles import DataFileError, data_path, read_yaml, require_keys
+from bot.domain.datafiles import DataFileError, data_path, read_yaml, require_keys
 
 SUGGESTION_CUTOFF = 0.6  # Jaro-Winkler similarity below which a known word is no help
 

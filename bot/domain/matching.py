@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.knowledge import ExposureTable
-from bot.vocab import Vocabulary
+from bot.domain.knowledge import ExposureTable
+from bot.domain.vocab import Vocabulary
 
 ALL = "ALL"
 

@@ -15,8 +15,8 @@ class DataFileError(ValueError):
 
 
 def data_path(name: str) -> Path:
-    """The path of a bundled data file in bot/data/."""
-    return Path(str(resources.files("bot").joinpath("data", name)))
+    """The path of a bundled data file in bot/domain/data/."""
+    return Path(str(resources.files("bot.domain").joinpath("data", name)))
 
 
 def read_yaml(path: Path) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.ladder import Level
+from bot.domain.ladder import Level
 
 logger = logging.getLogger(__name__)
 BANNED = int(Level.BANNED)

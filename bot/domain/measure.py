@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.datafiles import DataFileError, data_path, read_yaml, require_keys
-from bot.ladder import Level, parse_level
-from bot.vocab import Kind, Vocabulary, normalise
-from jobs.lexicon import AliasMatcher, Hit, Lexicon, Text, alias_matcher, lexicon, merge
+from bot.domain.datafiles import DataFileError, data_path, read_yaml, require_keys
+from bot.domain.ladder import Level, parse_level
+from bot.domain.lexicon import AliasMatcher, Hit, Lexicon, Text, alias_matcher, lexicon, merge
+from bot.domain.vocab import Kind, Vocabulary, normalise
 
 TIGHTEN, EASE, NONE = "tighten", "ease", "none"
 LIFT, GRANT = "lift", "grant"

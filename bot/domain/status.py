@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.ladder import Level
-from bot.vocab import Vocabulary
+from bot.domain.ladder import Level
+from bot.domain.vocab import Vocabulary
 
 CHINA = "CN"
 

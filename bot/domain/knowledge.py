@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.datafiles import DataFileError, data_path, read_yaml, require_keys
-from bot.ladder import Level, parse_level
-from bot.vocab import Vocabulary
+from bot.domain.datafiles import DataFileError, data_path, read_yaml, require_keys
+from bot.domain.ladder import Level, parse_level
+from bot.domain.vocab import Vocabulary
 
 WEIGHT_TOLERANCE = 0.011
 

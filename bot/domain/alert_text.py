@@ -25,9 +25,10 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from bot.ladder import Level
-from bot.render import LEVEL_MARKS, esc, link
-from bot.timing import zone
+from bot.domain.answers import LEVEL_MARKS
+from bot.domain.html import esc, link
+from bot.domain.ladder import Level
+from bot.domain.timing import zone
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 SEVERITY_MARKS = {"critical": "🚨", "high": "🔴", "medium": "🟠", "low": "🔵", "info": "🟢"}

@@ -8,10 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from bot.knowledge import Buffer, ExposureTable, Figure
-from bot.ladder import Level
-from bot.status import Status, StatusBook
-from bot.vocab import Vocabulary
+from bot.domain.knowledge import Buffer, ExposureTable, Figure
+from bot.domain.ladder import Level
+from bot.domain.status import Status, StatusBook
+from bot.domain.vocab import Vocabulary
 
 # How much of a material's supply is at risk at each level: a licence regime already bites (delays,
 # case-by-case refusals); a halt or ban stops production, which is the business risk.
