@@ -41,7 +41,8 @@ from telegram.request import HTTPXRequest
 
 from bot.app import build_application
 from bot.config import load_settings
-from bot.domain.knowledge import load_baseline, load_exposure_table
+from bot.domain.knowledge import load_exposure_table
+from bot.domain.measure_file import load_measures
 from bot.domain.vocab import load_vocabulary
 from bot.lifecycle import running
 from bot.telegram_sender import TelegramSender
@@ -177,7 +178,7 @@ def scenario(name: str, chats: int, base_url: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         now = dt.datetime.now(dt.UTC)
         db = open_database(Path(folder) / "bench.db", now)
-        apply_baseline(db, load_baseline(vocabulary), now, vocabulary)
+        apply_baseline(db, load_measures(vocabulary), now, vocabulary)
         db.execute("UPDATE statuses SET level = 0 WHERE target = 'JP' AND material = 'rare_earths'")
         subscribe(db, chats)
         if name == "latency":

@@ -14,13 +14,14 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from bot.domain.knowledge import load_baseline, load_exposure_table
+from bot.domain.knowledge import load_exposure_table
 from bot.domain.measure import Rules, load_rules, measure
+from bot.domain.measure_file import load_measures
 from bot.domain.vocab import Vocabulary, load_vocabulary
 from handlers.context import Services
 from handlers.status import status_answer
 from jobs.baseline import apply_baseline
-from jobs.moves import Evidence, apply_measurement
+from jobs.measures import Cause, apply_to_measures
 from storage.db import open_database
 from storage.items import insert_new_items
 
@@ -99,9 +100,9 @@ def update_rate(db: Database, rules: Rules, texts: Sequence[str], count: int = U
         with db.atomic():
             row = {"guid": f"update-{n}", "title": text, "summary": "", "link": None, "published_at": None}
             stored = insert_new_items(db, f"wire-{n % 7}", [row], now.isoformat())
-            evidence = Evidence(text, None, f"wire-{n % 7}", stored[0]["id"])
+            cause = Cause(text, f"wire-{n % 7}", None, stored[0]["id"])
             measured = measure(text, "", rules, default_issuer="CN")
-            changes += len(apply_measurement(db, measured, evidence, now, rules.vocabulary))
+            changes += len(apply_to_measures(db, measured, cause, now, rules.vocabulary))
     return count / (time.perf_counter() - started), changes
 
 
@@ -124,7 +125,7 @@ def main() -> None:
     print(f"classification: {rate:,.0f} headlines/s on one core ({PASSES} passes over {len(texts)} headlines)")
     with tempfile.TemporaryDirectory() as folder:
         db = open_database(Path(folder) / "bench-measure.db", NOW)
-        apply_baseline(db, load_baseline(vocabulary), NOW, vocabulary)
+        apply_baseline(db, load_measures(vocabulary), NOW, vocabulary)
         populate(db, vocabulary, ITEMS)
         statuses = db.execute("SELECT count(*) FROM statuses").fetchone()[0]
         print(f"database: {ITEMS:,} items, {ITEMS:,} signals, {ITEMS:,} status changes, {statuses:,} statuses")

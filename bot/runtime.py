@@ -7,10 +7,13 @@ import logging
 from pathlib import Path
 
 from bot.config import Settings
-from bot.domain.knowledge import load_baseline, load_exposure_table
+from bot.domain.knowledge import load_exposure_table
+from bot.domain.measure_file import load_measures
 from bot.domain.vocab import load_vocabulary
 from handlers.context import Services, utc_now
+from jobs.alerts import AlertContext
 from jobs.baseline import apply_baseline
+from jobs.lapses import announce_lapses
 from storage.db import open_database
 
 logger = logging.getLogger(__name__)
@@ -21,9 +24,10 @@ def open_services(settings: Settings, now: dt.datetime | None = None) -> Service
     now = now or utc_now()
     vocabulary = load_vocabulary()
     table = load_exposure_table(vocabulary)
-    events = load_baseline(vocabulary)
+    measures = load_measures(vocabulary)
     db = open_database(settings.chokepoint_db, now)
-    apply_baseline(db, events, now, vocabulary)
+    apply_baseline(db, measures, now, vocabulary)
+    announce_lapses(db, AlertContext(vocabulary, table), now)  # suspensions that ran out while it was off
     return Services(
         db=db,
         vocabulary=vocabulary,

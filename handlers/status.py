@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
 
-from bot.domain.answers import history_line, status_json, status_lines
+from bot.domain.answers import status_json
 from bot.domain.html import esc
 from bot.domain.ladder import Level
+from bot.domain.measure_answers import bears_on, event_line, measure_json, measures_message
+from bot.domain.measures import Measure, measure_from_row
 from bot.domain.status import Status
 from bot.domain.vocab import Kind, UnknownTerm
 from handlers.context import Context, Services, UsageError, check_arguments
 from handlers.replies import reply_answer
-from storage.statuses import current_statuses, status_history
+from storage.measures import all_measures, measure_events
+from storage.statuses import current_statuses
 
 STATUS_USAGE = "Usage: /status [COUNTRY|MATERIAL]\nExamples: /status, /status japan, /status gallium"
 HISTORY_USAGE = "Usage: /history [COUNTRY|MATERIAL] [N]\nExamples: /history japan, /history gallium 5"
@@ -59,35 +63,67 @@ def _applies(services: Services, subject: Subject, status: Status) -> bool:
 
 
 def statuses_for(services: Services, subject: Subject) -> list[Status]:
-    """The statuses that bear on a subject: in force, or suspended with an end date."""
+    """The statuses in force that bear on a subject (derived from the measures in force)."""
     statuses = (Status.from_row(row) for row in current_statuses(services.db))
-    return [
-        status
-        for status in statuses
-        if (status.level > Level.NORMAL or status.until) and _applies(services, subject, status)
-    ]
+    return [status for status in statuses if status.level > Level.NORMAL and _applies(services, subject, status)]
+
+
+def measures_for(services: Services, subject: Subject) -> list[Measure]:
+    """The measures that bear on a subject, whatever their state."""
+    measures = (measure_from_row(row) for row in all_measures(services.db))
+    return [m for m in measures if bears_on(m, services.vocabulary, subject.kind, subject.code)]
 
 
 def status_answer(services: Services, args: Sequence[str]) -> str:
-    """The HTML reply to /status."""
+    """The HTML reply to /status: the measures in force, announced or suspended, by instrument."""
     subject = parse_subject(services, check_arguments(args, STATUS_USAGE))
-    statuses = statuses_for(services, subject)
-    title = _title(services, subject, "Export controls", "every status in force")
-    if not statuses:
-        return f"<b>{esc(title)}</b>\nNo measure in force."
-    today = services.today()
-    lines = status_lines(statuses, services.vocabulary, today)
-    return "\n".join([f"<b>{esc(title)}</b>", *lines, "", f"<i>As of {today.isoformat()}.</i>"])
+    title = _title(services, subject, "Export controls", "every measure")
+    return measures_message(title, measures_for(services, subject), services.vocabulary, services.today())
 
 
 def status_document(services: Services, args: Sequence[str]) -> dict[str, Any]:
-    """The `status --json` answer."""
+    """The `status --json` answer: the statuses in force and the suspended measures' keys, and the measures."""
     subject = parse_subject(services, check_arguments(args, STATUS_USAGE))
+    today = services.today()
+    measures = measures_for(services, subject)
+    suspended = [
+        status_json(status, "suspended")
+        for measure in measures
+        if measure.state_on(today) == "suspended"
+        for status in _suspended_statuses(measure)
+        if _applies(services, subject, status)
+    ]
     return {
         "query": subject.as_json(),
-        "as_of": services.today().isoformat(),
-        "statuses": [status_json(status) for status in statuses_for(services, subject)],
+        "as_of": today.isoformat(),
+        "statuses": [status_json(status) for status in statuses_for(services, subject)] + suspended,
+        "measures": [measure_json(measure, today) for measure in measures if measure.state_on(today) != "lifted"],
     }
+
+
+def _suspended_statuses(measure: Measure) -> list[Status]:
+    since = dt.datetime.combine(measure.state_since or measure.effective, dt.time(), tzinfo=dt.UTC)
+    return [
+        Status(
+            measure.issuer,
+            target,
+            material,
+            measure.level,
+            since,
+            measure.title,
+            measure.source,
+            measure.url,
+            measure.until,
+            measure.end_use,
+            measure.id,
+            measure.provenance,
+            measure.effective,
+            None,
+            measure.instrument,
+        )
+        for target in measure.targets
+        for material in measure.materials
+    ]
 
 
 def _title(services: Services, subject: Subject, prefix: str, everything: str) -> str:
@@ -108,19 +144,14 @@ def _history_arguments(services: Services, args: Sequence[str]) -> tuple[Subject
 
 
 def history_answer(services: Services, args: Sequence[str]) -> str:
-    """The HTML reply to /history."""
+    """The HTML reply to /history: the events of the measures that bear on the subject, newest first."""
     subject, limit = _history_arguments(services, args)
-    targets: Sequence[str] = ()
-    materials: Sequence[str] = ()
-    if subject.kind == Kind.COUNTRY and subject.code:
-        targets = sorted(services.vocabulary.destinations(subject.code))
-    elif subject.kind == Kind.MATERIAL and subject.code:
-        materials = sorted(services.vocabulary.covering(subject.code))
-    changes = status_history(services.db, targets=targets, materials=materials, limit=limit)
-    title = _title(services, subject, "History", "every change")
-    if not changes:
+    ids = [measure.id for measure in measures_for(services, subject)]
+    events = measure_events(services.db, ids, limit=limit) if ids else []
+    title = _title(services, subject, "History", "every measure")
+    if not events:
         return f"<b>{esc(title)}</b>\nNo changes recorded."
-    return "\n".join([f"<b>{esc(title)}</b> (newest first)", *(history_line(c, services.vocabulary) for c in changes)])
+    return "\n".join([f"<b>{esc(title)}</b> (newest first)", *(event_line(e, services.vocabulary) for e in events)])
 
 
 async def status(update: Update, context: Context) -> None:

@@ -137,17 +137,17 @@ def lapsed_note(services: Services, wanted: Wanted) -> str:
         materials = list(services.table.sectors[wanted.sector].needs)
     else:
         materials = list(services.vocabulary.materials)
-    today, book = services.today(), services.status_book()
+    book = services.status_book()
     lapsed = {
-        (status.until, status.title)
+        (status.lapsed, status.instrument or status.title)
         for material in materials
         for status in book.applicable(wanted.country, material)
-        # a suspension beneath a stronger measure changes nothing for this country when it runs out
-        if status.until and status.until < today and status.level >= book.level(wanted.country, material)
+        # a measure beneath a stronger one changes nothing for this country by coming back
+        if status.lapsed and status.level >= book.level(wanted.country, material)
     }
     lines = [
-        f"⏰ A suspension has already run out ({until.isoformat()}), with no extension seen yet: {esc(title)}"
-        for until, title in sorted(lapsed)
+        f"⏰ In force again since the suspension ran out on {until.isoformat()}, with no extension seen: {esc(name)}"
+        for until, name in sorted(lapsed)
     ]
     return "\n\n" + "\n".join(lines) if lines else ""
 

@@ -300,12 +300,12 @@ def exposure_effects(
 
 
 def _statuses_before(after: Sequence[Status], changes: Sequence[StatusChange]) -> list[Status]:
-    previous: dict[tuple[str, str, str], int] = {}
+    previous: dict[tuple[str, str, str, str], int] = {}
     for change in changes:
-        previous.setdefault((change.issuer, change.target, change.material), change.old_level)
+        previous.setdefault((change.issuer, change.target, change.material, change.end_use), change.old_level)
     restored = []
     for status in after:
-        old = previous.get((status.issuer, status.target, status.material))
+        old = previous.get((status.issuer, status.target, status.material, status.end_use))
         restored.append(status if old is None else replace(status, level=Level(old)))
     return restored
 

@@ -1,91 +1,57 @@
-"""Loading the baseline timeline into statuses and history: on first start, and for events added later.
+"""Loading the bundled measures (bot/domain/data/measures.yaml) into the database: on first start, and for
+measures added to the file later. A measure already stored is never overwritten: live observations (a
+suspension, an extension, a confirmation) have moved it since.
 
-Each event sets the statuses it names. As for live moves (jobs/moves.py), only a setting that moves an effective
-level goes into the history: one beneath a stronger measure (the US graphite review of Ann. 46/2024 under the
-licensing of graphite for all destinations since 2023) sets its status, which stays in force once the stronger
-measure goes, but records no change — so that /history lists only what changed for someone.
+Each new measure enters with its own dated events (announced; suspended with the date it runs to), so that
+/history tells the timeline as it happened; the statuses are then derived again without history rows or
+alerts — the baseline is what was already true, not news.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
+from collections.abc import Sequence
 
 from sqlite_utils import Database
 
-from bot.domain.knowledge import BaselineEvent, StatusSetting
-from bot.domain.status import CHINA
+from bot.domain.measures import Measure
 from bot.domain.vocab import Vocabulary
-from jobs.moves import record_or_keep
-from storage.statuses import (
-    StatusChange,
-    baseline_event_keys,
-    get_status,
-    record_baseline_event,
-)
+from jobs.measures import Cause, sync_statuses, to_row
+from storage.measures import measure_ids, record_measure_event, save_measure
 
 logger = logging.getLogger(__name__)
+BASELINE = Cause("the bundled baseline of measures", "Chokepoint baseline", origin="baseline")
 
 
-def event_key(event: BaselineEvent) -> str:
-    """A stable key for an event: its date and title."""
-    digest = hashlib.sha256(f"{event.date.isoformat()}|{event.title}".encode()).hexdigest()
-    return f"{event.date.isoformat()}-{digest[:12]}"
+def _at(day: dt.date) -> str:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC).isoformat()
 
 
-def event_time(event: BaselineEvent) -> str:
-    """The moment an event is recorded at: midnight UTC of its date."""
-    return dt.datetime.combine(event.date, dt.time(), tzinfo=dt.UTC).isoformat()
+def record_baseline_measure(db: Database, measure: Measure, now: dt.datetime) -> None:
+    """Store one bundled measure with its announcement and, where it was suspended or lifted, that event."""
+    save_measure(db, to_row(measure, "baseline"), now.isoformat())
+    record_measure_event(db, {"measure_id": measure.id, "at": _at(measure.announced), "kind": "announced",
+                              "state": "in_force", "title": measure.title, "source": measure.source,
+                              "url": measure.url})  # fmt: skip
+    if measure.state in ("suspended", "lifted") and measure.state_since is not None:
+        record_measure_event(db, {
+            "measure_id": measure.id, "at": _at(measure.state_since), "kind": measure.state,
+            "state": measure.state, "until": measure.until.isoformat() if measure.until else None,
+            "title": measure.sources[-1] if measure.sources else measure.title, "source": measure.sources[-1]
+            if measure.sources else measure.source,
+        })  # fmt: skip
 
 
-def _changes(db: Database, event: BaselineEvent, setting: StatusSetting) -> list[StatusChange]:
-    at = event_time(event)
-    changes = []
-    for target in setting.targets:
-        for material in setting.materials:
-            current = get_status(db, CHINA, target, material)
-            old = int(current["level"]) if current else 0
-            if current and current["since"] > at:
-                continue  # something newer (a live observation) already decided this status
-            if old == setting.level and current:
-                continue
-            until = setting.until.isoformat() if setting.until else None
-            changes.append(
-                StatusChange(
-                    CHINA, target, material, old, int(setting.level), setting.direction, at,
-                    event.title, event.source, "baseline", event.url, None, until,
-                )
-            )  # fmt: skip
-    return changes
-
-
-def apply_event(db: Database, event: BaselineEvent, now: dt.datetime, vocabulary: Vocabulary) -> int:
-    """Apply one event in one transaction; return how many changes moved an effective level (the history's)."""
-    moved = 0
+def apply_baseline(db: Database, measures: Sequence[Measure], now: dt.datetime, vocabulary: Vocabulary) -> int:
+    """Store the bundled measures not stored before and derive the statuses; return how many were new."""
     with db.atomic():
-        for setting in event.sets:
-            for change in _changes(db, event, setting):
-                moved += record_or_keep(db, vocabulary, change) is not None
-        record_baseline_event(
-            db,
-            {
-                "key": event_key(event),
-                "date": event.date.isoformat(),
-                "title": event.title,
-                "source": event.source,
-                "url": event.url,
-                "applied_at": now.isoformat(),
-            },
-        )
-    return moved
-
-
-def apply_baseline(db: Database, events: list[BaselineEvent], now: dt.datetime, vocabulary: Vocabulary) -> int:
-    """Apply the events not applied before, oldest first; return how many changes moved an effective level."""
-    done = baseline_event_keys(db)
-    pending = [event for event in events if event_key(event) not in done]
-    moved = sum(apply_event(db, event, now, vocabulary) for event in pending)
-    if pending:
-        logger.info("baseline: %d events applied, %d statuses moved", len(pending), moved)
-    return moved
+        known = measure_ids(db)
+        new = [measure for measure in measures if measure.id not in known]
+        for measure in new:
+            record_baseline_measure(db, measure, now)
+        if new:
+            sync_statuses(db, vocabulary, now, BASELINE, record=False)
+    if new:
+        logger.info("baseline: %d measures stored", len(new))
+    return len(new)

@@ -17,7 +17,8 @@ from bot.domain.measure import Measurement, Rules, load_rules, measure
 from bot.domain.vocab import load_vocabulary
 from jobs.alerts import AlertContext, admin_alert, alerts_for_changes
 from jobs.check import NewItem
-from jobs.moves import Evidence, apply_measurement, signal_rows
+from jobs.measures import Cause, apply_to_measures
+from jobs.moves import signal_rows
 from jobs.parse import ParsedItem
 from jobs.sources import SourceSpec
 from storage.signals import record_signals
@@ -40,11 +41,11 @@ class MeasuringSink:
         changes: list[tuple[int, StatusChange]] = []
         for item in items:
             measurement = item.note if isinstance(item.note, Measurement) else self.measure(item)
-            if item.fresh:
-                evidence = Evidence(item.title, item.link, item.source.name, item.id)
-                changes += apply_measurement(db, measurement, evidence, now, self.alerts.vocabulary)
-            elif measurement.relevant:
+            if measurement.relevant:
                 record_signals(db, item.id, signal_rows(measurement), now.isoformat())
+            if item.fresh:
+                cause = Cause(item.title, item.source.name, item.link, item.id)
+                changes += apply_to_measures(db, measurement, cause, now, self.alerts.vocabulary)
         if changes:
             alerts_for_changes(db, changes, self.alerts, now)
         return len(changes)

@@ -127,6 +127,51 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             " ON status_changes (issuer, target, material, at DESC, id DESC)",
         ),
     ),
+    (
+        7,
+        "measures, not levels; ladder v2",
+        (
+            # Measures are the source of truth (docs/ARCHITECTURE.md, "Measures"); statuses are derived from them.
+            """CREATE TABLE measures (
+                id TEXT PRIMARY KEY, issuer TEXT NOT NULL, instrument TEXT, title TEXT NOT NULL,
+                source TEXT NOT NULL, url TEXT, targets TEXT NOT NULL, materials TEXT NOT NULL,
+                end_use TEXT NOT NULL DEFAULT 'any', level INTEGER NOT NULL,
+                provenance TEXT NOT NULL DEFAULT 'official', announced TEXT NOT NULL, effective TEXT NOT NULL,
+                state TEXT NOT NULL DEFAULT 'in_force', until TEXT, state_since TEXT,
+                origin TEXT NOT NULL DEFAULT 'live', sources TEXT NOT NULL DEFAULT '[]', updated_at TEXT NOT NULL)""",
+            """CREATE TABLE measure_events (
+                id INTEGER PRIMARY KEY, measure_id TEXT NOT NULL REFERENCES measures (id), at TEXT NOT NULL,
+                kind TEXT NOT NULL, state TEXT, until TEXT, title TEXT NOT NULL, source TEXT NOT NULL,
+                url TEXT, item_id INTEGER, actor TEXT)""",
+            "CREATE INDEX measure_events_by_measure ON measure_events (measure_id, at DESC)",
+            "CREATE INDEX measure_events_by_time ON measure_events (at DESC, id DESC)",
+            # Ladder v2: licensing is 2, review 3 (they swap) in the history and in what live items had set.
+            "UPDATE status_changes SET old_level = CASE old_level WHEN 2 THEN 3 WHEN 3 THEN 2 ELSE old_level END,"
+            " new_level = CASE new_level WHEN 2 THEN 3 WHEN 3 THEN 2 ELSE new_level END,"
+            " effective_old = CASE effective_old WHEN 2 THEN 3 WHEN 3 THEN 2 ELSE effective_old END,"
+            " effective_new = CASE effective_new WHEN 2 THEN 3 WHEN 3 THEN 2 ELSE effective_new END",
+            "UPDATE signals SET level = CASE level WHEN 2 THEN 3 WHEN 3 THEN 2 ELSE level END",
+            # What live items had set becomes a reported measure each (the baseline's come back from its file).
+            """INSERT INTO measures (id, issuer, instrument, title, source, url, targets, materials, end_use, level,
+                   provenance, announced, effective, state, origin, updated_at)
+               SELECT 'MIGRATED-' || issuer || '-' || target || '-' || material, issuer, NULL, title, source, url,
+                   json_array(target), json_array(material), 'any',
+                   CASE level WHEN 2 THEN 3 WHEN 3 THEN 2 ELSE level END, 'reported', substr(since, 1, 10),
+                   substr(since, 1, 10), 'in_force', 'migrated', updated_at
+               FROM statuses WHERE item_id IS NOT NULL AND level > 0 AND until IS NULL""",
+            "DROP TABLE statuses",
+            """CREATE TABLE statuses (
+                issuer TEXT NOT NULL, target TEXT NOT NULL, material TEXT NOT NULL,
+                end_use TEXT NOT NULL DEFAULT 'any', level INTEGER NOT NULL, since TEXT NOT NULL,
+                title TEXT NOT NULL, source TEXT NOT NULL, url TEXT, item_id INTEGER, until TEXT,
+                measure TEXT, provenance TEXT NOT NULL DEFAULT 'official', effective TEXT, lapsed TEXT,
+                instrument TEXT, updated_at TEXT NOT NULL,
+                PRIMARY KEY (issuer, target, material, end_use))""",
+            "ALTER TABLE status_changes ADD COLUMN end_use TEXT NOT NULL DEFAULT 'any'",
+            "ALTER TABLE status_changes ADD COLUMN measure TEXT",
+            "ALTER TABLE status_changes ADD COLUMN provenance TEXT NOT NULL DEFAULT 'official'",
+        ),
+    ),
 )
 
 

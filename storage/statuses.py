@@ -28,14 +28,15 @@ class StatusChange:
     until: str | None = None
     effective_old: int | None = None  # the target's effective level for the material, before and after
     effective_new: int | None = None
+    end_use: str = "any"  # "any" | "military"
+    measure: str | None = None  # the measure whose level the key now has (or had, where it fell to normal)
+    provenance: str = "official"  # "official" | "reported"
 
 
-def get_status(db: Database, issuer: str, target: str, material: str) -> dict[str, Any] | None:
+def get_status(db: Database, issuer: str, target: str, material: str, end_use: str = "any") -> dict[str, Any] | None:
     """The current status of one key, or None."""
-    rows = db.query(
-        "SELECT * FROM statuses WHERE issuer = ? AND target = ? AND material = ?", [issuer, target, material]
-    )
-    return next(iter(rows), None)
+    sql = "SELECT * FROM statuses WHERE issuer = ? AND target = ? AND material = ? AND end_use = ?"
+    return next(iter(db.query(sql, [issuer, target, material, end_use])), None)
 
 
 def current_statuses(db: Database, issuer: str | None = None) -> list[dict[str, Any]]:
@@ -54,56 +55,19 @@ def statuses_among(db: Database, issuer: str, targets: Iterable[str], materials:
 
 
 def record_change(db: Database, change: StatusChange) -> int:
-    """Write a change to the history and make it the current status; return the change id.
+    """Write a change to the history; return the change id (statuses are derived from measures: jobs/measures.py).
 
     The caller holds the transaction (`with db.atomic():`) so that a change and its alerts commit together.
     """
     cursor = db.execute(
         """INSERT INTO status_changes (issuer, target, material, old_level, new_level, direction, at, title,
-               source, origin, url, item_id, until, effective_old, effective_new)
+               source, origin, url, item_id, until, effective_old, effective_new, end_use, measure, provenance)
            VALUES (:issuer, :target, :material, :old_level, :new_level, :direction, :at, :title,
-               :source, :origin, :url, :item_id, :until, :effective_old, :effective_new)""",
+               :source, :origin, :url, :item_id, :until, :effective_old, :effective_new, :end_use, :measure,
+               :provenance)""",
         asdict(change),
     )
-    set_status(db, change)
     return int(cursor.lastrowid or 0)
-
-
-def set_status(db: Database, change: StatusChange) -> None:
-    """Make a change the current status without writing it to the history: for a move of one key that moves
-    no effective level (a measure beneath a stronger one on ALL, a bloc or a group), kept so that it is in force
-    once the stronger one goes. The caller holds the transaction."""
-    db.execute(
-        """INSERT INTO statuses (issuer, target, material, level, since, title, source, url, item_id, until,
-               updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (issuer, target, material) DO UPDATE SET level = excluded.level,
-               since = excluded.since, title = excluded.title, source = excluded.source, url = excluded.url,
-               item_id = excluded.item_id, until = excluded.until, updated_at = excluded.updated_at""",
-        [
-            change.issuer, change.target, change.material, change.new_level, change.at, change.title,
-            change.source, change.url, change.item_id, change.until, change.at,
-        ],
-    )  # fmt: skip
-
-
-def extend_suspension(
-    db: Database,
-    key: tuple[str, str, str],
-    *,
-    until: str,
-    title: str,
-    url: str | None,
-    source: str,
-    at: str,
-) -> None:
-    """Move the end date of the suspension on (issuer, target, material), citing the extension; the level it
-    holds and its since-when stay."""
-    db.execute(
-        """UPDATE statuses SET until = ?, title = ?, url = ?, source = ?, updated_at = ?
-           WHERE issuer = ? AND target = ? AND material = ? AND until IS NOT NULL""",
-        [until, title, url, source, at, *key],
-    )
 
 
 def status_history(
@@ -122,32 +86,3 @@ def status_history(
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     sql = f"SELECT * FROM status_changes {where} ORDER BY at DESC, id DESC LIMIT ?"
     return list(db.query(sql, [*params, limit]))
-
-
-def latest_change(db: Database, key: tuple[str, str, str], at_most: str | None = None) -> dict[str, Any] | None:
-    """The latest recorded change of (issuer, target, material), at or before `at_most` if given, or None."""
-    sql = """SELECT * FROM status_changes WHERE issuer = ? AND target = ? AND material = ? AND at <= ?
-             ORDER BY at DESC, id DESC LIMIT 1"""
-    return next(iter(db.query(sql, [*key, at_most or "9999"])), None)
-
-
-def level_before_rise_to(db: Database, key: tuple[str, str, str], level: int) -> int:
-    """The level before the latest rise of (issuer, target, material) from below `level` to it or above: what
-    remains when the measure that set `level` is lifted; 0 where the history has none."""
-    row = db.execute(
-        """SELECT old_level FROM status_changes
-           WHERE issuer = ? AND target = ? AND material = ? AND old_level < ? AND new_level >= ?
-           ORDER BY at DESC, id DESC LIMIT 1""",
-        [*key, level, level],
-    ).fetchone()
-    return 0 if row is None else int(row[0])
-
-
-def baseline_event_keys(db: Database) -> set[str]:
-    """Keys of the baseline events already applied."""
-    return {row[0] for row in db.execute("SELECT key FROM baseline_events").fetchall()}
-
-
-def record_baseline_event(db: Database, event: dict[str, Any]) -> None:
-    """Remember that a baseline event was applied."""
-    db.table("baseline_events").insert(event, pk="key", replace=True)

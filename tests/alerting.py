@@ -10,6 +10,7 @@ from sqlite_utils import Database
 from bot.domain.knowledge import ExposureTable
 from bot.domain.vocab import Vocabulary
 from jobs.alerts import AlertContext, alerts_for_changes
+from storage.measures import replace_status
 from storage.outbox import stamp
 from storage.statuses import StatusChange, get_status, record_change
 from storage.subscribers import add_subscription, save_subscriber
@@ -52,6 +53,9 @@ def live_change(
     }  # fmt: skip
     fields.update(overrides)
     change = StatusChange(**fields)  # type: ignore[arg-type]
+    replace_status(db, {"issuer": "CN", "target": target, "material": material, "end_use": change.end_use,
+                        "level": new, "since": change.at, "title": change.title, "source": change.source,
+                        "url": change.url, "item_id": change.item_id, "updated_at": change.at})  # fmt: skip
     return record_change(db, change), change
 
 

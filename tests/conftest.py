@@ -1,4 +1,4 @@
-"""Shared fixtures: the bundled knowledge loaded once, and a fresh in-memory database with the baseline."""
+"""Shared fixtures: the bundled knowledge loaded once, and a fresh in-memory database with the baseline measures."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from collections.abc import Iterator
 import pytest
 from sqlite_utils import Database
 
-from bot.domain.knowledge import BaselineEvent, ExposureTable, load_baseline, load_exposure_table
+from bot.domain.knowledge import ExposureTable, load_exposure_table
+from bot.domain.measure_file import load_measures
+from bot.domain.measures import Measure
 from bot.domain.vocab import Vocabulary, load_vocabulary
 from handlers.context import Services
 from jobs.baseline import apply_baseline
+from jobs.measures import apply_lapses
 from storage.db import open_database
 
 NOW = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.UTC)
@@ -28,8 +31,8 @@ def table(vocabulary: Vocabulary) -> ExposureTable:
 
 
 @pytest.fixture(scope="session")
-def baseline(vocabulary: Vocabulary) -> list[BaselineEvent]:
-    return load_baseline(vocabulary)
+def baseline(vocabulary: Vocabulary) -> list[Measure]:
+    return load_measures(vocabulary)
 
 
 @pytest.fixture
@@ -40,6 +43,7 @@ def db() -> Iterator[Database]:
 
 
 @pytest.fixture
-def services(db: Database, vocabulary: Vocabulary, table: ExposureTable, baseline: list[BaselineEvent]) -> Services:
+def services(db: Database, vocabulary: Vocabulary, table: ExposureTable, baseline: list[Measure]) -> Services:
     apply_baseline(db, baseline, NOW, vocabulary)
+    apply_lapses(db, vocabulary, NOW)  # as opening the services does (its lapse alerts are not under test here)
     return Services(db=db, vocabulary=vocabulary, table=table, admins=frozenset({42}), clock=lambda: NOW)

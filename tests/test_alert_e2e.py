@@ -65,7 +65,7 @@ async def test_a_subscriber_hears_of_a_tightening_on_japan_and_no_one_else_does(
     assert api.messages_to(JAPAN_GALLIUM)[0]["text"].startswith("✅ Subscribed to <b>Japan · gallium</b>")
     text = alert["text"]
     assert alert["parse_mode"] == "HTML"
-    assert text.startswith("🔴 <b>Tightened: China → Japan</b>\n🔴 Rare earths: review → <b>restricted</b>\n")
+    assert text.startswith("🔴 <b>Tightened: China → Japan</b>\n🔴 Rare earths: normal → <b>restricted</b>\n")
     assert (
         '📰 <a href="https://mofcom.example/new">China halts rare-earth exports to Japan &amp; tightens licence '
         "&lt;reviews&gt;</a> — MOFCOM (loopback)"

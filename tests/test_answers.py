@@ -15,7 +15,7 @@ def test_exposure_names_band_score_and_sources(services: Services) -> None:
     answer = exposure_answer(services, ["japan", "autos"])
     assert answer.startswith("<b>Japan · autos: ")
     assert "high exposure" in answer or "severe exposure" in answer
-    assert "72% from China" in answer
+    assert "100% from China" in answer
 
 
 def test_multi_word_country_and_sector_names(services: Services) -> None:
@@ -62,9 +62,13 @@ def test_too_many_arguments_give_usage(services: Services) -> None:
 
 def test_status_of_a_material_lists_every_measure_on_it_and_its_groups(services: Services) -> None:
     answer = status_answer(services, ["gallium"])
-    assert "licensing</b> gallium → all destinations since 2023-07-03" in answer
-    assert "dual-use items → Japan since 2026-01-06" in answer
-    assert "suspension ran out 2026-11-27" in answer
+    assert "MOFCOM and GAC Announcement 23/2023 — 2023-07-03" in answer
+    assert "licensing</b> gallium, germanium → all destinations: in force since 2023-08-01" in answer
+    assert "dual-use items → Japan: in force since 2026-01-06 <i>(military end users and uses only)</i>" in answer
+    assert (
+        "banned</b> gallium, germanium, antimony, superhard materials → United States: in force again since the "
+        "suspension ran out on 2026-11-27; no extension seen" in answer
+    )
 
 
 def test_status_of_a_country_lists_what_applies_to_it(services: Services) -> None:
@@ -79,8 +83,15 @@ def test_status_json_shape(services: Services) -> None:
     assert document["as_of"] == "2026-11-29"
     first = document["statuses"][0]
     assert set(first) == {"issuer", "target", "material", "level", "level_name", "since", "title", "source", "url",
-                          "until"}  # fmt: skip
-    assert first["level"] == 4 and first["level_name"] == "restricted"
+                          "until", "measure", "instrument", "state", "end_use", "provenance", "effective",
+                          "lapsed"}  # fmt: skip
+    by_key = {(s["target"], s["material"], s["end_use"]): s for s in document["statuses"]}
+    military = by_key[("JP", "dual_use", "military")]
+    assert (military["level_name"], military["measure"], military["state"]) == ("restricted", "MOFCOM-1-2026",
+                                                                                   "in_force")  # fmt: skip
+    halt = by_key[("JP", "dysprosium", "any")]
+    assert (halt["level_name"], halt["provenance"]) == ("restricted", "reported")
+    assert {m["id"] for m in document["measures"]} >= {"MOFCOM-1-2026", "MOFCOM-23-2023"}
 
 
 def test_status_of_something_unknown_suggests_countries_and_materials(services: Services) -> None:
@@ -92,20 +103,20 @@ def test_history_is_newest_first_and_bounded(services: Services) -> None:
     answer = history_answer(services, ["japan", "3"])
     lines = answer.splitlines()[1:]
     assert len(lines) == 3
-    assert lines[0].startswith("⬆️ 2026-01-10")
+    assert lines[0].startswith("2026-11-11 <b>in force again</b>: MOFCOM Announcement")
     with pytest.raises(UsageError, match="N must be from 1 to 50"):
         history_answer(services, ["japan", "500"])
 
 
 def test_status_puts_the_materials_of_one_event_on_one_line(services: Services) -> None:
     lines = status_answer(services, ["japan"]).splitlines()
-    [line] = [line for line in lines if "Announcement 23/2023" in line]
-    assert line.startswith("🟠 <b>licensing</b> gallium, germanium → all destinations since 2023-07-03: ")
+    at = lines.index("MOFCOM and GAC Announcement 23/2023 — 2023-07-03")
+    assert lines[at + 1].startswith("🟡 <b>licensing</b> gallium, germanium → all destinations: in force since")
     assert sum("Announcement 18/2025" in line for line in lines) == 1
 
 
 def test_history_of_everything_is_titled_as_such(services: Services) -> None:
-    assert history_answer(services, ["2"]).startswith("<b>History: every change</b>")
+    assert history_answer(services, ["2"]).startswith("<b>History: every measure</b>")
 
 
 @pytest.mark.parametrize("number", ["²", "٣", "３", "1²"])

@@ -10,7 +10,8 @@ import pytest
 
 from bot.cli import main
 
-SHAPE = {"text", "relevant", "direction", "issuer", "targets", "materials", "level", "level_name", "evidence"}
+SHAPE = {"text", "relevant", "direction", "issuer", "targets", "materials", "level", "level_name", "end_use",
+         "provenance", "instrument", "until", "evidence"}  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -36,6 +37,10 @@ def test_arguments_are_one_headline(capsys: pytest.CaptureFixture[str]) -> None:
             "materials": ["gallium"],
             "level": 5,
             "level_name": "banned",
+            "end_use": "any",
+            "provenance": "official",
+            "instrument": None,
+            "until": None,
             "evidence": ["bans"],
         }
     ]
@@ -43,7 +48,7 @@ def test_arguments_are_one_headline(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_without_json_a_readable_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["classify", "中国、レアアースの対日輸出審査を厳格化"]) == 0
-    assert capsys.readouterr().out == 'tighten review (2): CN → JP: rare_earths ["審査を厳格化"]\n'
+    assert capsys.readouterr().out == 'tighten review (3): CN → JP: rare_earths ["審査を厳格化"]\n'
 
 
 def test_an_irrelevant_headline_says_none(capsys: pytest.CaptureFixture[str]) -> None:
@@ -66,10 +71,10 @@ def test_stdin_gives_one_object_per_line_in_order(
     assert [o["text"] for o in objects] == lines
     assert all(set(o) == SHAPE for o in objects)
     assert [(o["direction"], o["level"], o["targets"]) for o in objects] == [
-        ("tighten", 3, ["ALL"]),
+        ("tighten", 2, ["ALL"]),
         ("none", 0, []),
         ("none", 0, []),
-        ("ease", 3, ["US"]),
+        ("ease", 2, ["US"]),
     ]
 
 

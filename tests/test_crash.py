@@ -16,7 +16,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from bot.domain.knowledge import BaselineEvent, ExposureTable
+from bot.domain.knowledge import ExposureTable
+from bot.domain.measures import Measure
 from bot.domain.vocab import Vocabulary
 from jobs.baseline import apply_baseline
 from storage.db import open_database
@@ -30,7 +31,7 @@ KILL_AFTER = 150
 RATE = "250"  # messages per second: the whole fan-out takes about two seconds
 
 
-def prepare(path: Path, vocabulary: Vocabulary, table: ExposureTable, baseline: list[BaselineEvent]) -> None:
+def prepare(path: Path, vocabulary: Vocabulary, table: ExposureTable, baseline: list[Measure]) -> None:
     """A database with 500 subscribers to Japan's autos and one committed rare-earth alert."""
     now = dt.datetime.now(dt.UTC)
     db = open_database(path, now)
@@ -50,7 +51,7 @@ async def start(path: Path, api: FakeBotAPI, log: Path) -> asyncio.subprocess.Pr
 
 
 async def test_delivery_killed_midway_completes_after_restart_with_at_most_one_duplicate_per_chat(
-    tmp_path: Path, vocabulary: Vocabulary, table: ExposureTable, baseline: list[BaselineEvent]
+    tmp_path: Path, vocabulary: Vocabulary, table: ExposureTable, baseline: list[Measure]
 ) -> None:
     path, log = tmp_path / "crash.db", tmp_path / "delivery.log"
     prepare(path, vocabulary, table, baseline)

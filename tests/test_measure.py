@@ -30,13 +30,13 @@ def signal(m: Measurement) -> tuple[str, str | None, tuple[str, ...], tuple[str,
         # the three headlines of the issue
         (
             "商务部公告 关于对镓、锗相关物项实施出口管制的公告",
-            ("tighten", "CN", ("ALL",), ("gallium", "germanium"), 3),
+            ("tighten", "CN", ("ALL",), ("gallium", "germanium"), 2),
         ),
         ("China bans gallium exports to the US", ("tighten", "CN", ("US",), ("gallium",), 5)),
-        ("中国、レアアースの対日輸出審査を厳格化", ("tighten", "CN", ("JP",), ("rare_earths",), 2)),
+        ("中国、レアアースの対日輸出審査を厳格化", ("tighten", "CN", ("JP",), ("rare_earths",), 3)),
         # levels
         ("China restricts rare earth exports to Japan", ("tighten", "CN", ("JP",), ("rare_earths",), 4)),
-        ("China delays gallium export licences for Taiwanese chipmakers", ("tighten", "CN", ("TW",), ("gallium",), 2)),
+        ("China delays gallium export licences for Taiwanese chipmakers", ("tighten", "CN", ("TW",), ("gallium",), 3)),
         ("China bans dual-use exports to Japanese military users", ("tighten", "CN", ("JP",), ("dual_use",), 4)),
         ("China warns Japan it may restrict rare earth supplies", ("tighten", "CN", ("JP",), ("rare_earths",), 1)),
         (
@@ -51,7 +51,7 @@ def signal(m: Measurement) -> tuple[str, str | None, tuple[str, ...], tuple[str,
         # easing: to the level that stays in force, else 0
         (
             "China suspends US-specific ban on gallium exports; licences still required",
-            ("ease", "CN", ("US",), ("gallium",), 3),
+            ("ease", "CN", ("US",), ("gallium",), 2),
         ),
         ("China lifts ban on antimony exports to US", ("ease", "CN", ("US",), ("antimony",), 0)),
         ("中国暂停实施稀土等出口管制措施", ("ease", "CN", ("ALL",), ("rare_earths",), 0)),
@@ -66,13 +66,13 @@ def signal(m: Measurement) -> tuple[str, str | None, tuple[str, ...], tuple[str,
         # a cause or a bystander is not a destination
         (
             "China retaliates against US tariffs with antimony export curbs",
-            ("tighten", "CN", ("ALL",), ("antimony",), 3),
+            ("tighten", "CN", ("ALL",), ("antimony",), 2),
         ),
         (
             "China imposes antimony export controls; US, EU buyers scramble",
-            ("tighten", "CN", ("ALL",), ("antimony",), 3),
+            ("tighten", "CN", ("ALL",), ("antimony",), 2),
         ),
-        ("中国、ガリウムを輸出規制 米に対抗", ("tighten", "CN", ("ALL",), ("gallium",), 3)),
+        ("中国、ガリウムを輸出規制 米に対抗", ("tighten", "CN", ("ALL",), ("gallium",), 2)),
         (
             "China halts magnet exports to US, Japan and EU carmakers",
             ("tighten", "CN", ("EU", "JP", "US"), ("rare_earth_magnets",), 4),
@@ -80,7 +80,7 @@ def signal(m: Measurement) -> tuple[str, str | None, tuple[str, ...], tuple[str,
         # no issuer named: null (the source's default applies in checks)
         (
             "Ga, Ge export licences become mandatory from August 1",
-            ("tighten", None, ("ALL",), ("gallium", "germanium"), 3),
+            ("tighten", None, ("ALL",), ("gallium", "germanium"), 2),
         ),
         # another country as issuer, China as the destination
         ("US bans gallium exports to China", ("tighten", "US", ("CN",), ("gallium",), 5)),
@@ -168,7 +168,7 @@ def test_the_source_default_issuer_applies_only_where_the_text_names_none(rules:
 
 def test_the_summary_is_read_too(rules: Rules) -> None:
     measured = measure("New rules announced", "Beijing will require licences for antimony exports.", rules)
-    assert signal(measured) == ("tighten", "CN", ("ALL",), ("antimony",), 3)
+    assert signal(measured) == ("tighten", "CN", ("ALL",), ("antimony",), 2)
 
 
 def test_as_json_has_exactly_the_classify_shape(rules: Rules) -> None:
@@ -182,6 +182,10 @@ def test_as_json_has_exactly_the_classify_shape(rules: Rules) -> None:
         "materials": ["gallium"],
         "level": 5,
         "level_name": "banned",
+        "end_use": "any",
+        "provenance": "official",
+        "instrument": None,
+        "until": None,
         "evidence": ["bans"],
     }
 

@@ -46,7 +46,9 @@ def test_a_fresh_item_moves_statuses_and_alerts_matching_chats_only(
         moved = sink(vocabulary, table)(db, [item], NOW)
     assert moved >= 1
     status = get_status(db, "CN", "JP", "rare_earths")
-    assert status is not None and status["level"] == 4 and status["item_id"] == item.id
+    assert status is not None and status["level"] == 4 and status["measure"].startswith("LIVE-CN-")
+    events = db.execute("SELECT kind, item_id FROM measure_events WHERE measure_id = ?", [status["measure"]])
+    assert events.fetchall() == [("announced", item.id)]
     chats = [row[0] for row in db.execute("SELECT chat_id FROM deliveries")]
     assert chats == [1]
     assert db.execute("SELECT count(*) FROM alerts WHERE kind != 'admin'").fetchone()[0] == 1

@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from bot.domain.knowledge import BaselineEvent
+from bot.domain.measures import Measure
 from bot.domain.vocab import Vocabulary
 from jobs.baseline import apply_baseline
+from jobs.measures import apply_lapses
 from storage.db import connect, open_database
 from storage.schema import MIGRATIONS, applied_migrations, migrate
 from storage.statuses import (
     StatusChange,
     current_statuses,
     get_status,
-    level_before_rise_to,
     record_change,
     status_history,
 )
@@ -64,21 +64,10 @@ def test_a_failed_migration_leaves_nothing_half_done(tmp_path: Path) -> None:
     assert applied_migrations(db) == set()
 
 
-def test_record_change_writes_history_and_current_status(db: Database) -> None:
-    with db.atomic():
-        change_id = record_change(db, change(0, 3, "2023-07-03T00:00:00+00:00", until="2026-11-10"))
-    assert change_id == 1
-    assert get_status(db, "CN", "JP", "gallium") == {
-        "issuer": "CN", "target": "JP", "material": "gallium", "level": 3,
-        "since": "2023-07-03T00:00:00+00:00", "title": "to 3", "source": "mofcom", "url": "https://example.org/a",
-        "item_id": None, "until": "2026-11-10", "updated_at": "2023-07-03T00:00:00+00:00",
-    }  # fmt: skip
-    assert status_history(db)[0] == {
-        "id": 1, "issuer": "CN", "target": "JP", "material": "gallium", "old_level": 0, "new_level": 3,
-        "direction": "tighten", "at": "2023-07-03T00:00:00+00:00", "title": "to 3", "source": "mofcom",
-        "url": "https://example.org/a", "item_id": None, "until": "2026-11-10", "origin": "live",
-        "effective_old": None, "effective_new": None,
-    }  # fmt: skip
+def test_record_change_writes_history(db: Database) -> None:
+    change_id = record_change(db, change(0, 3, "2026-01-06T00:00:00+00:00"))
+    row = db.execute("SELECT old_level, new_level, end_use, title FROM status_changes WHERE id = ?", [change_id])
+    assert row.fetchone() == (0, 3, "any", "to 3")
 
 
 def test_history_filters_and_orders_newest_first(db: Database) -> None:
@@ -90,34 +79,18 @@ def test_history_filters_and_orders_newest_first(db: Database) -> None:
     assert len(status_history(db, limit=2)) == 2
 
 
-def test_the_level_before_a_rise_is_what_stays_when_that_measure_is_lifted(db: Database) -> None:
-    key = ("CN", "JP", "gallium")
-    assert level_before_rise_to(db, key, 3) == 0
-    record_change(db, change(0, 3, "2023-07-03T00:00:00+00:00"))
-    record_change(db, change(3, 5, "2024-12-03T00:00:00+00:00"))
-    record_change(db, change(5, 3, "2025-11-09T00:00:00+00:00"))
-    assert level_before_rise_to(db, key, 5) == 3  # lifting the ban leaves licensing
-    assert level_before_rise_to(db, key, 3) == 0  # lifting licensing, set by the first rise, leaves nothing
-
-
-def test_baseline_loads_once_and_sets_the_levels_of_the_timeline(
-    db: Database, baseline: list[BaselineEvent], vocabulary: Vocabulary
+def test_baseline_loads_once_and_derives_the_statuses_of_the_measures(
+    db: Database, baseline: list[Measure], vocabulary: Vocabulary
 ) -> None:
-    moved = apply_baseline(db, baseline, NOW, vocabulary)
-    assert moved > 0
+    assert apply_baseline(db, baseline, NOW, vocabulary) == len(baseline)
     assert apply_baseline(db, baseline, NOW, vocabulary) == 0
-    levels = {(row["target"], row["material"]): row["level"] for row in current_statuses(db)}
-    assert levels[("ALL", "gallium")] == 3
-    assert levels[("US", "gallium")] == 3  # Ann. 72/2025 eased the ban back to licensing
-    assert levels[("ALL", "holmium")] == 0  # Ann. 70/2025 suspended the October 2025 measures
-    assert levels[("JP", "dual_use")] == 4
-    assert levels[("ALL", "dysprosium")] == 3
-    assert get_status(db, "CN", "US", "gallium")["until"] == "2026-11-27"  # type: ignore[index]
-
-
-def test_baseline_never_overrides_a_newer_live_status(
-    db: Database, baseline: list[BaselineEvent], vocabulary: Vocabulary
-) -> None:
-    record_change(db, change(0, 5, "2026-11-28T00:00:00+00:00", target="US", material="gallium"))
-    apply_baseline(db, baseline, NOW, vocabulary)
-    assert get_status(db, "CN", "US", "gallium")["level"] == 5  # type: ignore[index]
+    assert get_status(db, "CN", "US", "gallium") is None  # Ann. 46 clause 2 suspended: ALL's licensing holds
+    apply_lapses(db, vocabulary, NOW)  # the suspensions of Ann. 70 and 72/2025 ran out on 11-10 and 11-27
+    levels = {(row["target"], row["material"], row["end_use"]): row["level"] for row in current_statuses(db)}
+    assert levels[("ALL", "gallium", "any")] == 2  # Ann. 23/2023: licensing
+    assert levels[("US", "gallium", "any")] == 5  # Ann. 46 clause 2: in force again since 2026-11-28
+    assert levels[("ALL", "holmium", "any")] == 2  # Ann. 57/2025: in force again since 2026-11-11
+    assert levels[("JP", "dual_use", "military")] == 4  # Ann. 1/2026, military end users only
+    assert levels[("ALL", "dysprosium", "any")] == 2  # Ann. 18/2025 was never suspended
+    assert get_status(db, "CN", "US", "gallium")["lapsed"] == "2026-11-27"  # type: ignore[index]
+    assert get_status(db, "CN", "JP", "dual_use")["level"] == 1  # type: ignore[index]  # entity listing: watch

@@ -17,13 +17,16 @@ from bot.domain.knowledge import ExposureTable
 from bot.domain.ladder import Level
 from bot.domain.matching import Filter, Move, matching_filters
 from bot.domain.measure import load_rules
+from bot.domain.measures import Measure
 from bot.domain.vocab import Vocabulary
 from handlers.context import Services
 from jobs.alerts import AlertContext, alerts_for_changes, compose_due_digests
+from jobs.baseline import apply_baseline
 from jobs.check import NewItem
 from jobs.lapses import announce_lapses
 from jobs.pipeline import MeasuringSink
 from jobs.sources import SourceSpec
+from storage.db import open_database
 from storage.items import insert_new_items
 from storage.outbox import deliveries_of_alert, get_alert
 from storage.subscribers import set_digest
@@ -63,27 +66,20 @@ def messages(db: Database, alert_id: int) -> dict[int, str]:
 # ---------------------------------------------------------------- status alerts
 
 
-def test_a_suspension_on_all_reaches_no_one_whose_country_stays_restricted(services: Services) -> None:
+def test_a_suspension_acts_on_the_latest_measures_and_leaves_april_2025_licensing(services: Services) -> None:
     db = services.db
-    subscribe(db, 1, "JP", material="dysprosium")  # Japan's dysprosium stays restricted (dual-use ban on Japan)
-    subscribe(db, 2, "JP")  # and so do all seven elements eased, for Japan
+    subscribe(db, 1, "JP", material="dysprosium")
+    subscribe(db, 2, "JP")  # holmium comes under it
     subscribe(db, 3, "ALL", material="dysprosium")
-    subscribe(db, 4, "KR", material="dysprosium")  # no measure of its own: ALL's licensing was Korea's level
-    subscribe(db, 5, "DE", material="dysprosium")  # nor on Germany or the EU
-    subscribe(db, 6, "JP", sector="autos", min_level=Level.RESTRICTED)
+    subscribe(db, 4, "KR", material="holmium")
+    subscribe(db, 5, "DE", material="dysprosium")
     [alert_id] = check(services, SUSPENSION)
     sent = messages(db, alert_id)
-    assert sorted(sent) == [3, 4, 5]
-    assert sent[3].startswith("🟢 <b>Eased: China → all destinations</b>\n")
-    assert "Dysprosium: licensing → <b>normal</b>" in sent[3]
-    assert sent[4].startswith("🟢 <b>Eased: China → South Korea</b>\n")
-    assert "Dysprosium: licensing → <b>normal</b>" in sent[4]
-    assert sent[5].startswith("🟢 <b>Eased: China → Germany</b>\n")
-    payload = get_alert(db, alert_id)["payload"]  # type: ignore[index]
-    assert sorted(payload["countries"]) == ["DE", "KR"]
-    assert {(c["material"], c["old"], c["new"]) for c in payload["countries"]["KR"]} >= {
-        ("dysprosium", Level.LICENSING, Level.NORMAL)
-    }
+    # "suspends rare earth export controls" acts on the latest rare-earth measures (October 2025: Ho, Er, Tm, Eu,
+    # Yb); Announcement 18/2025 (Dy and six more, April 2025) was never suspended: Dy stays licensing everywhere.
+    assert sorted(sent) == [2, 4]
+    assert "Holmium: licensing → <b>normal</b>" in sent[4]
+    assert "Dysprosium" not in sent[2]
 
 
 def test_a_tightening_on_all_reads_as_each_countrys_own_move(services: Services) -> None:
@@ -99,7 +95,7 @@ def test_a_tightening_on_all_reads_as_each_countrys_own_move(services: Services)
     sent = messages(db, alert_id)
     assert sorted(sent) == [1, 2, 3, 4, 5]
     assert sent[1].startswith("🚨 <b>Tightened: China → Japan</b>\n")
-    assert "Gallium: restricted → <b>banned</b>" in sent[1] and "licensing" not in sent[1]
+    assert "Gallium: licensing → <b>banned</b>" in sent[1] and "restricted" not in sent[1]
     assert "Gallium: licensing → <b>banned</b>" in sent[2] and "China → all destinations" in sent[2]
     assert "Gallium: licensing → <b>banned</b>" in sent[3] and "China → South Korea" in sent[3]
     assert "📊 <b>Your exposure</b>\n• South Korea · semiconductors:" in sent[5]
@@ -117,7 +113,7 @@ def test_a_tightening_on_japan_reaches_japan_with_japans_levels(services: Servic
     sent = messages(db, alert_id)
     assert sorted(sent) == [1, 3, 4]
     for chat in (1, 3, 4):
-        assert sent[chat].startswith("🚨 <b>Tightened: China → Japan</b>\n⛔ Gallium: restricted → <b>banned</b>")
+        assert sent[chat].startswith("🚨 <b>Tightened: China → Japan</b>\n⛔ Gallium: licensing → <b>banned</b>")
     assert "📊 <b>Your exposure</b>\n• Japan · semiconductors:" in sent[4]
 
 
@@ -131,7 +127,7 @@ def test_a_chat_subscribed_to_two_countries_reads_each_affected_one(services: Se
         [alert_id] = alerts_for_changes(db, [change], context(services), NOW)
     message = messages(db, alert_id)[1]
     assert message.startswith("🚨 <b>Tightened: China → Japan, South Korea</b>\n")
-    assert "Gallium → Japan: restricted → <b>banned</b>" in message
+    assert "Gallium → Japan: licensing → <b>banned</b>" in message
     assert "Gallium → South Korea: licensing → <b>banned</b>" in message
     assert "United States" not in message
 
@@ -155,7 +151,7 @@ def test_a_digest_chat_reads_its_countrys_levels(services: Services) -> None:
         alerts_for_changes(db, [change], context(services), NOW)
     [digest_id] = compose_due_digests(db, NOW + dt.timedelta(hours=1))
     message = digest_message(get_alert(db, digest_id)["payload"])  # type: ignore[index]
-    assert "Gallium: restricted → <b>banned</b>" in message and "licensing" not in message
+    assert "Gallium: licensing → <b>banned</b>" in message and "restricted" not in message
 
 
 def test_ten_thousand_subscribers_are_matched_per_country_and_material(
@@ -171,7 +167,7 @@ def test_ten_thousand_subscribers_are_matched_per_country_and_material(
     from bot.domain.status import StatusBook
 
     level = StatusBook.level
-    monkeypatch.setattr(StatusBook, "level", lambda self, *a: calls.append(a) or level(self, *a))
+    monkeypatch.setattr(StatusBook, "level", lambda self, *a, **k: calls.append(a) or level(self, *a, **k))
     [alert_id] = check(services, SUSPENSION)
     distinct = set(calls)
     assert len(calls) <= 2 * len(distinct) + 50  # each (country, material) before and after, once
@@ -181,40 +177,22 @@ def test_ten_thousand_subscribers_are_matched_per_country_and_material(
 # ---------------------------------------------------------------- lapses
 
 
-def test_the_ann_70_lapse_reaches_all_and_korea_but_not_japan_whose_holmium_stays_restricted(
-    services: Services,
+def test_the_ann_70_lapse_puts_the_october_measures_back_in_force_and_says_so(
+    vocabulary: Vocabulary, table: ExposureTable, baseline: list[Measure]
 ) -> None:
-    db = services.db
+    before = dt.datetime(2026, 11, 9, 9, 0, tzinfo=dt.UTC)
+    db = open_database(":memory:", before)
+    apply_baseline(db, baseline, before, vocabulary)
     subscribe(db, 1, "ALL", material="holmium")
-    subscribe(db, 2, "JP", material="holmium")  # /status japan: holmium restricted, through the dual-use ban
-    subscribe(db, 3, "KR", material="holmium")
-    announce_lapses(db, context(services), NOW)
-    [alert_id] = [
-        row[0] for row in db.execute("SELECT id FROM alerts WHERE kind = 'lapse'")
-        if get_alert(db, row[0])["payload"]["source"] == ANN_70  # type: ignore[index]
-    ]  # fmt: skip
-    sent = messages(db, alert_id)
-    assert sorted(sent) == [1, 3]
-    assert sent[1].startswith("⏰ <b>A suspension has run out: China → all destinations</b>\n")
-    assert sent[3].startswith("⏰ <b>A suspension has run out: China → South Korea</b>\n")
-    assert "exports are back to <b>licensing</b>; for now the bot still shows normal" in sent[3]
-    payload = get_alert(db, alert_id)["payload"]  # type: ignore[index]
-    assert list(payload["countries"]) == ["KR"]
-    korea = {e["material"]: (e["level"], e["lifted"]) for e in payload["countries"]["KR"]}
-    assert korea["holmium"] == (Level.NORMAL, Level.LICENSING)
-
-
-def test_a_lapse_that_moves_no_ones_effective_level_raises_no_alert(services: Services) -> None:
-    db = services.db
-    subscribe(db, 1, "JP", material="graphite")
-    earlier = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
-    with db.atomic():
-        # Japan's graphite: restricted through the dual-use ban on Japan; a Japan-only licensing suspended beneath it
-        live_change(db, "JP", "graphite", Level.LICENSING, earlier, title="licensing", item_id=None)
-        live_change(
-            db, "JP", "graphite", Level.NORMAL, earlier + dt.timedelta(days=1), title="licensing suspended",
-            item_id=None, source="wire", until="2026-11-20",
-        )  # fmt: skip
-    created = announce_lapses(db, context(services), NOW)
-    sources = [get_alert(db, alert_id)["payload"]["source"] for alert_id in created]  # type: ignore[index]
-    assert "wire" not in sources
+    subscribe(db, 2, "JP", material="holmium")  # military-only measures do not hold Japan's civilian holmium
+    subscribe(db, 3, "KR", material="gallium")  # nothing of what it follows was suspended
+    after = dt.datetime(2026, 11, 11, 0, 5, tzinfo=dt.UTC)
+    created = announce_lapses(db, AlertContext(vocabulary, table), after)
+    assert announce_lapses(db, AlertContext(vocabulary, table), after) == []  # once
+    sent = {chat: text for alert_id in created for chat, text in messages(db, alert_id).items()}
+    assert sorted(sent) == [1, 2]
+    assert "Holmium: normal → <b>licensing</b>" in sent[1]
+    assert (
+        "In force again: the suspension of MOFCOM Announcement 57/2025 ran out on 2026-11-10 and no extension "
+        "was seen" in sent[1]
+    )

@@ -278,9 +278,9 @@ def test_a_new_minimum_level_replaces_the_old_one_rather_than_adding_a_line(serv
 
 def test_subscribing_names_a_suspension_that_already_ran_out_on_what_it_follows(services: Services) -> None:
     us_chips = subscribe_chat(services, 701, "private", None, Wanted("US", sector="semiconductors"))
-    assert "⏰ A suspension has already run out (2026-11-27)" in us_chips and "72/2025" in us_chips
-    assert "70/2025" not in us_chips  # holmium and the rest are not what US chips need
+    assert "⏰ In force again since the suspension ran out on 2026-11-27" in us_chips and "46/2024" in us_chips
+    assert "57/2025" not in us_chips  # holmium and the rest are not what US chips need
     all_holmium = subscribe_chat(services, 702, "private", None, Wanted("ALL", material="holmium"))
-    assert "(2026-11-10)" in all_holmium and "70/2025" in all_holmium
-    japan_holmium = subscribe_chat(services, 703, "private", None, Wanted("JP", material="holmium"))
-    assert "⏰" not in japan_holmium  # Japan's holmium stays restricted under the dual-use measure
+    assert "ran out on 2026-11-10" in all_holmium and "57/2025" in all_holmium
+    japan_gallium = subscribe_chat(services, 703, "private", None, Wanted("JP", material="gallium"))
+    assert "⏰" not in japan_gallium  # Japan's gallium was never suspended: nothing came back

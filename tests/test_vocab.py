@@ -149,5 +149,5 @@ def test_levels_are_read_by_name_or_ascii_number_only() -> None:
     assert parse_level("restricted") == Level.RESTRICTED
     assert parse_level("4") == Level.RESTRICTED
     for bad in ("²", "٤", "9", "severe"):
-        with pytest.raises(ValueError, match="Known levels: normal, watch, review, licensing, restricted, banned"):
+        with pytest.raises(ValueError, match="Known levels: normal, watch, licensing, review, restricted, banned"):
             parse_level(bad)

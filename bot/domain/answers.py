@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from bot.domain.exposure import Exposure
+from bot.domain.exposure import Exposure, MaterialExposure
 from bot.domain.html import esc, link
 from bot.domain.ladder import Level
 from bot.domain.status import Status
@@ -15,8 +15,8 @@ from bot.domain.vocab import Kind, Vocabulary
 LEVEL_MARKS = {
     Level.NORMAL: "⚪",
     Level.WATCH: "🔵",
-    Level.REVIEW: "🟡",
-    Level.LICENSING: "🟠",
+    Level.LICENSING: "🟡",
+    Level.REVIEW: "🟠",
     Level.RESTRICTED: "🔴",
     Level.BANNED: "⛔",
 }
@@ -84,6 +84,7 @@ def exposure_json(exposure: Exposure) -> dict[str, Any]:
                 "level": int(part.level),
                 "level_name": part.level.label,
                 "weight": part.weight,
+                **_material_extras(part),
             }
             for part in exposure.materials
         ],
@@ -93,7 +94,20 @@ def exposure_json(exposure: Exposure) -> dict[str, Any]:
     }
 
 
-def status_json(status: Status) -> dict[str, Any]:
+def _material_extras(part: MaterialExposure) -> dict[str, Any]:
+    """What matters beside the contract keys: the end use of a military-only measure, a reported measure, a
+    direct-import share beside a supply-chain share."""
+    extras: dict[str, Any] = {}
+    if part.status is not None:
+        extras["end_use"] = part.status.end_use
+        extras["provenance"] = part.status.provenance
+        extras["measure"] = part.status.measure
+    if part.figure.direct_share is not None:
+        extras["direct_share"] = part.figure.direct_share
+    return extras
+
+
+def status_json(status: Status, state: str = "in_force") -> dict[str, Any]:
     """One status as JSON."""
     return {
         "issuer": status.issuer,
@@ -106,6 +120,13 @@ def status_json(status: Status) -> dict[str, Any]:
         "source": status.source,
         "url": status.url,
         "until": status.until.isoformat() if status.until else None,
+        "measure": status.measure,
+        "instrument": status.instrument,
+        "state": state,
+        "end_use": status.end_use,
+        "provenance": status.provenance,
+        "effective": status.effective.isoformat() if status.effective else None,
+        "lapsed": status.lapsed.isoformat() if status.lapsed else None,
     }
 
 

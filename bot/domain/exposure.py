@@ -18,8 +18,8 @@ from bot.domain.vocab import Vocabulary
 LEVEL_SEVERITY: dict[Level, float] = {
     Level.NORMAL: 0.0,
     Level.WATCH: 0.15,
-    Level.REVIEW: 0.4,
-    Level.LICENSING: 0.55,
+    Level.LICENSING: 0.4,
+    Level.REVIEW: 0.6,
     Level.RESTRICTED: 0.85,
     Level.BANNED: 1.0,
 }
@@ -27,6 +27,7 @@ BANDS: tuple[tuple[int, str], ...] = ((75, "severe"), (50, "high"), (25, "modera
 # With no public figure, assume half: honest about not knowing, and never zero for a Chinese chokepoint.
 ASSUMED_SHARE = Figure(0.5, 0, "assumption: no public figure found; 50% assumed")
 DRIVERS_SHOWN = 3
+MILITARY_SECTORS = frozenset({"defense"})  # where measures on military end users and uses count too
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,13 +75,16 @@ def buffer_factor(buffer: Buffer | None) -> float:
 
 
 def china_share(table: ExposureTable, vocabulary: Vocabulary, country: str, material: str) -> Figure:
-    """The best figure for a country's dependence: its own, then its bloc's, then China's world share."""
+    """The best figure for a country's dependence: a figure for the element itself (the country's, then its
+    bloc's, then the world's) before any figure for a group it belongs to — an all-rare-earth aggregate says
+    little of dysprosium — then the group figures in the same order; else an assumption, said as such."""
     bloc = vocabulary.countries[country].bloc if country in vocabulary.countries else None
     tables = [table.by_country.get(country, {}), table.by_country.get(bloc or "", {}), table.world]
-    for figures in tables:
-        for code in (material, *sorted(vocabulary.groups_of(material))):
-            if code in figures:
-                return figures[code]
+    for codes in ((material,), tuple(sorted(vocabulary.groups_of(material)))):
+        for figures in tables:
+            for code in codes:
+                if code in figures:
+                    return figures[code]
     return ASSUMED_SHARE
 
 
@@ -95,10 +99,10 @@ def buffer_for(table: ExposureTable, vocabulary: Vocabulary, country: str, secto
 
 
 def _material_exposure(
-    table: ExposureTable, book: StatusBook, country: str, material: str, weight: float
+    table: ExposureTable, book: StatusBook, country: str, material: str, weight: float, *, military: bool
 ) -> MaterialExposure:
-    figure = china_share(table, book.vocabulary, country, material)
-    status = book.effective(country, material)
+    figure = _feedstock_share(table, book.vocabulary, country, material)
+    status = _feedstock_status(table, book, country, material, military=military)
     level = status.level if status else Level.NORMAL
     contribution = weight * figure.share * LEVEL_SEVERITY[level]
     return MaterialExposure(material, figure, level, weight, contribution, status)
@@ -107,15 +111,15 @@ def _material_exposure(
 def assess(table: ExposureTable, book: StatusBook, country: str, sector: str, today: dt.date) -> Exposure:
     """Score one country's sector 0..100 and explain what drives it."""
     needs = table.sectors[sector].needs
+    military = sector in MILITARY_SECTORS
     parts = sorted(
-        (_material_exposure(table, book, country, m, w) for m, w in needs.items()),
+        (_material_exposure(table, book, country, m, w, military=military) for m, w in needs.items()),
         key=lambda part: (-part.contribution, -part.weight, part.material),
     )
     buffer = buffer_for(table, book.vocabulary, country, sector)
     factor = buffer_factor(buffer)
     score = round(100 * min(1.0, sum(part.contribution for part in parts) * factor))
     drivers = _drivers(parts, book.vocabulary, buffer)
-    drivers += tuple(_expired_suspensions(book, country, list(needs), today))
     return Exposure(country, sector, score, band_for(score), tuple(parts), buffer, factor, drivers, today)
 
 
@@ -131,20 +135,35 @@ def _driver(part: MaterialExposure, vocabulary: Vocabulary) -> str:
     if part.status is None:
         return f"{name}: {share}; no measure in force."
     when = part.status.since.date().isoformat()
-    return f"{name}: {share}; {part.level.label} since {when} ({part.status.source})."
+    who = " for military end users" if part.status.end_use == "military" else ""
+    reported = ", reported, not confirmed by the issuer" if part.status.provenance == "reported" else ""
+    again = (
+        f"; in force again since the suspension ran out on {part.status.lapsed.isoformat()}, no extension seen"
+        if part.status.lapsed
+        else ""
+    )
+    return f"{name}: {share}; {part.level.label}{who} since {when} ({part.status.source}{reported}){again}."
 
 
-def _expired_suspensions(book: StatusBook, country: str, materials: list[str], today: dt.date) -> list[str]:
-    lapsed = {
-        (status.until, status.title)
-        for material in materials
-        for status in book.applicable(country, material)
-        if status.until and status.until < today
-    }
-    return [
-        f"A suspension ran out on {until.isoformat()} ({title}); no newer announcement has been recorded."
-        for until, title in sorted(lapsed)
-    ]
+def _feedstock_share(table: ExposureTable, vocabulary: Vocabulary, country: str, material: str) -> Figure:
+    """A material's share from China or, where it is made at home from imported feedstock, the feedstock's
+    highest share (the magnet risk is the Dy/Tb/Nd supply, not the magnets' own imports)."""
+    feedstock = table.feedstock.get(country, {}).get(material)
+    if not feedstock:
+        return china_share(table, vocabulary, country, material)
+    code, figure = max(((c, china_share(table, vocabulary, country, c)) for c in feedstock), key=lambda p: p[1].share)
+    return Figure(figure.share, figure.year, f"via its {code} feedstock: {figure.source}", figure.note)
+
+
+def _feedstock_status(
+    table: ExposureTable, book: StatusBook, country: str, material: str, *, military: bool
+) -> Status | None:
+    """The strongest status on a material or, where the table names its feedstock (magnets made at home from
+    imported rare earths), on that feedstock."""
+    feedstock = table.feedstock.get(country, {}).get(material, ())
+    statuses = [book.effective(country, code, military=military) for code in (material, *feedstock)]
+    found = [status for status in statuses if status is not None]
+    return min(found, key=lambda s: (-s.level, s.since), default=None)
 
 
 def _drivers(parts: list[MaterialExposure], vocabulary: Vocabulary, buffer: Buffer | None) -> tuple[str, ...]:

@@ -1,15 +1,13 @@
-"""The bundled knowledge: the exposure table and the baseline timeline, checked against the vocabulary."""
+"""The bundled knowledge: the exposure table, checked against the vocabulary (the measures: measure_file.py)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.domain.datafiles import DataFileError, data_path, read_yaml, require_keys
-from bot.domain.ladder import Level, parse_level
 from bot.domain.vocab import Vocabulary
 
 WEIGHT_TOLERANCE = 0.011
@@ -23,6 +21,7 @@ class Figure:
     year: int
     source: str
     note: str | None = None
+    direct_share: float | None = None  # where the share is of supply: the direct-import share, shown beside it
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,39 +55,21 @@ class ExposureTable:
     by_country: Mapping[str, Mapping[str, Figure]]
     sectors: Mapping[str, Sector]
     buffers: Mapping[str, Buffer]
-
-
-@dataclass(frozen=True, slots=True)
-class StatusSetting:
-    """One status an event sets: these materials to these targets are now at this level."""
-
-    targets: tuple[str, ...]
-    materials: tuple[str, ...]
-    level: Level
-    direction: str
-    until: dt.date | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class BaselineEvent:
-    """A dated export-control action of the baseline timeline."""
-
-    date: dt.date
-    title: str
-    source: str
-    url: str | None
-    sets: tuple[StatusSetting, ...]
-    headline: str | None = None  # a real-style announcement title or wire headline, for measuring checks
+    # country → material made at home → the imported materials it is made from (Japan's magnets: Dy, Tb, Nd)
+    feedstock: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
 
 
 def _figure(raw: Any, where: str) -> Figure:
     if not isinstance(raw, dict):
         raise DataFileError(f"{where}: must be a mapping")
-    require_keys(raw, {"share", "year", "source"}, {"share", "year", "source", "note"}, where)
-    share = raw["share"]
-    if not isinstance(share, int | float) or not 0 <= share <= 1:
-        raise DataFileError(f"{where}: key 'share' must be a number from 0 to 1")
-    return Figure(float(share), int(raw["year"]), str(raw["source"]), raw.get("note"))
+    require_keys(raw, {"share", "year", "source"}, {"share", "year", "source", "note", "direct_share"}, where)
+    for key in ("share", "direct_share"):
+        value = raw.get(key, 0)
+        if not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise DataFileError(f"{where}: key '{key}' must be a number from 0 to 1")
+    direct = raw.get("direct_share")
+    return Figure(float(raw["share"]), int(raw["year"]), str(raw["source"]), raw.get("note"),
+                  None if direct is None else float(direct))  # fmt: skip
 
 
 def _check_material(vocabulary: Vocabulary, code: str, where: str) -> None:
@@ -144,7 +125,8 @@ def load_exposure_table(vocabulary: Vocabulary, path: Path | None = None) -> Exp
     path = path or data_path("exposure.yaml")
     document = read_yaml(path)
     where = str(path)
-    require_keys(document, {"world_share", "china_share", "sectors", "buffers"}, set(document), where)
+    require_keys(document, {"world_share", "china_share", "sectors", "buffers"},
+                 {"world_share", "china_share", "sectors", "buffers", "feedstock"}, where)  # fmt: skip
     shares = _countries(document["china_share"], vocabulary, f"{where}: china_share")
     sectors = document["sectors"]
     missing = sorted(set(vocabulary.sectors) - set(sectors))
@@ -154,6 +136,7 @@ def load_exposure_table(vocabulary: Vocabulary, path: Path | None = None) -> Exp
         world=_figures(document["world_share"], vocabulary, f"{where}: world_share"),
         by_country={c: _figures(v, vocabulary, f"{where}: china_share: {c}") for c, v in shares.items()},
         sectors={str(c): _sector(str(c), v, vocabulary, f"{where}: sectors") for c, v in sectors.items()},
+        feedstock=_feedstock(document.get("feedstock") or {}, vocabulary, f"{where}: feedstock"),
         buffers={
             c: _buffer(v, vocabulary, f"{where}: buffers: {c}")
             for c, v in _countries(document["buffers"], vocabulary, f"{where}: buffers").items()
@@ -161,44 +144,13 @@ def load_exposure_table(vocabulary: Vocabulary, path: Path | None = None) -> Exp
     )
 
 
-def _setting(raw: Any, vocabulary: Vocabulary, where: str) -> StatusSetting:
-    if not isinstance(raw, dict):
-        raise DataFileError(f"{where}: must be a mapping")
-    allowed = {"targets", "materials", "level", "direction", "until"}
-    require_keys(raw, allowed - {"until"}, allowed, where)
-    for target in raw["targets"]:
-        if target not in vocabulary.countries:
-            raise DataFileError(f"{where}: unknown target '{target}'")
-    for material in raw["materials"]:
-        _check_material(vocabulary, material, where)
-    if raw["direction"] not in ("tighten", "ease"):
-        raise DataFileError(f"{where}: key 'direction' must be tighten or ease")
-    try:
-        level = parse_level(str(raw["level"]))
-    except ValueError as error:
-        raise DataFileError(f"{where}: key 'level': {error}") from error
-    return StatusSetting(tuple(raw["targets"]), tuple(raw["materials"]), level, raw["direction"], raw.get("until"))
-
-
-def _event(raw: Any, vocabulary: Vocabulary, where: str) -> BaselineEvent:
-    if not isinstance(raw, dict):
-        raise DataFileError(f"{where}: must be a mapping")
-    require_keys(raw, {"date", "title", "source"}, {"date", "title", "source", "url", "sets", "headline"}, where)
-    if not isinstance(raw["date"], dt.date):
-        raise DataFileError(f"{where}: key 'date' must be an ISO date")
-    sets = tuple(_setting(s, vocabulary, f"{where}: sets #{i + 1}") for i, s in enumerate(raw.get("sets", [])))
-    headline = raw.get("headline")
-    if headline is not None and not isinstance(headline, str):
-        raise DataFileError(f"{where}: key 'headline' must be text")
-    return BaselineEvent(raw["date"], str(raw["title"]), str(raw["source"]), raw.get("url"), sets, headline)
-
-
-def load_baseline(vocabulary: Vocabulary, path: Path | None = None) -> list[BaselineEvent]:
-    """Read and check the baseline timeline, oldest first."""
-    path = path or data_path("baseline.yaml")
-    document = read_yaml(path)
-    raw_events = document.get("events")
-    if not isinstance(raw_events, list):
-        raise DataFileError(f"{path}: 'events' must be a list")
-    events = [_event(raw, vocabulary, f"{path}: event #{i + 1}") for i, raw in enumerate(raw_events)]
-    return sorted(events, key=lambda event: event.date)
+def _feedstock(raw: Any, vocabulary: Vocabulary, where: str) -> dict[str, dict[str, tuple[str, ...]]]:
+    found: dict[str, dict[str, tuple[str, ...]]] = {}
+    for country, made in _countries(raw, vocabulary, where).items():
+        if not isinstance(made, dict):
+            raise DataFileError(f"{where}: {country}: must map a material to the materials it is made from")
+        for material, inputs in made.items():
+            for code in (material, *inputs):
+                _check_material(vocabulary, code, f"{where}: {country}: {material}")
+            found.setdefault(country, {})[material] = tuple(inputs)
+    return found

@@ -1,4 +1,8 @@
-"""The status ladder of one (issuer, target, material): normal → watch → review → licensing → restricted → banned."""
+"""The status ladder (v2): normal → watch → licensing → review → restricted → banned.
+
+`review` ranks above `licensing`: "licences under tightened review" only exists where a licence is required, and is
+worse for the buyer (docs/ARCHITECTURE.md, "The ladder").
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,8 @@ class Level(IntEnum):
 
     NORMAL = 0  # no measure in force
     WATCH = 1  # threats, signals, official warnings
-    REVIEW = 2  # licences under tightened review, delays
-    LICENSING = 3  # a licence is required; granted case by case
+    LICENSING = 2  # a licence is required; granted case by case
+    REVIEW = 3  # licences required, and approvals slowed, stalled or mostly refused
     RESTRICTED = 4  # licences denied or halted for this target, partial bans
     BANNED = 5  # exports prohibited
 
@@ -24,8 +28,8 @@ class Level(IntEnum):
 LEVEL_MEANINGS: dict[Level, str] = {
     Level.NORMAL: "no measure in force",
     Level.WATCH: "threats, signals, official warnings",
-    Level.REVIEW: "licences under tightened review, delays",
     Level.LICENSING: "a licence is required; granted case by case",
+    Level.REVIEW: "licences required; approvals slowed, stalled or mostly refused",
     Level.RESTRICTED: "licences denied or halted, partial bans",
     Level.BANNED: "exports prohibited",
 }

@@ -21,7 +21,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +47,10 @@ _MAY_HOLD_CAPITALS = re.compile(r"\(\?P[<=]|\\.|\[(?:\\.|[^\]\\])*\]|\(\?-i:(?:\
 TOP_KEYS = {
     "version", "max_chars", "case_sensitive_letters", "issuers", "negations", "not_measures", "irrelevant",
     "tighten", "watch", "partial", "ease", "ease_blockers", "remains", "scopes", "targets", "materials", "until",
-    "list_separator",
+    "list_separator", "qualifiers",
 }  # fmt: skip
+QUALIFIER_KEYS = {"military", "reported", "suspension", "extension", "one_more_year", "instrument"}
+SUSPEND, EXTEND = "suspend", "extend"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,12 @@ class Measurement:
     scope: str = GOODS  # "goods" | "entities" | "technology" | "framework": how far it may move statuses
     effect: str = ""  # for "ease": "lift" (a measure removed) or "grant" (licences granted within licensing)
     until: str | None = None  # for "ease": the ISO date a suspension runs to, when the text says
+    end_use: str = "any"  # "any" | "military": the end users the measure is limited to
+    provenance: str = "official"  # "official" | "reported": said by the issuer, or only reported
+    instrument: str | None = None  # "MOFCOM Announcement 46/2024" where the text names one
+    action: str = ""  # for "ease": "suspend", "extend" (a suspension's end moved) or "lift"
+    extend_years: int = 0  # for an extension "for another year": how many years the end moves
+    month: int | None = None  # the month a measure named was announced in ("the October curbs")
 
     @property
     def level_name(self) -> str:
@@ -82,6 +90,10 @@ class Measurement:
             "materials": list(self.materials),
             "level": self.level,
             "level_name": self.level_name,
+            "end_use": self.end_use,
+            "provenance": self.provenance,
+            "instrument": self.instrument,
+            "until": self.until,
             "evidence": list(self.evidence),
         }
 
@@ -106,6 +118,18 @@ class Until:
 
     patterns: tuple[re.Pattern[str], ...]
     months: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Qualifiers:
+    """What a measure says beyond its level: end use, provenance, suspension or extension, instrument."""
+
+    military: Lexicon[str]
+    reported: Lexicon[str]
+    suspension: Lexicon[str]
+    extension: Lexicon[str]
+    one_more_year: Lexicon[str]
+    instrument: tuple[re.Pattern[str], ...]
 
 
 @dataclass(frozen=True)
@@ -138,6 +162,7 @@ class Rules:
     sets: Lexicon[tuple[str, ...]]
     separator: re.Pattern[str]
     until: Until
+    qualifiers: Qualifiers
 
 
 # ---------------------------------------------------------------- reading and checking the rules file
@@ -337,7 +362,7 @@ def _limits(reader: _Reader, document: dict[str, Any]) -> tuple[int, int]:
     return max_chars, short
 
 
-LADDER = (Level.REVIEW, Level.LICENSING, Level.RESTRICTED, Level.BANNED)
+LADDER = (Level.LICENSING, Level.REVIEW, Level.RESTRICTED, Level.BANNED)
 
 
 def load_rules(vocabulary: Vocabulary, path: Path | None = None) -> Rules:
@@ -383,7 +408,19 @@ def load_rules(vocabulary: Vocabulary, path: Path | None = None) -> Rules:
         sets=_sets(reader, materials["sets"]),
         separator=re.compile(rf"(?:{separator})\Z", re.ASCII),
         until=_until(reader, document["until"]),
+        qualifiers=_qualifiers(reader, document["qualifiers"]),
     )
+
+
+def _qualifiers(reader: _Reader, raw: Any) -> Qualifiers:
+    document = reader.keys(raw, "qualifiers", QUALIFIER_KEYS)
+    words = {key: reader.words(document[key], f"qualifiers.{key}") for key in QUALIFIER_KEYS - {"instrument"}}
+    patterns = reader.strings(document["instrument"], "qualifiers.instrument")
+    compiled = tuple(
+        re.compile(reader.pattern(p, f"qualifiers.instrument #{i + 1}", named=True), re.IGNORECASE)
+        for i, p in enumerate(patterns)
+    )
+    return Qualifiers(instrument=compiled, **words)
 
 
 # ---------------------------------------------------------------- measuring
@@ -534,6 +571,50 @@ def find_until(text: Text, rules: Rules) -> str | None:
     return None
 
 
+def find_instrument(text: Text, rules: Rules, year: int | None = None) -> str | None:
+    """The announcement the text names, as 'MOFCOM Announcement N/YYYY' (the year where the text gives it)."""
+    for pattern in rules.qualifiers.instrument:
+        match = pattern.search(text.raw)
+        if match is not None:
+            number, found_year = match["number"], match["year"]
+            return f"MOFCOM Announcement {int(number)}/{found_year}" if found_year else f"Announcement {int(number)}"
+    return None
+
+
+def find_month(text: Text, rules: Rules) -> int | None:
+    """The month a named measure was announced in ("the October curbs", "10月の規制"), where the text says."""
+    for word in re.findall(r"\b[a-z]{3,9}\b", text.lower):
+        if word in rules.until.months and word not in ("may", "mar"):
+            return rules.until.months[word]
+    match = re.search(r"(\d{1,2})月(?:的|の|份)?(?:出口|輸出|管制|規制|措施|措置)", text.raw)
+    return int(match[1]) if match and 1 <= int(match[1]) <= 12 else None
+
+
+def ease_action(text: Text, rules: Rules) -> str:
+    """How an easing acts: it extends a suspension, suspends, or lifts."""
+    if rules.qualifiers.extension.search(text) is not None:
+        return EXTEND
+    if rules.qualifiers.suspension.search(text) is not None:
+        return SUSPEND
+    return LIFT
+
+
+def _qualified(measurement: Measurement, text: Text, rules: Rules) -> Measurement:
+    """The measurement with what the text says beyond its level."""
+    q = rules.qualifiers
+    easing = measurement.direction == EASE
+    action = ease_action(text, rules) if easing else ""
+    return replace(
+        measurement,
+        end_use="military" if q.military.search(text) is not None else "any",
+        provenance="reported" if q.reported.search(text) is not None else "official",
+        instrument=find_instrument(text, rules),
+        action=action,
+        extend_years=1 if action == EXTEND and q.one_more_year.search(text) is not None else 0,
+        month=find_month(text, rules) if easing else None,
+    )
+
+
 def _evidence(hits: Iterable[Hit[Any]]) -> tuple[str, ...]:
     phrases: list[str] = []
     for hit in sorted(hits, key=lambda hit: hit.start):
@@ -556,7 +637,7 @@ def measure(title: str, summary: str, rules: Rules, *, default_issuer: str | Non
     if decision is None:
         return irrelevant()
     issuer = find_issuer(text, rules, default_issuer)
-    return Measurement(
+    found = Measurement(
         relevant=True,
         direction=decision.direction,
         issuer=issuer,
@@ -568,3 +649,4 @@ def measure(title: str, summary: str, rules: Rules, *, default_issuer: str | Non
         effect=decision.effect,
         until=find_until(text, rules) if decision.direction == EASE else None,
     )
+    return _qualified(found, text, rules)

@@ -1,0 +1,362 @@
+"""Moving measures, and the statuses derived from them, from measured items, the baseline and the calendar.
+
+- A tightening is a measure: a new one, or one more piece of evidence for the same measure seen before (same
+  issuer, end use and level, overlapping targets and materials, announced within `SAME_MEASURE_WINDOW`); an
+  official report of a measure known only from reports confirms it.
+- An easing acts on measures (bot/domain/measures.py `eased_measures`): it suspends, lifts, or moves the end of
+  a suspension; other measures stay as they are. One that matches no measure moves nothing (its signal stays).
+- A suspension that runs out with no extension seen puts its measure back in force (`apply_lapses`).
+- After each, the statuses are derived again and every key whose level moved is a `StatusChange`; one that
+  moves its target's effective level goes into the history and, through jobs/alerts.py, the alerts.
+
+Everything runs inside the caller's transaction, so a measure, the statuses it moves and their alerts commit
+together or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, cast
+
+from sqlite_utils import Database
+
+from bot.domain.ladder import Level
+from bot.domain.measure import EASE, EXTEND, GRANT, SUSPEND, TIGHTEN, Measurement
+from bot.domain.measures import Easing, Measure, apply_easing, eased_measures, measure_from_row, statuses_of
+from bot.domain.status import Status, StatusBook
+from bot.domain.vocab import Vocabulary
+from storage.measures import (
+    all_measures,
+    measures_touching,
+    record_measure_event,
+    replace_status,
+    save_measure,
+    suspensions_run_out,
+)
+from storage.statuses import StatusChange, current_statuses, record_change, statuses_among
+
+SAME_MEASURE_WINDOW = dt.timedelta(days=30)
+ENTITY_CEILING = Level.WATCH
+SIGNAL_ONLY_SCOPES = frozenset({"technology", "framework"})
+Key = tuple[str, str, str, str]  # (issuer, target, material, end use)
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """What moved the measures: shown in the history and the alert."""
+
+    title: str
+    source: str
+    url: str | None = None
+    item_id: int | None = None
+    origin: str = "live"  # "live" | "baseline" | "lapse"
+
+
+def to_row(measure: Measure, origin: str) -> dict[str, Any]:
+    """A measure as a row of the measures table."""
+    return {
+        "id": measure.id, "issuer": measure.issuer, "instrument": measure.instrument, "title": measure.title,
+        "source": measure.source, "url": measure.url, "targets": list(measure.targets),
+        "materials": list(measure.materials), "end_use": measure.end_use, "level": int(measure.level),
+        "provenance": measure.provenance, "announced": measure.announced.isoformat(),
+        "effective": measure.effective.isoformat(), "state": measure.state,
+        "until": measure.until.isoformat() if measure.until else None,
+        "state_since": measure.state_since.isoformat() if measure.state_since else None,
+        "origin": origin, "sources": list(measure.sources),
+    }  # fmt: skip
+
+
+def load_measures_of(db: Database) -> list[Measure]:
+    """Every stored measure."""
+    return [measure_from_row(row) for row in all_measures(db)]
+
+
+# ---------------------------------------------------------------- statuses derived from measures
+
+
+def sync_statuses(
+    db: Database,
+    vocabulary: Vocabulary,
+    now: dt.datetime,
+    cause: Cause,
+    *,
+    record: bool = True,
+    touched: Sequence[Measure] | None = None,
+) -> list[tuple[int, StatusChange]]:
+    """Derive the statuses from the measures in force today and write those that differ; return each change
+    that moved its target's effective level, with its history id (none where `record` is false).
+
+    `touched`: only the keys these measures name, and what bears on their effective levels, are read and
+    derived again (a live item touches a few keys; the whole table is for the baseline)."""
+    if touched is None:
+        current = [Status.from_row(row) for row in current_statuses(db)]
+        wanted = statuses_of(load_measures_of(db), now.date(), recorded_only=True)
+    else:
+        current, wanted = _around(db, vocabulary, touched, now.date())
+    before, after = _by_key(current), _by_key(wanted)
+    book_before, book_after = StatusBook(current, vocabulary), StatusBook(wanted, vocabulary)
+    changes = []
+    for key in sorted(before.keys() | after.keys()):
+        old, new = before.get(key), after.get(key)
+        if old is not None and new is not None and _same(old, new):
+            continue
+        _write(db, key, new, cause, now)
+        change = _change(key, old, new, cause, now)
+        if record and change is not None:
+            moved = _effective(change, book_before, book_after)
+            if moved is not None:
+                changes.append((record_change(db, moved), moved))
+    return changes
+
+
+def _around(
+    db: Database, vocabulary: Vocabulary, touched: Sequence[Measure], today: dt.date
+) -> tuple[list[Status], list[Status]]:
+    """The current and the derived statuses of the keys the touched measures name and of every key that bears on
+    their effective levels (their targets' blocs and ALL; their materials' groups)."""
+    current: list[Status] = []
+    wanted: list[Status] = []
+    for issuer in sorted({m.issuer for m in touched}):
+        mine = [m for m in touched if m.issuer == issuer]
+        targets = {d for m in mine for t in m.targets for d in _destinations_of(vocabulary, t)}
+        materials = {c for m in mine for x in m.materials for c in _covering_of(vocabulary, x)}
+        current += [Status.from_row(row) for row in statuses_among(db, issuer, targets, materials)]
+        measures = [measure_from_row(row) for row in measures_touching(db, issuer, targets, materials)]
+        wanted += [
+            s
+            for s in statuses_of(measures, today, recorded_only=True)
+            if s.target in targets and s.material in materials
+        ]
+    return current, wanted
+
+
+def _destinations_of(vocabulary: Vocabulary, target: str) -> frozenset[str]:
+    return vocabulary.destinations(target) if target in vocabulary.countries else frozenset({target})
+
+
+def _covering_of(vocabulary: Vocabulary, material: str) -> frozenset[str]:
+    return vocabulary.covering(material) if material in vocabulary.materials else frozenset({material})
+
+
+def _by_key(statuses: Sequence[Status]) -> dict[Key, Status]:
+    return {(s.issuer, s.target, s.material, s.end_use): s for s in statuses if s.level > Level.NORMAL}
+
+
+def _same(old: Status, new: Status) -> bool:
+    return (old.level, old.measure, old.provenance, old.lapsed) == (new.level, new.measure, new.provenance, new.lapsed)
+
+
+def _write(db: Database, key: Key, status: Status | None, cause: Cause, now: dt.datetime) -> None:
+    issuer, target, material, end_use = key
+    if status is None:  # nothing in force any more: kept at normal, citing what lifted it
+        row = {"issuer": issuer, "target": target, "material": material, "end_use": end_use, "level": 0,
+               "since": now.isoformat(), "title": cause.title, "source": cause.source, "url": cause.url,
+               "item_id": cause.item_id, "updated_at": now.isoformat()}  # fmt: skip
+    else:
+        row = {
+            "issuer": issuer, "target": target, "material": material, "end_use": end_use,
+            "level": int(status.level), "since": status.since.isoformat(), "title": status.title,
+            "source": status.source, "url": status.url, "item_id": None, "until": None,
+            "measure": status.measure, "provenance": status.provenance,
+            "effective": status.effective.isoformat() if status.effective else None,
+            "lapsed": status.lapsed.isoformat() if status.lapsed else None, "instrument": status.instrument,
+            "updated_at": now.isoformat(),
+        }  # fmt: skip
+    replace_status(db, row)
+
+
+def _change(key: Key, old: Status | None, new: Status | None, cause: Cause, now: dt.datetime) -> StatusChange | None:
+    old_level = int(old.level) if old else 0
+    new_level = int(new.level) if new else 0
+    if old_level == new_level:
+        return None
+    issuer, target, material, end_use = key
+    shown = new or old
+    return StatusChange(
+        issuer, target, material, old_level, new_level, TIGHTEN if new_level > old_level else EASE,
+        now.isoformat(), cause.title, cause.source, cause.origin, cause.url, cause.item_id, None,
+        end_use=end_use, measure=shown.measure if shown else None,
+        provenance=new.provenance if new else "official",
+    )  # fmt: skip
+
+
+def _effective(change: StatusChange, before: StatusBook, after: StatusBook) -> StatusChange | None:
+    """The change with its target's effective level before and after, or None where that did not move."""
+    if change.target not in before.vocabulary.countries or change.material not in before.vocabulary.materials:
+        return replace(change, effective_old=change.old_level, effective_new=change.new_level)
+    military = change.end_use == "military"
+    old = int(before.level(change.target, change.material, military=military))
+    new = int(after.level(change.target, change.material, military=military))
+    return None if old == new else replace(change, effective_old=old, effective_new=new)
+
+
+# ---------------------------------------------------------------- measured items
+
+
+def moves_measures(measurement: Measurement) -> bool:
+    """Whether a measurement may move measures at all."""
+    return (
+        measurement.relevant
+        and measurement.issuer is not None
+        and measurement.direction in (TIGHTEN, EASE)
+        and measurement.scope not in SIGNAL_ONLY_SCOPES
+    )
+
+
+def apply_to_measures(
+    db: Database, measurement: Measurement, cause: Cause, now: dt.datetime, vocabulary: Vocabulary
+) -> list[tuple[int, StatusChange]]:
+    """Move the measures an item bears on, then the statuses; return the changes that moved effective levels."""
+    changes = apply_lapses(db, vocabulary, now)
+    if not moves_measures(measurement):
+        return changes
+    candidates = [
+        measure_from_row(row)
+        for row in measures_touching(
+            db, measurement.issuer or "CN", _all_destinations(vocabulary, measurement.targets),
+            {c for m in measurement.materials for c in _covering_of(vocabulary, m)}
+            | {member for m in measurement.materials if m in vocabulary.materials for member in vocabulary.members(m)},
+        )
+    ]  # fmt: skip
+    if measurement.direction == TIGHTEN:
+        touched = _tighten(db, candidates, measurement, cause, now)
+    else:
+        touched = _ease(db, candidates, measurement, cause, now, vocabulary)
+    return changes + (sync_statuses(db, vocabulary, now, cause, touched=touched) if touched else [])
+
+
+def _all_destinations(vocabulary: Vocabulary, targets: Sequence[str]) -> set[str]:
+    """The targets and the blocs and ALL they fall under; for ALL, every target (an easing of 'all' may name a
+    measure on ALL only, a tightening on ALL is compared with measures on ALL)."""
+    return {d for t in targets for d in _destinations_of(vocabulary, t)}
+
+
+def measure_of(measurement: Measurement, cause: Cause, now: dt.datetime) -> Measure:
+    """The measure a tightening announces."""
+    level = Level(measurement.level)
+    if measurement.scope == "entities":
+        level = min(level, ENTITY_CEILING)
+    issuer = measurement.issuer or "CN"
+    fingerprint = "|".join([issuer, *measurement.targets, "/", *measurement.materials, str(int(level)),
+                            measurement.end_use, cause.title])  # fmt: skip
+    digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:10]
+    return Measure(
+        id=f"LIVE-{issuer}-{now.date().isoformat()}-{digest}", issuer=issuer, instrument=measurement.instrument,
+        title=cause.title, source=cause.source, url=cause.url, targets=measurement.targets,
+        materials=measurement.materials, end_use=cast(Any, measurement.end_use), level=level,
+        provenance=cast(Any, measurement.provenance), announced=now.date(), effective=now.date(),
+        sources=(cause.source,),
+    )  # fmt: skip
+
+
+def same_measure(measures: Sequence[Measure], new: Measure) -> Measure | None:
+    """A measure seen before that this one reports again, or None."""
+    for held in measures:
+        if (
+            held.issuer == new.issuer
+            and held.end_use == new.end_use
+            and held.level == new.level
+            and set(held.targets) & set(new.targets)
+            and set(held.materials) & set(new.materials)
+            and held.state in ("announced", "in_force")
+            and new.announced - held.announced <= SAME_MEASURE_WINDOW
+        ):
+            return held
+    return None
+
+
+def _tighten(
+    db: Database, measures: Sequence[Measure], measurement: Measurement, cause: Cause, now: dt.datetime
+) -> list[Measure]:
+    new = measure_of(measurement, cause, now)
+    held = same_measure(measures, new)
+    event = {"at": now.isoformat(), "title": cause.title, "source": cause.source, "url": cause.url,
+             "item_id": cause.item_id}  # fmt: skip
+    if held is None:
+        save_measure(db, to_row(new, "live"), now.isoformat())
+        record_measure_event(db, {"measure_id": new.id, "kind": "reported" if new.provenance == "reported"
+                                  else "announced", "state": "in_force", **event})  # fmt: skip
+        return [new]
+    confirms = held.provenance == "reported" and new.provenance == "official"
+    sources = held.sources if cause.source in held.sources else (*held.sources, cause.source)
+    updated = replace(held, sources=sources, provenance="official" if confirms else held.provenance)
+    save_measure(db, to_row(updated, "live"), now.isoformat())
+    record_measure_event(db, {"measure_id": held.id, "kind": "confirmed" if confirms else "evidence", **event})
+    return [updated] if confirms else []
+
+
+def easing_of(measurement: Measurement) -> Easing:
+    """What an easing measurement asks of the measures."""
+    action = measurement.action or "lift"
+    remains = Level(measurement.level)
+    if measurement.effect == GRANT and remains < Level.LICENSING:
+        remains = Level.LICENSING  # approvals granted or resumed: the licence requirement stays
+    if action == SUSPEND and measurement.until is None and measurement.extend_years:
+        action = EXTEND
+    until = dt.date.fromisoformat(measurement.until) if measurement.until else None
+    return Easing(
+        issuer=measurement.issuer or "CN", targets=measurement.targets, materials=measurement.materials,
+        end_use=cast(Any, measurement.end_use), remains=remains, action=cast(Any, action),
+        until=until, extend_by_years=measurement.extend_years,
+        instrument=measurement.instrument, month=measurement.month,
+    )  # fmt: skip
+
+
+def _ease(
+    db: Database, measures: Sequence[Measure], measurement: Measurement, cause: Cause, now: dt.datetime,
+    vocabulary: Vocabulary,
+) -> list[Measure]:  # fmt: skip
+    easing = easing_of(measurement)
+    today = now.date()
+    acted = eased_measures(measures, easing, vocabulary, today)
+    if not acted and easing.action == SUSPEND and easing.until is not None:
+        # "suspends … until D" naming a suspension already running: an extension to D
+        acted = eased_measures(measures, replace(easing, action="extend"), vocabulary, today)
+        easing = replace(easing, action="extend")
+    eased_ones = []
+    for held in acted:
+        eased = apply_easing(held, easing, today)
+        eased_ones.append(eased)
+        save_measure(db, to_row(eased, "live"), now.isoformat())
+        kind = {"extend": "extended", "suspend": "suspended", "lift": "lifted"}[easing.action]
+        record_measure_event(db, {
+            "measure_id": held.id, "at": now.isoformat(), "kind": kind, "state": eased.state,
+            "until": eased.until.isoformat() if eased.until else None, "title": cause.title,
+            "source": cause.source, "url": cause.url, "item_id": cause.item_id,
+        })  # fmt: skip
+    return eased_ones
+
+
+# ---------------------------------------------------------------- the calendar
+
+
+def lapse_cause(measure: Measure) -> Cause:
+    """How a lapse reads in the history and the alert."""
+    assert measure.until is not None
+    title = (
+        f"In force again: the suspension of {measure.label} ran out on {measure.until.isoformat()} "
+        "and no extension was seen"
+    )
+    return Cause(title, measure.source, measure.url, None, "lapse")
+
+
+def apply_lapses(db: Database, vocabulary: Vocabulary, now: dt.datetime) -> list[tuple[int, StatusChange]]:
+    """Put back in force each suspended measure whose suspension ran out with no extension seen, one measure at
+    a time so that each change cites its own measure; return the changes."""
+    changes: list[tuple[int, StatusChange]] = []
+    for measure in (measure_from_row(row) for row in suspensions_run_out(db, now.date().isoformat())):
+        lapsed = measure.lapsed_on(now.date())
+        if lapsed is None:
+            continue
+        back = replace(measure, state="in_force", state_since=lapsed + dt.timedelta(days=1))
+        save_measure(db, to_row(back, "live"), now.isoformat())
+        cause = lapse_cause(measure)
+        back_at = dt.datetime.combine(lapsed + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+        record_measure_event(db, {"measure_id": measure.id, "at": back_at.isoformat(), "kind": "lapsed",
+                                  "state": "in_force", "until": lapsed.isoformat(), "title": cause.title,
+                                  "source": cause.source, "url": cause.url})  # fmt: skip
+        changes += sync_statuses(db, vocabulary, now, cause, touched=[back])
+    return changes

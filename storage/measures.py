@@ -1,0 +1,128 @@
+"""Measures (the source of truth for statuses), the events of each, and the statuses derived from them.
+
+Rows are plain: targets and materials are JSON lists; dates ISO text. The domain type lives in
+bot/domain/measures.py; the jobs convert between the two.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlite_utils import Database
+
+MEASURE_COLUMNS = (
+    "id", "issuer", "instrument", "title", "source", "url", "targets", "materials", "end_use", "level",
+    "provenance", "announced", "effective", "state", "until", "state_since", "origin", "sources",
+)  # fmt: skip
+STATUS_COLUMNS = (
+    "issuer", "target", "material", "end_use", "level", "since", "title", "source", "url", "item_id", "until",
+    "measure", "provenance", "effective", "lapsed", "instrument", "updated_at",
+)  # fmt: skip
+_JSON_COLUMNS = ("targets", "materials", "sources")
+
+
+def all_measures(db: Database) -> list[dict[str, Any]]:
+    """Every measure, oldest first, JSON columns decoded."""
+    rows = db.query("SELECT * FROM measures ORDER BY announced, id")
+    return [_decoded(row) for row in rows]
+
+
+def measures_touching(
+    db: Database, issuer: str, targets: Iterable[str], materials: Iterable[str]
+) -> list[dict[str, Any]]:
+    """The issuer's measures naming one of these targets and one of these materials (JSON decoded)."""
+    targets, materials = sorted(set(targets)), sorted(set(materials))
+    if not targets or not materials:
+        return []
+    on_target = " OR ".join("targets LIKE ?" for _ in targets)
+    on_material = " OR ".join("materials LIKE ?" for _ in materials)
+    sql = f"SELECT * FROM measures WHERE issuer = ? AND ({on_target}) AND ({on_material}) ORDER BY announced, id"
+    params = [issuer, *(f'%"{t}"%' for t in targets), *(f'%"{m}"%' for m in materials)]
+    return [_decoded(row) for row in db.query(sql, params)]
+
+
+def suspensions_run_out(db: Database, today: str) -> list[dict[str, Any]]:
+    """Suspended measures whose suspension ended before `today` (ISO date)."""
+    sql = "SELECT * FROM measures WHERE state = 'suspended' AND until IS NOT NULL AND until < ? ORDER BY until, id"
+    return [_decoded(row) for row in db.query(sql, [today])]
+
+
+def get_measure(db: Database, measure_id: str) -> dict[str, Any] | None:
+    """One measure, or None."""
+    row = next(iter(db.query("SELECT * FROM measures WHERE id = ?", [measure_id])), None)
+    return None if row is None else _decoded(row)
+
+
+def measure_ids(db: Database) -> set[str]:
+    """The ids of every stored measure."""
+    return {row[0] for row in db.execute("SELECT id FROM measures").fetchall()}
+
+
+def save_measure(db: Database, row: Mapping[str, Any], now: str) -> None:
+    """Insert or replace one measure. The caller holds the transaction."""
+    values = [_encoded(row, column) for column in MEASURE_COLUMNS]
+    marks = ", ".join("?" for _ in MEASURE_COLUMNS)
+    db.execute(
+        f"INSERT OR REPLACE INTO measures ({', '.join(MEASURE_COLUMNS)}, updated_at) VALUES ({marks}, ?)",
+        [*values, now],
+    )
+
+
+def record_measure_event(db: Database, event: Mapping[str, Any]) -> int:
+    """Append an event to a measure's history: announced, suspended, extended, lifted, lapsed, confirmed,
+    evidence, withdrawn. The caller holds the transaction."""
+    cursor = db.execute(
+        """INSERT INTO measure_events (measure_id, at, kind, state, until, title, source, url, item_id, actor)
+           VALUES (:measure_id, :at, :kind, :state, :until, :title, :source, :url, :item_id, :actor)""",
+        {"until": None, "url": None, "item_id": None, "actor": None, "state": None, **event},
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def measure_events(db: Database, measure_ids: Iterable[str] | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """Measure events, newest first, optionally of these measures only."""
+    ids = list(measure_ids or [])
+    where = f"WHERE e.measure_id IN ({', '.join('?' for _ in ids)})" if ids else ""
+    sql = f"""SELECT e.*, m.instrument, m.targets, m.materials, m.level, m.end_use, m.provenance
+              FROM measure_events e JOIN measures m ON m.id = e.measure_id {where}
+              ORDER BY e.at DESC, e.id DESC LIMIT ?"""
+    return [_decoded(row) for row in db.query(sql, [*ids, limit])]
+
+
+def evidence_sources(db: Database, measure_id: str) -> set[str]:
+    """The sources that reported a measure (its evidence events)."""
+    rows = db.execute(
+        "SELECT DISTINCT source FROM measure_events WHERE measure_id = ? AND kind IN ('reported', 'evidence')",
+        [measure_id],
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def replace_status(db: Database, row: Mapping[str, Any]) -> None:
+    """Write one derived status (keyed by issuer, target, material, end use). The caller holds the transaction."""
+    marks = ", ".join("?" for _ in STATUS_COLUMNS)
+    db.execute(
+        f"INSERT OR REPLACE INTO statuses ({', '.join(STATUS_COLUMNS)}) VALUES ({marks})",
+        [row.get(column) for column in STATUS_COLUMNS],
+    )
+
+
+def delete_status(db: Database, key: tuple[str, str, str, str]) -> None:
+    """Remove a status no measure in force sets any more."""
+    db.execute("DELETE FROM statuses WHERE issuer = ? AND target = ? AND material = ? AND end_use = ?", list(key))
+
+
+def _decoded(row: dict[str, Any]) -> dict[str, Any]:
+    for column in _JSON_COLUMNS:
+        if isinstance(row.get(column), str):
+            row[column] = json.loads(row[column])
+    return row
+
+
+def _encoded(row: Mapping[str, Any], column: str) -> Any:
+    value = row.get(column)
+    if column in _JSON_COLUMNS:
+        return json.dumps(list(value or []), ensure_ascii=False)
+    return value
