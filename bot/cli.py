@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import logging
 import os
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +23,13 @@ from bot.app import announce_lapses_now, build_application
 from bot.config import Settings, SettingsError, load_settings
 from bot.console import CONSOLE_CHAT_ID, ConsoleRequest, chat_in_terminal
 from bot.domain.answers import exposure_json
+from bot.domain.clock import utc_now
 from bot.domain.datafiles import DataFileError
 from bot.domain.html import to_plain
-from bot.domain.measure import Measurement, load_rules, measure
-from bot.domain.vocab import load_vocabulary
+from bot.domain.measure import EASE, Measurement, load_rules, measure
+from bot.domain.measure_file import load_measures
+from bot.domain.measures import Measure, level_after_easing
+from bot.domain.vocab import Vocabulary, load_vocabulary
 from bot.lifecycle import running
 from bot.runtime import close_services, log_to_file, open_services, quiet_noisy_loggers, redact_secrets
 from bot.watching import load_watched_sources, open_watch, summary_lines
@@ -107,6 +112,15 @@ def _stdin_lines() -> Iterator[str]:
     return (line.rstrip("\r\n") for line in lines)
 
 
+def with_remaining_level(
+    measurement: Measurement, measures: Sequence[Measure], vocabulary: Vocabulary, today: dt.date
+) -> Measurement:
+    """An easing's level: what its text says stays in force, else what the bundled measures leave."""
+    if measurement.direction != EASE:
+        return measurement
+    return replace(measurement, level=int(level_after_easing(measures, measurement, vocabulary, today)))
+
+
 def _summary(measurement: Measurement) -> str:
     evidence = json.dumps(list(measurement.evidence), ensure_ascii=False)
     if not measurement.relevant:
@@ -118,10 +132,11 @@ def _summary(measurement: Measurement) -> str:
 
 
 def _classify(args: argparse.Namespace, settings: Settings) -> int:
-    rules = load_rules(load_vocabulary())
+    vocabulary = load_vocabulary()
+    rules, measures, today = load_rules(vocabulary), load_measures(vocabulary), utc_now().date()
     headlines = _stdin_lines() if args.text == ["-"] else iter([" ".join(args.text)])
     for headline in headlines:
-        measurement = measure(headline, "", rules)
+        measurement = with_remaining_level(measure(headline, "", rules), measures, vocabulary, today)
         line = json.dumps(measurement.as_json(headline), ensure_ascii=False) if args.json else _summary(measurement)
         print(line, flush=True)
     return 0

@@ -7,10 +7,11 @@ import logging
 from pathlib import Path
 
 from bot.config import Settings
+from bot.domain.clock import utc_now
 from bot.domain.knowledge import load_exposure_table
 from bot.domain.measure_file import load_measures
 from bot.domain.vocab import load_vocabulary
-from handlers.context import Services, utc_now
+from handlers.context import Services
 from jobs.alerts import AlertContext
 from jobs.baseline import apply_baseline
 from jobs.lapses import announce_lapses

@@ -10,6 +10,7 @@ from typing import Any
 from sqlite_utils import Database
 from telegram.ext import CallbackContext, ExtBot
 
+from bot.domain.clock import utc_now
 from bot.domain.knowledge import ExposureTable
 from bot.domain.status import Status, StatusBook
 from bot.domain.vocab import Kind, UnknownTerm, Vocabulary
@@ -18,11 +19,6 @@ from storage.statuses import current_statuses
 CheckNow = Callable[[Sequence[str] | None], Awaitable[list[str]]]  # source ids (None: all) → summary lines
 MAX_ARGUMENT_CHARS = 64
 MAX_ARGUMENTS = 6
-
-
-def utc_now() -> dt.datetime:
-    """The current time, timezone-aware (the one place handlers read the clock)."""
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass

@@ -38,6 +38,7 @@ from bot.domain.timing import hold_of, hold_of_timezone, placement, zone
 from bot.domain.vocab import Kind, Vocabulary
 from jobs.moves import effective_move
 from storage.outbox import (
+    chats_alerted_for_items,
     due_digest_chats,
     due_digest_rows,
     fan_out_unheld,
@@ -223,6 +224,22 @@ def _alert_for_item(
     return alert_id
 
 
+def follow_up(
+    db: Database, kind: str, key: str, payload: dict[str, Any], item_ids: Sequence[int], now: dt.datetime
+) -> int | None:
+    """One alert to every chat that received an alert raised by these items (a confirmation, a correction);
+    None where it was raised before or no one got the first."""
+    chats = chats_alerted_for_items(db, item_ids)
+    if not chats:
+        return None
+    alert_id = insert_alert(db, key, kind, "info", payload, stamp(now))
+    if alert_id is None:
+        return None
+    for chat_id in chats:
+        insert_delivery(db, alert_id, chat_id, stamp(now))
+    return alert_id
+
+
 def fan_out(db: Database, alert_id: int, filters: Sequence[Filter], now: dt.datetime, *, banned: bool) -> int:
     """A delivery per active chat with a matching subscription: due now, or when its digest, quiet or mute allow."""
     if not filters:
@@ -265,6 +282,9 @@ def status_payload(
                 "material_name": vocabulary.display(Kind.MATERIAL, s.change.material),
                 "old": s.old,
                 "new": s.new,
+                "end_use": s.change.end_use,
+                "provenance": s.change.provenance,
+                "measure": s.change.measure,
             }
             for s in shown
         ],

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 from sqlite_utils import Database
 
 from bot.domain.alert_text import alert_message
+from bot.domain.clock import utc_now
 from bot.domain.html import split_message, to_plain
 from jobs.alerts import admin_alert, compose_due_digests
 from jobs.limits import RateLimiter, RetryPolicy, SendLimits
@@ -183,11 +184,6 @@ def owner_gone(owner: str) -> bool:
     except OSError:
         return False
     return False
-
-
-def utc_now() -> dt.datetime:
-    """The wall clock, timezone-aware."""
-    return dt.datetime.now(dt.UTC)
 
 
 class DeliveryWorker:

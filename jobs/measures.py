@@ -24,12 +24,14 @@ from typing import Any, cast
 from sqlite_utils import Database
 
 from bot.domain.ladder import Level
-from bot.domain.measure import EASE, EXTEND, GRANT, SUSPEND, TIGHTEN, Measurement
-from bot.domain.measures import Easing, Measure, apply_easing, eased_measures, measure_from_row, statuses_of
+from bot.domain.measure import EASE, SUSPEND, TIGHTEN, Measurement
+from bot.domain.measures import Measure, apply_easing, eased_measures, easing_of, measure_from_row, statuses_of
 from bot.domain.status import Status, StatusBook
 from bot.domain.vocab import Vocabulary
+from jobs.alerts import follow_up
 from storage.measures import (
     all_measures,
+    measure_item_ids,
     measures_touching,
     record_measure_event,
     replace_status,
@@ -284,25 +286,14 @@ def _tighten(
     sources = held.sources if cause.source in held.sources else (*held.sources, cause.source)
     updated = replace(held, sources=sources, provenance="official" if confirms else held.provenance)
     save_measure(db, to_row(updated, "live"), now.isoformat())
+    earlier_items = measure_item_ids(db, held.id)
     record_measure_event(db, {"measure_id": held.id, "kind": "confirmed" if confirms else "evidence", **event})
-    return [updated] if confirms else []
-
-
-def easing_of(measurement: Measurement) -> Easing:
-    """What an easing measurement asks of the measures."""
-    action = measurement.action or "lift"
-    remains = Level(measurement.level)
-    if measurement.effect == GRANT and remains < Level.LICENSING:
-        remains = Level.LICENSING  # approvals granted or resumed: the licence requirement stays
-    if action == SUSPEND and measurement.until is None and measurement.extend_years:
-        action = EXTEND
-    until = dt.date.fromisoformat(measurement.until) if measurement.until else None
-    return Easing(
-        issuer=measurement.issuer or "CN", targets=measurement.targets, materials=measurement.materials,
-        end_use=cast(Any, measurement.end_use), remains=remains, action=cast(Any, action),
-        until=until, extend_by_years=measurement.extend_years,
-        instrument=measurement.instrument, month=measurement.month,
-    )  # fmt: skip
+    if not confirms:
+        return []
+    payload = {"measure": held.id, "measure_label": updated.instrument or held.title, "title": cause.title,
+               "url": cause.url, "source": cause.source, "at": now.isoformat(), "item_id": cause.item_id}  # fmt: skip
+    follow_up(db, "confirmation", f"confirmed:{held.id}", payload, earlier_items, now)
+    return [updated]
 
 
 def _ease(

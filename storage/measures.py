@@ -91,6 +91,14 @@ def measure_events(db: Database, measure_ids: Iterable[str] | None = None, limit
     return [_decoded(row) for row in db.query(sql, [*ids, limit])]
 
 
+def measure_item_ids(db: Database, measure_id: str) -> list[int]:
+    """The items that reported a measure or moved it."""
+    rows = db.execute(
+        "SELECT DISTINCT item_id FROM measure_events WHERE measure_id = ? AND item_id IS NOT NULL", [measure_id]
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
 def evidence_sources(db: Database, measure_id: str) -> set[str]:
     """The sources that reported a measure (its evidence events)."""
     rows = db.execute(

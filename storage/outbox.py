@@ -349,3 +349,15 @@ def database_file(db: Database) -> str | None:
         if row[1] == "main":
             return str(row[2]) or None
     return None
+
+
+def chats_alerted_for_items(db: Database, item_ids: Iterable[int]) -> list[int]:
+    """The chats that got (or are due) a status alert raised by one of these items."""
+    ids = sorted(set(item_ids))
+    if not ids:
+        return []
+    marks = ", ".join("?" for _ in ids)
+    sql = f"""SELECT DISTINCT d.chat_id FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+              WHERE a.kind = 'status' AND json_extract(a.payload, '$.item_id') IN ({marks})
+              ORDER BY d.chat_id"""
+    return [row[0] for row in db.execute(sql, ids).fetchall()]

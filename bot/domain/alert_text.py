@@ -159,13 +159,37 @@ def evidence_line(payload: Mapping[str, Any]) -> str:
     return f"📰 {link(title, payload.get('url'))} — {esc(shorten(str(payload['source']), MAX_TITLE))}"
 
 
+def qualifier_lines(payload: Mapping[str, Any]) -> list[str]:
+    """What narrows the levels above: a measure only reported so far, one on military end users only."""
+    entries = payload.get("changes", [])
+    lines = []
+    if any(entry.get("provenance") == "reported" for entry in entries):
+        issuer = "MOFCOM" if payload.get("issuer") == "CN" else "the issuer"
+        lines.append(f"⚠️ <i>Reported, not confirmed by {issuer}.</i>")
+    if entries and all(entry.get("end_use") == "military" for entry in entries):
+        lines.append("🎖 <i>Military end users and uses only.</i>")
+    return lines
+
+
+def confirmation_message(payload: Mapping[str, Any], timezone: str = "UTC") -> str:
+    """The follow-up to an alert on a reported measure: the issuer's own source now confirms it."""
+    return "\n".join([
+        f"✅ <b>Confirmed: {esc(payload['measure_label'])}</b>",
+        "What was reported is now confirmed by an official source; levels stay as alerted.",
+        "",
+        evidence_line(payload),
+        "",
+        f"🕒 {moment(payload['at'], timezone)}",
+    ])  # fmt: skip
+
+
 def status_alert_message(payload: Mapping[str, Any], pairs: Sequence[str] = (), timezone: str = "UTC") -> str:
     """The alert for one item's status changes, as this chat's countries see them, with what they do to this
     chat's exposure."""
     changes = chat_entries(payload, "changes", pairs)
     mark = SEVERITY_MARKS.get(payload.get("severity", "info"), "🔔")
     header = f"{mark} <b>{_verb(changes)}: {esc(payload['issuer_name'])} → {esc(', '.join(_targets(changes)))}</b>"
-    lines = [header, *_change_lines(changes), "", evidence_line(payload)]
+    lines = [header, *_change_lines(changes), *qualifier_lines(payload), "", evidence_line(payload)]
     exposure = _exposure_lines(payload, pairs)
     if exposure:
         lines += ["", *exposure]
@@ -281,6 +305,8 @@ def alert_message(kind: str, payload: Mapping[str, Any], pairs: Sequence[str] = 
         return admin_message(payload)
     if kind == "digest":
         return digest_message(payload, timezone)
-    if kind == "lapse":
+    if kind == "lapse":  # written by versions before measures (docs/ARCHITECTURE.md); kept readable
         return lapse_message(payload, pairs, timezone)
+    if kind == "confirmation":
+        return confirmation_message(payload, timezone)
     return status_alert_message(payload, pairs, timezone)

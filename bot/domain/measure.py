@@ -571,6 +571,16 @@ def find_until(text: Text, rules: Rules) -> str | None:
     return None
 
 
+def named_members(vocabulary: Vocabulary, materials: set[str]) -> set[str]:
+    """The materials a text names, a group left out where a member of it is named too: naming gallium and
+    germanium among 两用物项 (dual-use items) puts those two under the measure, never the whole list."""
+    return {
+        code
+        for code in materials
+        if code not in vocabulary.materials or not (materials & (vocabulary.members(code) - {code}))
+    }
+
+
 def find_instrument(text: Text, rules: Rules, year: int | None = None) -> str | None:
     """The announcement the text names, as 'MOFCOM Announcement N/YYYY' (the year where the text gives it)."""
     for pattern in rules.qualifiers.instrument:
@@ -627,7 +637,7 @@ def _evidence(hits: Iterable[Hit[Any]]) -> tuple[str, ...]:
 def measure(title: str, summary: str, rules: Rules, *, default_issuer: str | None = None) -> Measurement:
     """What an item (title and summary) says about export controls; never raises for what the text is."""
     text = Text.of(prepare(title, summary, rules.max_chars))
-    materials = {code for hit in find_materials(text, rules) for code in hit.value}
+    materials = named_members(rules.vocabulary, {code for hit in find_materials(text, rules) for code in hit.value})
     if not materials:
         return irrelevant()
     veto = rules.irrelevant.search(text) or rules.negations.search(text)

@@ -63,6 +63,8 @@ def _with_event(measure: Measure, raw: Any, where: str) -> Measure:
     if on < measure.announced:
         raise DataFileError(f"{where}: 'date' {on} is before the measure was announced ({measure.announced})")
     state = raw["state"]
+    if state == "suspended" and measure.state != "in_force":
+        raise DataFileError(f"{where}: suspends a measure that is not in force ({measure.state})")
     if state == "suspended":
         until = _date(raw.get("until"), "until", where)
         if until < on:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, cast
 
 from bot.domain.ladder import Level
+from bot.domain.measure import EXTEND, GRANT, SUSPEND, Measurement
 from bot.domain.status import EndUse, Provenance, Status
 from bot.domain.vocab import Vocabulary
 
@@ -259,3 +260,33 @@ def _destinations(vocabulary: Vocabulary, target: str) -> frozenset[str]:
     if target == ALL or target not in vocabulary.countries:
         return frozenset({target})
     return vocabulary.destinations(target)
+
+
+def easing_of(measurement: Measurement) -> Easing:
+    """What an easing measurement asks of the measures."""
+    action = measurement.action or "lift"
+    remains = Level(measurement.level)
+    if measurement.effect == GRANT and remains < Level.LICENSING:
+        remains = Level.LICENSING  # approvals granted or resumed: the licence requirement stays
+    if action == SUSPEND and measurement.until is None and measurement.extend_years:
+        action = EXTEND
+    until = dt.date.fromisoformat(measurement.until) if measurement.until else None
+    return Easing(
+        issuer=measurement.issuer or "CN", targets=measurement.targets, materials=measurement.materials,
+        end_use=cast(Any, measurement.end_use), remains=remains, action=cast(Any, action),
+        until=until, extend_by_years=measurement.extend_years,
+        instrument=measurement.instrument, month=measurement.month,
+    )  # fmt: skip
+
+
+def level_after_easing(
+    measures: Sequence[Measure], measurement: Measurement, vocabulary: Vocabulary, today: dt.date
+) -> Level:
+    """What stays in force on an easing's targets and materials once it applies: the level its text names,
+    else what the known measures leave (suspending the US gallium ban leaves Announcement 23/2023's licensing)."""
+    if measurement.level > Level.NORMAL:
+        return Level(measurement.level)
+    easing = easing_of(measurement)
+    eased = {m.id for m in eased_measures(measures, easing, vocabulary, today)}
+    after = [apply_easing(m, easing, today) if m.id in eased else m for m in measures]
+    return remaining_level(after, vocabulary, measurement.targets, measurement.materials, today)
