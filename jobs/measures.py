@@ -249,9 +249,24 @@ def measure_of(measurement: Measurement, cause: Cause, now: dt.datetime) -> Meas
         id=f"LIVE-{issuer}-{now.date().isoformat()}-{digest}", issuer=issuer, instrument=measurement.instrument,
         title=cause.title, source=cause.source, url=cause.url, targets=measurement.targets,
         materials=measurement.materials, end_use=cast(Any, measurement.end_use), level=level,
-        provenance=cast(Any, measurement.provenance), announced=now.date(), effective=now.date(),
-        sources=(cause.source,),
+        provenance=cast(Any, measurement.provenance), announced=now.date(),
+        effective=effective_date(measurement.effective, now.date()), sources=(cause.source,),
     )  # fmt: skip
+
+
+def effective_date(said: str | None, announced: dt.date) -> dt.date:
+    """The day a measure binds: the date its text gives (a day with no year: the next one from the
+    announcement on), never before the announcement; else the announcement's day."""
+    if said is None:
+        return announced
+    try:
+        if said.startswith("--"):
+            month, day = int(said[2:4]), int(said[5:7])
+            candidate = dt.date(announced.year, month, day)
+            return candidate if candidate >= announced else dt.date(announced.year + 1, month, day)
+        return max(announced, dt.date.fromisoformat(said))
+    except ValueError:  # 30 February and the like
+        return announced
 
 
 def same_measure(measures: Sequence[Measure], new: Measure) -> Measure | None:

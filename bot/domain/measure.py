@@ -49,7 +49,7 @@ TOP_KEYS = {
     "tighten", "watch", "partial", "ease", "ease_blockers", "remains", "scopes", "targets", "materials", "until",
     "list_separator", "qualifiers",
 }  # fmt: skip
-QUALIFIER_KEYS = {"military", "reported", "suspension", "extension", "one_more_year", "instrument"}
+QUALIFIER_KEYS = {"military", "reported", "suspension", "extension", "one_more_year", "instrument", "effective"}
 SUSPEND, EXTEND = "suspend", "extend"
 
 
@@ -73,6 +73,7 @@ class Measurement:
     action: str = ""  # for "ease": "suspend", "extend" (a suspension's end moved) or "lift"
     extend_years: int = 0  # for an extension "for another year": how many years the end moves
     month: int | None = None  # the month a measure named was announced in ("the October curbs")
+    effective: str | None = None  # for "tighten": "YYYY-MM-DD", or "--MM-DD" without a year ("from Aug. 1")
 
     @property
     def level_name(self) -> str:
@@ -130,6 +131,7 @@ class Qualifiers:
     extension: Lexicon[str]
     one_more_year: Lexicon[str]
     instrument: tuple[re.Pattern[str], ...]
+    effective: tuple[re.Pattern[str], ...]
 
 
 @dataclass(frozen=True)
@@ -414,13 +416,20 @@ def load_rules(vocabulary: Vocabulary, path: Path | None = None) -> Rules:
 
 def _qualifiers(reader: _Reader, raw: Any) -> Qualifiers:
     document = reader.keys(raw, "qualifiers", QUALIFIER_KEYS)
-    words = {key: reader.words(document[key], f"qualifiers.{key}") for key in QUALIFIER_KEYS - {"instrument"}}
-    patterns = reader.strings(document["instrument"], "qualifiers.instrument")
-    compiled = tuple(
-        re.compile(reader.pattern(p, f"qualifiers.instrument #{i + 1}", named=True), re.IGNORECASE)
-        for i, p in enumerate(patterns)
+    dated = {"instrument", "effective"}
+    words = {key: reader.words(document[key], f"qualifiers.{key}") for key in QUALIFIER_KEYS - dated}
+    return Qualifiers(
+        instrument=_named_patterns(reader, document["instrument"], "qualifiers.instrument"),
+        effective=_named_patterns(reader, document["effective"], "qualifiers.effective"),
+        **words,
     )
-    return Qualifiers(instrument=compiled, **words)
+
+
+def _named_patterns(reader: _Reader, raw: Any, rule: str) -> tuple[re.Pattern[str], ...]:
+    return tuple(
+        re.compile(reader.pattern(p, f"{rule} #{i + 1}", named=True), re.IGNORECASE)
+        for i, p in enumerate(reader.strings(raw, rule))
+    )
 
 
 # ---------------------------------------------------------------- measuring
@@ -591,6 +600,20 @@ def find_instrument(text: Text, rules: Rules, year: int | None = None) -> str | 
     return None
 
 
+def find_effective(text: Text, rules: Rules) -> str | None:
+    """When a tightening takes effect, where the text says: 'YYYY-MM-DD', or '--MM-DD' when it gives no year."""
+    for pattern in rules.qualifiers.effective:
+        match = pattern.search(text.lower)
+        if match is None:
+            continue
+        month_word = match["month"]
+        month = int(month_word) if month_word.isdecimal() else rules.until.months.get(month_word, 0)
+        day, year = int(match["day"]), match["year"]
+        if 1 <= month <= 12 and 1 <= day <= 31:
+            return f"{year}-{month:02d}-{day:02d}" if year else f"--{month:02d}-{day:02d}"
+    return None
+
+
 def find_month(text: Text, rules: Rules) -> int | None:
     """The month a named measure was announced in ("the October curbs", "10月の規制"), where the text says."""
     for word in re.findall(r"\b[a-z]{3,9}\b", text.lower):
@@ -622,6 +645,7 @@ def _qualified(measurement: Measurement, text: Text, rules: Rules) -> Measuremen
         action=action,
         extend_years=1 if action == EXTEND and q.one_more_year.search(text) is not None else 0,
         month=find_month(text, rules) if easing else None,
+        effective=None if easing else find_effective(text, rules),
     )
 
 
