@@ -17,7 +17,7 @@ class SettingsError(ValueError):
 
 
 class Settings(BaseSettings):
-    """Every variable of DESIGN.md "Configuration"; see .env.example."""
+    """Every variable of docs/ARCHITECTURE.md "Configuration"; see .env.example."""
 
     # env_ignore_empty: `CHOKEPOINT_SOURCES=` as copied from .env.example means "the default", not ".".
     model_config = SettingsConfigDict(

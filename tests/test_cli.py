@@ -1,4 +1,4 @@
-"""The command line of DESIGN.md: exposure and status answers, JSON shapes, exits, and console mode."""
+"""The command line of docs/ARCHITECTURE.md: exposure and status answers, JSON shapes, exits, and console mode."""
 
 from __future__ import annotations
 

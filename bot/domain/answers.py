@@ -70,7 +70,7 @@ def _top_material(exposure: Exposure, vocabulary: Vocabulary) -> str:
 
 
 def exposure_json(exposure: Exposure) -> dict[str, Any]:
-    """The `exposure --json` shape of DESIGN.md."""
+    """The `exposure --json` shape of docs/ARCHITECTURE.md."""
     return {
         "country": exposure.country,
         "sector": exposure.sector,
