@@ -36,11 +36,12 @@ def measures_touching(
     targets, materials = sorted(set(targets)), sorted(set(materials))
     if not targets or not materials:
         return []
-    on_target = " OR ".join("targets LIKE ?" for _ in targets)
-    on_material = " OR ".join("materials LIKE ?" for _ in materials)
-    sql = f"SELECT * FROM measures WHERE issuer = ? AND ({on_target}) AND ({on_material}) ORDER BY announced, id"
-    params = [issuer, *(f'%"{t}"%' for t in targets), *(f'%"{m}"%' for m in materials)]
-    return [_decoded(row) for row in db.query(sql, params)]
+    on_material, on_target = ", ".join("?" for _ in materials), ", ".join("?" for _ in targets)
+    sql = f"""SELECT * FROM measures WHERE id IN (
+                  SELECT measure_id FROM measure_keys
+                  WHERE issuer = ? AND material IN ({on_material}) AND target IN ({on_target}))
+              ORDER BY announced, id"""
+    return [_decoded(row) for row in db.query(sql, [issuer, *materials, *targets])]
 
 
 def suspensions_run_out(db: Database, today: str) -> list[dict[str, Any]]:
@@ -67,6 +68,11 @@ def save_measure(db: Database, row: Mapping[str, Any], now: str) -> None:
     db.execute(
         f"INSERT OR REPLACE INTO measures ({', '.join(MEASURE_COLUMNS)}, updated_at) VALUES ({marks}, ?)",
         [*values, now],
+    )
+    db.execute("DELETE FROM measure_keys WHERE measure_id = ?", [row["id"]])
+    db.conn.executemany(
+        "INSERT INTO measure_keys (measure_id, issuer, target, material) VALUES (?, ?, ?, ?)",
+        [(row["id"], row["issuer"], t, m) for t in row["targets"] for m in row["materials"]],
     )
 
 

@@ -143,6 +143,12 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
                 id INTEGER PRIMARY KEY, measure_id TEXT NOT NULL REFERENCES measures (id), at TEXT NOT NULL,
                 kind TEXT NOT NULL, state TEXT, until TEXT, title TEXT NOT NULL, source TEXT NOT NULL,
                 url TEXT, item_id INTEGER, actor TEXT)""",
+            # What each measure names, one row per (target, material): how a live item finds the measures it bears on.
+            """CREATE TABLE measure_keys (
+                measure_id TEXT NOT NULL REFERENCES measures (id), issuer TEXT NOT NULL, target TEXT NOT NULL,
+                material TEXT NOT NULL, PRIMARY KEY (measure_id, target, material))""",
+            "CREATE INDEX measure_keys_by_key ON measure_keys (issuer, material, target)",
+            "CREATE INDEX measures_suspended ON measures (until) WHERE state = 'suspended'",
             "CREATE INDEX measure_events_by_measure ON measure_events (measure_id, at DESC)",
             "CREATE INDEX measure_events_by_time ON measure_events (at DESC, id DESC)",
             # Ladder v2: licensing is 2, review 3 (they swap) in the history and in what live items had set.
@@ -159,6 +165,8 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
                    CASE level WHEN 2 THEN 3 WHEN 3 THEN 2 ELSE level END, 'reported', substr(since, 1, 10),
                    substr(since, 1, 10), 'in_force', 'migrated', updated_at
                FROM statuses WHERE item_id IS NOT NULL AND level > 0 AND until IS NULL""",
+            """INSERT INTO measure_keys (measure_id, issuer, target, material)
+               SELECT id, issuer, json_extract(targets, '$[0]'), json_extract(materials, '$[0]') FROM measures""",
             "DROP TABLE statuses",
             """CREATE TABLE statuses (
                 issuer TEXT NOT NULL, target TEXT NOT NULL, material TEXT NOT NULL,
