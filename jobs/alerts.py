@@ -5,7 +5,7 @@ a change and the deliveries it causes commit together or not at all; each alert 
 same changes never make two alerts. Daily digests are composed here too, from a chat's held deliveries.
 
 An alert says what changed for people: each change as the effective level of its target for its material
-(docs/ARCHITECTURE.md: the highest of the statuses on the target, its bloc and ALL, on the material and its groups) before
+(docs/ARCHITECTURE.md: the highest status on the target, its bloc and ALL, on the material and its groups) before
 and after the item's changes, read from the statuses rebuilt as they were. Severity and exposure use the same
 levels; a change that moved no effective level (an easing beneath a stronger measure) is left out, and an item
 none of whose changes moved one raises no alert.

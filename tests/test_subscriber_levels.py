@@ -1,4 +1,4 @@
-"""Alerts follow the subscriber's country (docs/ARCHITECTURE.md: a country's effective level is the highest of its own, its
+"""Alerts follow the subscriber's country (docs/ARCHITECTURE.md: a country's effective level is the max of its own, its
 bloc's and ALL's status, on the material or a group covering it): a change reaches a subscriber to a country only
 when that country's effective level moved, and each chat reads its own country's levels; a subscriber to ALL
 reads the change's own."""

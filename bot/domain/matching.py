@@ -7,7 +7,7 @@ member of the subscribed group); and when the new level is at or above the minim
 status that was at or above it.
 
 Given the effective levels before and after (`Levels`), a subscription to a known country is matched by what the
-changes do to that country (docs/ARCHITECTURE.md: its level is the highest of its own, its bloc's and ALL's status, on the
+changes do to that country (docs/ARCHITECTURE.md: its level is the max of its own, its bloc's and ALL's status, on the
 material or a group covering it): for each material of the subscription that a change bears on, the country's
 effective level must have moved, to at or above the minimum or down from at or above it. An easing on ALL beneath
 a measure on Japan that stays reaches no subscriber to Japan. A subscription to ALL (or to a code the vocabulary
