@@ -318,7 +318,9 @@ async def source_rounds(folder: Path) -> list[float]:
     db.close()
     delays = []
     async with LoopbackServer({"/feed": rss(("old", "Trade fair opens"))}) as feed, FakeBotAPI() as api:
-        source = SourceSpec("bench-source", "bench source", "rss", feed.url("/feed"), SOURCE_EVERY, issuer="CN")
+        source = SourceSpec(
+            "bench-source", "bench source", "rss", feed.url("/feed"), SOURCE_EVERY, issuer="CN", allow_private=True
+        )
         settings = load_settings(None, telegram_base_url=api.base_url, chokepoint_db=path)
         async with running(build_application(settings, [source], token=TOKEN)):
             for round_number, offset in enumerate(SOURCE_OFFSETS, 1):

@@ -32,11 +32,22 @@ async def reply_answer(
     await reply_html(update, text)
 
 
+def asked_by_admin(update: Update, admins: frozenset[int]) -> bool:
+    """Whether one of the bot's admins sent this update."""
+    return update.effective_user is not None and update.effective_user.id in admins
+
+
+def admin_in_private(update: Update, admins: frozenset[int]) -> bool:
+    """An admin asking in a private chat with the bot: where details meant for admins only may be shown."""
+    chat = update.effective_chat
+    return asked_by_admin(update, admins) and chat is not None and chat.type == "private"
+
+
 async def refuse_unless_admin(update: Update, admins: frozenset[int], command: str) -> bool:
     """Refuse (and log) an admin command from anyone else; True when refused."""
-    user = update.effective_user.id if update.effective_user else None
-    if user in admins:
+    if asked_by_admin(update, admins):
         return False
+    user = update.effective_user.id if update.effective_user else None
     logger.warning("refused /%s from user %s: not an admin", command, user)
     await reply_html(update, f"Only the bot's admins can use /{command}.")
     return True

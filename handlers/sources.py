@@ -11,7 +11,7 @@ from telegram import Update
 
 from bot.domain.html import counted, esc, link
 from handlers.context import Context, Services, UsageError, check_arguments
-from handlers.replies import refuse_unless_admin, reply_answer, reply_html, reply_problem
+from handlers.replies import admin_in_private, refuse_unless_admin, reply_answer, reply_html, reply_problem
 from storage.items import count_items, latest_items
 from storage.sources import list_sources
 
@@ -32,25 +32,28 @@ def _when(value: str | None, now: dt.datetime, unset: str = "never") -> str:
     return f"in {span}" if minutes > 0 else f"{span} ago"
 
 
-def _source_line(row: dict[str, Any], items: int, now: dt.datetime) -> str:
+def _source_line(row: dict[str, Any], items: int, now: dt.datetime, detail: bool) -> str:
     mark = HEALTH_MARKS.get(row["health"], "⚪")
     line = (
         f"{mark} <b>{esc(row['id'])}</b> {row['health']}: last success {_when(row['last_success_at'], now)}, "
         f"{items} items, next check {_when(row['next_check_at'], now, 'soon')}"
     )
     if row["last_error"]:
-        line += f"\n    last error: {esc(row['last_error'])} ({row['consecutive_failures']} in a row)"
+        # The reason names addresses, ports and what answered there: for admins only, so that /sources
+        # cannot be used to probe the network the bot sits in.
+        reason = esc(row["last_error"]) if detail else "the last check failed"
+        line += f"\n    last error: {reason} ({row['consecutive_failures']} in a row)"
     return line
 
 
-def sources_answer(services: Services) -> str:
-    """The HTML reply to /sources."""
+def sources_answer(services: Services, *, detail: bool = False) -> str:
+    """The HTML reply to /sources; detail shows each failing source's reason (for admins)."""
     rows = list_sources(services.db, services.watched)
     if not rows:
         return "No sources have been checked yet."
     counts = count_items(services.db)
     now = services.clock()
-    lines = [_source_line(row, counts.get(row["id"], 0), now) for row in rows]
+    lines = [_source_line(row, counts.get(row["id"], 0), now, detail) for row in rows]
     return "\n".join([f"<b>Sources</b> ({len(rows)})", *lines])
 
 
@@ -74,8 +77,9 @@ def latest_answer(services: Services, args: Sequence[str]) -> str:
 
 
 async def sources(update: Update, context: Context) -> None:
-    """Answer /sources."""
-    await reply_html(update, sources_answer(context.bot_data.services))
+    """Answer /sources: failure reasons in detail for an admin in a private chat only."""
+    services = context.bot_data.services
+    await reply_html(update, sources_answer(services, detail=admin_in_private(update, services.admins)))
 
 
 async def latest(update: Update, context: Context) -> None:

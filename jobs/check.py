@@ -236,7 +236,7 @@ class Checker:
         if row is None:
             self.register([source])
         validators = Validators(row["etag"], row["last_modified"]) if row else Validators()
-        result = await self.fetcher.fetch(source.url, validators)
+        result = await self.fetcher.fetch(source.url, validators, allow_private=source.allow_private)
         try:
             return await self._record(source, row, result, started)
         except Exception:

@@ -1,25 +1,32 @@
-"""Fetch one URL safely: conditional GET, bounded size, time, redirects and concurrency; failures as values."""
+"""Fetch one URL safely: conditional GET, bounded size, time, redirects and concurrency; failures as values.
 
-# The only module of the project that imports httpx: the rest sees FetchResult values.
+Redirects are followed here, one hop at a time (each to http(s) only, never from https down to http), and every
+connection of every hop goes through an AddressGuard: loopback, private, link-local and other non-public
+addresses are refused unless the source allows private ones.
+"""
+
+# With jobs/address_guard.py, the only modules of the project that import httpx and httpcore: the rest sees
+# FetchResult values.
 
 from __future__ import annotations
 
 import asyncio
-import codecs
 import contextlib
 import email.utils
 import logging
 import random
-import re
 import time
-import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-import charset_normalizer
+import httpcore
 import httpx
+
+from jobs.address_guard import AddressGuard, AddressRefused, Resolve, system_resolve
+from jobs.charset import decode_body
+from jobs.inflate import BodyRefused, BoundedBody
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +38,8 @@ _ACCEPT = (
 # Only what zlib can decode within a bound: brotli and zstd would need packages and a bounded decoder each.
 _ACCEPT_ENCODING = "gzip, deflate"
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
-_SNIFF_BYTES = 4096
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_KEEPALIVE = 16
 
 Outcome = Literal["fetched", "not_modified", "failed"]
 
@@ -135,7 +143,7 @@ class _Progress:
 
 
 class Fetcher:
-    """Fetches URLs through one shared client, within FetchLimits; close it with aclose or async with."""
+    """Fetches URLs through shared clients, within FetchLimits; close it with aclose or async with."""
 
     def __init__(
         self,
@@ -144,13 +152,17 @@ class Fetcher:
         user_agent: str = DEFAULT_USER_AGENT,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        resolve: Resolve = system_resolve,
+        network: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
         self._limits = limits
         self._user_agent = user_agent
-        self._transport = transport
+        self._transport = transport  # in-process (httpx.MockTransport): no network, so no guard either
         self._sleep = sleep
+        self._resolve = resolve  # host name → addresses, each checked before a connection is made
+        self._network = network  # makes the connections the guard allows (default: httpcore's own)
         self._random = random.Random()
-        self._http: httpx.AsyncClient | None = None
+        self._clients: dict[bool, httpx.AsyncClient] = {}  # by allow_private: each has its own guard
         self._closed = False
         self._everywhere = asyncio.Semaphore(limits.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
@@ -160,19 +172,24 @@ class Fetcher:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        """Close the client."""
+        """Close the clients."""
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the shared client (or the unused transport); fetching afterwards is an error."""
+        """Close the shared clients (or the unused transport); fetching afterwards is an error."""
         self._closed = True
-        if self._http is not None:
-            await self._http.aclose()
-        elif self._transport is not None:
+        for client in self._clients.values():
+            await client.aclose()
+        if not self._clients and self._transport is not None:
             await self._transport.aclose()
 
-    async def fetch(self, url: str, validators: Validators = Validators()) -> FetchResult:
-        """GET a URL; network, HTTP and decoding trouble come back as outcome "failed", never raised."""
+    async def fetch(
+        self, url: str, validators: Validators = Validators(), *, allow_private: bool = False
+    ) -> FetchResult:
+        """GET a URL; network, HTTP and decoding trouble come back as outcome "failed", never raised.
+
+        allow_private lets this fetch reach loopback and private addresses (the source's `allow_private`).
+        """
         started = time.monotonic()
         try:
             host = _host_of(url)
@@ -182,7 +199,7 @@ class Fetcher:
         while True:
             try:
                 async with self._slot(host):
-                    return await self._attempt(url, validators, started)
+                    return await self._attempt(url, validators, started, allow_private)
             except _Failure as failure:
                 delay = self._retry_delay(failure, attempt)
                 if delay is None:
@@ -208,32 +225,51 @@ class Fetcher:
         jitter = 0.75 + self._random.random() / 2  # ±25 %: spread out, yet each wait longer than the last
         return float(self._limits.backoff_base * 2 ** (attempt - 1) * jitter)
 
-    def _client(self) -> httpx.AsyncClient:
-        """The shared client, created on first use so that nothing happens at construction."""
+    def _client(self, allow_private: bool) -> httpx.AsyncClient:
+        """The shared client for this kind of source, created on first use: nothing happens at construction."""
         if self._closed:
             raise RuntimeError("this Fetcher is closed")
-        if self._http is None:
-            self._http = _make_client(self._limits, self._user_agent, self._transport)
-        return self._http
+        if self._transport is not None:
+            allow_private = True  # one client over the in-process transport
+        if allow_private not in self._clients:
+            transport = self._transport or _guarded_transport(
+                self._limits, AddressGuard(allow_private=allow_private, resolve=self._resolve, inner=self._network)
+            )
+            self._clients[allow_private] = _make_client(self._limits, self._user_agent, transport)
+        return self._clients[allow_private]
 
-    async def _attempt(self, url: str, validators: Validators, started: float) -> FetchResult:
-        """One request; raises _Failure."""
+    async def _attempt(self, url: str, validators: Validators, started: float, allow_private: bool) -> FetchResult:
+        """One request, following redirects; raises _Failure."""
         progress = _Progress()
         try:
             async with asyncio.timeout(self._limits.total_timeout):
-                request = self._client().stream("GET", url, headers=validators.request_headers())
-                async with request as response:
-                    progress.status_code, progress.final_url = response.status_code, str(response.url)
-                    return await self._read(url, response, validators, started)
+                return await self._follow(url, validators, started, self._client(allow_private), progress)
         except TimeoutError:
             failure = _timeout_failure(progress, self._limits.total_timeout)
         except (httpx.HTTPError, httpx.InvalidURL) as error:
             failure = _transport_failure(error, progress)
+        except AddressRefused as refused:
+            failure = _Failure(str(refused))
         except _Failure as raised:
             failure = raised
         failure.status_code = failure.status_code or progress.status_code
         failure.final_url = failure.final_url or progress.final_url
         raise failure
+
+    async def _follow(
+        self, url: str, validators: Validators, started: float, client: httpx.AsyncClient, progress: _Progress
+    ) -> FetchResult:
+        """GET url and the redirects it leads to, at most max_redirects of them; raises _Failure."""
+        target = httpx.URL(url)
+        for _ in range(self._limits.max_redirects + 1):
+            progress.final_url = str(target)
+            async with client.stream("GET", target, headers=validators.request_headers()) as response:
+                following = redirect_target(response)
+                if following is None:
+                    progress.status_code, progress.final_url = response.status_code, str(response.url)
+                    return await self._read(url, response, validators, started)
+            target = following
+        raise _Failure("too many redirects")
 
     async def _read(self, url: str, response: httpx.Response, sent: Validators, started: float) -> FetchResult:
         """Turn a response into a result: 304, an HTTP error, or the decoded body."""
@@ -242,21 +278,53 @@ class Fetcher:
             return _result("not_modified", url, response, started, validators=_kept_validators(sent, response))
         if not 200 <= status < 300:
             raise _Failure(f"HTTP {status}", transient=status in _RETRY_STATUSES, retry_after=_retry_after_of(response))
-        body = await _read_body(response, self._limits.max_bytes)
+        try:
+            body = await _read_body(response, self._limits.max_bytes)
+        except BodyRefused as refused:
+            raise _Failure(str(refused)) from None
         text = decode_body(body, response.headers.get("content-type"))
         return _result("fetched", url, response, started, validators=_validators_of(response), text=text)
 
 
-def _make_client(limits: FetchLimits, user_agent: str, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
-    """One client for all fetches: redirects, timeouts, pool size and default headers from the limits."""
+def redirect_target(response: httpx.Response) -> httpx.URL | None:
+    """Where a redirect leads (None when the response is no redirect); raises _Failure for a refused one."""
+    location = response.headers.get("location")
+    if response.status_code not in _REDIRECT_STATUSES or not location:
+        return None
+    try:
+        target = response.url.join(location)
+    except httpx.InvalidURL as error:
+        raise _Failure(f"redirect to an invalid URL: {error}") from None
+    if target.scheme not in ("http", "https") or not target.host:
+        raise _Failure(f"redirect to a non-http(s) URL refused: {str(target)[:100]}")
+    if response.url.scheme == "https" and target.scheme == "http":
+        raise _Failure(f"redirect from https to http refused: {str(target)[:100]}")
+    return target
+
+
+def _guarded_transport(limits: FetchLimits, guard: AddressGuard) -> httpx.AsyncHTTPTransport:
+    """httpx's transport over a connection pool whose every connection is made through an AddressGuard."""
+    transport = httpx.AsyncHTTPTransport(trust_env=False)
+    # httpx takes no network backend, so its pool is replaced by one with the same settings and the guard;
+    # the transport still maps httpcore's errors to httpx's. trust_env=False: no proxy would see the guard.
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(trust_env=False),
+        max_connections=limits.concurrency,
+        max_keepalive_connections=_KEEPALIVE,
+        network_backend=guard,
+    )
+    return transport
+
+
+def _make_client(limits: FetchLimits, user_agent: str, transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
+    """One client: redirects are ours to follow; timeouts, pool size and default headers from the limits."""
     return httpx.AsyncClient(
         transport=transport,
-        follow_redirects=True,
-        max_redirects=limits.max_redirects,
+        follow_redirects=False,
         timeout=httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout),
         # Few idle connections: sources are minutes apart, so keep-alive rarely helps, and httpcore scans
         # its whole pool on every request.
-        limits=httpx.Limits(max_connections=limits.concurrency, max_keepalive_connections=16),
+        limits=httpx.Limits(max_connections=limits.concurrency, max_keepalive_connections=_KEEPALIVE),
         headers={"User-Agent": user_agent, "Accept": _ACCEPT, "Accept-Encoding": _ACCEPT_ENCODING},
     )
 
@@ -304,8 +372,6 @@ def _timeout_failure(progress: _Progress, total: float) -> _Failure:
 def _transport_failure(error: Exception, progress: _Progress) -> _Failure:
     """Name an httpx error briefly; trouble before the headers is worth another try."""
     before_headers = progress.status_code is None
-    if isinstance(error, httpx.TooManyRedirects):
-        return _Failure("too many redirects")
     if isinstance(error, httpx.InvalidURL | httpx.UnsupportedProtocol):
         return _Failure(f"invalid URL: {error}")
     if isinstance(error, httpx.ConnectTimeout):
@@ -358,188 +424,15 @@ def _http_date(value: str | None) -> datetime | None:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
-# --- the body ------------------------------------------------------------------------------------------
-
-
 async def _read_body(response: httpx.Response, limit: int) -> bytes:
     """Stream the body, decoding gzip/deflate ourselves so that the limit bounds the inflated size."""
-    reader = _BoundedBody(response.headers.get("content-encoding"), limit)
-    declared = response.headers.get("content-length", "")
-    if reader.identity and declared.isascii() and declared.isdecimal() and int(declared) > limit:
-        raise _Failure(f"body over {_size(limit)}")
+    reader = BoundedBody(response.headers.get("content-encoding"), limit)
+    reader.check_declared_length(response.headers.get("content-length"))
     if response.is_stream_consumed:
         # In-process transports (httpx.MockTransport) hand over a body already read and decoded.
-        reader = _BoundedBody(None, limit)
+        reader = BoundedBody(None, limit)
         reader.feed(response.content)
     else:
         async for chunk in response.aiter_raw():
             reader.feed(chunk)
     return reader.finish()
-
-
-class _BoundedBody:
-    """Collects a body, inflating it as it comes, and refuses to hold more than limit decoded bytes."""
-
-    def __init__(self, content_encoding: str | None, limit: int) -> None:
-        self._limit = limit
-        self._buffer = bytearray()
-        self._encoding = _content_encoding(content_encoding)
-        self._inflater = _inflater(self._encoding)
-        self.identity = self._inflater is None
-        self._fed = False
-
-    def feed(self, chunk: bytes) -> None:
-        """Add raw bytes from the wire."""
-        self._fed = self._fed or bool(chunk)
-        self._append(self._inflate(chunk) if self._inflater is not None else chunk)
-
-    def finish(self) -> bytes:
-        """The whole decoded body; a compressed stream cut short is refused."""
-        if self._inflater is not None and self._fed:
-            self._append(self._inflater.flush())
-            if not self._inflater.eof:
-                raise _Failure(f"broken {self._encoding} body")
-        return bytes(self._buffer)
-
-    def _inflate(self, chunk: bytes) -> bytes:
-        """Inflate at most one byte past the room left, so a bomb is caught after limit + 1 bytes."""
-        assert self._inflater is not None
-        room = self._limit - len(self._buffer)
-        try:
-            return self._inflater.decompress(chunk, room + 1)
-        except zlib.error:
-            if self._encoding != "deflate" or self._buffer:
-                raise _Failure(f"broken {self._encoding} body") from None
-        # Some servers send raw deflate without the zlib header that the name promises.
-        self._encoding, self._inflater = "raw deflate", zlib.decompressobj(-zlib.MAX_WBITS)
-        return self._inflate(chunk)
-
-    def _append(self, data: bytes) -> None:
-        """Keep decoded bytes, or fail once they pass the limit."""
-        if len(self._buffer) + len(data) > self._limit:
-            raise _Failure(f"body over {_size(self._limit)}")
-        self._buffer += data
-
-
-def _content_encoding(header: str | None) -> str:
-    """The one content coding applied ("identity" for none); refuses stacked or unknown codings."""
-    codings = [part.strip().lower() for part in (header or "").split(",")]
-    codings = [coding for coding in codings if coding and coding != "identity"]
-    if not codings:
-        return "identity"
-    if len(codings) > 1 or codings[0] not in ("gzip", "x-gzip", "deflate"):
-        raise _Failure(f"unsupported content encoding {header}")
-    return "gzip" if codings[0] == "x-gzip" else codings[0]
-
-
-def _inflater(encoding: str) -> zlib._Decompress | None:
-    """A zlib decompressor for gzip or zlib-wrapped deflate; None for identity."""
-    if encoding == "identity":
-        return None
-    return zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS)
-
-
-def _size(count: int) -> str:
-    """A byte count for people: 5 MB, 100 kB, 512 bytes."""
-    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
-        if count >= scale:
-            return f"{count / scale:g} {unit}"
-    return f"{count} bytes"
-
-
-# --- text ------------------------------------------------------------------------------------------------
-
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
-_XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([\w.:-]+)[\"']", re.I)
-_META_CHARSET = re.compile(rb"<meta[^>]*?charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
-# Labels Python does not know, as browsers read them.
-_LABELS = {
-    "x-gbk": "gbk",
-    "gb_2312-80": "gb2312",
-    "x-sjis": "shift_jis",
-    "windows-31j": "cp932",
-    "x-euc-jp": "euc_jp",
-    "unicode-1-1-utf-8": "utf-8",
-}
-# Pages declare the old, narrower charset and use characters only its superset has, as browsers allow.
-_SUPERSETS = {
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "shift_jis": "cp932",
-    "euc_kr": "cp949",
-    "big5": "big5hkscs",
-    "iso8859-1": "cp1252",
-    "ascii": "cp1252",
-}
-# Server defaults more often than choices: a page's own declaration, or valid UTF-8, is trusted first.
-_WEAK_HEADER_CHARSETS = frozenset({"iso8859-1", "ascii"})
-
-
-def decode_body(body: bytes, content_type: str | None) -> str:
-    """Decode a body: BOM, header charset, <meta>/XML declaration, UTF-8, detection, UTF-8 with replacement."""
-    if not body:
-        return ""
-    for encoding in _encodings_to_try(body, content_type):
-        try:
-            return body.decode(encoding).removeprefix("\ufeff")
-        except (UnicodeDecodeError, LookupError):
-            continue
-    return body.decode("utf-8", errors="replace")
-
-
-def _encodings_to_try(body: bytes, content_type: str | None) -> Iterator[str]:
-    """Candidate codecs, best evidence first; detection runs only if everything before it failed."""
-    bom = next((encoding for mark, encoding in _BOMS if body.startswith(mark)), None)
-    if bom is not None:
-        yield bom
-    header = _canonical(_header_charset(content_type))
-    if header is not None and header not in _WEAK_HEADER_CHARSETS:
-        yield _SUPERSETS.get(header, header)
-    declared = _canonical(_declared_charset(body[:_SNIFF_BYTES]))
-    if declared is not None and not declared.startswith(("utf-16", "utf-32")):
-        yield _SUPERSETS.get(declared, declared)
-    yield "utf-8"
-    if header is not None:
-        yield _SUPERSETS.get(header, header)
-    detected = _detected_charset(body)
-    if detected is not None:
-        yield detected
-
-
-def _header_charset(content_type: str | None) -> str | None:
-    """The charset parameter of a Content-Type header."""
-    match = _HEADER_CHARSET.search(content_type or "")
-    return match.group(1) if match else None
-
-
-def _declared_charset(head: bytes) -> str | None:
-    """The encoding an XML declaration or an HTML <meta> names in the first bytes."""
-    match = _XML_DECLARATION.search(head) or _META_CHARSET.search(head)
-    return match.group(1).decode("ascii", errors="ignore") if match else None
-
-
-def _canonical(label: str | None) -> str | None:
-    """Python's name for a text encoding label, or None for unknown and non-text codecs (zlib, rot13)."""
-    if not label:
-        return None
-    label = _LABELS.get(label.strip().lower(), label.strip().lower())
-    try:
-        name = codecs.lookup(label).name
-        b"".decode(name)  # refuses bytes-to-bytes codecs
-    except LookupError:
-        return None
-    return name
-
-
-def _detected_charset(body: bytes) -> str | None:
-    """charset-normalizer's best guess, widened to its superset."""
-    match = charset_normalizer.from_bytes(body).best()
-    name = _canonical(match.encoding) if match is not None else None
-    return _SUPERSETS.get(name, name) if name is not None else None

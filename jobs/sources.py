@@ -20,7 +20,7 @@ MIN_INTERVAL = 10
 MAX_INTERVAL = 7 * 86_400
 
 _REQUIRED = ("id", "name", "kind", "url", "every")
-_OPTIONAL = ("select", "issuer", "language", "json_keys")
+_OPTIONAL = ("select", "issuer", "language", "json_keys", "allow_private")
 _JSON_KEY_FIELDS = ("title", "link", "date", "guid", "summary")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 _ISSUER = re.compile(r"[A-Z]{2}")
@@ -50,6 +50,7 @@ class SourceSpec:
     issuer: str | None = None  # ISO alpha-2 (or EU): who issues the measures this source reports
     language: str | None = None  # a hint for the measuring rules: "en", "zh", "ja"
     json_keys: JsonKeys | None = None  # json: where each item keeps its title, link, date, guid, summary
+    allow_private: bool = False  # may reach loopback and private addresses: an operator's own intranet only
 
 
 class _KeyProblem(Exception):
@@ -169,6 +170,7 @@ def _spec(entry: Mapping[Any, Any]) -> SourceSpec:
         issuer=_optional(entry, "issuer", _issuer),
         language=_optional(entry, "language", _language),
         json_keys=_optional(entry, "json_keys", _json_keys),
+        allow_private=_optional(entry, "allow_private", _boolean) or False,
     )
     _check_kind_fit(spec)
     return spec
@@ -254,6 +256,13 @@ def _url(value: object) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in text):
         raise ValueError(f"{text!r} is not an http(s) URL")
     return text
+
+
+def _boolean(value: object) -> bool:
+    """true or false, as YAML writes them."""
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {_type_name(value)}")
+    return value
 
 
 def _interval(value: object) -> int:

@@ -39,7 +39,7 @@ async def test_a_subscriber_hears_of_a_tightening_on_japan_and_no_one_else_does(
     async with LoopbackServer({"/feed": feed(("old", "Trade fair opens in Guangzhou", old))}) as source_server:
         source = SourceSpec(
             id="mofcom-loopback", name="MOFCOM (loopback)", kind="rss", url=source_server.url("/feed"),
-            every_seconds=3600, issuer="CN",
+            every_seconds=3600, issuer="CN", allow_private=True,
         )  # fmt: skip
         async with FakeBotAPI() as api, polling_bot(api, tmp_path / "bot.db", [source]):
             api.user_says("/subscribe japan autos", chat_id=JAPAN_AUTOS)

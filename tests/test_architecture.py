@@ -28,7 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "bot": {"bot", "bot.domain", "handlers", "jobs", "storage"},
 }
 TELEGRAM_PACKAGES = {"bot", "handlers"}  # the wiring and the chat commands; never the domain or the pipeline
-HTTP_MODULES = {"jobs/fetch.py"}
+HTTP_MODULES = {"jobs/fetch.py", "jobs/address_guard.py"}  # HTTP with retries, and where it may connect
 
 
 def modules() -> list[Path]:

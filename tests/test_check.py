@@ -31,7 +31,9 @@ RSS = {"Content-Type": "application/rss+xml"}
 
 
 def spec(source_id: str, url: str, kind: str = "rss", select: str | None = None) -> SourceSpec:
-    return SourceSpec(id=source_id, name=source_id, kind=kind, url=url, every_seconds=600, select=select)  # type: ignore[arg-type]
+    return SourceSpec(
+        id=source_id, name=source_id, kind=kind, url=url, every_seconds=600, select=select, allow_private=True
+    )  # type: ignore[arg-type]
 
 
 class Recorder:

@@ -111,7 +111,8 @@ async def test_check_reports_each_healthy_and_broken_source_and_exits_zero(isola
     async with serve(routes) as base:
         sources = isolated / "sources.yaml"
         entries = "".join(
-            f"  - {{id: {path.strip('/')}, name: {path}, kind: rss, url: '{base}{path}', every: 10m}}\n"
+            f"  - {{id: {path.strip('/')}, name: {path}, kind: rss, url: '{base}{path}', every: 10m,"
+            " allow_private: true}\n"
             for path in routes
         )
         sources.write_text(f"sources:\n{entries}", encoding="utf-8")

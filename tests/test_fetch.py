@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from jobs.fetch import Fetcher, FetchLimits, FetchResult, Validators, decode_body, parse_retry_after
+from jobs.charset import decode_body
+from jobs.fetch import Fetcher, FetchLimits, FetchResult, Validators, parse_retry_after
 from jobs.parse import ParsedItem, ParseError, parse_items
 from tests.loopback import (
     Exchange,
@@ -71,7 +72,7 @@ async def fetcher(sleeps: RecordedSleep) -> AsyncIterator[Fetcher]:
 async def fetch_once(path: str, route: Route, limits: FetchLimits = LIMITS) -> tuple[FetchResult, LoopbackServer]:
     """Serve one route, fetch it once with these limits, and return the result and the server."""
     async with LoopbackServer({path: route}) as server, Fetcher(limits, sleep=RecordedSleep()) as fetcher:
-        result = await fetcher.fetch(server.url(path))
+        result = await fetcher.fetch(server.url(path), allow_private=True)
     return result, server
 
 
@@ -81,7 +82,7 @@ async def fetch_once(path: str, route: Route, limits: FetchLimits = LIMITS) -> t
 async def test_fetched_body_with_validators(fetcher: Fetcher) -> None:
     headers = {**RSS_HEADERS, "ETag": '"v1"', "Last-Modified": "Thu, 09 Oct 2025 08:00:00 GMT"}
     async with serve({"/feed": Response(200, RSS, headers)}) as base_url:
-        result = await fetcher.fetch(base_url + "/feed")
+        result = await fetcher.fetch(base_url + "/feed", allow_private=True)
     assert (result.outcome, result.status_code, result.error) == ("fetched", 200, None)
     assert result.text == RSS
     assert result.final_url == result.url == base_url + "/feed"
@@ -91,7 +92,7 @@ async def test_fetched_body_with_validators(fetcher: Fetcher) -> None:
 
 async def test_request_headers(fetcher: Fetcher) -> None:
     async with LoopbackServer({"/feed": Response(200, RSS)}) as server:
-        await fetcher.fetch(server.url("/feed"))
+        await fetcher.fetch(server.url("/feed"), allow_private=True)
     (request,) = server.requests
     assert request.headers["user-agent"] == "Chokepoint/0.1 (+https://github.com/chokepoint-bot/chokepoint)"
     assert request.headers["accept-encoding"] == "gzip, deflate"
@@ -102,8 +103,8 @@ async def test_304_keeps_validators_and_sends_them_back(fetcher: Fetcher) -> Non
     stamp = "Thu, 09 Oct 2025 08:00:00 GMT"
     route = conditional(Response(200, RSS, RSS_HEADERS), etag='"abc"', last_modified=stamp)
     async with LoopbackServer({"/feed": route}) as server:
-        first = await fetcher.fetch(server.url("/feed"))
-        second = await fetcher.fetch(server.url("/feed"), first.validators)
+        first = await fetcher.fetch(server.url("/feed"), allow_private=True)
+        second = await fetcher.fetch(server.url("/feed"), first.validators, allow_private=True)
     assert first.outcome == "fetched" and first.validators == Validators('"abc"', stamp)
     assert (second.outcome, second.status_code, second.text, second.error) == ("not_modified", 304, "", None)
     assert second.validators == Validators('"abc"', stamp)
@@ -113,13 +114,13 @@ async def test_304_keeps_validators_and_sends_them_back(fetcher: Fetcher) -> Non
 
 async def test_304_without_validators_in_the_answer_keeps_ours(fetcher: Fetcher) -> None:
     async with serve({"/feed": Response(304)}) as base_url:
-        result = await fetcher.fetch(base_url + "/feed", Validators(etag='"old"'))
+        result = await fetcher.fetch(base_url + "/feed", Validators(etag='"old"'), allow_private=True)
     assert (result.outcome, result.validators) == ("not_modified", Validators(etag='"old"'))
 
 
 async def test_redirect_is_followed(fetcher: Fetcher) -> None:
     async with serve({"/old": redirect("/new", 301), "/new": Response(200, RSS)}) as base_url:
-        result = await fetcher.fetch(base_url + "/old")
+        result = await fetcher.fetch(base_url + "/old", allow_private=True)
     assert (result.outcome, result.url, result.final_url) == ("fetched", base_url + "/old", base_url + "/new")
 
 
@@ -138,14 +139,14 @@ async def test_mock_transport_can_stand_in_for_the_network(sleeps: RecordedSleep
 @pytest.mark.parametrize("status", [404, 500, 403])
 async def test_http_error_fails_without_retry(fetcher: Fetcher, sleeps: RecordedSleep, status: int) -> None:
     async with LoopbackServer({"/feed": Response(status, "nope")}) as server:
-        result = await fetcher.fetch(server.url("/feed"))
+        result = await fetcher.fetch(server.url("/feed"), allow_private=True)
     assert (result.outcome, result.status_code, result.error) == ("failed", status, f"HTTP {status}")
     assert len(server.requests) == 1 and sleeps.delays == []
 
 
 async def test_503_then_200_succeeds_within_one_fetch(fetcher: Fetcher, sleeps: RecordedSleep) -> None:
     async with LoopbackServer({"/feed": sequence(Response(503), Response(200, RSS))}) as server:
-        result = await fetcher.fetch(server.url("/feed"))
+        result = await fetcher.fetch(server.url("/feed"), allow_private=True)
     assert (result.outcome, result.text) == ("fetched", RSS)
     assert len(server.requests) == 2 and len(sleeps.delays) == 1
 
@@ -153,7 +154,7 @@ async def test_503_then_200_succeeds_within_one_fetch(fetcher: Fetcher, sleeps: 
 @pytest.mark.parametrize("status", [429, 502, 503, 504])
 async def test_attempts_are_bounded(fetcher: Fetcher, sleeps: RecordedSleep, status: int) -> None:
     async with LoopbackServer({"/feed": Response(status)}) as server:
-        result = await fetcher.fetch(server.url("/feed"))
+        result = await fetcher.fetch(server.url("/feed"), allow_private=True)
     assert (result.outcome, result.error, result.status_code) == ("failed", f"HTTP {status}", status)
     assert len(server.requests) == LIMITS.attempts
     assert len(sleeps.delays) == LIMITS.attempts - 1
@@ -165,14 +166,14 @@ async def test_attempts_are_bounded(fetcher: Fetcher, sleeps: RecordedSleep, sta
 async def test_503_with_short_retry_after_waits_that_long(fetcher: Fetcher, sleeps: RecordedSleep) -> None:
     route = sequence(Response(503, headers={"Retry-After": "7"}), Response(200, RSS))
     async with serve({"/feed": route}) as base_url:
-        result = await fetcher.fetch(base_url + "/feed")
+        result = await fetcher.fetch(base_url + "/feed", allow_private=True)
     assert result.outcome == "fetched"
     assert sleeps.delays == [7.0]
 
 
 async def test_503_with_long_retry_after_ends_the_fetch(fetcher: Fetcher, sleeps: RecordedSleep) -> None:
     async with LoopbackServer({"/feed": Response(503, headers={"Retry-After": "3600"})}) as server:
-        result = await fetcher.fetch(server.url("/feed"))
+        result = await fetcher.fetch(server.url("/feed"), allow_private=True)
     assert (result.outcome, result.error, result.retry_after) == ("failed", "HTTP 503", 3600.0)
     assert len(server.requests) == 1 and sleeps.delays == []
 
@@ -193,7 +194,7 @@ def test_parse_retry_after() -> None:
 async def test_timeout_before_headers_is_retried_then_fails(sleeps: RecordedSleep) -> None:
     limits = FetchLimits(read_timeout=0.2, total_timeout=2.0, attempts=2, backoff_base=0.01)
     async with LoopbackServer({"/feed": no_headers()}) as server, Fetcher(limits, sleep=sleeps) as fetcher:
-        result = await fetcher.fetch(server.url("/feed"))
+        result = await fetcher.fetch(server.url("/feed"), allow_private=True)
     assert (result.outcome, result.error, result.status_code) == ("failed", "timeout before headers", None)
     assert server.connections == 2 and len(sleeps.delays) == 1
 
@@ -223,7 +224,7 @@ async def test_connection_refused_is_retried_then_fails(fetcher: Fetcher, sleeps
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    result = await fetcher.fetch(f"http://127.0.0.1:{port}/feed")
+    result = await fetcher.fetch(f"http://127.0.0.1:{port}/feed", allow_private=True)
     assert result.outcome == "failed" and result.error is not None
     assert result.error.startswith("cannot connect")
     assert len(sleeps.delays) == LIMITS.attempts - 1
@@ -239,7 +240,7 @@ async def test_connection_refused_is_retried_then_fails(fetcher: Fetcher, sleeps
     ],
 )
 async def test_unfetchable_urls_fail_without_a_request(fetcher: Fetcher, url: str, error: str) -> None:
-    result = await fetcher.fetch(url)
+    result = await fetcher.fetch(url, allow_private=True)
     assert result.outcome == "failed" and result.status_code is None
     assert result.error is not None and result.error.startswith(error)
 
@@ -248,7 +249,7 @@ async def test_fetch_after_close_is_a_programming_error() -> None:
     fetcher = Fetcher(LIMITS)
     await fetcher.aclose()
     with pytest.raises(RuntimeError, match="closed"):
-        await fetcher.fetch("http://127.0.0.1:9/")
+        await fetcher.fetch("http://127.0.0.1:9/", allow_private=True)
 
 
 # --- size limits -------------------------------------------------------------------------------------------
@@ -257,7 +258,7 @@ async def test_fetch_after_close_is_a_programming_error() -> None:
 async def test_50_mb_body_is_stopped_at_the_cap(fetcher: Fetcher) -> None:
     total = 50_000_000
     async with LoopbackServer({"/big": endless_body(total)}) as server:
-        result = await fetcher.fetch(server.url("/big"))
+        result = await fetcher.fetch(server.url("/big"), allow_private=True)
         exchange = server.exchanges[0]
         await asyncio.wait_for(exchange.finished.wait(), timeout=5)
     assert (result.outcome, result.error, result.status_code) == ("failed", "body over 100 kB", 200)
@@ -342,7 +343,7 @@ def held_open(hold: float) -> Handler:
 async def test_per_host_limit_is_kept(sleeps: RecordedSleep) -> None:
     limits = FetchLimits(per_host=2, concurrency=10)
     async with LoopbackServer({"/slow": held_open(0.03)}) as server, Fetcher(limits, sleep=sleeps) as fetcher:
-        results = await asyncio.gather(*(fetcher.fetch(server.url("/slow")) for _ in range(8)))
+        results = await asyncio.gather(*(fetcher.fetch(server.url("/slow"), allow_private=True) for _ in range(8)))
     assert [result.outcome for result in results] == ["fetched"] * 8
     assert server.max_active == 2
 
@@ -350,7 +351,7 @@ async def test_per_host_limit_is_kept(sleeps: RecordedSleep) -> None:
 async def test_global_limit_is_kept(sleeps: RecordedSleep) -> None:
     limits = FetchLimits(per_host=10, concurrency=3)
     async with LoopbackServer({"/slow": held_open(0.03)}) as server, Fetcher(limits, sleep=sleeps) as fetcher:
-        results = await asyncio.gather(*(fetcher.fetch(server.url("/slow")) for _ in range(9)))
+        results = await asyncio.gather(*(fetcher.fetch(server.url("/slow"), allow_private=True) for _ in range(9)))
     assert [result.outcome for result in results] == ["fetched"] * 9
     assert server.max_active == 3
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.fetch import decode_body
+from jobs.charset import decode_body
 from jobs.parse import (
     MAX_ITEMS,
     MAX_SUMMARY,

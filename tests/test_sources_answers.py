@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from pathlib import Path
+
 import pytest
 
 from handlers.context import Services, UsageError
 from handlers.sources import latest_answer, sources_answer
+from jobs.sources import SourceSpec
+from storage.db import open_database
 from storage.items import insert_new_items
 from storage.sources import record_failure, record_success, sync_sources
+from tests.bot_harness import ADMIN, polling_bot
 from tests.conftest import NOW
+from tests.fake_bot_api import FakeBotAPI
 
 LATER = NOW.replace(hour=10).isoformat()
 
@@ -29,7 +36,7 @@ def test_sources_shows_health_last_success_items_and_next_check(services: Servic
         {"guid": "1", "title": "a", "summary": "", "link": None, "published_at": None},
         {"guid": "2", "title": "b", "summary": "", "link": None, "published_at": None},
     ], NOW.isoformat())  # fmt: skip
-    answer = sources_answer(services)
+    answer = sources_answer(services, detail=True)
     assert "🟢 <b>mofcom</b> ok: last success now, 2 items, next check in 60 min" in answer
     assert "🟡 <b>usgs</b> degraded: last success never, 0 items, next check in 60 min" in answer
     assert "last error: HTTP 503 (1 in a row)" in answer
@@ -64,3 +71,33 @@ def test_sources_lists_only_what_this_process_watches(services: Services) -> Non
     services.watched = frozenset({"usgs"})
     answer = sources_answer(services)
     assert "<b>usgs</b>" in answer and "mofcom" not in answer
+
+
+def test_sources_tells_others_only_that_a_check_failed(services: Services) -> None:
+    add_sources(services)
+    error = "refused to connect to 10.0.0.7 (the address of intranet.example): a private address"
+    record_failure(services.db, "mofcom", now=NOW.isoformat(), next_check_at=LATER, error=error, health="degraded")
+    answer = sources_answer(services)
+    assert "last error: the last check failed (1 in a row)" in answer
+    assert "10.0.0.7" not in answer and "HTTP 503" not in answer
+    assert "10.0.0.7" in sources_answer(services, detail=True)
+
+
+async def test_only_an_admin_in_a_private_chat_reads_why_a_source_fails(tmp_path: Path) -> None:
+    source = SourceSpec(id="gone", name="Gone", kind="rss", url="http://127.0.0.1:9/", every_seconds=86_400)
+    db = open_database(tmp_path / "bot.db", NOW)
+    sync_sources(db, [asdict(source)])
+    error = "refused to connect to 10.0.0.7 (the address of intranet.example): a private address"
+    never = "2100-01-01T00:00:00+00:00"  # no scheduled check replaces the error while the test reads it
+    record_failure(db, "gone", now=NOW.isoformat(), next_check_at=never, error=error, health="degraded")
+    db.close()
+    async with FakeBotAPI() as api, polling_bot(api, tmp_path / "bot.db", [source]):
+        api.user_says("/sources", chat_id=ADMIN)
+        api.user_says("/sources", chat_id=-100, user_id=ADMIN, chat_type="group", chat_title="desk")
+        api.user_says("/sources", chat_id=555)
+        [admin] = await api.wait_for_messages(ADMIN, timeout=10)
+        [group] = await api.wait_for_messages(-100, timeout=10)
+        [other] = await api.wait_for_messages(555, timeout=10)
+    assert "10.0.0.7" in admin["text"]
+    for answer in (group, other):
+        assert "last error: the last check failed (1 in a row)" in answer["text"] and "10.0.0.7" not in answer["text"]

@@ -125,6 +125,8 @@ def test_bundled_file_loads() -> None:
         ({"language": "Chinese"}, "language", "is not a language code"),
         ({"name": '""'}, "name", "must not be empty"),
         ({"name": "[a, b]"}, "name", "expected text, got a list"),
+        ({"allow_private": "yes please"}, "allow_private", "expected true or false, got str"),
+        ({"allow_private": "1"}, "allow_private", "expected true or false, got a number"),
     ],
 )
 def test_bad_value_names_file_source_and_key(
@@ -237,3 +239,9 @@ def test_parse_interval(text: str, seconds: int) -> None:
 def test_parse_interval_refuses(text: str) -> None:
     with pytest.raises(ValueError):
         parse_interval(text)
+
+
+@pytest.mark.parametrize(("value", "allowed"), [("true", True), ("false", False), (None, False)])
+def test_allow_private_is_off_unless_the_source_says_so(tmp_path: Path, value: str | None, allowed: bool) -> None:
+    (spec,) = load_sources(write(tmp_path, source(allow_private=value)))
+    assert spec.allow_private is allowed

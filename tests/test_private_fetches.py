@@ -1,0 +1,220 @@
+"""No private fetches: the fetcher reaches loopback, private and link-local addresses only where allowed.
+
+No test here sends anything to a private, link-local or public address: names resolve through a fake resolver,
+and a fake network forwards the one public address the tests use to a loopback server (or records the attempt).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+
+import httpcore
+import httpx
+import pytest
+
+from jobs.address_guard import AddressGuard, AddressRefused, address_kind, literal_address
+from jobs.fetch import Fetcher, FetchLimits
+from tests.loopback import LoopbackServer, Response, redirect
+
+LIMITS = FetchLimits(connect_timeout=1.0, read_timeout=1.0, total_timeout=3.0, attempts=2, backoff_base=0.01)
+RSS = '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
+PUBLIC = "93.184.215.14"  # stands for a public feed; the fake network forwards it to a loopback server
+
+
+class FakeResolver:
+    """DNS as the test says it is; records every name asked for."""
+
+    def __init__(self, answers: dict[str, list[str]]) -> None:
+        self.answers = answers
+        self.asked: list[str] = []
+
+    async def __call__(self, host: str, port: int) -> list[str]:
+        self.asked.append(host)
+        return self.answers[host]
+
+
+class FakeNetwork(httpcore.AsyncNetworkBackend):
+    """Connects loopback addresses for real, forwards PUBLIC to a loopback port, and records every attempt."""
+
+    def __init__(self, forward_port: int | None = None) -> None:
+        self.forward_port = forward_port
+        self.attempts: list[tuple[str, int]] = []
+        self._real = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        self.attempts.append((host, port))
+        if host == PUBLIC and self.forward_port is not None:
+            return await self._real.connect_tcp("127.0.0.1", self.forward_port, timeout=timeout)
+        if ipaddress.ip_address(host).is_loopback:
+            return await self._real.connect_tcp(host, port, timeout=timeout)
+        raise AssertionError(f"a test tried to connect to {host}")
+
+
+# --- redirects ----------------------------------------------------------------------------------------------
+
+
+async def test_a_public_feed_redirecting_to_loopback_is_refused_before_connecting() -> None:
+    async with LoopbackServer({"/secret": Response(200, "internal only")}) as internal:
+        port = internal.base_url.rsplit(":", 1)[1]
+        routes = {"/feed": redirect(f"http://127.0.0.1:{port}/secret")}
+        async with LoopbackServer(routes) as public:
+            network = FakeNetwork(forward_port=int(public.base_url.rsplit(":", 1)[1]))
+            resolver = FakeResolver({"feeds.example": [PUBLIC]})
+            async with Fetcher(LIMITS, resolve=resolver, network=network) as fetcher:
+                result = await fetcher.fetch("http://feeds.example/feed")
+    assert result.outcome == "failed"
+    assert result.error == (
+        "refused to connect to 127.0.0.1: a loopback address; `allow_private: true` on the source allows it"
+    )
+    assert result.final_url == f"http://127.0.0.1:{port}/secret"
+    assert (len(public.requests), internal.connections) == (1, 0)
+    assert network.attempts == [(PUBLIC, 80)]
+
+
+async def test_an_allowed_loopback_feed_redirecting_to_another_loopback_port_is_followed() -> None:
+    async with LoopbackServer({"/feed": Response(200, RSS)}) as target:
+        routes = {"/old": redirect(target.url("/feed"), 301)}
+        async with LoopbackServer(routes) as first, Fetcher(LIMITS) as fetcher:
+            allowed = await fetcher.fetch(first.url("/old"), allow_private=True)
+            refused = await fetcher.fetch(first.url("/old"))
+    assert (allowed.outcome, allowed.final_url, allowed.text) == ("fetched", target.url("/feed"), RSS)
+    assert refused.outcome == "failed" and refused.error is not None
+    assert refused.error.startswith("refused to connect to 127.0.0.1: a loopback address")
+    assert (len(first.requests), len(target.requests)) == (1, 1)  # the refused fetch reached neither
+
+
+async def test_a_redirect_to_a_name_of_a_private_address_is_refused_without_connecting() -> None:
+    routes = {"/feed": redirect("http://intranet.example/admin")}
+    async with LoopbackServer(routes) as public:
+        network = FakeNetwork(forward_port=int(public.base_url.rsplit(":", 1)[1]))
+        resolver = FakeResolver({"feeds.example": [PUBLIC], "intranet.example": [PUBLIC, "10.0.0.7"]})
+        async with Fetcher(LIMITS, resolve=resolver, network=network) as fetcher:
+            result = await fetcher.fetch("http://feeds.example/feed")
+    assert result.error == (
+        "refused to connect to 10.0.0.7 (the address of intranet.example): a private address; "
+        "`allow_private: true` on the source allows it"
+    )
+    assert network.attempts == [(PUBLIC, 80)]  # one address of the name was private: none of them is tried
+    assert resolver.asked == ["feeds.example", "intranet.example"]
+
+
+def redirecting(location: str) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/feed":
+            return httpx.Response(302, headers={"Location": location})
+        return httpx.Response(200, text=RSS)
+
+    return httpx.MockTransport(handler)
+
+
+@pytest.mark.parametrize(
+    ("location", "reason"),
+    [
+        ("http://feeds.example.com/plain", "redirect from https to http refused: http://feeds.example.com/plain"),
+        ("file:///etc/passwd", "redirect to a non-http(s) URL refused: file:/etc/passwd"),
+    ],
+)
+async def test_refused_redirects(location: str, reason: str) -> None:
+    async with Fetcher(LIMITS, transport=redirecting(location)) as fetcher:
+        result = await fetcher.fetch("https://feeds.example.com/feed")
+    assert (result.outcome, result.error) == ("failed", reason)
+
+
+async def test_https_to_https_redirect_is_followed() -> None:
+    async with Fetcher(LIMITS, transport=redirecting("https://mirror.example.com/feed2")) as fetcher:
+        result = await fetcher.fetch("https://feeds.example.com/feed")
+    assert (result.outcome, result.final_url) == ("fetched", "https://mirror.example.com/feed2")
+
+
+async def test_redirects_are_counted_by_the_fetcher() -> None:
+    routes = {f"/{n}": redirect(f"/{n + 1}") for n in range(10)}
+    async with LoopbackServer(routes) as server, Fetcher(LIMITS) as fetcher:
+        result = await fetcher.fetch(server.url("/0"), allow_private=True)
+    assert (result.outcome, result.error) == ("failed", "too many redirects")
+    assert len(server.requests) == LIMITS.max_redirects + 1
+
+
+# --- numeric forms of loopback ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["2130706433", "127.1", "0x7f.0.0.1", "0177.1", "017700000001", "[::ffff:127.0.0.1]"])
+async def test_numeric_forms_of_loopback_are_refused_before_any_connection(host: str) -> None:
+    resolver, network = FakeResolver({}), FakeNetwork()
+    async with LoopbackServer({"/feed": Response(200, RSS)}) as server:
+        port = server.base_url.rsplit(":", 1)[1]
+        async with Fetcher(LIMITS, resolve=resolver, network=network) as fetcher:
+            result = await fetcher.fetch(f"http://{host}:{port}/feed")
+    assert result.outcome == "failed" and result.error is not None
+    assert result.error.startswith(f"refused to connect to {literal_address(host)}")
+    assert "a loopback address" in result.error
+    assert (server.connections, network.attempts, resolver.asked) == (0, [], [])
+
+
+async def test_a_numeric_host_is_connected_to_as_the_address_it_names_when_allowed() -> None:
+    network = FakeNetwork()
+    async with LoopbackServer({"/feed": Response(200, RSS)}) as server:
+        port = int(server.base_url.rsplit(":", 1)[1])
+        async with Fetcher(LIMITS, network=network) as fetcher:
+            result = await fetcher.fetch(f"http://2130706433:{port}/feed", allow_private=True)
+    assert result.outcome == "fetched"
+    assert network.attempts == [("127.0.0.1", port)]
+
+
+async def test_a_name_is_connected_to_at_the_address_that_was_checked() -> None:
+    resolver, network = FakeResolver({"feed.example": ["127.0.0.1"]}), FakeNetwork()
+    async with LoopbackServer({"/feed": Response(200, RSS)}) as server:
+        port = int(server.base_url.rsplit(":", 1)[1])
+        async with Fetcher(LIMITS, resolve=resolver, network=network) as fetcher:
+            refused = await fetcher.fetch(f"http://feed.example:{port}/feed")
+            allowed = await fetcher.fetch(f"http://feed.example:{port}/feed", allow_private=True)
+    assert refused.error is not None and "127.0.0.1 (the address of feed.example): a loopback" in refused.error
+    assert allowed.outcome == "fetched"
+    assert network.attempts == [("127.0.0.1", port)]  # once, for the allowed fetch, at the checked address
+    assert server.requests[0].headers["host"] == f"feed.example:{port}"
+
+
+# --- the guard itself ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        ("127.0.0.1", "loopback"), ("::1", "loopback"), ("::ffff:127.0.0.1", "loopback"),
+        ("10.1.2.3", "private"), ("172.16.0.1", "private"), ("192.168.1.1", "private"), ("fd00::1", "private"),
+        ("100.64.0.1", "private"), ("169.254.169.254", "link-local"), ("fe80::1", "link-local"),
+        ("::ffff:169.254.169.254", "link-local"), ("224.0.0.251", "multicast"), ("ff02::1", "multicast"),
+        ("0.0.0.0", "unspecified"), ("0.1.2.3", "unspecified"), ("::", "unspecified"), ("240.0.0.1", "reserved"),
+        ("255.255.255.255", "reserved"), ("64:ff9b::a00:1", "private"), ("2002:7f00:1::", "loopback"),
+        ("93.184.215.14", None), ("2606:4700::1111", None),
+    ],
+)  # fmt: skip
+def test_address_kinds(address: str, kind: str | None) -> None:
+    assert address_kind(ipaddress.ip_address(address)) == kind
+
+
+@pytest.mark.parametrize("address", ["169.254.169.254", "fe80::1", "224.0.0.1", "0.0.0.0", "240.0.0.1"])
+async def test_allow_private_never_opens_link_local_multicast_or_reserved(address: str) -> None:
+    network = FakeNetwork()
+    guard = AddressGuard(allow_private=True, resolve=FakeResolver({"metadata.example": [address]}), inner=network)
+    with pytest.raises(AddressRefused):
+        await guard.connect_tcp("metadata.example", 80)
+    assert network.attempts == []
+
+
+async def test_allow_private_opens_loopback_and_private_addresses() -> None:
+    guard = AddressGuard(allow_private=True, resolve=FakeResolver({"intranet.example": ["10.0.0.7", "::1"]}))
+    addresses = await guard.checked_addresses("intranet.example", 80)
+    assert [str(address) for address in addresses] == ["10.0.0.7", "::1"]
+
+
+def test_a_numeric_host_that_is_no_address_is_never_resolved() -> None:
+    with pytest.raises(ValueError, match=r"999\.1 is not an IP address"):
+        literal_address("999.1")
