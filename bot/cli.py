@@ -1,5 +1,5 @@
-"""The command line of Chokepoint: the bot itself (run, console) and one-shot answers (check, classify, exposure,
-status). Settings come from the environment or .env (see .env.example)."""
+"""The command line of Chokepoint: the bot itself (run, console), one-shot answers (check, classify, exposure,
+status) and a live copy of the database (backup). Settings come from the environment or .env (see .env.example)."""
 
 from __future__ import annotations
 
@@ -31,12 +31,22 @@ from bot.domain.measure_file import load_measures
 from bot.domain.measures import Measure, level_after_easing
 from bot.domain.vocab import Vocabulary, load_vocabulary
 from bot.lifecycle import running
-from bot.runtime import close_services, log_to_file, open_services, quiet_noisy_loggers, redact_secrets
+from bot.runtime import (
+    close_services,
+    log_to_file,
+    open_services,
+    prepare_database,
+    quiet_noisy_loggers,
+    redact_secrets,
+)
 from bot.watching import load_watched_sources, open_watch, summary_lines
 from handlers.context import Services, UsageError
 from handlers.exposure import exposure_answer, exposure_query, known_hint
 from handlers.status import status_answer, status_document
 from jobs.sources import SourcesFileError
+from storage.db import backup_database, integrity_problems
+from storage.instance_lock import AlreadyRunning, InstanceLock
+from storage.schema import SchemaTooNew
 
 logger = logging.getLogger("chokepoint")
 
@@ -71,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print JSON: checked, unchanged, changed, failed, new_items, status_changes, seconds, sources",
     )
+    backup = commands.add_parser("backup", help="a consistent copy of the database, taken while the bot runs")
+    backup.add_argument("file", type=Path, metavar="FILE", help="where to write the copy (replaced if it exists)")
     status = commands.add_parser("status", help="current statuses, as /status answers them")
     status.add_argument("words", nargs="*", metavar="COUNTRY|MATERIAL")
     status.add_argument("--json", action="store_true", help="print JSON")
@@ -199,7 +211,9 @@ async def run_console(settings: Settings) -> None:
 
 
 def _console(args: argparse.Namespace, settings: Settings) -> int:
-    asyncio.run(run_console(settings))
+    with InstanceLock(settings.chokepoint_db):
+        prepare_database(settings)
+        asyncio.run(run_console(settings))
     return 0
 
 
@@ -207,7 +221,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if settings.token is None:
         print(NO_TOKEN_HELP, file=sys.stderr)
         return _console(args, settings)
-    app = build_application(settings, load_watched_sources(settings.chokepoint_sources), token=settings.token)
+    with InstanceLock(settings.chokepoint_db):
+        prepare_database(settings)  # a database this version cannot use stops the start, not the first check
+        return _poll(settings, settings.token)
+
+
+def _poll(settings: Settings, token: str) -> int:
+    app = build_application(settings, load_watched_sources(settings.chokepoint_sources), token=token)
     try:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
     except InvalidToken:
@@ -219,6 +239,17 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    """Copy the database while the bot may be writing to it; exit 1 when the copy does not check out."""
+    size = backup_database(settings.chokepoint_db, args.file)
+    problems = integrity_problems(args.file)
+    if problems:
+        print(f"chokepoint: the copy in {args.file} failed its integrity check: {problems[0]}", file=sys.stderr)
+        return 1
+    print(f"Copied {settings.chokepoint_db} to {args.file}: {size:,} bytes, integrity check ok.")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "run": _run,
     "console": _console,
@@ -226,6 +257,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "exposure": with_services(_exposure),
     "status": with_services(_status),
     "classify": _classify,
+    "backup": _backup,
 }
 
 
@@ -240,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         redact_secrets([settings.token or ""])
         return COMMANDS[args.command](args, settings)
-    except (SettingsError, DataFileError, SourcesFileError) as problem:
+    except (SettingsError, DataFileError, SourcesFileError, AlreadyRunning, SchemaTooNew) as problem:
         print(f"chokepoint: {problem}", file=sys.stderr)
         return 2
     except sqlite3.Error as problem:

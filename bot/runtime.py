@@ -38,6 +38,11 @@ def open_services(settings: Settings, now: dt.datetime | None = None) -> Service
     )
 
 
+def prepare_database(settings: Settings, now: dt.datetime | None = None) -> None:
+    """Create or migrate the database before the bot starts: SchemaTooNew or sqlite3.Error stop it there."""
+    open_database(settings.chokepoint_db, now or utc_now()).close()
+
+
 def close_services(services: Services) -> None:
     """Close the database."""
     services.db.close()

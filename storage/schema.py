@@ -183,6 +183,23 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
 )
 
 
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer Chokepoint; the message names both schema versions."""
+
+    def __init__(self, found: int, known: int) -> None:
+        super().__init__(
+            f"the database is at schema version {found}, newer than this Chokepoint knows (version {known}): "
+            "run the newer Chokepoint that wrote it, or restore a backup made by this one"
+        )
+        self.found = found
+        self.known = known
+
+
+def schema_version() -> int:
+    """The schema version this code writes: the number of its last migration."""
+    return MIGRATIONS[-1][0]
+
+
 def applied_migrations(db: Database) -> set[int]:
     """The numbers of the migrations this database has recorded."""
     db.execute(
@@ -193,8 +210,14 @@ def applied_migrations(db: Database) -> set[int]:
 
 
 def migrate(db: Database, now: dt.datetime) -> list[int]:
-    """Apply the migrations not yet recorded, each in its own transaction; return their numbers."""
+    """Apply the migrations not yet recorded, each in its own transaction; return their numbers.
+
+    A database that has recorded a migration this code does not know is refused before anything is written:
+    a newer Chokepoint's tables may mean what this one cannot read or keep.
+    """
     done = applied_migrations(db)
+    if done and max(done) > schema_version():
+        raise SchemaTooNew(max(done), schema_version())
     applied = []
     for number, name, statements in MIGRATIONS:
         if number in done:
