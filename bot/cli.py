@@ -20,7 +20,7 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 
 from bot.app import announce_lapses_now, build_application
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import Settings, SettingsError, env_file_warning, load_settings
 from bot.console import CONSOLE_CHAT_ID, ConsoleRequest, chat_in_terminal
 from bot.domain.answers import exposure_json
 from bot.domain.clock import utc_now
@@ -54,6 +54,13 @@ NO_TOKEN_HELP = """No TELEGRAM_BOT_TOKEN is set, so Chokepoint starts in console
 To run it in Telegram: talk to @BotFather, send /newbot, and put the token it gives you in .env:
     TELEGRAM_BOT_TOKEN=123456:ABC...
 (see .env.example), then `make run` again."""
+
+
+NO_TOKEN_NO_TERMINAL_HELP = """No TELEGRAM_BOT_TOKEN is set, and there is no terminal for console mode.
+Talk to @BotFather in Telegram, send /newbot, and set the token it gives you in .env or in the service's
+environment:
+    TELEGRAM_BOT_TOKEN=123456:ABC...
+(see .env.example). `chokepoint console` chats with the bot in a terminal without one."""
 
 
 REJECTED_TOKEN_HELP = (
@@ -219,6 +226,9 @@ def _console(args: argparse.Namespace, settings: Settings) -> int:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     if settings.token is None:
+        if not sys.stdin.isatty():  # a service manager or a container: no one to chat with, so say what to do
+            print(f"chokepoint: {NO_TOKEN_NO_TERMINAL_HELP}", file=sys.stderr)
+            return 2
         print(NO_TOKEN_HELP, file=sys.stderr)
         return _console(args, settings)
     with InstanceLock(settings.chokepoint_db):
@@ -271,6 +281,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         redact_secrets([settings.token or ""])
+        warning = env_file_warning(Path(".env"))
+        if warning:
+            print(f"chokepoint: warning: {warning}", file=sys.stderr)
         return COMMANDS[args.command](args, settings)
     except (SettingsError, DataFileError, SourcesFileError, AlreadyRunning, SchemaTooNew) as problem:
         print(f"chokepoint: {problem}", file=sys.stderr)
@@ -278,5 +291,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except sqlite3.Error as problem:
         print(f"chokepoint: the database (CHOKEPOINT_DB) cannot be used: {problem}", file=sys.stderr)
         return 2
+    except OSError as problem:  # a folder the bot cannot write in: its database, lock or log file
+        print(f"chokepoint: {file_problem(problem)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
+
+
+def file_problem(error: OSError) -> str:
+    """One line for a file the bot cannot use, with what to check."""
+    if error.filename is None:
+        return str(error)
+    reason = error.strerror or type(error).__name__
+    return (
+        f"cannot use {error.filename}: {reason}. The folder of CHOKEPOINT_DB holds the database, its lock and "
+        "console mode's log: it must exist and be writable by the user running Chokepoint."
+    )

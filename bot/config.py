@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any
@@ -84,3 +85,21 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Set
         first = error.errors()[0]
         variable = str(first["loc"][0]).upper() if first["loc"] else "settings"
         raise SettingsError(f"{variable}: {first['msg']}") from None
+
+
+def env_file_warning(path: Path) -> str | None:
+    """A warning when an env file holding the bot token can be read by every user of the machine."""
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8", errors="replace") if mode & stat.S_IROTH else ""
+    except OSError:
+        return None
+    if not any(_sets_token(line) for line in text.splitlines()):
+        return None
+    return f"{path} holds TELEGRAM_BOT_TOKEN and every user of this machine can read it: run `chmod 600 {path}`"
+
+
+def _sets_token(line: str) -> bool:
+    """Whether an env-file line gives TELEGRAM_BOT_TOKEN a value."""
+    name, _, value = line.strip().removeprefix("export ").partition("=")
+    return name.strip() == "TELEGRAM_BOT_TOKEN" and bool(value.strip().strip("\"'"))

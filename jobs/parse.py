@@ -17,12 +17,12 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 import feedparser
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
+from bot.domain.html import strip_invisible
+
 MAX_ITEMS = 200
 MAX_TITLE = 500
 MAX_SUMMARY = 2_000
 
-# Zero-width characters survive NFKC and whitespace collapsing, and would split words for the matchers.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 # Block elements: their text is a separate phrase, so a space goes between them when tags are stripped.
 _BLOCK_TAG = re.compile(r"<(?=/?(?:p|div|br|li|ul|ol|tr|td|th|h[1-6]|table|section|article|blockquote|hr)\b)", re.I)
 _LOOSE_DATE = re.compile(r"(?<!\d)(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)")
@@ -131,7 +131,9 @@ def clean_text(value: str | None, *, markup: bool = True) -> str:
         return ""
     if markup and ("<" in value or "&" in value):
         value = _markup_to_text(value)
-    value = unicodedata.normalize("NFKC", value).translate(_INVISIBLE)
+    # Zero-width characters survive NFKC and whitespace collapsing, and would split words for the matchers;
+    # direction controls could turn a headline around on screen.
+    value = strip_invisible(unicodedata.normalize("NFKC", value))
     return " ".join(value.split())
 
 

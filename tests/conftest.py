@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlite_utils import Database
@@ -47,3 +48,12 @@ def services(db: Database, vocabulary: Vocabulary, table: ExposureTable, baselin
     apply_baseline(db, baseline, NOW, vocabulary)
     apply_lapses(db, vocabulary, NOW)  # as opening the services does (its lapse alerts are not under test here)
     return Services(db=db, vocabulary=vocabulary, table=table, admins=frozenset({42}), clock=lambda: NOW)
+
+
+@pytest.fixture
+def isolated_cwd(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The test's own working folder, holding the database: no developer's .env or token is read."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.setenv("CHOKEPOINT_DB", str(tmp_path / "bot.db"))
+    return tmp_path

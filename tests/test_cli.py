@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -76,18 +77,24 @@ def test_a_bad_setting_stops_with_the_variable_named(
     assert "CHOKEPOINT_SEND_RATE" in capsys.readouterr().err
 
 
-def test_run_without_a_token_explains_and_answers_in_the_console(isolated: Path) -> None:
+def test_run_without_a_token_in_a_terminal_explains_and_answers_in_the_console(isolated: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
-    finished = subprocess.run(
-        [sys.executable, "-m", "bot", "run"],
-        input="/exposure japan autos\n/exposure\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        cwd=isolated,
-        check=False,
-    )
+    controller, terminal = pty.openpty()
+    try:
+        os.write(controller, b"/exposure japan autos\n/exposure\n\x04")  # Ctrl-D on an empty line: end of input
+        finished = subprocess.run(
+            [sys.executable, "-m", "bot", "run"],
+            stdin=terminal,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            cwd=isolated,
+            check=False,
+        )
+    finally:
+        os.close(terminal)
+        os.close(controller)
     assert finished.returncode == 0, finished.stderr
     assert "No TELEGRAM_BOT_TOKEN is set" in finished.stderr
     assert "@BotFather" in finished.stderr

@@ -25,11 +25,8 @@ TOKEN = "123456:ONE-INSTANCE"
 
 
 @pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.chdir(tmp_path)  # no .env of the developer's is read
-    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
-    monkeypatch.setenv("CHOKEPOINT_DB", str(tmp_path / "bot.db"))
-    return tmp_path
+def isolated(isolated_cwd: Path) -> Path:
+    return isolated_cwd
 
 
 # --- the lock ---------------------------------------------------------------------------------------------

@@ -3,25 +3,68 @@
 from __future__ import annotations
 
 import html
+import ipaddress
 import re
+from urllib.parse import urlsplit
 
 TELEGRAM_LIMIT = 4096
 _TAG = re.compile(r"<[^>]+>")
 _ATOM = re.compile(r"<[^<>]*>|&#?[a-zA-Z0-9]+;|.", re.DOTALL)  # a tag, an entity, or one character
 _TAG_NAME = re.compile(r"<(/?)([a-zA-Z][\w-]*)")
 OpenTag = tuple[str, str]  # (name, the opening tag as written; "" for one dropped for its length)
+# Direction controls (which can turn "gallium ban lifted" around on screen: U+202E shows what follows right to
+# left) and characters that show nothing: zero-width spaces and joiners, word joiners, soft hyphens, the BOM,
+# interlinear annotation marks and the tag characters that can hide text from a reader.
+INVISIBLE = dict.fromkeys(
+    [0x00AD, 0x061C, 0x180E, *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2065),
+     *range(0x2066, 0x2070), 0xFEFF, *range(0xFFF9, 0xFFFC), *range(0xE0000, 0xE0080)]
+)  # fmt: skip
 
 
 def esc(text: object) -> str:
-    """Escape outside text for a Telegram HTML message."""
-    return html.escape(str(text), quote=False)
+    """Escape outside text for a Telegram HTML message; direction controls and invisible characters go."""
+    return html.escape(strip_invisible(str(text)), quote=False)
+
+
+def strip_invisible(text: str) -> str:
+    """The text without direction controls and invisible characters (INVISIBLE)."""
+    return text.translate(INVISIBLE)
 
 
 def link(text: str, url: str | None) -> str:
-    """An escaped link, or escaped text where there is no usable URL."""
-    if url and url.startswith(("http://", "https://")):
+    """An escaped link where the URL is safe to click (clickable), else the escaped text alone."""
+    if clickable(url):
+        assert url is not None
         return f'<a href="{html.escape(url, quote=True)}">{esc(text)}</a>'
     return esc(text)
+
+
+def clickable(url: str | None) -> bool:
+    """An http(s) URL naming its host by a domain name: no credentials, no IP address, nothing invisible.
+
+    `https://mofcom.gov.cn@203.0.113.9/` shows one host and opens another; a bare address (`http://10.0.0.1/`,
+    `http://2130706433/`) names no one a reader can recognise.
+    """
+    if not url or any(char.isspace() or ord(char) < 0x20 for char in url) or url != strip_invisible(url):
+        return False
+    try:
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not host or "@" in parts.netloc:
+        return False
+    return _domain_name(host)
+
+
+def _domain_name(host: str) -> bool:
+    """A host written as a domain name: two labels or more, the last starting with a letter (no IP in any form)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        labels = host.rstrip(".").split(".")
+        return len(labels) >= 2 and all(labels) and labels[-1][0].isalpha()
+    return False
 
 
 def counted(count: int, noun: str, plural: str | None = None) -> str:
