@@ -23,6 +23,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.config import Settings
+from bot.heartbeat import POLL_BEAT_EVERY, PollingRequest, heartbeat
 from bot.runtime import close_services, open_services, quiet_noisy_loggers
 from bot.telegram_sender import start_delivery, stop_delivery
 from bot.watching import Watch, check_now, open_watch, start_checks
@@ -32,6 +33,7 @@ from handlers.registry import button_handlers, commands
 from jobs.alerts import AlertContext
 from jobs.lapses import announce_lapses
 from jobs.sources import SourceSpec
+from storage.heartbeats import POLL, START
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ def build_application(
 ) -> ChokepointApp:
     """The Application with every handler registered; nothing is opened until post_init."""
     quiet_noisy_loggers()
+    polling = PollingRequest()
     builder = (
         ApplicationBuilder()
         .token(token)
@@ -58,12 +61,14 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .context_types(ContextTypes(bot_data=BotData))
         .job_queue(None)  # scheduling is ours (APScheduler, started in post_init), not PTB's JobQueue
-        .post_init(_post_init(settings, sources, open_))
+        .post_init(_post_init(settings, sources, open_, polling))
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    else:
+        builder = builder.get_updates_request(polling)
     app = builder.build()
     register_handlers(app)
     return app
@@ -81,11 +86,13 @@ def register_handlers(app: ChokepointApp) -> None:
 
 
 def _post_init(
-    settings: Settings, sources: list[SourceSpec], open_: Callable[[Settings], Services]
+    settings: Settings, sources: list[SourceSpec], open_: Callable[[Settings], Services], polling: PollingRequest
 ) -> Callable[[ChokepointApp], Coroutine[Any, Any, None]]:
     async def post_init(app: ChokepointApp) -> None:
         services = open_(settings)
         app.bot_data.attach(services)
+        heartbeat(services, START)()
+        polling.beat = heartbeat(services, POLL, every=POLL_BEAT_EVERY)
         delivery = start_delivery(app.bot, services, settings)
         watch = open_watch(services, sources, notify=delivery.wake)
         services.extras[WATCH_KEY] = watch

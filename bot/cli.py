@@ -25,6 +25,7 @@ from bot.console import CONSOLE_CHAT_ID, ConsoleRequest, chat_in_terminal
 from bot.domain.answers import exposure_json
 from bot.domain.clock import utc_now
 from bot.domain.datafiles import DataFileError
+from bot.domain.health import HealthLimits, check_limit, health_verdict
 from bot.domain.html import to_plain
 from bot.domain.measure import EASE, Measurement, load_rules, measure
 from bot.domain.measure_file import load_measures
@@ -43,8 +44,9 @@ from bot.watching import load_watched_sources, open_watch, summary_lines
 from handlers.context import Services, UsageError
 from handlers.exposure import exposure_answer, exposure_query, known_hint
 from handlers.status import status_answer, status_document
-from jobs.sources import SourcesFileError
+from jobs.sources import SourcesFileError, parse_interval
 from storage.db import backup_database, integrity_problems
+from storage.heartbeats import heartbeats_in
 from storage.instance_lock import AlreadyRunning, InstanceLock
 from storage.schema import SchemaTooNew
 
@@ -69,7 +71,8 @@ REJECTED_TOKEN_HELP = (
 )
 
 
-def _parser() -> argparse.ArgumentParser:
+def argument_parser() -> argparse.ArgumentParser:
+    """Every command and its arguments."""
     parser = argparse.ArgumentParser(prog="chokepoint", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("run", help="the bot: Telegram polling, scheduled checks and delivery")
@@ -90,6 +93,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     backup = commands.add_parser("backup", help="a consistent copy of the database, taken while the bot runs")
     backup.add_argument("file", type=Path, metavar="FILE", help="where to write the copy (replaced if it exists)")
+    health = commands.add_parser("health", help="exit 0 when the running bot polls and checks, 1 when it is stale")
+    health.add_argument("--max-poll-age", type=_duration, metavar="DURATION", help="default 5m")
+    health.add_argument(
+        "--max-check-age", type=_duration, metavar="DURATION", help="default 3 × the shortest source interval, 15m+"
+    )
     status = commands.add_parser("status", help="current statuses, as /status answers them")
     status.add_argument("words", nargs="*", metavar="COUNTRY|MATERIAL")
     status.add_argument("--json", action="store_true", help="print JSON")
@@ -101,6 +109,14 @@ def _parser() -> argparse.ArgumentParser:
         help="one JSON object per headline: relevant, direction, issuer, targets, materials, level, evidence",
     )
     return parser
+
+
+def _duration(text: str) -> dt.timedelta:
+    """An argument such as 90s, 5m or 2h."""
+    try:
+        return dt.timedelta(seconds=parse_interval(text))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _print_json(document: Any) -> None:
@@ -260,6 +276,19 @@ def _backup(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _health(args: argparse.Namespace, settings: Settings) -> int:
+    """Judge the heartbeats the running bot records in its database (a container's HEALTHCHECK)."""
+    beats = {name: dt.datetime.fromisoformat(at) for name, at in heartbeats_in(settings.chokepoint_db).items()}
+    shortest = min(source.every_seconds for source in load_watched_sources(settings.chokepoint_sources))
+    limits = HealthLimits(
+        poll=args.max_poll_age or HealthLimits().poll,
+        check=args.max_check_age or check_limit(dt.timedelta(seconds=shortest)),
+    )
+    verdict = health_verdict(beats, dt.datetime.now(dt.UTC), limits)
+    print(verdict.reason, file=sys.stdout if verdict.healthy else sys.stderr)
+    return 0 if verdict.healthy else 1
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "run": _run,
     "console": _console,
@@ -268,12 +297,13 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "status": with_services(_status),
     "classify": _classify,
     "backup": _backup,
+    "health": _health,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `chokepoint` script and `python -m bot`."""
-    args = _parser().parse_args(argv)
+    args = argument_parser().parse_args(argv)
     # Opt in to PTB's coming RetryAfter.retry_after as a timedelta; the sender reads either form.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

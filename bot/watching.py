@@ -11,6 +11,7 @@ from apscheduler.schedulers.base import BaseScheduler
 
 from bot.domain.html import counted
 from bot.domain.measure import load_rules
+from bot.heartbeat import heartbeat
 from handlers.context import Services
 from jobs.alerts import AlertContext
 from jobs.check import Checker, CheckSummary, ParserPool
@@ -18,6 +19,7 @@ from jobs.fetch import Fetcher
 from jobs.pipeline import MeasuringSink, SourceHealthAlerts, measure_in_worker
 from jobs.schedule import schedule_checks, should_run
 from jobs.sources import SourceSpec, bundled_sources_path, load_sources
+from storage.heartbeats import CHECK
 from storage.sources import get_source, list_sources
 
 logger = logging.getLogger(__name__)
@@ -82,9 +84,12 @@ def start_checks(watch: Watch, scheduler: BaseScheduler, services: Services) -> 
     """One job per source; each checks only when the database says it is due (not backing off)."""
     next_checks = {row["id"]: row["next_check_at"] for row in list_sources(services.db)}
 
+    beat = heartbeat(services, CHECK)
+
     async def run(source: SourceSpec) -> None:
         if should_run(get_source(services.db, source.id), services.clock(), source.every_seconds):
             await watch.checker.check(source)
+            beat()
 
     schedule_checks(scheduler, watch.sources, next_checks, run, services.clock())
     logger.info("scheduled %d sources", len(watch.sources))

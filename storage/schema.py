@@ -180,6 +180,12 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "ALTER TABLE status_changes ADD COLUMN provenance TEXT NOT NULL DEFAULT 'official'",
         ),
     ),
+    (
+        8,
+        "heartbeats for the health check",
+        # start, poll (a getUpdates answered) and check (a check finished): `chokepoint health` reads them.
+        ("CREATE TABLE heartbeats (name TEXT PRIMARY KEY, at TEXT NOT NULL)",),
+    ),
 )
 
 
