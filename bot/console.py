@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import itertools
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from telegram import Update
@@ -40,8 +42,9 @@ def print_line(text: str) -> None:
 class ConsoleRequest(BaseRequest):
     """A Bot API that lives in this process: sent messages are written to the terminal."""
 
-    def __init__(self, write: Writer = print_line) -> None:
+    def __init__(self, write: Writer = print_line, charts: Path | None = None) -> None:
         self._write = write
+        self._charts = charts or Path("charts")  # where pictures are written: a `charts/` folder beside the database
         self._message_ids = itertools.count(1)
 
     @property
@@ -68,7 +71,10 @@ class ConsoleRequest(BaseRequest):
         """Answer one Bot API call."""
         endpoint = url.rsplit("/", 1)[-1]
         parameters = request_data.parameters if request_data else {}
-        result = self._answer(endpoint, parameters)
+        if endpoint == "sendPhoto" and request_data is not None:
+            result = self._show_photo(parameters, request_data)
+        else:
+            result = self._answer(endpoint, parameters)
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
     def _answer(self, endpoint: str, parameters: dict[str, Any]) -> Any:
@@ -80,12 +86,22 @@ class ConsoleRequest(BaseRequest):
             return []
         return True
 
-    def _show(self, parameters: dict[str, Any]) -> dict[str, Any]:
+    def _show_photo(self, parameters: dict[str, Any], request_data: RequestData) -> dict[str, Any]:
+        """Write the picture to the charts folder and print its caption and path."""
+        picture = next((part[1] for part in request_data.multipart_data.values()), b"")
+        content = picture if isinstance(picture, bytes) else picture.read()
+        self._charts.mkdir(parents=True, exist_ok=True)
+        path = self._charts / f"chart-{hashlib.sha256(content).hexdigest()[:12]}.png"
+        path.write_bytes(content)
+        caption = {**parameters, "text": parameters.get("caption", "")}
+        return self._show(caption, f"\nChart: {path}")
+
+    def _show(self, parameters: dict[str, Any], after: str = "") -> dict[str, Any]:
         text = str(parameters.get("text", ""))
         shown = to_plain(text) if parameters.get("parse_mode") == "HTML" else text
         chat_id = parameters.get("chat_id", CONSOLE_CHAT_ID)
         prefix = "" if chat_id == CONSOLE_CHAT_ID else f"[to chat {chat_id}] "
-        self._write(f"{prefix}{shown}{buttons_text(parameters.get('reply_markup'))}\n")
+        self._write(f"{prefix}{shown}{after}{buttons_text(parameters.get('reply_markup'))}\n")
         return {
             "message_id": next(self._message_ids),
             "date": int(dt.datetime.now(dt.UTC).timestamp()),

@@ -14,6 +14,7 @@ from bot.domain.clock import utc_now
 from bot.domain.knowledge import ExposureTable
 from bot.domain.status import Status, StatusBook
 from bot.domain.vocab import Kind, UnknownTerm, Vocabulary
+from handlers.chart_book import ChartBook
 from storage.statuses import current_statuses
 
 CheckNow = Callable[[Sequence[str] | None], Awaitable[list[str]]]  # source ids (None: all) → summary lines
@@ -35,6 +36,7 @@ class Services:
     wake_delivery: Callable[[], None] = lambda: None
     check_now: CheckNow | None = None
     watched: frozenset[str] | None = None  # ids of the sources this process checks; None: every known one
+    charts: ChartBook = field(default_factory=ChartBook)  # drawn off the event loop, kept until a status changes
     # What the wiring opened and must close (scheduler, checker, delivery worker); not for handlers.
     extras: dict[str, Any] = field(default_factory=dict)
 

@@ -10,8 +10,9 @@ from bot.domain.answers import exposure_message, ranking_message
 from bot.domain.exposure import Exposure, assess, rank_sectors
 from bot.domain.status import CHINA
 from bot.domain.vocab import Kind
+from handlers.charts import chart_keyboard
 from handlers.context import Context, Services, UsageError, check_arguments, split_leading
-from handlers.replies import reply_answer
+from handlers.replies import reply_html, reply_problem
 
 USAGE = "Usage: /exposure COUNTRY [SECTOR]\nExample: /exposure japan autos"
 
@@ -34,18 +35,26 @@ def exposure_query(services: Services, args: Sequence[str]) -> tuple[str, Exposu
 
 def exposure_answer(services: Services, args: Sequence[str]) -> str:
     """The HTML reply to /exposure."""
-    country, result = exposure_query(services, args)
+    return exposure_text(services, *exposure_query(services, args))
+
+
+def exposure_text(services: Services, country: str, result: Exposure | list[Exposure]) -> str:
+    """A ranking of sectors, or one sector's exposure explained."""
     if isinstance(result, list):
         return ranking_message(country, result, services.vocabulary)
     return exposure_message(result, services.vocabulary)
 
 
 async def exposure(update: Update, context: Context) -> None:
-    """Answer /exposure COUNTRY [SECTOR]."""
+    """Answer /exposure COUNTRY [SECTOR]; one sector's answer carries a "Chart" button."""
     services = context.bot_data.services
-    await reply_answer(
-        update, lambda: exposure_answer(services, context.args or []), lambda problem: known_hint(services, problem)
-    )
+    try:
+        country, result = exposure_query(services, context.args or [])
+    except ValueError as problem:  # UsageError and UnknownTerm; anything else is a bug
+        await reply_problem(update, problem, known_hint(services, problem))
+        return
+    markup = None if isinstance(result, list) else chart_keyboard(result)
+    await reply_html(update, exposure_text(services, country, result), markup)
 
 
 def known_hint(services: Services, problem: Exception) -> str:

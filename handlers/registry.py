@@ -8,7 +8,7 @@ from typing import Any
 
 from telegram import Update
 
-from handlers import deliveries, exposure, info, modes, sources, status, subscriptions
+from handlers import charts, deliveries, exposure, info, modes, sources, status, subscriptions
 from handlers.context import Context
 from handlers.replies import reply_html
 
@@ -44,6 +44,9 @@ def commands() -> list[Command]:  # fmt: skip
             "how statuses moved, newest first",
             "/history japan 5",
             arguments="[COUNTRY|MATERIAL] [N]",
+        ),
+        Command(
+            "chart", charts.chart, "controls over time as a picture", "/chart gallium", arguments="COUNTRY|MATERIAL"
         ),
         Command("sources", sources.sources, "the tracked sources and their health", "/sources"),
         Command("latest", sources.latest, "the newest items from the sources", "/latest 5", arguments="[N]"),
@@ -93,7 +96,10 @@ def commands() -> list[Command]:  # fmt: skip
 
 def button_handlers() -> list[tuple[str, Callback]]:
     """Inline-keyboard presses: (callback data pattern, handler)."""
-    return [(subscriptions.CALLBACK_PATTERN, subscriptions.subscribe_button)]
+    return [
+        (subscriptions.CALLBACK_PATTERN, subscriptions.subscribe_button),
+        (charts.CALLBACK_PATTERN, charts.chart_button),
+    ]
 
 
 async def help_command(update: Update, context: Context) -> None:

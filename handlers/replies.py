@@ -5,19 +5,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 
 from bot.domain.html import esc, split_message
 
 logger = logging.getLogger(__name__)
 
 
-async def reply_html(update: Update, message: str) -> None:
-    """Reply in as many messages as the text needs."""
+async def reply_html(update: Update, message: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Reply in as many messages as the text needs; buttons go under the last one."""
     if update.effective_message is None:
         return
-    for part in split_message(message):
-        await update.effective_message.reply_html(part, disable_web_page_preview=True)
+    parts = split_message(message)
+    for index, part in enumerate(parts):
+        buttons = markup if index == len(parts) - 1 else None
+        await update.effective_message.reply_html(part, disable_web_page_preview=True, reply_markup=buttons)
 
 
 async def reply_answer(

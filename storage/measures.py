@@ -140,3 +140,15 @@ def _encoded(row: Mapping[str, Any], column: str) -> Any:
     if column in _JSON_COLUMNS:
         return json.dumps(list(value or []), ensure_ascii=False)
     return value
+
+
+def all_measure_events(db: Database) -> list[dict[str, Any]]:
+    """Every measure event (measure id, kind, at, until), oldest first: the past the charts are drawn from."""
+    return list(db.query("SELECT id, measure_id, kind, at, until FROM measure_events ORDER BY at, id"))
+
+
+def latest_change(db: Database) -> tuple[int, int]:
+    """The ids of the latest measure event and the latest status change: what a drawn chart is current for."""
+    events = db.execute("SELECT COALESCE(MAX(id), 0) FROM measure_events").fetchone()[0]
+    changes = db.execute("SELECT COALESCE(MAX(id), 0) FROM status_changes").fetchone()[0]
+    return int(events), int(changes)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from bot.app import ChokepointApp, build_application
-from bot.config import load_settings
+from bot.config import Settings, load_settings
 from bot.lifecycle import running
+from bot.runtime import open_services
+from handlers.context import Services
 from jobs.sources import SourceSpec
 from tests.fake_bot_api import FakeBotAPI
 
@@ -19,9 +21,14 @@ ADMIN = 7
 
 @asynccontextmanager
 async def polling_bot(
-    api: FakeBotAPI, db_path: Path, sources: list[SourceSpec] | None = None, **settings: Any
+    api: FakeBotAPI,
+    db_path: Path,
+    sources: list[SourceSpec] | None = None,
+    open_: Callable[[Settings], Services] = open_services,
+    **settings: Any,
 ) -> AsyncIterator[ChokepointApp]:
-    """Run the bot against the fake API until the block ends (polling with a one-second long poll)."""
+    """Run the bot against the fake API until the block ends (polling with a one-second long poll); `open_` opens
+    the services (a test may replace a part of them)."""
     configured = load_settings(
         None,
         telegram_base_url=api.base_url,
@@ -29,7 +36,7 @@ async def polling_bot(
         chokepoint_admins=frozenset({ADMIN}),
         **settings,
     )
-    app = build_application(configured, sources or [], token=TOKEN)
+    app = build_application(configured, sources or [], token=TOKEN, open_=open_)
     async with running(app):
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0.0, timeout=1, drop_pending_updates=False)

@@ -6,7 +6,8 @@
         [reply] = await api.wait_for_messages(42)
 
 It answers the methods the bot uses (getMe, getUpdates as a long poll, sendMessage, editMessageText,
-answerCallbackQuery, setMyCommands, getChatMember, getChatAdministrators, deleteWebhook, close, logOut),
+answerCallbackQuery, setMyCommands, sendPhoto (the file kept as bytes), getChatMember, getChatAdministrators,
+deleteWebhook, close, logOut),
 records every call, and can be scripted to fail the next sends to one chat the ways Telegram fails:
 429 with retry_after, 403, 400 "can't parse entities", a group migrated to a supergroup, 502, and a
 connection dropped without an answer.
@@ -171,21 +172,22 @@ def parse_parameters(request: Request) -> dict[str, Any]:
     return _typed(parse_qsl(request.body.decode("utf-8"), keep_blank_values=True))
 
 
-def _multipart_fields(content_type: str, body: bytes) -> list[tuple[str, str]]:
+def _multipart_fields(content_type: str, body: bytes) -> list[tuple[str, str | bytes]]:
+    """The fields of a multipart body; an uploaded file (a part with a filename) stays bytes."""
     message = email.parser.BytesParser().parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
-    fields = []
+    fields: list[tuple[str, str | bytes]] = []
     for part in message.walk():
         name = part.get_param("name", header="content-disposition")
         payload = part.get_payload(decode=True)
         if isinstance(name, str) and isinstance(payload, bytes):
-            fields.append((name, payload.decode("utf-8", "replace")))
+            fields.append((name, payload if part.get_filename() else payload.decode("utf-8", "replace")))
     return fields
 
 
-def _typed(fields: Iterable[tuple[str, str]]) -> dict[str, Any]:
+def _typed(fields: Iterable[tuple[str, str | bytes]]) -> dict[str, Any]:
     parameters: dict[str, Any] = {}
     for name, value in fields:
-        parameters[name] = _typed_value(name, value)
+        parameters[name] = value if isinstance(value, bytes) else _typed_value(name, value)
     return parameters
 
 
@@ -221,6 +223,7 @@ class FakeBotAPI:
         self.attempts: list[dict[str, Any]] = []  # every sendMessage, answered or failed
         self.received: list[tuple[float, int]] = []  # (arrival time, chat id) of each successful sendMessage
         self.edited: list[dict[str, Any]] = []
+        self.photos: list[dict[str, Any]] = []
         self.callback_answers: list[dict[str, Any]] = []
         self.commands: list[Any] = []
         self._faults: dict[int, deque[Fault]] = defaultdict(deque)
@@ -390,6 +393,8 @@ class FakeBotAPI:
             return 200, _ok(await self._get_updates(parameters))
         if method in ("sendMessage", "editMessageText"):
             return await self._message(method, parameters)
+        if method == "sendPhoto":
+            return 200, _ok(self._photo(parameters))
         handler = {
             "getMe": lambda p: self._user(BOT_ID, bot=True),
             "getChatMember": self._chat_member,
@@ -423,6 +428,8 @@ class FakeBotAPI:
             message_id = next(self._message_ids[chat_id])
             if self.keep_records:
                 self.sent.append(parameters)
+        elif method == "sendPhoto":
+            message_id = next(self._message_ids[chat_id])
         else:
             message_id = int(parameters.get("message_id", 0))
             self.edited.append(parameters)
@@ -434,6 +441,20 @@ class FakeBotAPI:
             "from": self._user(BOT_ID, bot=True),
             "text": str(parameters.get("text", "")),
         }
+
+    def _photo(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        """Record a sendPhoto with the uploaded file's bytes under "photo" (PTB names the part in `attach://`)."""
+        chat_id = int(parameters.get("chat_id", 0))
+        attached = str(parameters.get("photo", ""))
+        if attached.startswith("attach://"):
+            parameters = {**parameters, "photo": parameters.get(attached.removeprefix("attach://"), b"")}
+        self.photos.append(parameters)
+        message = self._record("sendPhoto", chat_id, parameters)
+        return {**message, "photo": [{"file_id": "photo", "file_unique_id": "photo", "width": 1, "height": 1}]}
+
+    def photos_to(self, chat_id: int) -> list[dict[str, Any]]:
+        """The sendPhoto parameters received for one chat so far (the file's bytes under "photo")."""
+        return [photo for photo in self.photos if photo.get("chat_id") == chat_id]
 
     async def _get_updates(self, parameters: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(parameters.get("offset") or 0)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 from telegram import Bot
 
 from bot.console import CONSOLE_CHAT_ID, ConsoleRequest, buttons_text, command_update
 
 NOW = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.UTC)
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))  # any bytes: the console writes what it is sent
 
 
 def test_a_typed_command_becomes_a_bot_command_update() -> None:
@@ -34,3 +36,13 @@ async def test_a_sent_message_is_written_as_plain_text() -> None:
         await bot.send_message(42, "alert")
     assert sent.text == "<b>Gallium</b> &amp; germanium"
     assert written == ["Gallium & germanium\n", "[to chat 42] alert\n"]
+
+
+async def test_a_sent_photo_is_written_to_the_charts_folder_with_its_path(tmp_path: Path) -> None:
+    written: list[str] = []
+    charts = tmp_path / "charts"
+    async with Bot("0:console", request=ConsoleRequest(written.append, charts=charts)) as bot:
+        await bot.send_photo(CONSOLE_CHAT_ID, PNG, caption="<b>Gallium</b>: levels", parse_mode="HTML")
+    [picture] = list(charts.iterdir())
+    assert picture.read_bytes() == PNG
+    assert written == [f"Gallium: levels\nChart: {picture}\n"]

@@ -1,0 +1,43 @@
+"""Drawn charts, drawn off the event loop and kept until a status changes.
+
+Drawing takes a few hundred milliseconds of CPU; it runs in a worker thread (`asyncio.to_thread`), so the bot keeps
+answering other chats meanwhile. A picture is kept under a key that names what it shows and the latest measure
+event and status change it was drawn from (storage/measures.py `latest_change`), with the day: any new event or
+change, or a new day, draws it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+from bot.domain.chart_render import Chart, ChartRenderer
+from bot.domain.chart_words import ChartWords
+
+Renderer = Callable[[Chart, ChartWords], bytes]
+KEPT = 64  # pictures kept, the least recently asked for dropped first
+
+
+class ChartBook:
+    """Draws charts in a worker thread and keeps the latest pictures."""
+
+    def __init__(self, render: Renderer | None = None, kept: int = KEPT) -> None:
+        self._render = render or ChartRenderer().render
+        self._kept = kept
+        self._pictures: OrderedDict[Hashable, bytes] = OrderedDict()
+
+    async def picture(self, key: Hashable, chart: Chart, words: ChartWords) -> bytes:
+        """The PNG of a chart: kept, or drawn now off the event loop. A drawing failure is raised."""
+        kept = self._pictures.get(key)
+        if kept is not None:
+            self._pictures.move_to_end(key)
+            return kept
+        drawn = await asyncio.to_thread(self._render, chart, words)
+        self._pictures[key] = drawn
+        while len(self._pictures) > self._kept:
+            self._pictures.popitem(last=False)
+        return drawn
+
+    def __len__(self) -> int:
+        return len(self._pictures)

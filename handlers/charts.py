@@ -1,0 +1,151 @@
+"""/chart COUNTRY|MATERIAL and the "Chart" button under /exposure: pictures sent with sendPhoto and a caption that
+carries the same facts; a chart that cannot be drawn is answered in text."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.domain.chart_data import (
+    History,
+    country_grid,
+    exposure_bars,
+    histories_from_rows,
+    key_materials,
+    material_chart,
+)
+from bot.domain.chart_render import Chart
+from bot.domain.chart_text import (
+    CHART_USAGE,
+    country_caption,
+    exposure_caption,
+    material_caption,
+    not_drawn,
+    nothing_to_chart,
+)
+from bot.domain.chart_words import ChartWords, english_words
+from bot.domain.exposure import Exposure, assess
+from bot.domain.ladder import Level
+from bot.domain.vocab import Kind
+from handlers.context import Context, Services, check_arguments
+from handlers.replies import reply_html, reply_problem
+from handlers.status import parse_subject
+from storage.measures import all_measure_events, all_measures, latest_change
+
+logger = logging.getLogger(__name__)
+
+CALLBACK_PATTERN = r"^chart:"
+BUTTON_LABEL = "Chart"
+WORDS_KEY = "en"  # the language of the words; part of a kept picture's key
+
+
+@dataclass(frozen=True, slots=True)
+class ChartAnswer:
+    """A chart to draw with its caption, or only a text where there is nothing to draw."""
+
+    key: Hashable
+    caption: str
+    chart: Chart | None = None
+    words: ChartWords | None = None
+
+
+def histories(services: Services) -> list[History]:
+    """Every stored measure with its events."""
+    return histories_from_rows(all_measures(services.db), all_measure_events(services.db))
+
+
+def _key(services: Services, *what: str) -> Hashable:
+    return (*what, WORDS_KEY, services.today().isoformat(), latest_change(services.db))
+
+
+def chart_answer(services: Services, args: Sequence[str]) -> ChartAnswer:
+    """The chart /chart asks for: a material's levels per destination, or a country's key materials by month."""
+    subject = parse_subject(services, check_arguments(args, CHART_USAGE, at_least=1))
+    assert subject.kind is not None and subject.code is not None
+    words, today = english_words(services.vocabulary), services.today()
+    key = _key(services, str(subject.kind), subject.code)
+    if subject.kind == Kind.MATERIAL:
+        chart = material_chart(histories(services), services.vocabulary, subject.code, today)
+        if not chart.series:
+            return ChartAnswer(key, nothing_to_chart(words.name(subject.code), chart.start))
+        return ChartAnswer(key, material_caption(chart, words), chart, words)
+    needs = {code: sector.needs for code, sector in services.table.sectors.items()}
+    grid = country_grid(histories(services), services.vocabulary, subject.code, key_materials(needs), today)
+    if all(level == Level.NORMAL for _, levels in grid.rows for level in levels):
+        return ChartAnswer(key, nothing_to_chart(words.name(subject.code), grid.start))
+    return ChartAnswer(key, country_caption(grid, words), grid, words)
+
+
+def exposure_chart_answer(services: Services, exposure: Exposure) -> ChartAnswer:
+    """The breakdown of an exposure score by material, as bars."""
+    words = english_words(services.vocabulary)
+    bars = exposure_bars(exposure)
+    return ChartAnswer(_key(services, "exposure", exposure.country, exposure.sector), exposure_caption(bars, words),
+                       bars, words)  # fmt: skip
+
+
+def chart_keyboard(exposure: Exposure) -> InlineKeyboardMarkup:
+    """The button under an /exposure answer that sends its breakdown as a chart."""
+    data = f"chart:exposure:{exposure.country}:{exposure.sector}"
+    return InlineKeyboardMarkup([[InlineKeyboardButton(BUTTON_LABEL, callback_data=data)]])
+
+
+def exposure_from_button(services: Services, data: str) -> Exposure:
+    """The exposure a button press names; ValueError for data no button of ours carries."""
+    parts = data.split(":")
+    if len(parts) != 4 or parts[1] != "exposure":
+        raise ValueError("That button is no longer valid; ask /exposure again.")
+    country, sector = parts[2], parts[3]
+    if country not in services.vocabulary.countries or sector not in services.table.sectors:
+        raise ValueError("That button is no longer valid; ask /exposure again.")
+    return assess(services.table, services.status_book(), country, sector, services.today())
+
+
+async def send_chart(update: Update, services: Services, answer: ChartAnswer) -> None:
+    """Send the picture with its caption; where there is nothing to draw or drawing fails, the text."""
+    message = update.effective_message
+    if message is None:
+        return
+    if answer.chart is None or answer.words is None:
+        await reply_html(update, answer.caption)
+        return
+    try:
+        picture = await services.charts.picture(answer.key, answer.chart, answer.words)
+    except Exception:  # a drawing failure is the renderer's, never the user's: logged, answered in text
+        logger.exception("chart %s could not be drawn", answer.key)
+        await reply_html(update, not_drawn(answer.caption))
+        return
+    await message.reply_photo(picture, caption=answer.caption)
+
+
+def send_later(update: Update, context: Context, answer: ChartAnswer) -> None:
+    """Draw and send in a task of its own: updates are handled one at a time, and other chats must not wait for a
+    drawing (a failure in the task reaches the error handler)."""
+    context.application.create_task(send_chart(update, context.bot_data.services, answer), update=update)
+
+
+async def chart(update: Update, context: Context) -> None:
+    """Answer /chart COUNTRY|MATERIAL with a picture."""
+    try:
+        answer = chart_answer(context.bot_data.services, context.args or [])
+    except ValueError as problem:  # UsageError and UnknownTerm: what was wrong, and the closest names
+        await reply_problem(update, problem)
+        return
+    send_later(update, context, answer)
+
+
+async def chart_button(update: Update, context: Context) -> None:
+    """A press on the "Chart" button under an /exposure answer."""
+    query, services = update.callback_query, context.bot_data.services
+    if query is None:
+        return
+    try:
+        exposure = exposure_from_button(services, query.data or "")
+    except ValueError as problem:
+        await query.answer(str(problem))
+        return
+    await query.answer()
+    send_later(update, context, exposure_chart_answer(services, exposure))
