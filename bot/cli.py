@@ -32,6 +32,7 @@ from bot.domain.measure_file import load_measures
 from bot.domain.measures import Measure, level_after_easing
 from bot.domain.vocab import Vocabulary, load_vocabulary
 from bot.lifecycle import running
+from bot.progress import progress_bar, wants_progress
 from bot.runtime import (
     close_services,
     log_to_file,
@@ -200,8 +201,10 @@ async def _check_once(args: argparse.Namespace, settings: Settings) -> int:
     sources = load_watched_sources(args.sources or settings.chokepoint_sources)
     services = open_services(settings)
     watch = open_watch(services, sources)
+    shown = wants_progress(sys.stdout, json_output=args.json)
     try:
-        summary = await watch.checker.check_all(sources)
+        with progress_bar(len(sources), sys.stdout, shown=shown) as tick:
+            summary = await watch.checker.check_all(sources, lambda report: tick(report.id))
         announce_lapses_now(services)  # a one-off check raises the alerts of suspensions that ran out too
     finally:
         await watch.close()

@@ -222,12 +222,23 @@ class Checker:
         with self.db.atomic():
             sync_sources(self.db, (asdict(source) for source in sources))
 
-    async def check_all(self, sources: Sequence[SourceSpec]) -> CheckSummary:
-        """Check every source now, concurrently (the fetcher bounds the concurrency)."""
+    async def check_all(
+        self, sources: Sequence[SourceSpec], on_checked: Callable[[SourceReport], None] | None = None
+    ) -> CheckSummary:
+        """Check every source now, concurrently (the fetcher bounds the concurrency); `on_checked` hears of each
+        source as its check ends (a progress bar)."""
         started = time.monotonic()
         self.register(sources)
-        reports = await asyncio.gather(*(self.check(source) for source in sources))
+        reports = await asyncio.gather(*(self._check_and_tell(source, on_checked) for source in sources))
         return CheckSummary(list(reports), time.monotonic() - started)
+
+    async def _check_and_tell(
+        self, source: SourceSpec, on_checked: Callable[[SourceReport], None] | None
+    ) -> SourceReport:
+        report = await self.check(source)
+        if on_checked is not None:
+            on_checked(report)
+        return report
 
     async def check(self, source: SourceSpec) -> SourceReport:
         """Check one source; never raises for what the source does."""
