@@ -7,7 +7,7 @@ import os
 import platform
 import sys
 
-BENCHMARKS = ("bench.check", "bench.measure", "bench.deliver")
+BENCHMARKS = ("bench.check", "bench.measure", "bench.deliver", "bench.charts")
 
 
 def main() -> None:

@@ -98,7 +98,9 @@ def draw_material(figure: Figure, chart: MaterialChart, words: ChartWords) -> No
     ax.set_xlim(_x(chart.start), _x(_right_edge(chart.today, chart.suspension_ends)))
     _date_axis(ax)
     _level_axis(ax, words)
-    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    ax.legend(
+        loc="upper center", bbox_to_anchor=(0.5, -0.07), ncol=max(1, len(chart.series)), fontsize=8, frameon=False
+    )
 
 
 def _x(day: dt.date) -> float:
