@@ -93,6 +93,7 @@ def _post_init(
         app.bot_data.attach(services)
         heartbeat(services, START)()
         polling.beat = heartbeat(services, POLL, every=POLL_BEAT_EVERY)
+        services.charts.warm_up()  # matplotlib and the fonts load in a worker thread, not on the first /chart
         delivery = start_delivery(app.bot, services, settings)
         watch = open_watch(services, sources, notify=delivery.wake)
         services.extras[WATCH_KEY] = watch

@@ -11,9 +11,11 @@ from bot.domain.chart_data import (
     History,
     MeasureEvent,
     country_grid,
+    covers,
     exposure_bars,
     histories_from_rows,
     key_materials,
+    level_on,
     level_steps,
     material_chart,
     monthly_levels,
@@ -140,3 +142,30 @@ def test_short_instrument_names() -> None:
     assert short_instrument(measure(instrument=None, title="Reported halt of samarium exports to US firms")) == (
         "Reported halt of samari…"
     )
+
+
+def test_the_rebuilt_level_today_is_the_status_level_everywhere(services: Services, vocabulary: Vocabulary) -> None:
+    """The past rebuilt from the events ends where the derived statuses are, for every country and material."""
+    histories = stored_histories(services.db)
+    book = services.status_book()
+    compared = 0
+    for country in vocabulary.countries:
+        for material in vocabulary.materials:
+            bearing = [h for h in histories if covers(h, vocabulary, country, material)]
+            steps = level_steps(bearing, dt.date(2023, 1, 1), TODAY)
+            assert steps[-1].level == book.level(country, material), (country, material)
+            compared += steps[-1].level > Level.NORMAL
+    assert compared > 100  # most pairs are under some measure: the comparison is not of zeros
+
+
+def test_the_rebuilt_level_a_year_ago_is_what_the_measures_said_then(
+    services: Services, vocabulary: Vocabulary
+) -> None:
+    """A past day reads as the measures then stood: the US gallium ban before its suspension, Japan's dysprosium
+    under the licences of April 2025 before the October measures."""
+    day = dt.date(2025, 6, 1)
+    histories = stored_histories(services.db)
+    us_gallium = [h for h in histories if covers(h, vocabulary, "US", "gallium")]
+    assert level_on(level_steps(us_gallium, dt.date(2023, 1, 1), TODAY), day) == Level.BANNED
+    japan_dysprosium = [h for h in histories if covers(h, vocabulary, "JP", "dysprosium")]
+    assert level_on(level_steps(japan_dysprosium, dt.date(2023, 1, 1), TODAY), day) == Level.LICENSING

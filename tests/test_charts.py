@@ -238,3 +238,34 @@ def test_every_kind_of_chart_draws(services: Services) -> None:
     for answer in answers:
         assert answer.chart is not None and answer.words is not None
         assert renderer.render(answer.chart, answer.words).startswith(PNG_SIGNATURE)
+
+
+def test_warming_up_draws_every_script_the_labels_use() -> None:
+    """warm() sets Latin, Japanese and Chinese text: a missing glyph would be an error here."""
+    ChartRenderer().warm()
+
+
+async def test_the_book_warms_up_once_in_a_worker_thread(services: Services) -> None:
+    threads: list[str] = []
+    book = ChartBook(CountingRenderer(), warm=lambda: threads.append(threading.current_thread().name))
+    book.warm_up()
+    book.warm_up()
+    await book.warmed()
+    assert len(threads) == 1 and threads[0] != threading.current_thread().name
+    await ChartBook(CountingRenderer()).warmed()  # a renderer given without a warm-up has none
+
+
+def failing_warm() -> None:
+    raise RuntimeError("no fonts today")
+
+
+async def test_a_failed_warm_up_is_logged_and_the_first_chart_still_drawn(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    book = ChartBook(CountingRenderer(), warm=failing_warm)
+    book.warm_up()
+    await book.warmed()
+    assert "charts could not be prepared" in caplog.text
+    answer = chart_answer(services, ["gallium"])
+    assert answer.chart is not None and answer.words is not None
+    assert await book.picture(answer.key, answer.chart, answer.words) == PNG_SIGNATURE

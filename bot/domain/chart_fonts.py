@@ -43,7 +43,10 @@ def register_fonts(paths: Iterable[Path]) -> None:
     from matplotlib import font_manager
 
     manager = font_manager.fontManager
+    known = {entry.fname for entry in manager.ttflist}
     for path in paths:
+        if str(path) in known:
+            continue  # registered by an earlier renderer in this process
         manager.addfont(str(path))
         for index, entry in enumerate(manager.ttflist):
             if entry.fname == str(path) and entry.weight != 400:
