@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bot.domain.knowledge import load_exposure_table
-from bot.domain.measure import load_rules
+from bot.domain.rules import load_rules
 from bot.domain.vocab import load_vocabulary
 from jobs.alerts import AlertContext
 from jobs.check import Checker, ItemSink, ParserPool

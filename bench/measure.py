@@ -15,8 +15,9 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from bot.domain.knowledge import load_exposure_table
-from bot.domain.measure import Rules, load_rules, measure
+from bot.domain.measure import measure
 from bot.domain.measure_file import load_measures
+from bot.domain.rules import Rules, load_rules
 from bot.domain.vocab import Vocabulary, load_vocabulary
 from handlers.context import Services
 from handlers.status import status_answer

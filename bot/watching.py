@@ -10,7 +10,7 @@ from pathlib import Path
 from apscheduler.schedulers.base import BaseScheduler
 
 from bot.domain.html import counted
-from bot.domain.measure import load_rules
+from bot.domain.rules import load_rules
 from bot.heartbeat import heartbeat
 from handlers.context import Services
 from jobs.alerts import AlertContext

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from bot.domain.measure import Measurement, Rules, load_rules, measure
+from bot.domain.measure import Measurement, measure
+from bot.domain.rules import Rules, load_rules
 from bot.domain.vocab import load_vocabulary
 from jobs.alerts import AlertContext, admin_alert, alerts_for_changes
 from jobs.check import NewItem

@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from bot.domain.datafiles import DataFileError, data_path
-from bot.domain.measure import Measurement, Rules, load_rules, measure
+from bot.domain.measure import Measurement, measure
+from bot.domain.rules import Rules, load_rules
 from bot.domain.vocab import Vocabulary
 
 RARE_SEVEN = ("dysprosium", "gadolinium", "lutetium", "samarium", "scandium", "terbium", "yttrium")
@@ -201,7 +202,7 @@ def test_suspension_end_dates_are_read(rules: Rules) -> None:
     ("text", "scope"),
     [
         ("China bans export of rare earth extraction and separation technologies", "technology"),
-        ("Dual-use items export control regulations take effect in China on Dec. 1", "framework"),
+        ("Rare earth management regulations take effect in China, tightening controls", "framework"),
         ("China puts 20 Japanese entities on export control list, bars dual-use shipments", "entities"),
         ("China bans gallium exports to the US", "goods"),
     ],

@@ -17,9 +17,9 @@ from bot.domain.datafiles import DataFileError
 from bot.domain.exposure import assess
 from bot.domain.knowledge import ExposureTable
 from bot.domain.ladder import Level
-from bot.domain.measure import load_rules
 from bot.domain.measure_file import load_measures
 from bot.domain.measures import Measure
+from bot.domain.rules import load_rules
 from bot.domain.vocab import Vocabulary
 from bot.runtime import open_services
 from handlers.context import Services

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlite_utils import Database
 
 from bot.domain.knowledge import ExposureTable
-from bot.domain.measure import load_rules
+from bot.domain.rules import load_rules
 from bot.domain.vocab import Vocabulary
 from jobs.alerts import AlertContext
 from jobs.check import NewItem

@@ -15,8 +15,8 @@ from sqlite_utils import Database
 
 from bot.domain.knowledge import ExposureTable
 from bot.domain.ladder import Level
-from bot.domain.measure import load_rules
 from bot.domain.measures import Measure, statuses_of
+from bot.domain.rules import load_rules
 from bot.domain.status import Status, StatusBook
 from bot.domain.vocab import Vocabulary
 from jobs.alerts import AlertContext

@@ -16,8 +16,8 @@ from bot.domain.alert_text import alert_message, digest_message
 from bot.domain.knowledge import ExposureTable
 from bot.domain.ladder import Level
 from bot.domain.matching import Filter, Move, matching_filters
-from bot.domain.measure import load_rules
 from bot.domain.measures import Measure
+from bot.domain.rules import load_rules
 from bot.domain.vocab import Vocabulary
 from handlers.context import Services
 from jobs.alerts import AlertContext, alerts_for_changes, compose_due_digests

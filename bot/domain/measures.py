@@ -16,7 +16,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, cast
 
 from bot.domain.ladder import Level
-from bot.domain.measure import EXTEND, GRANT, SUSPEND, Measurement
+from bot.domain.measure import EXTEND, SUSPEND, Measurement
+from bot.domain.rules import GRANT
 from bot.domain.status import EndUse, Provenance, Status
 from bot.domain.vocab import Vocabulary
 

@@ -77,8 +77,8 @@ def check_row(row: object) -> list[str]:
         if targets or materials or issuer is not None or level != 0:
             errors.append("irrelevant rows need targets [], materials [], issuer null, level 0")
     else:
-        if not targets or not materials:
-            errors.append("relevant rows need targets and materials")
+        if not targets:
+            errors.append("relevant rows need targets (materials may be empty: a vague 'two metals')")
         if row["direction"] == "tighten" and level == 0:
             errors.append("tighten rows need level 1..5")
     return errors
