@@ -13,11 +13,14 @@ boundary before "US".
 from __future__ import annotations
 
 import re
+import re._parser as _sre  # type: ignore[import-not-found]  # the parser of `re`: which literals a pattern needs
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 V = TypeVar("V")
+MAX_COMPILED = 4096  # alternations of a part's patterns kept compiled, by which patterns a text may match
+_LITERAL = _sre.LITERAL
 
 CASED = "(?-i:"
 _KATAKANA = r"\u30a0-\u30ff"
@@ -25,25 +28,52 @@ _KATAKANA = r"\u30a0-\u30ff"
 
 @dataclass(frozen=True, slots=True)
 class Text:
-    """A text as written and lower-cased, with the same offsets."""
+    """A text as written and lower-cased, with the same offsets; and, where a `KeyFinder` was given, the keys
+    the lower-cased text holds (a blanked copy keeps them: it can only hold fewer)."""
 
     raw: str
     lower: str
+    keys: frozenset[str] | None = None
 
     @classmethod
-    def of(cls, raw: str) -> Text:
-        """Both forms of a text."""
+    def of(cls, raw: str, finder: KeyFinder | None = None) -> Text:
+        """Both forms of a text (and the keys it holds)."""
         lower = raw.lower()
         if len(lower) != len(raw):  # a few characters lower-case to two ('İ'): keep those as written
             lower = "".join(c.lower() if len(c.lower()) == 1 else c for c in raw)
-        return cls(raw, lower)
+        return cls(raw, lower, None if finder is None else finder.present(lower))
+
+    def with_keys(self, finder: KeyFinder | None) -> Text:
+        """The text with the keys it holds."""
+        return self if finder is None else Text(self.raw, self.lower, finder.present(self.lower))
 
     def blank(self, spans: Iterable[tuple[int, int]]) -> Text:
         """The text with these spans replaced by spaces, offsets kept."""
         raw, lower = list(self.raw), list(self.lower)
         for start, end in spans:
             raw[start:end] = lower[start:end] = " " * (end - start)
-        return Text("".join(raw), "".join(lower))
+        return Text("".join(raw), "".join(lower), self.keys)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyFinder:
+    """Which of many literal keys a text holds, in one pass: a trie tried at every position (a lookahead, so
+    keys that overlap are all seen), each longest key found standing also for the keys that are its prefixes."""
+
+    regex: re.Pattern[str]
+    prefixes: Mapping[str, frozenset[str]]
+
+    def present(self, lower: str) -> frozenset[str]:
+        """The keys the (lower-cased) text holds."""
+        found = set(self.regex.findall(lower))
+        return frozenset().union(*(self.prefixes[key] for key in found)) if found else frozenset()
+
+
+def key_finder(keys: Iterable[str]) -> KeyFinder:
+    """A finder of these keys."""
+    unique = sorted(set(keys))
+    prefixes = {key: frozenset(other for other in unique if key.startswith(other)) for key in unique}
+    return KeyFinder(re.compile(f"(?=({trie_pattern(unique)}))", re.ASCII), prefixes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,19 +88,51 @@ class Hit(Generic[V]):
 
 @dataclass(frozen=True, slots=True)
 class _Part(Generic[V]):
-    """Patterns run against one form of the text: one regex for all, and one per run of equal values."""
+    """Patterns run against one form of the text: one regex for all, and one per run of equal values.
+
+    Each pattern may have a key, a literal it cannot match without: a text that lacks a pattern's key is
+    searched without that pattern (the alternation of the others finds the same hits, in a fraction of the time,
+    because Python's `re` tries every alternative at every position)."""
 
     regex: re.Pattern[str]
     by_value: tuple[tuple[V, re.Pattern[str]], ...]
     cased: bool
+    patterns: tuple[str, ...] = ()
+    keys: tuple[str | None, ...] = ()  # empty: every pattern always runs
+    always: tuple[int, ...] = ()  # the patterns without a key
+    by_key: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    key_set: frozenset[str] = frozenset()
+    compiled: dict[tuple[int, ...], re.Pattern[str]] = field(default_factory=dict)
 
     def find(self, text: Text) -> list[Hit[V]]:
         subject = text.raw if self.cased else text.lower
+        regex = self._regex(subject, text.keys)
+        if regex is None:
+            return []
         return [
             Hit(m.start(), m.end(), text.raw[m.start() : m.end()], self._value(subject, m.start()))
-            for m in self.regex.finditer(subject)
+            for m in regex.finditer(subject)
             if m.end() > m.start()
         ]
+
+    def _regex(self, subject: str, present: frozenset[str] | None) -> re.Pattern[str] | None:
+        """The alternation of the patterns whose key the text holds (all of them where keys are unknown)."""
+        if not self.keys:
+            return self.regex
+        if present is None:
+            active = tuple(i for i, key in enumerate(self.keys) if key is None or key in subject)
+        else:
+            active = tuple(sorted([*self.always, *(i for key in present & self.key_set for i in self.by_key[key])]))
+        if len(active) == len(self.keys):
+            return self.regex
+        if not active:
+            return None
+        regex = self.compiled.get(active)
+        if regex is None:
+            if len(self.compiled) >= MAX_COMPILED:
+                self.compiled.clear()
+            regex = self.compiled[active] = _compile([self.patterns[i] for i in active], self.cased)
+        return regex
 
     def _value(self, subject: str, start: int) -> V:
         for value, regex in self.by_value:
@@ -82,6 +144,20 @@ class _Part(Generic[V]):
 def _compile(patterns: Sequence[str], cased: bool) -> re.Pattern[str]:
     flags = re.ASCII | (re.IGNORECASE if cased else 0)
     return re.compile("|".join(f"(?:{pattern})" for pattern in patterns), flags)
+
+
+def required_literal(pattern: str) -> str | None:
+    """The longest literal a pattern cannot match without ('halt' of '\\bhalt(?:s|ed)?'), or None: read from
+    the parsed pattern's top level, where every item must match."""
+    best, run = "", []
+    for op, value in _sre.parse(pattern, re.ASCII):
+        if op is _LITERAL:
+            run.append(chr(value))
+            continue
+        best = max(best, "".join(run), key=len)
+        run = []
+    best = max(best, "".join(run), key=len)
+    return best if len(best) >= 2 or (best and not best.isascii()) else None
 
 
 def _runs(entries: Sequence[tuple[str, V]]) -> list[tuple[V, list[str]]]:
@@ -98,7 +174,17 @@ def _part(entries: Sequence[tuple[str, V]], cased: bool) -> _Part[V] | None:
     if not entries:
         return None
     by_value = tuple((value, _compile(patterns, cased)) for value, patterns in _runs(entries))
-    return _Part(_compile([pattern for pattern, _ in entries], cased), by_value, cased)
+    patterns = tuple(pattern for pattern, _ in entries)
+    if cased:
+        return _Part(_compile(patterns, cased), by_value, cased, patterns)
+    keys = tuple(required_literal(pattern) for pattern in patterns)
+    by_key: dict[str, list[int]] = {}
+    for index, key in enumerate(keys):
+        if key is not None:
+            by_key.setdefault(key, []).append(index)
+    always = tuple(index for index, key in enumerate(keys) if key is None)
+    grouped = {key: tuple(indices) for key, indices in by_key.items()}
+    return _Part(_compile(patterns, cased), by_value, cased, patterns, keys, always, grouped, frozenset(grouped))
 
 
 def merge(hits: Iterable[Hit[V]]) -> list[Hit[V]]:
@@ -115,6 +201,11 @@ class Lexicon(Generic[V]):
     """Patterns with values: which phrases of a text match, and the value of each (first listed wins)."""
 
     parts: tuple[_Part[V], ...] = ()
+
+    @property
+    def keys(self) -> frozenset[str]:
+        """The literal keys of its patterns, for a `KeyFinder`."""
+        return frozenset().union(*(part.key_set for part in self.parts))
 
     def find(self, text: Text) -> list[Hit[V]]:
         """Every match, in order, without overlaps."""

@@ -34,7 +34,6 @@ GOODS = "goods"
 MAX_EVIDENCE = 10
 
 _TAG = re.compile(r"<[^<>]{0,1000}>")
-_SPACES = re.compile(r"\s+")
 _SEPARATORS = str.maketrans({"-": " ", "_": " ", "\u3000": " ", "\u2010": " ", "\u2011": " "})
 SUSPEND, EXTEND = "suspend", "extend"
 
@@ -97,9 +96,14 @@ _KANA = re.compile(r"[\u3040-\u30ff]")
 def prepare(title: str, summary: str, max_chars: int, simplify: Callable[[str], str] = str) -> str:
     """The text measuring reads: tags dropped, entities decoded, NFKC (full-width forms as ASCII), hyphens as
     spaces, Chinese in Simplified script (a text with kana is Japanese and stays as written), capped."""
-    raw = title[:max_chars] if not summary else f"{title[:max_chars]}. {summary[:max_chars]}"
-    text = unicodedata.normalize("NFKC", html.unescape(_TAG.sub(" ", raw))).translate(_SEPARATORS)
-    text = _SPACES.sub(" ", text).strip()[:max_chars]
+    text = title[:max_chars] if not summary else f"{title[:max_chars]}. {summary[:max_chars]}"
+    if "<" in text:
+        text = _TAG.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    text = " ".join(text.translate(_SEPARATORS).split())[:max_chars]
     if not text.isascii() and _HAN.search(text) is not None and _KANA.search(text) is None:
         return simplify(text)
     return text
@@ -335,6 +339,7 @@ def measure(title: str, summary: str, rules: Rules, *, default_issuer: str | Non
     text = Text.of(prepare(title, summary, rules.max_chars, rules.simplify))
     if rules.prefilter is not None and not rules.prefilter.passes(text):
         return irrelevant()
+    text = text.with_keys(rules.keys)
     materials = named_members(rules.vocabulary, {code for hit in find_materials(text, rules) for code in hit.value})
     listing = rules.listings.search(text)
     if not materials and listing is None and rules.unnamed.search(text) is None:

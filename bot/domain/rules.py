@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from bot.domain.datafiles import DataFileError, data_path, read_yaml, require_keys
 from bot.domain.ladder import Level, parse_level
-from bot.domain.lexicon import AliasMatcher, Lexicon, Text, alias_matcher, lexicon, trie_pattern
+from bot.domain.lexicon import AliasMatcher, KeyFinder, Lexicon, Text, alias_matcher, key_finder, lexicon, trie_pattern
 from bot.domain.vocab import Kind, Vocabulary, normalise
 
 LIFT, GRANT = "lift", "grant"
@@ -65,14 +65,21 @@ class Qualifiers:
 @dataclass(frozen=True, slots=True)
 class Prefilter:
     """One pass over a text that tells whether the full rules could find anything in it: every material name,
-    symbol and anchor word of the rules file, compiled into a few tries. A text it refuses names no material,
-    no vague material and no listing, so the full rules would read it as irrelevant."""
+    symbol and anchor word of the rules file, compiled into tries. A text it refuses names no material, no
+    vague material and no listing, so the full rules would read it as irrelevant. Latin anchors match at the
+    start of a word (they may end inside one: 'entit' of 'entities'); Chinese and Japanese ones anywhere."""
 
-    regexes: tuple[tuple[re.Pattern[str], bool], ...]  # (regex, runs on the text as written)
+    latin: re.Pattern[str]  # on the lower-cased text
+    other: re.Pattern[str]  # on the lower-cased text, where it is not all ASCII
+    cased: re.Pattern[str]  # symbols and short upper-case names, whole words, on the text as written
 
     def passes(self, text: Text) -> bool:
         """Whether the text holds any anchor."""
-        return any(regex.search(text.raw if cased else text.lower) is not None for regex, cased in self.regexes)
+        return (
+            self.latin.search(text.lower) is not None
+            or self.cased.search(text.raw) is not None
+            or (not text.lower.isascii() and self.other.search(text.lower) is not None)
+        )
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,7 @@ class Rules:
     aimed: Lexicon[str]  # licensing words that restrict where they name a destination ("restricts ... to Japan")
     prefilter: Prefilter | None  # None: every text goes through the full rules
     simplify: Callable[[str], str]  # Traditional Chinese to Simplified (OpenCC t2s)
+    keys: KeyFinder | None = None  # the literal keys of every pattern above: which patterns a text may match
 
 
 class _Reader:
@@ -327,8 +335,9 @@ def load_rules(vocabulary: Vocabulary, path: Path | None = None) -> Rules:
         document["materials"], "materials", {"phrases", "symbols_in_lists", "sets", "not_materials", "unnamed"}
     )
     listings = reader.keys(document["listings"], "listings", {"material", "patterns"})
+    list_only = _list_only(reader, materials["symbols_in_lists"])
     separator = reader.pattern(str(document["list_separator"]), "list_separator", empty_ok=True)
-    return Rules(
+    rules = Rules(
         vocabulary=vocabulary,
         max_chars=max_chars,
         issuers=issuers,
@@ -351,7 +360,7 @@ def load_rules(vocabulary: Vocabulary, path: Path | None = None) -> Rules:
         material_phrases=reader.phrases(materials["phrases"], "materials.phrases", Kind.MATERIAL),
         materials=_aliases(vocabulary, Kind.MATERIAL, short),
         symbols=_symbols(vocabulary),
-        list_only=_list_only(reader, materials["symbols_in_lists"]),
+        list_only=list_only,
         sets=_sets(reader, materials["sets"]),
         separator=re.compile(rf"(?:{separator})\Z", re.ASCII),
         until=_until(reader, document["until"]),
@@ -360,9 +369,21 @@ def load_rules(vocabulary: Vocabulary, path: Path | None = None) -> Rules:
         listings=reader.words(listings["patterns"], "listings.patterns"),
         listing_material=reader.codes([listings["material"]], "listings.material", Kind.MATERIAL)[0],
         aimed=reader.words(document["aimed"], "aimed"),
-        prefilter=_prefilter(reader, document["prefilter"], short),
+        prefilter=_prefilter(reader, document["prefilter"], short, list_only),
         simplify=_simplifier(),
     )
+    return replace(rules, keys=key_finder(_keys(rules)))
+
+
+def _keys(compiled: object) -> frozenset[str]:
+    """The literal keys of every lexicon in compiled rules (their scopes and qualifiers too)."""
+    if isinstance(compiled, Lexicon):
+        return compiled.keys
+    if isinstance(compiled, tuple):
+        return frozenset().union(*(_keys(item) for item in compiled))
+    if is_dataclass(compiled) and not isinstance(compiled, (type, Vocabulary)):
+        return frozenset().union(*(_keys(getattr(compiled, f.name)) for f in fields(compiled)))
+    return frozenset()
 
 
 def _simplifier() -> Callable[[str], str]:
@@ -373,21 +394,21 @@ def _simplifier() -> Callable[[str], str]:
     return converter.convert
 
 
-def _prefilter(reader: _Reader, raw: Any, short: int) -> Prefilter:
-    """Every material alias and symbol, and the anchor words of the rules file, as a prefilter."""
-    anchors = {word.lower() for word in reader.strings(raw, "prefilter")}
-    for term in reader.vocabulary.materials.values():
-        anchors.update(normalise(word) for word in (term.code, term.name, *term.aliases))
-    latin = sorted(a for a in anchors if a.isascii() and sum(c.isalpha() for c in a) > short)
-    upper = sorted(a.upper() for a in anchors if a.isascii() and sum(c.isalpha() for c in a) <= short)
-    symbols = sorted({term.symbol for term in reader.vocabulary.materials.values() if term.symbol})
-    other = sorted(a for a in anchors if not a.isascii())
-    sources = [
-        (rf"(?<![a-z0-9])(?:{trie_pattern(latin)})", False),
-        (rf"(?<![A-Za-z0-9])(?:{trie_pattern([*upper, *symbols])})(?![a-z0-9])", True),
-        (trie_pattern(other), False),
-    ]
-    return Prefilter(tuple((re.compile(source, re.ASCII), cased) for source, cased in sources))
+def _prefilter(reader: _Reader, raw: Any, short: int, list_only: frozenset[str]) -> Prefilter:
+    """Every material alias and symbol, and the anchor words of the rules file, as a prefilter. Symbols that
+    count only in a list with another material (W, Y, In) are left out: that other material passes."""
+    words = {word.lower() for word in reader.strings(raw, "prefilter")}
+    names = {normalise(w) for t in reader.vocabulary.materials.values() for w in (t.code, t.name, *t.aliases)}
+    short_names = {a for a in names if a.isascii() and sum(c.isalpha() for c in a) <= short}
+    anchors = words | names
+    symbols = {term.symbol for term in reader.vocabulary.materials.values() if term.symbol} - list_only
+    latin = sorted(a for a in words | (names - short_names) if a.isascii())
+    cased = sorted({name.upper() for name in short_names} | symbols)
+    return Prefilter(
+        re.compile(rf"\b(?:{trie_pattern(latin)})", re.ASCII),
+        re.compile(trie_pattern(sorted(a for a in anchors if not a.isascii()))),
+        re.compile(rf"\b(?:{trie_pattern(cased)})\b", re.ASCII),
+    )
 
 
 def _qualifiers(reader: _Reader, raw: Any) -> Qualifiers:
