@@ -30,6 +30,7 @@ DATA = Path(__file__).with_name("data")
 SETS = {"written": DATA / "headlines.jsonl", "real": DATA / "real_headlines.jsonl"}
 SPLITS = ("tune", "holdout")
 DIRECTIONS = ("tighten", "ease", "none")
+QUALIFIERS = ("end_use", "provenance", "instrument")
 UNDATED = dt.date(2026, 1, 15)  # the day an undated row's easing is measured against the bundled measures
 FLOORS = {
     "direction": 0.92,
@@ -71,6 +72,7 @@ class Scores:
     irrelevant_as_none: float  # rows labelled `none` that were measured `none`
     false_restrictive: float  # rows labelled `none` or `ease` below restricted, measured restricted or banned
     by_language: dict[str, tuple[int, float]]  # language → (rows, direction accuracy)
+    qualifiers: dict[str, float]  # end_use, provenance, instrument: share right, on relevant rows labelled with it
     by_direction: dict[str, Rate]
     by_level: dict[int, Rate]
 
@@ -161,6 +163,11 @@ def score(rows: Sequence[dict[str, Any]], measured: Sequence[Measurement]) -> Sc
             _false_restrictive(row, m) for row, m in pairs if row["direction"] in ("none", "ease")
         ),
         by_language=_by_language(pairs),
+        qualifiers={
+            name: _share(row[name] == getattr(m, name) for row, m in relevant)
+            for name in QUALIFIERS
+            if all(name in row for row, _ in relevant)
+        },
         by_direction={d: _rate(gold_directions, directions, d) for d in DIRECTIONS},
         by_level={int(level): _rate(gold_levels, levels, int(level)) for level in Level},
     )
@@ -185,6 +192,8 @@ def report(name: str, split: str, scores: Scores) -> list[str]:
         lines.append(f"  {label:<26} {figure}   (floor {FLOORS[metric]:.0%}{note})")
     lines.append(f"  {'read as restricted/banned':<26} {_percent(scores.false_restrictive)}   (of irrelevant or easing"
                  f" rows; ceiling {CEILINGS['false_restrictive']:.0%})")  # fmt: skip
+    for name, share in scores.qualifiers.items():
+        lines.append(f"  {name + ' accuracy':<26} {_percent(share)}   (relevant rows; no floor)")
     lines.append("  per language               rows  direction")
     for lang, (rows, share) in scores.by_language.items():
         lines.append(f"    {lang:<22} {rows:5d}  {_percent(share)}")
