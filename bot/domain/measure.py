@@ -84,9 +84,13 @@ class Measurement:
         }
 
 
+_NOTHING = Measurement(False, NONE, None, (), (), 0, ())  # a frozen value: what most items say
+
+
 def irrelevant(evidence: Iterable[str] = ()) -> Measurement:
     """The measurement of an item that says nothing about a control."""
-    return Measurement(False, NONE, None, (), (), 0, tuple(evidence))
+    phrases = tuple(evidence)
+    return Measurement(False, NONE, None, (), (), 0, phrases) if phrases else _NOTHING
 
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
@@ -339,11 +343,11 @@ def measure(title: str, summary: str, rules: Rules, *, default_issuer: str | Non
     text = Text.of(prepare(title, summary, rules.max_chars, rules.simplify))
     if rules.prefilter is not None and not rules.prefilter.passes(text):
         return irrelevant()
+    text = text.with_keys(rules.keys)  # which patterns it may match: most of the rules' are not held
     materials = named_members(rules.vocabulary, {code for hit in find_materials(text, rules) for code in hit.value})
     listing = rules.listings.search(text)
     if not materials and listing is None and rules.unnamed.search(text) is None:
         return irrelevant()
-    text = text.with_keys(rules.keys)  # the rest reads a text about materials: many patterns, most not held
     veto = rules.irrelevant.search(text) or rules.negations.search(text)
     if veto is not None:
         return irrelevant([veto.phrase])
