@@ -124,6 +124,15 @@ class _Part(Generic[V]):
             if m.end() > m.start()
         ]
 
+    def first(self, text: Text) -> Hit[V] | None:
+        """The first match, or None."""
+        subject = text.raw if self.cased else text.lower
+        regex = self._regex(subject, text.keys)
+        for m in () if regex is None else regex.finditer(subject):
+            if m.end() > m.start():
+                return Hit(m.start(), m.end(), text.raw[m.start() : m.end()], self._value(subject, m.start()))
+        return None
+
     def _regex(self, subject: str, present: frozenset[str] | None) -> re.Pattern[str] | None:
         """The alternation of the patterns whose key the text holds (all of them where keys are unknown)."""
         if not self.keys:
@@ -254,9 +263,9 @@ class Lexicon(Generic[V]):
         return merge(hit for part in self.parts for hit in part.find(text))
 
     def search(self, text: Text) -> Hit[V] | None:
-        """The first match, or None."""
-        hits = self.find(text)
-        return hits[0] if hits else None
+        """The first match (the longest of those starting first), or None: the first that `find` gives."""
+        firsts = [hit for part in self.parts if (hit := part.first(text)) is not None]
+        return min(firsts, key=lambda hit: (hit.start, -hit.end)) if firsts else None
 
 
 def lexicon(entries: Sequence[tuple[str, V]]) -> Lexicon[V]:

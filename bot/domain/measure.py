@@ -20,14 +20,13 @@ import datetime as dt
 import html
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from bot.domain.ladder import Level
 from bot.domain.lexicon import Hit, Text, merge
 from bot.domain.rules import GRANT, LIFT, Rules
-from bot.domain.vocab import Vocabulary
 
 TIGHTEN, EASE, NONE = "tighten", "ease", "none"
 GOODS = "goods"
@@ -252,14 +251,11 @@ def find_until(text: Text, rules: Rules) -> str | None:
     return None
 
 
-def named_members(vocabulary: Vocabulary, materials: set[str]) -> set[str]:
+def named_members(members: Mapping[str, frozenset[str]], materials: set[str]) -> set[str]:
     """The materials a text names, a group left out where a member of it is named too: naming gallium and
-    germanium among 两用物项 (dual-use items) puts those two under the measure, never the whole list."""
-    return {
-        code
-        for code in materials
-        if code not in vocabulary.materials or not (materials & (vocabulary.members(code) - {code}))
-    }
+    germanium among 两用物项 (dual-use items) puts those two under the measure, never the whole list. `members`
+    gives each group its members (itself included), as `Rules.members` holds them."""
+    return {code for code in materials if code not in members or not (materials & (members[code] - {code}))}
 
 
 def find_instrument(text: Text, rules: Rules, year: int | None = None) -> str | None:
@@ -304,21 +300,20 @@ def ease_action(text: Text, rules: Rules) -> str:
     return LIFT
 
 
-def _qualified(measurement: Measurement, text: Text, rules: Rules) -> Measurement:
-    """The measurement with what the text says beyond its level."""
+def _qualifiers(direction: str, text: Text, rules: Rules) -> dict[str, Any]:
+    """What the text says beyond the level of a measure going this way."""
     q = rules.qualifiers
-    easing = measurement.direction == EASE
+    easing = direction == EASE
     action = ease_action(text, rules) if easing else ""
-    return replace(
-        measurement,
-        end_use="military" if q.military.search(text) is not None else "any",
-        provenance="reported" if q.reported.search(text) is not None else "official",
-        instrument=find_instrument(text, rules),
-        action=action,
-        extend_years=1 if action == EXTEND and q.one_more_year.search(text) is not None else 0,
-        month=find_month(text, rules) if easing else None,
-        effective=None if easing else find_effective(text, rules),
-    )
+    return {
+        "end_use": "military" if q.military.search(text) is not None else "any",
+        "provenance": "reported" if q.reported.search(text) is not None else "official",
+        "instrument": find_instrument(text, rules),
+        "action": action,
+        "extend_years": 1 if action == EXTEND and q.one_more_year.search(text) is not None else 0,
+        "month": find_month(text, rules) if easing else None,
+        "effective": None if easing else find_effective(text, rules),
+    }
 
 
 def _evidence(hits: Iterable[Hit[Any]]) -> tuple[str, ...]:
@@ -344,7 +339,7 @@ def measure(title: str, summary: str, rules: Rules, *, default_issuer: str | Non
     if rules.prefilter is not None and not rules.prefilter.passes(text):
         return irrelevant()
     text = text.with_keys(rules.keys)  # which patterns it may match: most of the rules' are not held
-    materials = named_members(rules.vocabulary, {code for hit in find_materials(text, rules) for code in hit.value})
+    materials = named_members(rules.members, {code for hit in find_materials(text, rules) for code in hit.value})
     listing = rules.listings.search(text)
     if not materials and listing is None and rules.unnamed.search(text) is None:
         return irrelevant()
@@ -360,7 +355,7 @@ def measure(title: str, summary: str, rules: Rules, *, default_issuer: str | Non
         return irrelevant()
     issuer = find_issuer(text, rules, default_issuer)
     targets = find_targets(text, rules, issuer)
-    found = Measurement(
+    return Measurement(
         relevant=True,
         direction=decision.direction,
         issuer=issuer,
@@ -371,5 +366,5 @@ def measure(title: str, summary: str, rules: Rules, *, default_issuer: str | Non
         scope=find_scope(text, rules),
         effect=decision.effect,
         until=find_until(text, rules) if decision.direction == EASE else None,
+        **_qualifiers(decision.direction, text, rules),
     )
-    return _qualified(found, text, rules)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +120,7 @@ class Rules:
     prefilter: Prefilter | None  # None: every text goes through the full rules
     simplify: Callable[[str], str]  # Traditional Chinese to Simplified (OpenCC t2s)
     keys: KeyFinder | None = None  # the literal keys of every pattern above: which patterns a text may match
+    members: Mapping[str, frozenset[str]] = field(default_factory=dict)  # material → itself and its members
 
 
 class _Reader:
@@ -372,7 +373,8 @@ def load_rules(vocabulary: Vocabulary, path: Path | None = None) -> Rules:
         prefilter=_prefilter(reader, document["prefilter"], short, list_only),
         simplify=_simplifier(),
     )
-    return replace(rules, keys=key_finder(_keys(rules)))
+    members = {code: vocabulary.members(code) for code in vocabulary.materials}
+    return replace(rules, keys=key_finder(_keys(rules)), members=members)
 
 
 def _keys(compiled: object) -> frozenset[str]:
