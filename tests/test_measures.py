@@ -132,6 +132,16 @@ def test_suspending_the_october_curbs_leaves_april_2025_licensing_for_germany(
     assert get_measure(db, "MOFCOM-18-2025")["state"] == "in_force"  # type: ignore[index]
 
 
+def test_news_of_a_suspension_already_recorded_suspends_nothing_older(
+    vocabulary: Vocabulary, table: ExposureTable, baseline: list[Measure]
+) -> None:
+    now = dt.datetime(2026, 1, 15, 9, tzinfo=dt.UTC)  # Ann. 70/2025 suspends the October measures to 2026-11-10
+    db = database_on(now, vocabulary, baseline)
+    assert check(db, vocabulary, table, "China suspends rare earth export controls for one year", now) == 0
+    assert get_measure(db, "MOFCOM-18-2025")["state"] == "in_force"  # type: ignore[index]
+    assert level(db, vocabulary, "KR", "dysprosium") == Level.LICENSING
+
+
 def test_a_japanese_headline_extending_the_us_suspension_by_a_year_moves_its_end_and_raises_nothing(
     vocabulary: Vocabulary, table: ExposureTable, baseline: list[Measure]
 ) -> None:

@@ -165,19 +165,23 @@ def eased_measures(
 ) -> list[Measure]:
     """The measures an easing acts on: the issuer's, on the named targets and materials (a member named never
     reaches a measure on its whole group), at the end use named, above the level said to remain; of those,
-    the ones the text points at — by instrument, by month, else the latest announced."""
+    the ones the text points at — by instrument, by month, else the latest announced. The pointing looks at every
+    measure not lifted, so that news of a suspension already recorded (a repeat of Announcement 70/2025) points at
+    the suspended measures and acts on nothing, rather than on the next older measure still in force."""
     reached = covered_materials(vocabulary, easing.materials)
-    candidates = [
+    named = [
         m
         for m in measures
         if m.issuer == easing.issuer
-        and _may_ease(m, easing, today)
+        and m.state_on(today) != "lifted"
         and _targets_meet(m, easing)
         and reached & set(m.materials)
         and (easing.end_use == "military" or m.end_use == "any")
         and (easing.action == "extend" or m.level > easing.remains)
     ]
-    return _pointed_at(candidates, easing)
+    if easing.action == "extend":
+        named = [m for m in named if _may_ease(m, easing, today)]
+    return [m for m in _pointed_at(named, easing) if _may_ease(m, easing, today)]
 
 
 def _may_ease(measure: Measure, easing: Easing, today: dt.date) -> bool:
