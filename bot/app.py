@@ -23,14 +23,15 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.config import Settings
+from bot.domain.desk import DeskDecision
 from bot.heartbeat import POLL_BEAT_EVERY, PollingRequest, heartbeat
-from bot.runtime import close_services, open_services, quiet_noisy_loggers
+from bot.runtime import alert_context, close_services, open_services, quiet_noisy_loggers
 from bot.telegram_sender import start_delivery, stop_delivery
 from bot.watching import Watch, check_now, open_watch, start_checks
 from handlers.context import BotData, Services
 from handlers.errors import on_error, unknown_command_handler
 from handlers.registry import button_handlers, commands
-from jobs.alerts import AlertContext
+from jobs.desk import decide
 from jobs.lapses import announce_lapses
 from jobs.sources import SourceSpec
 from storage.heartbeats import POLL, START
@@ -99,6 +100,7 @@ def _post_init(
         services.extras[WATCH_KEY] = watch
         services.check_now = lambda ids: check_now(watch, ids)
         services.watched = frozenset(source.id for source in sources)
+        services.decide_desk = desk_decider(services)
         announce_lapses_now(services)
         scheduler = AsyncIOScheduler(timezone="UTC")
         start_checks(watch, scheduler, services)
@@ -110,10 +112,21 @@ def _post_init(
     return post_init
 
 
+def desk_decider(services: Services) -> Callable[[int, str, str], DeskDecision]:
+    """The hook handlers call on a Confirm or Dismiss: decide, then wake delivery for what it raised."""
+
+    def decide_now(desk_id: int, choice: str, by: str) -> DeskDecision:
+        decision = decide(services.db, desk_id, choice, by, alert_context(services), services.clock())
+        services.wake_delivery()
+        return decision
+
+    return decide_now
+
+
 def announce_lapses_now(services: Services) -> list[int]:
     """Raise the alerts of suspensions that ran out, then wake delivery; a failure is logged, never raised."""
     try:
-        created = announce_lapses(services.db, AlertContext(services.vocabulary, services.table), services.clock())
+        created = announce_lapses(services.db, alert_context(services), services.clock())
     except Exception:
         logger.exception("announcing lapsed suspensions failed")
         return []

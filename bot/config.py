@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     chokepoint_admins: Annotated[frozenset[int], NoDecode] = frozenset()
     chokepoint_send_rate: float = Field(default=25.0, gt=0, le=10_000)
     chokepoint_timezone: str = "UTC"
+    chokepoint_desk: int | None = None  # the chat that confirms or dismisses unsure readings; default: the admins
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod
@@ -103,3 +104,10 @@ def _sets_token(line: str) -> bool:
     """Whether an env-file line gives TELEGRAM_BOT_TOKEN a value."""
     name, _, value = line.strip().removeprefix("export ").partition("=")
     return name.strip() == "TELEGRAM_BOT_TOKEN" and bool(value.strip().strip("\"'"))
+
+
+def desk_chats(settings: Settings) -> tuple[int, ...]:
+    """Where desk messages go: CHOKEPOINT_DESK, else each admin's private chat."""
+    if settings.chokepoint_desk is not None:
+        return (settings.chokepoint_desk,)
+    return tuple(sorted(settings.chokepoint_admins))

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from pathlib import Path
 
-from bot.config import Settings
+from bot.config import Settings, desk_chats
 from bot.domain.clock import utc_now
 from bot.domain.knowledge import load_exposure_table
 from bot.domain.measure_file import load_measures
@@ -28,14 +28,21 @@ def open_services(settings: Settings, now: dt.datetime | None = None) -> Service
     measures = load_measures(vocabulary)
     db = open_database(settings.chokepoint_db, now)
     apply_baseline(db, measures, now, vocabulary)
-    announce_lapses(db, AlertContext(vocabulary, table), now)  # suspensions that ran out while it was off
+    desk = desk_chats(settings)
+    announce_lapses(db, AlertContext(vocabulary, table, desk), now)  # suspensions that ran out while it was off
     return Services(
         db=db,
         vocabulary=vocabulary,
         table=table,
         admins=settings.chokepoint_admins,
         timezone=settings.chokepoint_timezone,
+        desk=desk,
     )
+
+
+def alert_context(services: Services) -> AlertContext:
+    """What the jobs need to build alerts, from the opened services."""
+    return AlertContext(services.vocabulary, services.table, services.desk)
 
 
 def prepare_database(settings: Settings, now: dt.datetime | None = None) -> None:

@@ -12,7 +12,7 @@ import logging
 import warnings
 from typing import Any
 
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
@@ -60,6 +60,13 @@ def classify_bad_request(error: BadRequest) -> Outcome:
     return Permanent(error.message)
 
 
+def keyboard(buttons: tuple[tuple[str, str], ...]) -> InlineKeyboardMarkup | None:
+    """One row of inline buttons, or none."""
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in buttons]])
+
+
 class TelegramSender:
     """Sends through a PTB Bot and says what happened; never raises for Telegram or the network."""
 
@@ -74,6 +81,7 @@ class TelegramSender:
                 message.text,
                 parse_mode=ParseMode.HTML if message.html else None,
                 link_preview_options=NO_PREVIEW,
+                reply_markup=keyboard(message.buttons),
             )
         except RetryAfter as error:
             return RetryLater(retry_seconds(error))

@@ -12,8 +12,8 @@ from apscheduler.schedulers.base import BaseScheduler
 from bot.domain.html import counted
 from bot.domain.rules import load_rules
 from bot.heartbeat import heartbeat
+from bot.runtime import alert_context
 from handlers.context import Services
-from jobs.alerts import AlertContext
 from jobs.check import Checker, CheckSummary, ParserPool
 from jobs.fetch import Fetcher
 from jobs.pipeline import MeasuringSink, SourceHealthAlerts, measure_in_worker
@@ -49,7 +49,7 @@ def open_watch(services: Services, sources: list[SourceSpec], notify: Callable[[
     """A fetcher, parser workers and a checker over the services' database, measuring what it finds."""
     fetcher = Fetcher()
     pool = ParserPool(annotate=measure_in_worker)
-    sink = MeasuringSink(load_rules(services.vocabulary), AlertContext(services.vocabulary, services.table))
+    sink = MeasuringSink(load_rules(services.vocabulary), alert_context(services))
     checker = Checker(
         services.db, fetcher, sink=sink, on_health=SourceHealthAlerts(services.admins), parse=pool,
         notify=notify, clock=services.clock,

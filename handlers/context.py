@@ -11,6 +11,7 @@ from sqlite_utils import Database
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.domain.clock import utc_now
+from bot.domain.desk import DeskDecision
 from bot.domain.knowledge import ExposureTable
 from bot.domain.status import Status, StatusBook
 from bot.domain.vocab import Kind, UnknownTerm, Vocabulary
@@ -35,6 +36,9 @@ class Services:
     # Hooks the wiring sets once delivery and checking run; handlers call them, never the jobs themselves.
     wake_delivery: Callable[[], None] = lambda: None
     check_now: CheckNow | None = None
+    desk: tuple[int, ...] = ()  # the chats that confirm or dismiss unsure readings
+    # (desk item id, "confirmed" | "dismissed", who) → what became of it; set by the wiring
+    decide_desk: Callable[[int, str, str], DeskDecision] | None = None
     watched: frozenset[str] | None = None  # ids of the sources this process checks; None: every known one
     charts: ChartBook = field(default_factory=ChartBook)  # drawn off the event loop, kept until a status changes
     # What the wiring opened and must close (scheduler, checker, delivery worker); not for handlers.

@@ -8,7 +8,7 @@ from typing import Any
 
 from telegram import Update
 
-from handlers import charts, deliveries, exposure, info, modes, sources, status, subscriptions
+from handlers import charts, deliveries, desk, exposure, info, modes, sources, status, subscriptions
 from handlers.context import Context
 from handlers.replies import reply_html
 
@@ -88,6 +88,7 @@ def commands() -> list[Command]:  # fmt: skip
             arguments="HH:MM-HH:MM [banned] [TIMEZONE]|off",
         ),
         Command("mute", modes.mute, "hold alerts for a while", "/mute 4h", arguments="DURATION|off"),
+        Command("desk", desk.desk, "readings waiting for the desk to confirm or dismiss", "/desk", admin=True),
         Command("failed", deliveries.failed, "deliveries that failed, and the outbox", "/failed", admin=True),
         Command("help", help_command, "every command with an example", "/help"),
         Command("start", info.start, "what this bot does", "/start"),
@@ -99,6 +100,7 @@ def button_handlers() -> list[tuple[str, Callback]]:
     return [
         (subscriptions.CALLBACK_PATTERN, subscriptions.subscribe_button),
         (charts.CALLBACK_PATTERN, charts.chart_button),
+        (desk.CALLBACK_PATTERN, desk.desk_button),
     ]
 
 

@@ -60,6 +60,7 @@ class AlertContext:
 
     vocabulary: Vocabulary
     table: ExposureTable
+    desk: tuple[int, ...] = ()  # the chats that confirm or dismiss unsure readings (CHOKEPOINT_DESK, else admins)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +239,15 @@ def follow_up(
     for chat_id in chats:
         insert_delivery(db, alert_id, chat_id, stamp(now))
     return alert_id
+
+
+def desk_alert(db: Database, desk_id: int, payload: dict[str, Any], chats: Sequence[int], now: dt.datetime) -> None:
+    """The desk's copy of an unsure reading, with its Confirm and Dismiss buttons, to every desk chat."""
+    alert_id = insert_alert(db, f"desk:{desk_id}", "desk", "info", {**payload, "desk_id": desk_id}, stamp(now))
+    if alert_id is None:
+        return
+    for chat_id in sorted(set(chats)):
+        insert_delivery(db, alert_id, chat_id, stamp(now))
 
 
 def fan_out(db: Database, alert_id: int, filters: Sequence[Filter], now: dt.datetime, *, banned: bool) -> int:

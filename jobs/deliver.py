@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from sqlite_utils import Database
 
-from bot.domain.alert_text import alert_message
+from bot.domain.alert_text import alert_buttons, alert_message
 from bot.domain.clock import utc_now
 from bot.domain.html import split_message, to_plain
 from jobs.alerts import admin_alert, compose_due_digests
@@ -76,6 +76,7 @@ class OutgoingMessage:
     chat_id: int
     text: str
     html: bool = True
+    buttons: tuple[tuple[str, str], ...] = ()  # inline buttons (label, callback data), on one row
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,10 +390,11 @@ class DeliveryWorker:
         """The part of the alert's message this delivery sends next, and how many parts there are."""
         kind, payload = self._alert(row.alert_id)
         parts = split_message(alert_message(kind, payload, row.pairs, row.timezone))
-        text = parts[min(row.parts_sent, len(parts) - 1)]
+        index = min(row.parts_sent, len(parts) - 1)
+        buttons = alert_buttons(kind, payload) if index == len(parts) - 1 else ()
         if row.plain:
-            return OutgoingMessage(row.chat_id, to_plain(text), html=False), len(parts)
-        return OutgoingMessage(row.chat_id, text), len(parts)
+            return OutgoingMessage(row.chat_id, to_plain(parts[index]), html=False, buttons=buttons), len(parts)
+        return OutgoingMessage(row.chat_id, parts[index], buttons=buttons), len(parts)
 
     def _alert(self, alert_id: int) -> tuple[str, dict[str, Any]]:
         cached = self._payloads.get(alert_id)

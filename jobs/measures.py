@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, cast
 
 from sqlite_utils import Database
@@ -28,7 +28,8 @@ from bot.domain.measure import EASE, SUSPEND, TIGHTEN, Measurement
 from bot.domain.measures import Measure, apply_easing, eased_measures, easing_of, measure_from_row, statuses_of
 from bot.domain.status import Status, StatusBook
 from bot.domain.vocab import Vocabulary
-from jobs.alerts import follow_up
+from jobs.alerts import desk_alert, follow_up
+from storage.desk import add_desk_item, decide_desk_item, pending_for_measure
 from storage.measures import (
     all_measures,
     measure_item_ids,
@@ -55,6 +56,7 @@ class Cause:
     url: str | None = None
     item_id: int | None = None
     origin: str = "live"  # "live" | "baseline" | "lapse"
+    trust: str = "official"  # the source's tier: "official" | "press" | "aggregator" (bot/data/sources.yaml)
 
 
 def to_row(measure: Measure, origin: str) -> dict[str, Any]:
@@ -209,7 +211,12 @@ def moves_measures(measurement: Measurement) -> bool:
 
 
 def apply_to_measures(
-    db: Database, measurement: Measurement, cause: Cause, now: dt.datetime, vocabulary: Vocabulary
+    db: Database,
+    measurement: Measurement,
+    cause: Cause,
+    now: dt.datetime,
+    vocabulary: Vocabulary,
+    desk: Sequence[int] = (),
 ) -> list[tuple[int, StatusChange]]:
     """Move the measures an item bears on, then the statuses; return the changes that moved effective levels."""
     changes = apply_lapses(db, vocabulary, now)
@@ -224,9 +231,9 @@ def apply_to_measures(
         )
     ]  # fmt: skip
     if measurement.direction == TIGHTEN:
-        touched = _tighten(db, candidates, measurement, cause, now)
+        touched = _tighten(db, candidates, measurement, cause, now, desk)
     else:
-        touched = _ease(db, candidates, measurement, cause, now, vocabulary)
+        touched = _ease(db, candidates, measurement, cause, now, vocabulary, desk)
     return changes + (sync_statuses(db, vocabulary, now, cause, touched=touched) if touched else [])
 
 
@@ -286,8 +293,9 @@ def same_measure(measures: Sequence[Measure], new: Measure) -> Measure | None:
 
 
 def _tighten(
-    db: Database, measures: Sequence[Measure], measurement: Measurement, cause: Cause, now: dt.datetime
-) -> list[Measure]:
+    db: Database, measures: Sequence[Measure], measurement: Measurement, cause: Cause, now: dt.datetime,
+    desk: Sequence[int],
+) -> list[Measure]:  # fmt: skip
     new = measure_of(measurement, cause, now)
     held = same_measure(measures, new)
     event = {"at": now.isoformat(), "title": cause.title, "source": cause.source, "url": cause.url,
@@ -296,8 +304,12 @@ def _tighten(
         save_measure(db, to_row(new, "live"), now.isoformat())
         record_measure_event(db, {"measure_id": new.id, "kind": "reported" if new.provenance == "reported"
                                   else "announced", "state": "in_force", **event})  # fmt: skip
+        if needs_a_person(new):
+            hold_for_desk(db, "unconfirmed", new, measurement, cause, now, desk)
         return [new]
     confirms = held.provenance == "reported" and new.provenance == "official"
+    if cause.source not in held.sources:  # an independent source, or the issuer itself: no person needed
+        settle_desk(db, held.id, f"{'official source' if confirms else 'second source'}: {cause.source}", now)
     sources = held.sources if cause.source in held.sources else (*held.sources, cause.source)
     updated = replace(held, sources=sources, provenance="official" if confirms else held.provenance)
     save_measure(db, to_row(updated, "live"), now.isoformat())
@@ -313,7 +325,7 @@ def _tighten(
 
 def _ease(
     db: Database, measures: Sequence[Measure], measurement: Measurement, cause: Cause, now: dt.datetime,
-    vocabulary: Vocabulary,
+    vocabulary: Vocabulary, desk: Sequence[int] = (),
 ) -> list[Measure]:  # fmt: skip
     easing = easing_of(measurement)
     today = now.date()
@@ -322,6 +334,10 @@ def _ease(
         # "suspends … until D" naming a suspension already running: an extension to D
         acted = eased_measures(measures, replace(easing, action="extend"), vocabulary, today)
         easing = replace(easing, action="extend")
+    if cause.trust != "official" and any(m.provenance == "official" for m in acted):
+        # an official measure eased on the word of the press or an aggregator: a person confirms first
+        hold_for_desk(db, "easing", acted[0], measurement, cause, now, desk)
+        return []
     eased_ones = []
     for held in acted:
         eased = apply_easing(held, easing, today)
@@ -334,6 +350,49 @@ def _ease(
             "source": cause.source, "url": cause.url, "item_id": cause.item_id,
         })  # fmt: skip
     return eased_ones
+
+
+# ---------------------------------------------------------------- the desk
+
+
+def needs_a_person(measure: Measure) -> bool:
+    """A restriction or ban known only from one report: alerted as unconfirmed, and put to the desk."""
+    return measure.provenance == "reported" and measure.level >= Level.RESTRICTED and len(measure.sources) <= 1
+
+
+def hold_for_desk(
+    db: Database, kind: str, measure: Measure, measurement: Measurement, cause: Cause, now: dt.datetime,
+    desk: Sequence[int],
+) -> int:  # fmt: skip
+    """Put a reading to the desk: stored, and sent to every desk chat with Confirm and Dismiss."""
+    item = {"kind": kind, "measure_id": measure.id, "measurement": measurement_json(measurement),
+            "title": cause.title, "source": cause.source, "url": cause.url, "item_id": cause.item_id}  # fmt: skip
+    desk_id = add_desk_item(db, item, now.isoformat())
+    payload = {"kind": kind, "title": cause.title, "url": cause.url, "source": cause.source, "at": now.isoformat(),
+               "level": int(measure.level if kind == "unconfirmed" else measurement.level),
+               "direction": measurement.direction, "targets": list(measurement.targets),
+               "materials": list(measurement.materials), "measure_label": measure.label}  # fmt: skip
+    desk_alert(db, desk_id, payload, desk, now)
+    return desk_id
+
+
+def settle_desk(db: Database, measure_id: str, by: str, now: dt.datetime) -> None:
+    """Pending desk items about a measure that another source now confirms: settled without a person."""
+    for desk_id in pending_for_measure(db, measure_id):
+        decide_desk_item(db, desk_id, "corroborated", by, now.isoformat())
+
+
+def measurement_json(measurement: Measurement) -> dict[str, Any]:
+    """A measurement as stored with a desk item, to be applied once a person confirms it."""
+    return asdict(measurement)
+
+
+def measurement_from_json(document: dict[str, Any]) -> Measurement:
+    """A stored measurement back."""
+    tuples = {"targets", "materials", "evidence"}
+    known = {f.name for f in fields(Measurement)}
+    values: dict[str, Any] = {k: tuple(v) if k in tuples else v for k, v in document.items() if k in known}
+    return Measurement(**values)
 
 
 # ---------------------------------------------------------------- the calendar

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlite_utils import Database
 
@@ -42,11 +42,13 @@ class MeasuringSink:
         changes: list[tuple[int, StatusChange]] = []
         for item in items:
             measurement = item.note if isinstance(item.note, Measurement) else self.measure(item)
+            if item.source.trust == "official" and measurement.relevant:
+                measurement = replace(measurement, provenance="official")  # the issuer's own page says so
             if measurement.relevant:
                 record_signals(db, item.id, signal_rows(measurement), now.isoformat())
             if item.fresh:
-                cause = Cause(item.title, item.source.name, item.link, item.id)
-                changes += apply_to_measures(db, measurement, cause, now, self.alerts.vocabulary)
+                cause = Cause(item.title, item.source.name, item.link, item.id, trust=item.source.trust)
+                changes += apply_to_measures(db, measurement, cause, now, self.alerts.vocabulary, self.alerts.desk)
         if changes:
             alerts_for_changes(db, changes, self.alerts, now)
         return len(changes)

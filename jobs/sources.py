@@ -20,7 +20,8 @@ MIN_INTERVAL = 10
 MAX_INTERVAL = 7 * 86_400
 
 _REQUIRED = ("id", "name", "kind", "url", "every")
-_OPTIONAL = ("select", "issuer", "language", "json_keys", "allow_private")
+_OPTIONAL = ("select", "issuer", "language", "json_keys", "allow_private", "trust")
+TRUST_TIERS = ("official", "press", "aggregator")
 _JSON_KEY_FIELDS = ("title", "link", "date", "guid", "summary")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 _ISSUER = re.compile(r"[A-Z]{2}")
@@ -51,6 +52,9 @@ class SourceSpec:
     language: str | None = None  # a hint for the measuring rules: "en", "zh", "ja"
     json_keys: JsonKeys | None = None  # json: where each item keeps its title, link, date, guid, summary
     allow_private: bool = False  # may reach loopback and private addresses: an operator's own intranet only
+    # official: the issuer's own pages (their items are official); press: a newsroom; aggregator: a news search.
+    # An easing of an official measure seen only from press or aggregators waits for the desk.
+    trust: str = "press"
 
 
 class _KeyProblem(Exception):
@@ -171,6 +175,7 @@ def _spec(entry: Mapping[Any, Any]) -> SourceSpec:
         language=_optional(entry, "language", _language),
         json_keys=_optional(entry, "json_keys", _json_keys),
         allow_private=_optional(entry, "allow_private", _boolean) or False,
+        trust=_optional(entry, "trust", _trust) or "press",
     )
     _check_kind_fit(spec)
     return spec
@@ -256,6 +261,13 @@ def _url(value: object) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in text):
         raise ValueError(f"{text!r} is not an http(s) URL")
     return text
+
+
+def _trust(value: object) -> str:
+    """official, press or aggregator."""
+    if value not in TRUST_TIERS:
+        raise ValueError(f"expected one of {', '.join(TRUST_TIERS)}, got {value!r}")
+    return str(value)
 
 
 def _boolean(value: object) -> bool:

@@ -186,6 +186,21 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         # start, poll (a getUpdates answered) and check (a check finished): `chokepoint health` reads them.
         ("CREATE TABLE heartbeats (name TEXT PRIMARY KEY, at TEXT NOT NULL)",),
     ),
+    (
+        9,
+        "the desk: readings a person confirms or dismisses",
+        (
+            # kind: 'unconfirmed' (a reported restriction or ban from one source) or 'easing' (an easing of an
+            # official measure seen only from press or aggregators, held until confirmed). state: pending,
+            # confirmed, dismissed, corroborated (a second source or an official one confirmed it).
+            """CREATE TABLE desk_items (
+                id INTEGER PRIMARY KEY, kind TEXT NOT NULL, measure_id TEXT, measurement TEXT NOT NULL DEFAULT '{}',
+                title TEXT NOT NULL, source TEXT NOT NULL, url TEXT, item_id INTEGER,
+                state TEXT NOT NULL DEFAULT 'pending', decided_by TEXT, decided_at TEXT, created_at TEXT NOT NULL)""",
+            "CREATE INDEX desk_items_pending ON desk_items (created_at) WHERE state = 'pending'",
+            "CREATE INDEX desk_items_by_measure ON desk_items (measure_id)",
+        ),
+    ),
 )
 
 

@@ -39,7 +39,9 @@ from storage.subscribers import add_subscription, save_subscriber
 
 WIRE = SourceSpec(id="wire", name="Wire", kind="rss", url="http://127.0.0.1/", every_seconds=600, issuer="CN")
 PRESS = SourceSpec(id="press", name="Press", kind="rss", url="http://127.0.0.1/", every_seconds=600, issuer="CN")
-MOFCOM = SourceSpec(id="mofcom", name="MOFCOM", kind="html", url="http://127.0.0.1/", every_seconds=600, issuer="CN")
+MOFCOM = SourceSpec(
+    id="mofcom", name="MOFCOM", kind="html", url="http://127.0.0.1/", every_seconds=600, issuer="CN", trust="official"
+)
 
 
 def database_on(day: dt.datetime, vocabulary: Vocabulary, baseline: list[Measure]) -> Database:
@@ -126,7 +128,7 @@ def test_suspending_the_october_curbs_leaves_april_2025_licensing_for_germany(
     now = dt.datetime(2026, 11, 29, 9, tzinfo=dt.UTC)
     db = database_on(now, vocabulary, baseline)
     assert level(db, vocabulary, "DE", "holmium") == Level.LICENSING  # Ann. 57/2025, in force again
-    check(db, vocabulary, table, "China suspends the October rare-earth export curbs for another year", now)
+    check(db, vocabulary, table, "China suspends the October rare-earth export curbs for another year", now, MOFCOM)
     assert level(db, vocabulary, "DE", "holmium") == Level.WATCH  # only the EU entity listings of 2026-04-24
     assert level(db, vocabulary, "DE", "dysprosium") == Level.LICENSING  # Ann. 18/2025 was never suspended
     assert get_measure(db, "MOFCOM-18-2025")["state"] == "in_force"  # type: ignore[index]
@@ -137,7 +139,7 @@ def test_news_of_a_suspension_already_recorded_suspends_nothing_older(
 ) -> None:
     now = dt.datetime(2026, 1, 15, 9, tzinfo=dt.UTC)  # Ann. 70/2025 suspends the October measures to 2026-11-10
     db = database_on(now, vocabulary, baseline)
-    assert check(db, vocabulary, table, "China suspends rare earth export controls for one year", now) == 0
+    assert check(db, vocabulary, table, "China suspends rare earth export controls for one year", now, MOFCOM) == 0
     assert get_measure(db, "MOFCOM-18-2025")["state"] == "in_force"  # type: ignore[index]
     assert level(db, vocabulary, "KR", "dysprosium") == Level.LICENSING
 
@@ -148,7 +150,7 @@ def test_a_japanese_headline_extending_the_us_suspension_by_a_year_moves_its_end
     now = dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)
     db = database_on(now, vocabulary, baseline)
     subscribe(db, 1, "US", "gallium")
-    moved = check(db, vocabulary, table, "中国、対米ガリウム輸出禁止の停止措置を1年延長", now)
+    moved = check(db, vocabulary, table, "中国、対米ガリウム輸出禁止の停止措置を1年延長", now, MOFCOM)
     assert moved == 0 and alerts(db) == []
     clause = get_measure(db, "MOFCOM-46-2024-c2")
     assert clause is not None and (clause["state"], clause["until"]) == ("suspended", "2027-11-27")

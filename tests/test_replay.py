@@ -28,7 +28,9 @@ from storage.db import open_database
 from storage.items import insert_new_items
 from storage.statuses import current_statuses
 
-WIRE = SourceSpec(id="wire", name="Wire", kind="rss", url="http://127.0.0.1/", every_seconds=600, issuer="CN")
+WIRE = SourceSpec(
+    id="wire", name="Wire", kind="rss", url="http://127.0.0.1/", every_seconds=600, issuer="CN", trust="official"
+)
 TIMELINE: tuple[tuple[str, str], ...] = (
     ("2023-07-03", "China to require export licences for gallium and germanium from August 1"),
     ("2023-10-20", "China requires export licences for graphite items from December 1"),

@@ -32,7 +32,9 @@ from storage.outbox import deliveries_of_alert, get_alert
 from storage.subscribers import set_digest
 from tests.alerting import NOW, live_change, subscribe
 
-SOURCE = SourceSpec(id="wire", name="Wire", kind="rss", url="http://127.0.0.1/", every_seconds=600, issuer="CN")
+SOURCE = SourceSpec(
+    id="wire", name="Wire", kind="rss", url="http://127.0.0.1/", every_seconds=600, issuer="CN", trust="official"
+)
 SUSPENSION = "China suspends rare earth export controls for one year"
 ANN_70 = "MOFCOM + GAC Announcement 70/2025"
 

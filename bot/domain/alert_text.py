@@ -183,6 +183,48 @@ def confirmation_message(payload: Mapping[str, Any], timezone: str = "UTC") -> s
     ])  # fmt: skip
 
 
+def correction_message(payload: Mapping[str, Any], timezone: str = "UTC") -> str:
+    """The correction to an alert on a reported measure that the desk dismissed."""
+    return "\n".join([
+        f"↩️ <b>Correction: {esc(payload['measure_label'])}</b>",
+        "The report alerted earlier was not confirmed and has been withdrawn; levels are back to what they were.",
+        "",
+        evidence_line(payload),
+        "",
+        f"🕒 {moment(payload['at'], timezone)}",
+    ])  # fmt: skip
+
+
+DESK_KINDS = {
+    "unconfirmed": "A reported restriction or ban from one source only: alerted as unconfirmed.",
+    "easing": "An easing of an official measure seen only from the press or an aggregator: held until confirmed.",
+}
+
+
+def desk_message(payload: Mapping[str, Any], timezone: str = "UTC") -> str:
+    """The desk's copy of an unsure reading: what it says, where from, and what Confirm and Dismiss do."""
+    level = Level(int(payload.get("level", 0))).label
+    materials = ", ".join(str(m) for m in payload.get("materials", [])) or "no material named"
+    targets = ", ".join(str(t) for t in payload.get("targets", [])) or "?"
+    return "\n".join([
+        f"🧐 <b>For the desk: {esc(payload['direction'])} {esc(level)}</b> — {esc(materials)} → {esc(targets)}",
+        esc(DESK_KINDS.get(str(payload.get("kind")), "")),
+        "",
+        evidence_line(payload),
+        f"Measure: {esc(payload.get('measure_label', ''))}",
+        "",
+        f"🕒 {moment(payload['at'], timezone)} · desk item {esc(payload.get('desk_id', ''))}",
+    ])  # fmt: skip
+
+
+def alert_buttons(kind: str, payload: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """Inline buttons (label, callback data) that go with an alert's last part: Confirm and Dismiss on the desk's."""
+    if kind != "desk":
+        return ()
+    desk_id = payload.get("desk_id")
+    return (("✅ Confirm", f"desk:confirmed:{desk_id}"), ("🗑 Dismiss", f"desk:dismissed:{desk_id}"))
+
+
 def status_alert_message(payload: Mapping[str, Any], pairs: Sequence[str] = (), timezone: str = "UTC") -> str:
     """The alert for one item's status changes, as this chat's countries see them, with what they do to this
     chat's exposure."""
@@ -309,4 +351,8 @@ def alert_message(kind: str, payload: Mapping[str, Any], pairs: Sequence[str] = 
         return lapse_message(payload, pairs, timezone)
     if kind == "confirmation":
         return confirmation_message(payload, timezone)
+    if kind == "correction":
+        return correction_message(payload, timezone)
+    if kind == "desk":
+        return desk_message(payload, timezone)
     return status_alert_message(payload, pairs, timezone)

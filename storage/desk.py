@@ -1,0 +1,49 @@
+"""The desk: readings held for a person to confirm or dismiss, and who decided."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlite_utils import Database
+
+PENDING = "pending"
+
+
+def add_desk_item(db: Database, item: Mapping[str, Any], now: str) -> int:
+    """Hold one reading for the desk; return its id. The caller holds the transaction."""
+    cursor = db.execute(
+        """INSERT INTO desk_items (kind, measure_id, measurement, title, source, url, item_id, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+        [item["kind"], item.get("measure_id"), json.dumps(item.get("measurement", {}), ensure_ascii=False),
+         item["title"], item["source"], item.get("url"), item.get("item_id"), now],
+    )  # fmt: skip
+    return int(cursor.lastrowid or 0)
+
+
+def get_desk_item(db: Database, item_id: int) -> dict[str, Any] | None:
+    """One desk item, its measurement decoded, or None."""
+    row = next(iter(db.query("SELECT * FROM desk_items WHERE id = ?", [item_id])), None)
+    return None if row is None else {**row, "measurement": json.loads(row["measurement"])}
+
+
+def pending_desk_items(db: Database, limit: int = 50) -> list[dict[str, Any]]:
+    """What waits for the desk, oldest first."""
+    rows = db.query("SELECT * FROM desk_items WHERE state = ? ORDER BY created_at, id LIMIT ?", [PENDING, limit])
+    return [{**row, "measurement": json.loads(row["measurement"])} for row in rows]
+
+
+def pending_for_measure(db: Database, measure_id: str) -> list[int]:
+    """The pending desk items about one measure."""
+    rows = db.execute("SELECT id FROM desk_items WHERE measure_id = ? AND state = ?", [measure_id, PENDING])
+    return [row[0] for row in rows.fetchall()]
+
+
+def decide_desk_item(db: Database, item_id: int, state: str, by: str, now: str) -> bool:
+    """Record a decision on a pending item; False where it was decided before (the first decision wins)."""
+    cursor = db.execute(
+        "UPDATE desk_items SET state = ?, decided_by = ?, decided_at = ? WHERE id = ? AND state = ?",
+        [state, by, now, item_id, PENDING],
+    )
+    return cursor.rowcount == 1

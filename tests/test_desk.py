@@ -1,0 +1,208 @@
+"""The desk: an unsure reading goes to a person. A reported restriction or ban from one source is alerted as
+unconfirmed and put to the desk with Confirm and Dismiss; a second source or an official one settles it without a
+person; an easing of an official measure seen only from the press waits for the desk."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from email.utils import format_datetime
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from bot.domain.alert_text import alert_buttons, alert_message
+from bot.domain.knowledge import ExposureTable
+from bot.domain.ladder import Level
+from bot.domain.measures import Measure
+from bot.domain.rules import load_rules
+from bot.domain.status import Status, StatusBook
+from bot.domain.vocab import Vocabulary
+from jobs.alerts import AlertContext
+from jobs.baseline import apply_baseline
+from jobs.check import NewItem
+from jobs.desk import decide
+from jobs.measures import apply_lapses
+from jobs.pipeline import MeasuringSink
+from jobs.sources import SourceSpec
+from storage.db import open_database
+from storage.desk import get_desk_item, pending_desk_items
+from storage.items import insert_new_items
+from storage.outbox import get_alert
+from storage.statuses import current_statuses
+from storage.subscribers import add_subscription, save_subscriber
+from tests.bot_harness import ADMIN, polling_bot
+from tests.fake_bot_api import FakeBotAPI
+from tests.loopback import LoopbackServer, Response
+
+DESK = (70,)
+NOW = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+REPORT = "China halts dysprosium export licences for Germany, sources say"
+
+
+def source(id_: str, trust: str) -> SourceSpec:
+    return SourceSpec(id=id_, name=id_.capitalize(), kind="rss", url="http://127.0.0.1/", every_seconds=600,
+                      issuer="CN", trust=trust)  # fmt: skip
+
+
+def check(
+    db: Database, vocabulary: Vocabulary, table: ExposureTable, title: str, spec: SourceSpec,
+    when: dt.datetime = NOW,
+) -> None:  # fmt: skip
+    row = {"guid": f"{spec.id}:{title}", "title": title, "summary": "", "link": None, "published_at": None}
+    [stored] = insert_new_items(db, spec.id, [row], when.isoformat())
+    item = NewItem(int(stored["id"]), spec, title, "", None, when, fresh=True)
+    with db.atomic():
+        MeasuringSink(load_rules(vocabulary), AlertContext(vocabulary, table, DESK))(db, [item], when)
+
+
+def subscribed_db(chats: dict[int, tuple[str, str]]) -> Database:
+    db = open_database(":memory:", NOW)
+    for chat_id, (country, material) in chats.items():
+        save_subscriber(db, chat_id, "private", None, "UTC", NOW.isoformat())
+        add_subscription(db, chat_id, country, "", material, 0, NOW.isoformat())
+    return db
+
+
+def level(db: Database, vocabulary: Vocabulary, country: str, material: str) -> Level:
+    return StatusBook([Status.from_row(r) for r in current_statuses(db)], vocabulary).level(country, material)
+
+
+def chats_of_kind(db: Database, kind: str) -> list[int]:
+    sql = "SELECT d.chat_id FROM deliveries d JOIN alerts a ON a.id = d.alert_id WHERE a.kind = ? ORDER BY 1"
+    return [row[0] for row in db.execute(sql, [kind]).fetchall()]
+
+
+def test_a_reported_ban_from_one_source_is_alerted_as_unconfirmed_and_put_to_the_desk(
+    vocabulary: Vocabulary, table: ExposureTable
+) -> None:
+    db = subscribed_db({1: ("DE", "dysprosium"), 2: ("ALL", "dysprosium")})
+    check(db, vocabulary, table, REPORT, source("wire", "press"))
+    assert chats_of_kind(db, "status") == [1, 2]  # Germany's own, and all destinations' (the target's levels)
+    [item] = pending_desk_items(db)
+    assert (item["kind"], item["source"]) == ("unconfirmed", "Wire")
+    assert chats_of_kind(db, "desk") == list(DESK)
+    [desk_alert] = [get_alert(db, row[0]) for row in db.execute("SELECT id FROM alerts WHERE kind = 'desk'")]
+    assert desk_alert is not None
+    assert alert_buttons("desk", desk_alert["payload"]) == (
+        ("✅ Confirm", f"desk:confirmed:{item['id']}"), ("🗑 Dismiss", f"desk:dismissed:{item['id']}")
+    )  # fmt: skip
+    assert "For the desk: tighten restricted" in alert_message("desk", desk_alert["payload"])
+
+
+def test_dismiss_withdraws_the_measure_and_corrects_every_chat_that_got_the_alert_once(
+    vocabulary: Vocabulary, table: ExposureTable
+) -> None:
+    db = subscribed_db({1: ("DE", "dysprosium"), 3: ("EU", "dysprosium")})
+    check(db, vocabulary, table, REPORT, source("wire", "press"))
+    assert level(db, vocabulary, "DE", "dysprosium") == Level.RESTRICTED
+    [item] = pending_desk_items(db)
+    context = AlertContext(vocabulary, table, DESK)
+    first = decide(db, item["id"], "dismissed", "@editor (70)", context, NOW)
+    again = decide(db, item["id"], "confirmed", "@other (71)", context, NOW)
+    assert (first.decided, first.state) == (True, "dismissed")
+    assert (again.decided, again.state, again.by) == (False, "dismissed", "@editor (70)")
+    assert level(db, vocabulary, "DE", "dysprosium") == Level.NORMAL
+    assert db.execute("SELECT state FROM measures").fetchall() == [("withdrawn",)]
+    assert chats_of_kind(db, "correction") == chats_of_kind(db, "status") == [1]
+    assert chats_of_kind(db, "status") == [1]  # no "eased" alert: nothing eased, the reading was wrong
+
+
+def test_confirm_records_who_confirmed(vocabulary: Vocabulary, table: ExposureTable) -> None:
+    db = subscribed_db({})
+    check(db, vocabulary, table, REPORT, source("wire", "press"))
+    [item] = pending_desk_items(db)
+    decide(db, item["id"], "confirmed", "@editor (70)", AlertContext(vocabulary, table, DESK), NOW)
+    assert get_desk_item(db, item["id"])["decided_by"] == "@editor (70)"  # type: ignore[index]
+    assert db.execute("SELECT kind, actor FROM measure_events WHERE kind = 'confirmed'").fetchall() == [
+        ("confirmed", "@editor (70)")
+    ]
+
+
+def test_a_second_independent_source_or_an_official_one_settles_it_without_a_person(
+    vocabulary: Vocabulary, table: ExposureTable
+) -> None:
+    db = subscribed_db({})
+    check(db, vocabulary, table, REPORT, source("wire", "press"))
+    check(db, vocabulary, table, "China has halted dysprosium export licences for Germany, sources say",
+          source("press", "press"))  # fmt: skip
+    [item] = db.execute("SELECT state, decided_by FROM desk_items").fetchall()
+    assert item == ("corroborated", "second source: Press")
+    other = subscribed_db({})
+    check(other, vocabulary, table, REPORT, source("wire", "press"))
+    check(other, vocabulary, table, "MOFCOM halts dysprosium export licences for Germany", source("mofcom", "official"))
+    assert other.execute("SELECT state, decided_by FROM desk_items").fetchall() == [
+        ("corroborated", "official source: Mofcom")
+    ]
+    assert other.execute("SELECT provenance FROM measures").fetchall() == [("official",)]
+
+
+def test_an_easing_of_an_official_measure_from_an_aggregator_waits_for_the_desk(
+    vocabulary: Vocabulary, table: ExposureTable, baseline: list[Measure]
+) -> None:
+    late = dt.datetime(2026, 11, 29, 9, tzinfo=dt.UTC)  # the US ban in force again since 2026-11-28
+    db = subscribed_db({5: ("US", "gallium")})
+    apply_baseline(db, baseline, late, vocabulary)
+    with db.atomic():
+        apply_lapses(db, vocabulary, late)
+    history = db.execute("SELECT count(*) FROM status_changes").fetchone()[0]
+    easing = "China lifts the ban on gallium exports to the US, blog says"
+    check(db, vocabulary, table, easing, source("news-search", "aggregator"), late)
+    assert level(db, vocabulary, "US", "gallium") == Level.BANNED  # unchanged, no history row, no alert
+    assert db.execute("SELECT count(*) FROM status_changes").fetchone()[0] == history
+    [item] = pending_desk_items(db)
+    assert item["kind"] == "easing" and chats_of_kind(db, "status") == []
+    decide(db, item["id"], "confirmed", "@editor (70)", AlertContext(vocabulary, table, DESK), late)
+    assert level(db, vocabulary, "US", "gallium") == Level.LICENSING
+    assert chats_of_kind(db, "status") == [5]
+
+
+# ---------------------------------------------------------------- through the fake Bot API
+
+
+def feed(title: str, published: dt.datetime) -> Response:
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title><item>'
+        f"<title>{title}</title><link>https://wire.example/1</link><guid>1</guid>"
+        f"<pubDate>{format_datetime(published)}</pubDate></item></channel></rss>"
+    )
+    return Response(200, body, {"Content-Type": "application/rss+xml"})
+
+
+async def test_a_reported_ban_is_dismissed_at_the_desk_and_every_recipient_gets_the_correction(
+    tmp_path: Path,
+) -> None:
+    empty = Response(200, '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title></channel></rss>',
+                     {"Content-Type": "application/rss+xml"})  # fmt: skip
+    async with LoopbackServer({"/feed": empty}) as server:
+        wire = SourceSpec(id="wire", name="Wire", kind="rss", url=server.url("/feed"), every_seconds=3600,
+                          issuer="CN", allow_private=True, trust="press")  # fmt: skip
+        async with FakeBotAPI() as api, polling_bot(api, tmp_path / "bot.db", [wire]):
+            for chat, words in ((901, "germany dysprosium"), (902, "all dysprosium")):
+                api.user_says(f"/subscribe {words}", chat_id=chat)
+                await api.wait_for_messages(chat, timeout=10)
+            api.user_says("/desk", chat_id=555)
+            [refused] = await api.wait_for_messages(555, timeout=10)
+            assert refused["text"] == "This is for the desk."
+            server.routes["/feed"] = feed(REPORT, dt.datetime.now(dt.UTC))
+            api.user_says("/checknow", chat_id=ADMIN)
+            await api.wait_for(lambda: any("desk:dismissed:" in json.dumps(m) for m in api.messages_to(ADMIN)), 15)
+            [alert] = [m for m in await api.wait_for_messages(901, count=2, timeout=15) if "Tightened" in m["text"]]
+            assert "Reported, not confirmed by MOFCOM." in alert["text"]
+            desk_message = next(m for m in api.messages_to(ADMIN) if "desk:dismissed:" in json.dumps(m))
+            keyboard = desk_message["reply_markup"]
+            keyboard = json.loads(keyboard) if isinstance(keyboard, str) else keyboard
+            data = next(b["callback_data"] for row in keyboard["inline_keyboard"]
+                        for b in row if b["callback_data"].startswith("desk:dismissed:"))  # fmt: skip
+            api.press_button(data, chat_id=555, message_id=1, user_id=555)  # outside the desk: refused
+            await api.wait_for(lambda: len(api.callback_answers) >= 1, 10)
+            assert api.callback_answers[0]["text"] == "This is for the desk."
+            api.press_button(data, chat_id=ADMIN, message_id=1, user_id=ADMIN)
+            await api.wait_for(lambda: any("Correction" in m["text"] for m in api.messages_to(901)), 15)
+            await api.wait_for(lambda: any("Correction" in m["text"] for m in api.messages_to(902)), 15)
+            for chat in (901, 902):  # every chat that got the alert gets one correction
+                assert sum("Correction" in m["text"] for m in api.messages_to(chat)) == 1
+            api.press_button(data.replace("dismissed", "confirmed"), chat_id=ADMIN, message_id=1, user_id=ADMIN)
+            await api.wait_for(lambda: len(api.callback_answers) >= 3, 10)
+            assert api.callback_answers[2]["text"].startswith("Already decided: dismissed by")
+            assert any("Dismissed by" in str(edit.get("text")) for edit in api.edited)
