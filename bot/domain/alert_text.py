@@ -171,28 +171,22 @@ def qualifier_lines(payload: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def confirmation_message(payload: Mapping[str, Any], timezone: str = "UTC") -> str:
-    """The follow-up to an alert on a reported measure: the issuer's own source now confirms it."""
-    return "\n".join([
-        f"✅ <b>Confirmed: {esc(payload['measure_label'])}</b>",
-        "What was reported is now confirmed by an official source; levels stay as alerted.",
-        "",
-        evidence_line(payload),
-        "",
-        f"🕒 {moment(payload['at'], timezone)}",
-    ])  # fmt: skip
-
-
-def correction_message(payload: Mapping[str, Any], timezone: str = "UTC") -> str:
-    """The correction to an alert on a reported measure that the desk dismissed."""
-    return "\n".join([
-        f"↩️ <b>Correction: {esc(payload['measure_label'])}</b>",
+FOLLOW_UPS = {
+    "confirmation": (
+        "✅", "Confirmed", "What was reported is now confirmed by an official source; levels stay as alerted.",
+    ),
+    "correction": (
+        "↩️", "Correction",
         "The report alerted earlier was not confirmed and has been withdrawn; levels are back to what they were.",
-        "",
-        evidence_line(payload),
-        "",
-        f"🕒 {moment(payload['at'], timezone)}",
-    ])  # fmt: skip
+    ),
+}  # fmt: skip
+
+
+def follow_up_message(kind: str, payload: Mapping[str, Any], timezone: str = "UTC") -> str:
+    """The follow-up to an alert on a reported measure: confirmed by an official source, or withdrawn by the desk."""
+    mark, heading, sentence = FOLLOW_UPS[kind]
+    title = f"{mark} <b>{heading}: {esc(payload['measure_label'])}</b>"
+    return "\n".join([title, sentence, "", evidence_line(payload), "", f"🕒 {moment(payload['at'], timezone)}"])
 
 
 DESK_KINDS = {
@@ -349,10 +343,8 @@ def alert_message(kind: str, payload: Mapping[str, Any], pairs: Sequence[str] = 
         return digest_message(payload, timezone)
     if kind == "lapse":  # written by versions before measures (docs/ARCHITECTURE.md); kept readable
         return lapse_message(payload, pairs, timezone)
-    if kind == "confirmation":
-        return confirmation_message(payload, timezone)
-    if kind == "correction":
-        return correction_message(payload, timezone)
+    if kind in FOLLOW_UPS:
+        return follow_up_message(kind, payload, timezone)
     if kind == "desk":
         return desk_message(payload, timezone)
     return status_alert_message(payload, pairs, timezone)
