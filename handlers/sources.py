@@ -10,9 +10,12 @@ from typing import Any
 from telegram import Update
 
 from bot.domain.html import counted, esc, link
+from bot.domain.ladder import Level
+from bot.domain.scripts import unread_script
 from handlers.context import Context, Services, UsageError, check_arguments
 from handlers.replies import admin_in_private, refuse_unless_admin, reply_answer, reply_html, reply_problem
 from storage.items import count_items, latest_items
+from storage.signals import signals_of
 from storage.sources import list_sources
 
 LATEST_USAGE = "Usage: /latest [N]\nExample: /latest 5"
@@ -70,10 +73,23 @@ def latest_answer(services: Services, args: Sequence[str]) -> str:
         return "No items yet: sources are checked on their schedule (/sources)."
     lines = [
         f"• {(item['published_at'] or item['fetched_at'])[:10]} {link(item['title'], item['link'])} "
-        f"<i>({esc(item['source_name'] or item['source_id'])})</i>"
+        f"<i>({esc(item['source_name'] or item['source_id'])})</i>{reading_note(services, item)}"
         for item in items
     ]
     return "\n".join([f"<b>Latest {counted(len(items), 'item')}</b>", *lines])
+
+
+def reading_note(services: Services, item: dict[str, Any]) -> str:
+    """What measuring made of an item: its signal, or that its script is not read (kept, never guessed)."""
+    script = unread_script(item["title"])
+    if script is not None:
+        return f" — <i>not read ({esc(script)} script)</i>"
+    signals = signals_of(services.db, int(item["id"]))
+    if not signals:
+        return ""
+    first = signals[0]
+    targets = sorted({s["target"] for s in signals})
+    return f" — {esc(first['direction'])} {Level(first['level']).label} → {esc(', '.join(targets))}"
 
 
 async def sources(update: Update, context: Context) -> None:

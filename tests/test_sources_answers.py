@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.scripts import unread_script
 from handlers.context import Services, UsageError
 from handlers.sources import latest_answer, sources_answer
 from jobs.sources import SourceSpec
 from storage.db import open_database
 from storage.items import insert_new_items
+from storage.signals import record_signals
 from storage.sources import record_failure, record_success, sync_sources
 from tests.bot_harness import ADMIN, polling_bot
 from tests.conftest import NOW
@@ -101,3 +103,28 @@ async def test_only_an_admin_in_a_private_chat_reads_why_a_source_fails(tmp_path
     assert "10.0.0.7" in admin["text"]
     for answer in (group, other):
         assert "last error: the last check failed (1 in a row)" in answer["text"] and "10.0.0.7" not in answer["text"]
+
+
+def test_latest_says_what_measuring_made_of_each_item_and_keeps_an_unread_script_unread(services: Services) -> None:
+    add_sources(services)
+    rows = [
+        {"guid": "ko", "title": "중국, 희토류 수출 통제 강화", "summary": "", "link": None,
+         "published_at": "2026-11-28T02:00:00+00:00"},
+        {"guid": "en", "title": "China bans gallium exports to the US", "summary": "", "link": None,
+         "published_at": "2026-11-28T01:00:00+00:00"},
+    ]  # fmt: skip
+    stored = insert_new_items(services.db, "mofcom", rows, NOW.isoformat())
+    record_signals(services.db, int(stored[1]["id"]), [{"issuer": "CN", "target": "US", "material": "gallium",
+                   "level": 5, "direction": "tighten", "evidence": ["bans"]}], NOW.isoformat())  # fmt: skip
+    lines = latest_answer(services, ["5"]).splitlines()
+    assert lines[1].endswith("— <i>not read (Korean script)</i>")
+    assert lines[2].endswith("— tighten banned → US")
+
+
+@pytest.mark.parametrize(
+    ("text", "script"),
+    [("중국, 희토류 수출 통제 강화", "Korean"), ("Китай ограничил экспорт галлия", "Cyrillic"),
+     ("China bans gallium", None), ("中国、レアアース輸出規制", None), ("中國暫停實施出口管制", None)],
+)  # fmt: skip
+def test_scripts_the_rules_do_not_read_are_named(text: str, script: str | None) -> None:
+    assert unread_script(text) == script
