@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeAlias
 
@@ -25,14 +26,18 @@ from telegram.request import BaseRequest
 from bot.config import Settings
 from bot.domain.desk import DeskDecision
 from bot.heartbeat import POLL_BEAT_EVERY, PollingRequest, heartbeat
+from bot.pacing import SharedPacing
 from bot.runtime import alert_context, close_services, open_services, quiet_noisy_loggers
 from bot.telegram_sender import start_delivery, stop_delivery
+from bot.updates import ChatOrderedUpdates
 from bot.watching import Watch, check_now, open_watch, start_checks
 from handlers.context import BotData, Services
 from handlers.errors import on_error, unknown_command_handler
 from handlers.registry import button_handlers, commands
+from handlers.replies import slow_down
 from jobs.desk import decide
 from jobs.lapses import announce_lapses
+from jobs.limits import CommandBudget, RateLimiter, SendLimits
 from jobs.sources import SourceSpec
 from storage.heartbeats import POLL, START
 
@@ -42,6 +47,8 @@ ChokepointApp: TypeAlias = Application[Any, Any, Any, Any, BotData, Any]
 SCHEDULER_KEY = "scheduler"
 WATCH_KEY = "watch"
 LAPSES_AT = {"hour": 0, "minute": 5}  # UTC, daily: suspensions run out at the end of their day
+NEW_MESSAGES = filters.UpdateType.MESSAGE
+CHANNEL_POSTS = filters.UpdateType.CHANNEL_POST
 
 
 def build_application(
@@ -51,18 +58,26 @@ def build_application(
     token: str,
     request: BaseRequest | None = None,
     open_: Callable[[Settings], Services] = open_services,
+    budget: CommandBudget | None = None,
+    pace_replies: bool = True,
 ) -> ChokepointApp:
-    """The Application with every handler registered; nothing is opened until post_init."""
+    """The Application with every handler registered; nothing is opened until post_init.
+
+    Updates run concurrently, each chat's in order, within each sender's command `budget`; with `pace_replies`
+    (not in the console, which has no limits to keep) replies share the delivery worker's send limiter."""
     quiet_noisy_loggers()
     polling = PollingRequest()
+    limits = SendLimits(per_second=settings.chokepoint_send_rate)
     builder = (
         ApplicationBuilder()
         .token(token)
+        .concurrent_updates(ChatOrderedUpdates(budget or CommandBudget(), limits.group_budget(), slow_down))
+        .rate_limiter(SharedPacing())
         .base_url(settings.telegram_base_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .context_types(ContextTypes(bot_data=BotData))
         .job_queue(None)  # scheduling is ours (APScheduler, started in post_init), not PTB's JobQueue
-        .post_init(_post_init(settings, sources, open_, polling))
+        .post_init(_post_init(settings, sources, open_, polling, limits if pace_replies else None))
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
     )
@@ -76,26 +91,40 @@ def build_application(
 
 
 def register_handlers(app: ChokepointApp) -> None:
-    """Every command, the unknown-command answer and the error handler."""
+    """Every command, the unknown-command answer and the error handler.
+
+    Commands run from new messages only: an edited message never runs one again. A channel's posts run the
+    commands that change the channel's own settings, and nothing else is answered there."""
     known = commands()
     for command in known:
-        app.add_handler(CommandHandler(command.name, command.callback))
+        kinds = NEW_MESSAGES | CHANNEL_POSTS if command.channels else NEW_MESSAGES
+        app.add_handler(CommandHandler(command.name, command.callback, filters=kinds))
     for pattern, callback in button_handlers():
         app.add_handler(CallbackQueryHandler(callback, pattern=pattern))
-    app.add_handler(MessageHandler(filters.COMMAND, unknown_command_handler([c.name for c in known])))
+    app.add_handler(MessageHandler(filters.COMMAND & NEW_MESSAGES, unknown_command_handler([c.name for c in known])))
     app.add_error_handler(on_error)
 
 
 def _post_init(
-    settings: Settings, sources: list[SourceSpec], open_: Callable[[Settings], Services], polling: PollingRequest
+    settings: Settings,
+    sources: list[SourceSpec],
+    open_: Callable[[Settings], Services],
+    polling: PollingRequest,
+    limits: SendLimits | None,
 ) -> Callable[[ChokepointApp], Coroutine[Any, Any, None]]:
+    """Open the services, then start delivery, checks and lapses; `limits` shared by replies and alerts (None:
+    replies are not paced, alerts keep the rate alone)."""
+
     async def post_init(app: ChokepointApp) -> None:
         services = open_(settings)
         app.bot_data.attach(services)
         heartbeat(services, START)()
         polling.beat = heartbeat(services, POLL, every=POLL_BEAT_EVERY)
         services.charts.warm_up()  # matplotlib and the fonts load in a worker thread, not on the first /chart
-        delivery = start_delivery(app.bot, services, settings)
+        limiter = RateLimiter(limits or SendLimits(per_second=settings.chokepoint_send_rate))
+        if limits is not None and isinstance(app.bot.rate_limiter, SharedPacing):
+            app.bot.rate_limiter.attach(limiter, time.monotonic, lambda: not app.running)
+        delivery = start_delivery(app.bot, services, limiter, time.monotonic)  # limits keep real seconds
         watch = open_watch(services, sources, notify=delivery.wake)
         services.extras[WATCH_KEY] = watch
         services.check_now = lambda ids: check_now(watch, ids)

@@ -227,7 +227,9 @@ async def run_console(settings: Settings) -> None:
     local = settings.model_copy(update={"chokepoint_admins": settings.chokepoint_admins | {CONSOLE_CHAT_ID}})
     sources = load_watched_sources(settings.chokepoint_sources)
     charts = settings.chokepoint_db.parent / "charts"
-    app = build_application(local, sources, token="0:console", request=ConsoleRequest(charts=charts))
+    app = build_application(
+        local, sources, token="0:console", request=ConsoleRequest(charts=charts), pace_replies=False
+    )
     log_file = settings.chokepoint_db.with_suffix(".log")
     log_to_file(log_file)  # the terminal is the chat: checks and retries would interleave with the replies
     print(

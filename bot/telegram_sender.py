@@ -10,14 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.config import Settings
+from bot.pacing import PACED
 from handlers.context import Services
 from jobs.deliver import (
     DELIVERY_KEY,
@@ -32,7 +34,7 @@ from jobs.deliver import (
     Sent,
     Transient,
 )
-from jobs.limits import SendLimits
+from jobs.limits import RateLimiter
 from storage.db import connect
 from storage.outbox import database_file
 
@@ -72,6 +74,9 @@ class TelegramSender:
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
+        # the delivery worker paces alerts itself: the Application's shared limiter lets them straight through
+        paced = isinstance(bot, ExtBot) and bot.rate_limiter is not None
+        self._limit_args: dict[str, Any] = {"rate_limit_args": PACED} if paced else {}
 
     async def send(self, message: OutgoingMessage) -> Outcome:
         """One sendMessage."""
@@ -82,6 +87,7 @@ class TelegramSender:
                 parse_mode=ParseMode.HTML if message.html else None,
                 link_preview_options=NO_PREVIEW,
                 reply_markup=keyboard(message.buttons),
+                **self._limit_args,
             )
         except RetryAfter as error:
             return RetryLater(retry_seconds(error))
@@ -98,14 +104,16 @@ class TelegramSender:
         return Sent(sent.message_id)
 
 
-def start_delivery(bot: Bot, services: Services, settings: Settings) -> DeliveryWorker:
-    """Start the delivery worker on its own connection (file databases), in services.extras['delivery']."""
+def start_delivery(bot: Bot, services: Services, limiter: RateLimiter, pace: Callable[[], float]) -> DeliveryWorker:
+    """Start the delivery worker on its own connection (file databases), in services.extras['delivery'], keeping
+    Telegram's limits on `limiter`, in `pace`'s seconds (both shared with the replies)."""
     path = database_file(services.db)
     db = connect(path) if path else services.db
     worker = DeliveryWorker(
         db,
         TelegramSender(bot),
-        limits=SendLimits(per_second=settings.chokepoint_send_rate),
+        limiter=limiter,
+        pace=pace,
         admins=services.admins,
         clock=services.clock,
     )

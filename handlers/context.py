@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlite_utils import Database
+from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.domain.clock import utc_now
@@ -16,6 +18,7 @@ from bot.domain.knowledge import ExposureTable
 from bot.domain.status import Status, StatusBook
 from bot.domain.vocab import Kind, UnknownTerm, Vocabulary
 from handlers.chart_book import ChartBook
+from handlers.chat_admins import ChatAdmins
 from storage.statuses import current_statuses
 
 CheckNow = Callable[[Sequence[str] | None], Awaitable[list[str]]]  # source ids (None: all) → summary lines
@@ -41,6 +44,7 @@ class Services:
     decide_desk: Callable[[int, str, str], DeskDecision] | None = None
     watched: frozenset[str] | None = None  # ids of the sources this process checks; None: every known one
     charts: ChartBook = field(default_factory=ChartBook)  # drawn off the event loop, kept until a status changes
+    chat_admins: ChatAdmins = field(default_factory=ChatAdmins)  # groups' and channels' admins, cached
     # What the wiring opened and must close (scheduler, checker, delivery worker); not for handlers.
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -90,6 +94,27 @@ def check_arguments(args: Sequence[str], usage: str, *, at_least: int = 0) -> li
     if any(len(arg) > MAX_ARGUMENT_CHARS for arg in args):
         raise UsageError(f"That is longer than any name I know.\n{usage}")
     return list(args)
+
+
+def sender_of(update: Update) -> int | None:
+    """Who sent an update: a signed channel post's author, else the chat a message was sent as (an anonymous
+    admin's group, a channel), else the user; a button press is its presser's."""
+    message = update.effective_message
+    if update.callback_query is None and message is not None and message.sender_chat is not None:
+        author = message.from_user if message.chat.type == ChatType.CHANNEL else None
+        return author.id if author is not None else message.sender_chat.id
+    user = update.effective_user
+    return user.id if user is not None else None
+
+
+def command_for(text: str, username: str) -> str | None:
+    """The command a message starting '/name' or '/name@bot' runs, when it is for this bot; else None."""
+    if not text.startswith("/"):
+        return None
+    name, _, addressee = text.split(maxsplit=1)[0].lstrip("/").partition("@")
+    if addressee and addressee.lower() != username.lower():
+        return None
+    return name
 
 
 def split_leading(vocabulary: Vocabulary, kind: Kind, words: Sequence[str]) -> tuple[str, list[str]]:

@@ -10,7 +10,7 @@ from typing import Any
 from telegram import Update
 
 from bot.domain.html import esc
-from handlers.context import Context
+from handlers.context import Context, command_for
 from handlers.replies import reply_html
 
 logger = logging.getLogger(__name__)
@@ -31,8 +31,8 @@ def unknown_command_handler(known: list[str]) -> Callable[[Update, Context], Cor
         message = update.effective_message
         if message is None or not message.text:
             return
-        typed, _, addressee = message.text.split()[0].lstrip("/").partition("@")
-        if addressee and addressee.lower() != (context.bot.username or "").lower():
+        typed = command_for(message.text, context.bot.username or "")
+        if typed is None:
             return
         typed = typed[:40]
         closest = difflib.get_close_matches(typed.lower(), known, n=2, cutoff=0.5)

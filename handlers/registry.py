@@ -25,6 +25,7 @@ class Command:
     example: str
     admin: bool = False
     arguments: str = ""
+    channels: bool = False  # also run from a channel's posts (the channel's own settings)
 
 
 def commands() -> list[Command]:  # fmt: skip
@@ -64,14 +65,22 @@ def commands() -> list[Command]:  # fmt: skip
             "alerts when what you watch moves",
             "/subscribe japan autos",
             arguments="COUNTRY [SECTOR|MATERIAL] [min LEVEL]",
+            channels=True,
         ),
-        Command("subscriptions", subscriptions.subscriptions, "your subscriptions, numbered", "/subscriptions"),
+        Command(
+            "subscriptions",
+            subscriptions.subscriptions,
+            "your subscriptions, numbered",
+            "/subscriptions",
+            channels=True,
+        ),
         Command(
             "unsubscribe",
             subscriptions.unsubscribe,
             "remove subscription N, or all",
             "/unsubscribe 1",
             arguments="N|all",
+            channels=True,
         ),
         Command(
             "digest",
@@ -79,6 +88,7 @@ def commands() -> list[Command]:  # fmt: skip
             "one message a day instead of instant alerts",
             "/digest 08:00",
             arguments="HH:MM [TIMEZONE]|off",
+            channels=True,
         ),
         Command(
             "quiet",
@@ -86,8 +96,9 @@ def commands() -> list[Command]:  # fmt: skip
             "hold alerts during quiet hours",
             "/quiet 22:00-07:00",
             arguments="HH:MM-HH:MM [banned] [TIMEZONE]|off",
+            channels=True,
         ),
-        Command("mute", modes.mute, "hold alerts for a while", "/mute 4h", arguments="DURATION|off"),
+        Command("mute", modes.mute, "hold alerts for a while", "/mute 4h", arguments="DURATION|off", channels=True),
         Command("desk", desk.desk, "readings waiting for the desk to confirm or dismiss", "/desk", admin=True),
         Command("failed", deliveries.failed, "deliveries that failed, and the outbox", "/failed", admin=True),
         Command("help", help_command, "every command with an example", "/help"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 
 from telegram import InlineKeyboardMarkup, Update
@@ -60,3 +61,12 @@ async def reply_problem(update: Update, problem: Exception, hint: str = "") -> N
     text = str(problem)
     text = text[0].upper() + text[1:] if text else "That did not work."
     await reply_html(update, esc(f"{text}\n{hint}".strip()))
+
+
+async def slow_down(update: Update, seconds: float) -> None:
+    """The one answer to a sender past the command budget; the commands after it get none until it has room."""
+    text = f"Slow down: too many commands at once. I will answer again in {max(1, math.ceil(seconds))} s."
+    if update.callback_query is not None:
+        await update.callback_query.answer(text)
+        return
+    await reply_html(update, esc(text))

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ChatMemberStatus, ChatType
+from telegram.constants import ChatType
 
 from bot.domain.html import esc
 from bot.domain.ladder import Level, parse_level
 from bot.domain.vocab import Kind, UnknownTerm, Vocabulary
-from handlers.context import Context, Services, UsageError, check_arguments, split_leading
+from handlers.context import Context, Services, UsageError, check_arguments, sender_of, split_leading
 from handlers.replies import reply_html, reply_problem
 from storage.outbox import stamp
 from storage.subscribers import (
@@ -39,7 +39,7 @@ SUBSCRIBE_USAGE = (
 UNSUBSCRIBE_USAGE = "Usage: /unsubscribe N|all (N from /subscriptions)\nExample: /unsubscribe 2"
 CALLBACK_PREFIX = "sub"
 CALLBACK_PATTERN = r"^sub:"
-ADMIN_STATUSES = frozenset({ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER})
+NOT_ADMIN = "Only the {kind}'s admins can change its subscriptions."
 KEYBOARD_COLUMNS = 2
 
 
@@ -234,31 +234,47 @@ def unsubscribe_answer(services: Services, chat_id: int, args: Sequence[str]) ->
 
 
 async def may_change(update: Update, context: Context) -> bool:
-    """Anyone in a private chat; in a group, its administrators (and its anonymous admins)."""
-    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    """Anyone in a private chat; in a group or channel, its administrators (and what it posts as itself).
+
+    A channel post that names its author is that author's; one that does not was posted as the channel, which
+    only its admins can do. A button press is always its presser's."""
+    chat = update.effective_chat
     if chat is None:
         return False
     if chat.type == ChatType.PRIVATE:
         return True
-    if message is not None and message.sender_chat is not None and message.sender_chat.id == chat.id:
+    sender = sender_of(update)
+    if sender == chat.id:  # posted as the chat itself: an anonymous group admin, or an unsigned channel post
         return True
-    if user is None:
-        return False
-    member = await context.bot.get_chat_member(chat.id, user.id)
-    return member.status in ADMIN_STATUSES
+    return sender is not None and sender in await chat_admins(context, chat.id)
+
+
+async def chat_admins(context: Context, chat_id: int) -> frozenset[int]:
+    """The chat's administrators: asked of Telegram at most once a minute per chat."""
+    services = context.bot_data.services
+    now = services.clock().timestamp()
+    known = services.chat_admins.cached(chat_id, now)
+    if known is None:
+        members = await context.bot.get_chat_administrators(chat_id)
+        known = frozenset(member.user.id for member in members)
+        services.chat_admins.store(chat_id, known, now)
+    return known
 
 
 async def refuse_non_admin(update: Update, context: Context, command: str) -> bool:
-    """True (after answering and logging) when a group member who is not an admin tries to change settings."""
+    """True when a member who is not an admin tries to change a group's or channel's settings: logged each time,
+    answered once an hour in that chat (a button press always gets its answer, which only the presser sees)."""
     if await may_change(update, context):
         return False
-    user = update.effective_user.id if update.effective_user else None
-    chat = update.effective_chat.id if update.effective_chat else None
-    logger.warning("refused %s from user %s in chat %s: not a group admin", command, user, chat)
+    chat, sender = update.effective_chat, sender_of(update) or 0
+    chat_id = chat.id if chat is not None else 0
+    logger.warning("refused %s from %s in chat %s: not an admin of the chat", command, sender, chat_id)
+    refusal = NOT_ADMIN.format(kind="channel" if chat is not None and chat.type == ChatType.CHANNEL else "group")
+    services = context.bot_data.services
     if update.callback_query is not None:
-        await update.callback_query.answer("Only the group's admins can change its subscriptions.")
-    else:
-        await reply_html(update, "Only the group's admins can change its subscriptions.")
+        await update.callback_query.answer(refusal)
+    elif services.chat_admins.first_refusal(chat_id, sender, services.clock().timestamp()):
+        await reply_html(update, refusal)
     return True
 
 

@@ -188,7 +188,11 @@ def owner_gone(owner: str) -> bool:
 
 
 class DeliveryWorker:
-    """Sends due deliveries through a Sender, within the limits; `run()` loops, `run_once(now)` is one pass."""
+    """Sends due deliveries through a Sender, within the limits; `run()` loops, `run_once(now)` is one pass.
+
+    Given a `limiter`, the worker keeps its limits together with whoever else records on it (the replies to
+    commands, in the bot), on the steady clock `pace` they share (seconds; None: the times of `clock`, which
+    is what `run_once(now)` keeps them in); otherwise it keeps `limits` alone."""
 
     def __init__(
         self,
@@ -196,6 +200,8 @@ class DeliveryWorker:
         sender: Sender,
         *,
         limits: SendLimits | None = None,
+        limiter: RateLimiter | None = None,
+        pace: Callable[[], float] | None = None,
         retry: RetryPolicy | None = None,
         admins: frozenset[int] = frozenset(),
         clock: Callable[[], dt.datetime] = utc_now,
@@ -205,7 +211,8 @@ class DeliveryWorker:
     ) -> None:
         self.db = db
         self.sender = sender
-        self.limiter = RateLimiter(limits or SendLimits())
+        self.limiter = limiter or RateLimiter(limits or SendLimits())  # shared with replies when given
+        self.pace = pace
         self.retry = retry or RetryPolicy()
         self.admins = admins
         self.clock = clock
@@ -286,7 +293,7 @@ class DeliveryWorker:
 
     def _dispatch(self, now: dt.datetime, clock: Callable[[], dt.datetime]) -> list[asyncio.Task[None]]:
         self._compose_digests(now)
-        seconds = now.timestamp()
+        seconds = self._limiter_time(now)
         self.limiter.sweep(seconds)
         started: list[asyncio.Task[None]] = []
         room = self._room(seconds)
@@ -294,7 +301,7 @@ class DeliveryWorker:
         while room > 0:
             limit = max(room, CLAIM_BATCH)
             rows = [Claimed.from_row(row) for row in due_deliveries(self.db, stamp(now), limit, stale)]
-            picked = self._pick([row for row in rows if row.id not in self._inflight], seconds, room)
+            picked = self._pick([row for row in rows if row.id not in self._inflight], now, seconds, room)
             claimed = claim(self.db, [row.id for row in picked], stamp(now), self.owner, stale)
             for row in picked:  # only what the claim matched goes: another worker may have taken the rest
                 if row.id in claimed:
@@ -317,7 +324,7 @@ class DeliveryWorker:
     def _room(self, seconds: float) -> int:
         return min(self.limiter.room(seconds), self.concurrency - len(self._inflight))
 
-    def _pick(self, rows: list[Claimed], seconds: float, room: int) -> list[Claimed]:
+    def _pick(self, rows: list[Claimed], now: dt.datetime, seconds: float, room: int) -> list[Claimed]:
         """The rows to send now; the others of chats not ready yet are pushed to when they are."""
         picked: list[Claimed] = []
         deferred: list[tuple[int, str]] = []
@@ -328,7 +335,7 @@ class DeliveryWorker:
             if row.chat_id in self._busy_chats:
                 ready = max(ready, seconds + BUSY_CHAT_DEFER)
             if ready > seconds:
-                deferred.append((row.id, stamp(dt.datetime.fromtimestamp(ready, dt.UTC))))
+                deferred.append((row.id, stamp(self._moment(now, seconds, ready))))
                 continue
             self.limiter.record(row.chat_id, row.chat_type, seconds)
             self._busy_chats.add(row.chat_id)
@@ -343,8 +350,19 @@ class DeliveryWorker:
         wait = dt.datetime.fromisoformat(due).timestamp() - now.timestamp()
         if wait <= 0:  # due now, but no room: wait for the next global slot or for a send to finish
             full = len(self._inflight) >= self.concurrency
-            wait = self.idle_poll if full else self.limiter.next_slot(now.timestamp()) - now.timestamp()
+            seconds = self._limiter_time(now)
+            wait = self.idle_poll if full else self.limiter.next_slot(seconds) - seconds
         return min(self.idle_poll, max(0.001, wait))
+
+    def _limiter_time(self, now: dt.datetime) -> float:
+        """`now` on the limiter's clock: the steady clock it shares with the replies, else `now` itself."""
+        return self.pace() if self.pace is not None else now.timestamp()
+
+    def _moment(self, now: dt.datetime, seconds: float, ready: float) -> dt.datetime:
+        """The moment the limiter's `ready` falls on, on `now`'s clock (`seconds` being `now` on the limiter's)."""
+        if self.pace is None:
+            return dt.datetime.fromtimestamp(ready, dt.UTC)
+        return now + dt.timedelta(seconds=ready - seconds)
 
     def _start(self, row: Claimed, clock: Callable[[], dt.datetime]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(self._deliver(row, clock))
@@ -422,7 +440,7 @@ class DeliveryWorker:
             case Sent():
                 self._sent(row, parts, now)
             case RetryLater(seconds=seconds):
-                self.limiter.block(row.chat_id, now.timestamp() + seconds)
+                self.limiter.block(row.chat_id, self._limiter_time(now) + seconds)
                 later = now + dt.timedelta(seconds=seconds)
                 reschedule(self.db, row.id, stamp(later), f"flood control: retry after {seconds:g}s")
             case Blocked(reason=reason):

@@ -1,8 +1,10 @@
-"""Telegram's sending limits and the retry policy, as pure logic: every method takes `now` in seconds.
+"""Telegram's sending limits, the retry policy and each sender's command budget, as pure logic: every method
+takes `now` in seconds.
 
-All chats together at most `per_second` messages per second; one chat (private or group) at most one message
-per `private_interval` seconds, and one group also at most `group_per_minute` messages per minute; a chat told
-to wait (429 retry_after) waits, and only that chat.
+All chats together at most `per_second` messages per second; one chat (private or group) at most one message per
+`private_interval` seconds, and one group also at most `group_per_minute` messages per minute; a chat told to wait
+(429 retry_after) waits, and only that chat. Replies to commands take at most `reply_share` of the global rate
+and of each group's minute: the rest is kept for alerts, so no flood of commands starves them.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
+from typing import Literal
 
 GROUP_TYPES = frozenset({"group", "supergroup", "channel"})
 SPACING = 0.9  # of the even interval between two messages (see GlobalLimit)
@@ -19,11 +22,24 @@ UNLIMITED_ROOM = 1_000_000
 
 @dataclass(frozen=True, slots=True)
 class SendLimits:
-    """The limits the delivery job keeps; `per_second=None` lifts the global one (a self-hosted Bot API)."""
+    """The limits replies and the delivery job keep; `per_second=None` lifts the global one (a self-hosted Bot API).
+
+    Replies may take at most `reply_share` of `per_second` and of a group's `group_per_minute`: alerts always keep
+    the rest."""
 
     per_second: float | None = 25.0
+    reply_share: float = 0.6
     private_interval: float = 1.0
     group_per_minute: int = 20
+
+    @property
+    def group_replies_per_minute(self) -> int:
+        """Replies one group may get in a minute: its share of the group's messages (12 of 20)."""
+        return max(1, math.floor(self.group_per_minute * self.reply_share))
+
+    def group_budget(self) -> CommandBudget:
+        """The commands one group or channel may run, all members together: as many as it may get replies."""
+        return CommandBudget(self.group_replies_per_minute, 60.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +127,9 @@ class RateLimiter:
     def __init__(self, limits: SendLimits) -> None:
         self.limits = limits
         self._global = GlobalLimit(limits.per_second) if limits.per_second else None
+        self._replies = global_window(limits.per_second * limits.reply_share) if limits.per_second else None
         self._chats: dict[int, tuple[Window, ...]] = {}
+        self._group_replies: dict[int, Window] = {}
         self._blocked: dict[int, float] = {}
         self._swept = -math.inf
 
@@ -130,15 +148,32 @@ class RateLimiter:
         ready = max((window.ready_at(now) for window in self._chats.get(chat_id, ())), default=now)
         return max(ready, self._blocked.get(chat_id, now))
 
-    def record(self, chat_id: int, chat_type: str, now: float) -> None:
-        """A message to this chat starts at `now`."""
+    def reply_ready_at(self, chat_id: int, chat_type: str, now: float) -> float:
+        """When a reply to this chat may go: its chat's limits, the global slot and the replies' shares allow it."""
+        ready = max(self.ready_at(chat_id, chat_type, now), self.next_slot(now))
+        shares = [window for window in (self._replies, self._group_replies.get(chat_id)) if window is not None]
+        return max([ready, *(window.ready_at(now) for window in shares)])
+
+    def record(self, chat_id: int, chat_type: str, now: float, *, reply: bool = False) -> None:
+        """A message to this chat starts at `now` (a reply also counts against the replies' share)."""
         if self._global is not None:
             self._global.record(now)
+        if reply:
+            self._record_reply(chat_id, chat_type, now)
         windows = self._chats.get(chat_id)
         if windows is None:
             windows = self._chats[chat_id] = self._chat_windows(chat_type)
         for window in windows:
             window.record(now)
+
+    def _record_reply(self, chat_id: int, chat_type: str, now: float) -> None:
+        if self._replies is not None:
+            self._replies.record(now)
+        if chat_type in GROUP_TYPES:
+            share = self._group_replies.get(chat_id)
+            if share is None:
+                share = self._group_replies[chat_id] = Window(self.limits.group_replies_per_minute, 60.0)
+            share.record(now)
 
     def block(self, chat_id: int, until: float) -> None:
         """Telegram asked us to wait before writing to this chat again."""
@@ -150,11 +185,12 @@ class RateLimiter:
             return
         self._swept = now
         self._chats = {chat: windows for chat, windows in self._chats.items() if not all(w.idle(now) for w in windows)}
+        self._group_replies = {chat: share for chat, share in self._group_replies.items() if not share.idle(now)}
         self._blocked = {chat: until for chat, until in self._blocked.items() if until > now}
 
     def tracked_chats(self) -> int:
         """How many chats the limiter holds state for."""
-        return len(self._chats) + len(self._blocked)
+        return len(self._chats) + len(self._group_replies) + len(self._blocked)
 
     def _chat_windows(self, chat_type: str) -> tuple[Window, ...]:
         """One message per `private_interval` for every chat; a group also `group_per_minute` a minute."""
@@ -162,3 +198,53 @@ class RateLimiter:
         if chat_type in GROUP_TYPES:
             return per_second, Window(self.limits.group_per_minute, 60.0)
         return (per_second,)
+
+
+Verdict = Literal["run", "slow_down", "drop"]
+
+
+class CommandBudget:
+    """Each sender may run `commands` commands in any `seconds` seconds.
+
+    Past the budget the first command is answered "slow down", and every later one is dropped unanswered,
+    until the budget has room again; dropped commands spend nothing, so the budget refills while a flood goes on.
+    """
+
+    def __init__(self, commands: int = 5, seconds: float = 10.0) -> None:
+        self.commands = commands
+        self.seconds = seconds
+        self._senders: dict[int, Window] = {}
+        self._warned: set[int] = set()
+        self._swept = -math.inf
+
+    def admit(self, sender: int, now: float) -> Verdict:
+        """Whether this sender's command at `now` runs, gets the one "slow down", or is dropped."""
+        self._sweep(now)
+        window = self._senders.get(sender)
+        if window is None:
+            window = self._senders[sender] = Window(self.commands, self.seconds)
+        if window.ready_at(now) <= now:
+            window.record(now)
+            self._warned.discard(sender)
+            return "run"
+        if sender in self._warned:
+            return "drop"
+        self._warned.add(sender)
+        return "slow_down"
+
+    def retry_in(self, sender: int, now: float) -> float:
+        """Seconds until this sender's budget has room again."""
+        window = self._senders.get(sender)
+        return 0.0 if window is None else max(0.0, window.ready_at(now) - now)
+
+    def tracked(self) -> int:
+        """How many senders the budget holds state for."""
+        return len(self._senders)
+
+    def _sweep(self, now: float) -> None:
+        """Forget senders whose commands no longer count (at most once a second)."""
+        if now - self._swept < SWEEP_EVERY:
+            return
+        self._swept = now
+        self._senders = {sender: window for sender, window in self._senders.items() if not window.idle(now)}
+        self._warned = {sender for sender in self._warned if sender in self._senders}

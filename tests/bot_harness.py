@@ -12,6 +12,7 @@ from bot.config import Settings, load_settings
 from bot.lifecycle import running
 from bot.runtime import open_services
 from handlers.context import Services
+from jobs.limits import CommandBudget
 from jobs.sources import SourceSpec
 from tests.fake_bot_api import FakeBotAPI
 
@@ -25,6 +26,8 @@ async def polling_bot(
     db_path: Path,
     sources: list[SourceSpec] | None = None,
     open_: Callable[[Settings], Services] = open_services,
+    *,
+    budget: CommandBudget | None = None,
     **settings: Any,
 ) -> AsyncIterator[ChokepointApp]:
     """Run the bot against the fake API until the block ends (polling with a one-second long poll); `open_` opens
@@ -36,7 +39,7 @@ async def polling_bot(
         chokepoint_admins=frozenset({ADMIN}),
         **settings,
     )
-    app = build_application(configured, sources or [], token=TOKEN, open_=open_)
+    app = build_application(configured, sources or [], token=TOKEN, open_=open_, budget=budget)
     async with running(app):
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0.0, timeout=1, drop_pending_updates=False)

@@ -7,8 +7,9 @@
 
 It answers the methods the bot uses (getMe, getUpdates as a long poll, sendMessage, editMessageText,
 answerCallbackQuery, setMyCommands, sendPhoto (the file kept as bytes), getChatMember, getChatAdministrators,
-deleteWebhook, close, logOut),
-records every call, and can be scripted to fail the next sends to one chat the ways Telegram fails:
+deleteWebhook, close, logOut), records every call (`count("getChatAdministrators")`), queues what users do
+(messages, edits of them, button presses, a channel's posts), and can be scripted to fail the next sends to one
+chat the ways Telegram fails:
 429 with retry_after, 403, 400 "can't parse entities", a group migrated to a supergroup, 502, and a
 connection dropped without an answer.
 
@@ -230,6 +231,7 @@ class FakeBotAPI:
         self._admins: dict[int, list[int]] = {}
         self._chat_types: dict[int, str] = {}
         self._updates: list[dict[str, Any]] = []
+        self._said: dict[int, dict[str, Any]] = {}  # update id → the message a user sent (for user_edits)
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
         self._tick = asyncio.Event()
@@ -289,16 +291,40 @@ class FakeBotAPI:
     ) -> int:
         """Queue a message update (with a bot_command entity for '/...'); return its update id."""
         self._chat_types[chat_id] = chat_type
-        message = {
-            "message_id": next(self._message_ids[chat_id]),
+        message = self._text_message(text, chat_id, chat_type, chat_title, next(self._message_ids[chat_id]))
+        message["from"] = self._user(user_id if user_id is not None else _default_user(chat_id, chat_type))
+        update_id = self._queue({"message": message})
+        self._said[update_id] = message
+        return update_id
+
+    def user_edits(self, update_id: int, text: str) -> int:
+        """Queue an edited_message update: the message update `update_id` carried now reads `text`."""
+        original = self._said[update_id]
+        message = {**self._text_message(text, 0, "private", None, original["message_id"]), "chat": original["chat"]}
+        message.update({"from": original["from"], "edit_date": int(time.time())})
+        return self._queue({"edited_message": message})
+
+    def channel_post(self, text: str, *, chat_id: int, author_id: int | None = None, title: str | None = None) -> int:
+        """Queue a channel_post update: posted as the channel, signed with its author's profile when given."""
+        self._chat_types[chat_id] = "channel"
+        message = self._text_message(text, chat_id, "channel", title, next(self._message_ids[chat_id]))
+        message["sender_chat"] = self._chat(chat_id, "channel", title)
+        if author_id is not None:
+            message["from"] = self._user(author_id)
+        return self._queue({"channel_post": message})
+
+    def _text_message(
+        self, text: str, chat_id: int, chat_type: str, chat_title: str | None, message_id: int
+    ) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "message_id": message_id,
             "date": int(time.time()),
             "chat": self._chat(chat_id, chat_type, chat_title),
-            "from": self._user(user_id if user_id is not None else _default_user(chat_id, chat_type)),
             "text": text,
         }
         if text.startswith("/"):
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
-        return self._queue({"message": message})
+        return message
 
     def press_button(self, data: str, *, chat_id: int, message_id: int, user_id: int | None = None) -> int:
         """Queue a callback query from an inline keyboard button; return its update id."""
@@ -354,6 +380,10 @@ class FakeBotAPI:
     def messages_to(self, chat_id: int) -> list[dict[str, Any]]:
         """The sendMessage parameters received for one chat so far."""
         return [message for message in self.sent if message.get("chat_id") == chat_id]
+
+    def count(self, method: str) -> int:
+        """How many times the bot called this Bot API method."""
+        return self.calls.count(method)
 
     # -- serving
 
