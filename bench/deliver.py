@@ -52,6 +52,7 @@ from jobs.deliver import DeliveryWorker
 from jobs.limits import SendLimits
 from jobs.sources import SourceSpec
 from storage.db import open_database
+from storage.measures import replace_status
 from storage.outbox import delivery_counts, stamp
 from storage.statuses import StatusChange, get_status, record_change
 from tests.fake_bot_api import FakeBotAPI
@@ -98,6 +99,9 @@ def raise_alert(db: Database, context: AlertContext, level: int, item: int) -> f
         f"https://example.org/{item}", None,
     )  # fmt: skip
     with db.atomic():
+        replace_status(db, {"issuer": "CN", "target": "JP", "material": "rare_earths", "end_use": "any",
+                            "level": level, "since": now.isoformat(), "title": change.title, "source": "bench",
+                            "updated_at": now.isoformat()})  # fmt: skip
         alerts_for_changes(db, [(record_change(db, change), change)], context, now)
     return time.time()
 
