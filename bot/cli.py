@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import difflib
 import json
 import logging
 import os
@@ -46,7 +47,7 @@ from bot.watching import load_watched_sources, open_watch, summary_lines
 from handlers.context import Services, UsageError
 from handlers.exposure import exposure_answer, exposure_query, known_hint
 from handlers.status import status_answer, status_document
-from jobs.sources import SourcesFileError, parse_interval
+from jobs.sources import SourcesFileError, SourceSpec, parse_interval
 from storage.db import backup_database, integrity_problems
 from storage.heartbeats import heartbeats_in
 from storage.instance_lock import AlreadyRunning, InstanceLock
@@ -92,6 +93,12 @@ def argument_parser() -> argparse.ArgumentParser:
         "--json",
         action="store_true",
         help="print JSON: checked, unchanged, changed, failed, new_items, status_changes, seconds, sources",
+    )
+    check.add_argument("--source", metavar="ID", help="with --show: the source to fetch")
+    check.add_argument(
+        "--show",
+        action="store_true",
+        help="fetch one source now and print each item parsed with what measuring made of it; stores nothing",
     )
     backup = commands.add_parser("backup", help="a consistent copy of the database, taken while the bot runs")
     backup.add_argument("file", type=Path, metavar="FILE", help="where to write the copy (replaced if it exists)")
@@ -162,9 +169,18 @@ def _summary(measurement: Measurement) -> str:
     evidence = json.dumps(list(measurement.evidence), ensure_ascii=False)
     if not measurement.relevant:
         return f"none: no export-control signal {evidence}"
+    qualifiers = [
+        word
+        for word, applies in (
+            ("reported", measurement.provenance == "reported"),
+            ("military end users", measurement.end_use == "military"),
+        )
+        if applies
+    ]
+    said = f" ({', '.join(qualifiers)})" if qualifiers else ""
     return (
-        f"{measurement.direction} {measurement.level_name} ({measurement.level}): {measurement.issuer or '?'} → "
-        f"{', '.join(measurement.targets)}: {', '.join(measurement.materials)} {evidence}"
+        f"{measurement.direction} {measurement.level_name} ({measurement.level}){said}: {measurement.issuer or '?'}"
+        f" → {', '.join(measurement.targets)}: {', '.join(measurement.materials)} {evidence}"
     )
 
 
@@ -219,7 +235,58 @@ async def _check_once(args: argparse.Namespace, settings: Settings) -> int:
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:
     """One check of every source; failing sources are data (exit 0), an unusable run is not (exit 2)."""
+    if args.show or args.source:
+        try:
+            return asyncio.run(_show_source(args, settings))
+        except ValueError as problem:
+            print(f"chokepoint: {problem}", file=sys.stderr)
+            return 2
     return asyncio.run(_check_once(args, settings))
+
+
+def pick_source(sources: Sequence[SourceSpec], wanted: str | None) -> SourceSpec:
+    """The source with this id, or a ValueError naming the closest ids."""
+    by_id = {source.id: source for source in sources}
+    if wanted in by_id:
+        return by_id[str(wanted)]
+    closest = difflib.get_close_matches(wanted or "", list(by_id), n=3, cutoff=0.0)
+    problem = "--show needs --source ID" if not wanted else f"unknown source '{wanted}'"
+    raise ValueError(f"{problem}. Closest: {', '.join(closest) or 'none: the sources file is empty'}.")
+
+
+async def _show_source(args: argparse.Namespace, settings: Settings) -> int:
+    """Fetch one source now and print what it holds and what measuring makes of each item; nothing is stored,
+    so an operator can check a selector and the reading against the live page."""
+    from jobs.check import read_source  # deferred: a plain check starts without them
+    from jobs.fetch import Fetcher
+    from jobs.parse import ParseError
+
+    if not args.show:
+        raise ValueError("--source goes with --show (a check of one source that stores nothing)")
+    source = pick_source(load_watched_sources(args.sources or settings.chokepoint_sources), args.source)
+    vocabulary = load_vocabulary()
+    rules, measures, today = load_rules(vocabulary), load_measures(vocabulary), utc_now().date()
+    async with Fetcher() as fetcher:
+        result = await fetcher.fetch(source.url, allow_private=source.allow_private)
+    if result.outcome == "failed":
+        print(f"{source.id}: {result.error}")
+        return 1
+    try:
+        readings = read_source(source, result.text, result.final_url)
+    except ParseError as error:
+        print(f"{source.id}: {error}")
+        return 1
+    print(
+        f"{source.id} ({source.name}, {source.kind}, trust {source.trust}): {len(readings)} items, {result.final_url}"
+    )
+    for reading in readings:
+        item = reading.item
+        measured = with_remaining_level(
+            measure(item.title, item.summary, rules, default_issuer=source.issuer), measures, vocabulary, today
+        )
+        when = item.published.date().isoformat() if item.published else "undated"
+        print(f"\n• {when} {item.title}\n  {item.link or '(no link)'}\n  → {_summary(measured)}")
+    return 0
 
 
 async def run_console(settings: Settings) -> None:
