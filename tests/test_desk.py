@@ -206,3 +206,31 @@ async def test_a_reported_ban_is_dismissed_at_the_desk_and_every_recipient_gets_
             await api.wait_for(lambda: len(api.callback_answers) >= 3, 10)
             assert api.callback_answers[2]["text"].startswith("Already decided: dismissed by")
             assert any("Dismissed by" in str(edit.get("text")) for edit in api.edited)
+
+
+async def test_a_second_source_confirms_it_without_a_person_end_to_end(tmp_path: Path) -> None:
+    empty = Response(200, '<?xml version="1.0"?><rss version="2.0"><channel><title>W</title></channel></rss>',
+                     {"Content-Type": "application/rss+xml"})  # fmt: skip
+    async with LoopbackServer({"/a": empty, "/b": empty}) as server:
+        sources = [
+            SourceSpec(id=name, name=name.capitalize(), kind="rss", url=server.url(f"/{path}"), every_seconds=3600,
+                       issuer="CN", allow_private=True, trust="press")
+            for name, path in (("wire", "a"), ("press", "b"))
+        ]  # fmt: skip
+        async with FakeBotAPI() as api, polling_bot(api, tmp_path / "bot.db", sources):
+            api.user_says("/subscribe germany dysprosium", chat_id=901)
+            await api.wait_for_messages(901, timeout=10)
+            server.routes["/a"] = feed(REPORT, dt.datetime.now(dt.UTC))
+            api.user_says("/checknow wire", chat_id=ADMIN)
+            await api.wait_for(lambda: any("desk:dismissed:" in json.dumps(m) for m in api.messages_to(ADMIN)), 15)
+            server.routes["/b"] = feed("China has halted dysprosium export licences for Germany, sources say",
+                                       dt.datetime.now(dt.UTC))  # fmt: skip
+            api.user_says("/checknow press", chat_id=ADMIN)
+            await api.wait_for(lambda: len(api.messages_to(ADMIN)) >= 5, 15)
+            api.user_says("/desk", chat_id=ADMIN)
+            await api.wait_for(lambda: any("Nothing waits" in m["text"] for m in api.messages_to(ADMIN)), 15)
+        db = open_database(tmp_path / "bot.db", dt.datetime.now(dt.UTC))
+        assert db.execute("SELECT state, decided_by FROM desk_items").fetchall() == [
+            ("corroborated", "second source: Press")
+        ]
+        assert sum("Tightened" in m["text"] for m in api.messages_to(901)) == 1  # one measure, one alert
