@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.resources
 import re
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from bot.domain.datafiles import load_yaml
 from jobs.parse import JsonKeys, check_selector
 
 Kind = Literal["rss", "html", "json"]
@@ -66,22 +67,6 @@ class _KeyProblem(Exception):
         self.what = what
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe YAML loader that refuses a key given twice in one mapping, where PyYAML keeps the last."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-        """Build a mapping after checking its scalar keys are distinct."""
-        seen: set[str] = set()
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                if key_node.value in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key '{key_node.value}'", key_node.start_mark
-                    )
-                seen.add(key_node.value)
-        return super().construct_mapping(node, deep)
-
-
 def bundled_sources_path() -> Path:
     """The sources file shipped with the bot: bot/data/sources.yaml."""
     return Path(str(importlib.resources.files("bot").joinpath("data", "sources.yaml")))
@@ -117,8 +102,7 @@ def _read_yaml(path: Path) -> object:
     except UnicodeDecodeError:
         raise SourcesFileError(f"{path}: not UTF-8 text") from None
     try:
-        # A SafeLoader subclass: plain data only, never arbitrary Python objects.
-        return yaml.load(text, Loader=_UniqueKeyLoader)
+        return load_yaml(text)
     except yaml.MarkedYAMLError as error:
         line = error.problem_mark.line + 1 if error.problem_mark else "?"
         raise SourcesFileError(f"{path}: invalid YAML at line {line}: {error.problem}") from None
