@@ -25,6 +25,7 @@ from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.domain.desk import DeskDecision
+from bot.domain.values import DeskChoice
 from bot.heartbeat import POLL_BEAT_EVERY, PollingRequest, heartbeat
 from bot.pacing import SharedPacing
 from bot.runtime import alert_context, close_services, open_services, quiet_noisy_loggers
@@ -141,10 +142,10 @@ def _post_init(
     return post_init
 
 
-def desk_decider(services: Services) -> Callable[[int, str, str], DeskDecision]:
+def desk_decider(services: Services) -> Callable[[int, DeskChoice, str], DeskDecision]:
     """The hook handlers call on a Confirm or Dismiss: decide, then wake delivery for what it raised."""
 
-    def decide_now(desk_id: int, choice: str, by: str) -> DeskDecision:
+    def decide_now(desk_id: int, choice: DeskChoice, by: str) -> DeskDecision:
         decision = decide(services.db, desk_id, choice, by, alert_context(services), services.clock())
         services.wake_delivery()
         return decision

@@ -32,7 +32,7 @@ from bot.domain.timing import (
 from handlers.context import Context, Services, UsageError, check_arguments
 from handlers.replies import reply_html, reply_problem
 from handlers.subscriptions import refuse_non_admin
-from storage.outbox import DIGEST, INSTANT, MUTE, QUIET, held_deliveries, rehold, stamp
+from storage.outbox import HOLD_REASONS, held_by, held_deliveries, mode_of, rehold, stamp
 from storage.subscribers import get_subscriber, save_subscriber, set_digest, set_muted_until, set_quiet
 
 DIGEST_USAGE = "Usage: /digest HH:MM [TIMEZONE] | off\nExamples: /digest 08:00, /digest 08:00 Asia/Tokyo, /digest off"
@@ -56,9 +56,6 @@ def _chat_row(services: Services, chat: Chat) -> dict[str, Any]:
     return row
 
 
-HOLD_REASONS = (DIGEST, MUTE, QUIET)
-
-
 def retime_holds(db: Database, chat_id: int, now: dt.datetime) -> int:
     """Re-place every delivery the chat's modes hold by the chat's current modes (they just changed); return how
     many are due now. Deliveries delayed by rate limits or retries (held by nothing) keep their time."""
@@ -66,9 +63,9 @@ def retime_holds(db: Database, chat_id: int, now: dt.datetime) -> int:
     hold = hold_of(subscriber) if subscriber else Hold()
     with db.atomic():
         rows = {row["id"]: row for reason in HOLD_REASONS for row in held_deliveries(db, chat_id, reason)}
-        placed = [(row_id, *placement(hold, now, banned=raises_a_ban(row["payload"]))) for row_id, row in rows.items()]
-        rehold(db, [(row_id, stamp(due), mode, held_by) for row_id, due, mode, held_by in placed])
-    return sum(mode == INSTANT and due <= now for _, due, mode, _ in placed)
+        placed = [(row_id, placement(hold, now, banned=raises_a_ban(row["payload"]))) for row_id, row in rows.items()]
+        rehold(db, [(row_id, stamp(p.due), mode_of(p), held_by(p)) for row_id, p in placed])
+    return sum(not p.digest and p.due <= now for _, p in placed)
 
 
 def _retime(services: Services, chat_id: int) -> int:

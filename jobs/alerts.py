@@ -32,9 +32,10 @@ from bot.domain.alert_text import severity
 from bot.domain.exposure import assess
 from bot.domain.knowledge import ExposureTable
 from bot.domain.ladder import Level
-from bot.domain.matching import ALL, Filter, Move, matching_filters, reads_levels
+from bot.domain.matching import Filter, Move, matching_filters, reads_levels
 from bot.domain.status import CHINA, Status, StatusBook
 from bot.domain.timing import hold_of, hold_of_timezone, placement, zone
+from bot.domain.values import ALL
 from bot.domain.vocab import Kind, Vocabulary
 from jobs.moves import effective_move
 from storage.outbox import (
@@ -42,10 +43,12 @@ from storage.outbox import (
     due_digest_chats,
     due_digest_rows,
     fan_out_unheld,
+    held_by,
     held_matching_chats,
     insert_alert,
     insert_delivery,
     mark_digested,
+    mode_of,
     stamp,
 )
 from storage.statuses import StatusChange, current_statuses
@@ -257,8 +260,10 @@ def fan_out(db: Database, alert_id: int, filters: Sequence[Filter], now: dt.date
     load_filters(db, [(f.country, f.sector, f.material, f.min_level) for f in filters])
     count = fan_out_unheld(db, alert_id, stamp(now))
     for chat in held_matching_chats(db, stamp(now)):
-        due, mode, held_by = placement(hold_of(chat), now, banned=banned)
-        count += insert_delivery(db, alert_id, chat["chat_id"], stamp(due), mode, chat["detail"], held_by)
+        placed = placement(hold_of(chat), now, banned=banned)
+        count += insert_delivery(
+            db, alert_id, chat["chat_id"], stamp(placed.due), mode_of(placed), chat["detail"], held_by(placed)
+        )
     return count
 
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from typing import cast
 
 from sqlite_utils import Database
 
 from bot.domain.desk import DeskDecision
 from bot.domain.measures import measure_from_row
+from bot.domain.values import CONFIRMED, DeskChoice, DeskState
 from jobs.alerts import AlertContext, alerts_for_changes, follow_up
 from jobs.measures import (
     Cause,
@@ -29,17 +31,17 @@ from jobs.measures import (
 from storage.desk import decide_desk_item, get_desk_item
 from storage.measures import get_measure, measure_item_ids, record_measure_event, save_measure
 
-CONFIRMED, DISMISSED = "confirmed", "dismissed"
 
-
-def decide(db: Database, desk_id: int, choice: str, by: str, context: AlertContext, now: dt.datetime) -> DeskDecision:
+def decide(
+    db: Database, desk_id: int, choice: DeskChoice, by: str, context: AlertContext, now: dt.datetime
+) -> DeskDecision:
     """Confirm or dismiss a desk item, once; the measure, statuses, alerts and corrections in one transaction."""
     with db.atomic():
         item = get_desk_item(db, desk_id)
         if item is None:
             return DeskDecision(False, "missing", "")
         if not decide_desk_item(db, desk_id, choice, by, now.isoformat()):
-            return DeskDecision(False, str(item["state"]), str(item["decided_by"] or ""))
+            return DeskDecision(False, cast(DeskState, item["state"]), str(item["decided_by"] or ""))
         if item["kind"] == "easing" and choice == CONFIRMED:
             _apply_easing(db, item, by, context, now)
         elif item["kind"] == "unconfirmed":
@@ -56,7 +58,7 @@ def _apply_easing(db: Database, item: dict[str, object], by: str, context: Alert
 
 
 def _settle_reading(
-    db: Database, item: dict[str, object], choice: str, by: str, now: dt.datetime, context: AlertContext
+    db: Database, item: dict[str, object], choice: DeskChoice, by: str, now: dt.datetime, context: AlertContext
 ) -> None:
     measure_id = str(item["measure_id"])
     row = get_measure(db, measure_id)

@@ -19,14 +19,15 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, cast
+from typing import Any
 
 from sqlite_utils import Database
 
 from bot.domain.ladder import Level
-from bot.domain.measure import EASE, SUSPEND, TIGHTEN, Measurement
+from bot.domain.measure import Measurement
 from bot.domain.measures import Measure, apply_easing, eased_measures, easing_of, measure_from_row, statuses_of
 from bot.domain.status import Status, StatusBook
+from bot.domain.values import EASE, SUSPEND, TIGHTEN, Trust
 from bot.domain.vocab import Vocabulary
 from jobs.alerts import desk_alert, follow_up
 from storage.desk import add_desk_item, decide_desk_item, pending_for_measure
@@ -56,7 +57,7 @@ class Cause:
     url: str | None = None
     item_id: int | None = None
     origin: str = "live"  # "live" | "baseline" | "lapse"
-    trust: str = "official"  # the source's tier: "official" | "press" | "aggregator" (bot/data/sources.yaml)
+    trust: Trust = "official"  # the source's tier (bot/data/sources.yaml)
 
 
 def to_row(measure: Measure, origin: str) -> dict[str, Any]:
@@ -255,8 +256,8 @@ def measure_of(measurement: Measurement, cause: Cause, now: dt.datetime) -> Meas
     return Measure(
         id=f"LIVE-{issuer}-{now.date().isoformat()}-{digest}", issuer=issuer, instrument=measurement.instrument,
         title=cause.title, source=cause.source, url=cause.url, targets=measurement.targets,
-        materials=measurement.materials, end_use=cast(Any, measurement.end_use), level=level,
-        provenance=cast(Any, measurement.provenance), announced=now.date(),
+        materials=measurement.materials, end_use=measurement.end_use, level=level,
+        provenance=measurement.provenance, announced=now.date(),
         effective=effective_date(measurement.effective, now.date()), sources=(cause.source,),
     )  # fmt: skip
 

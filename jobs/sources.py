@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from bot.domain.datafiles import load_yaml
+from bot.domain.values import TRUST_TIERS, Trust
 from jobs.parse import JsonKeys, check_selector
 
 Kind = Literal["rss", "html", "json"]
@@ -22,7 +23,6 @@ MAX_INTERVAL = 7 * 86_400
 
 _REQUIRED = ("id", "name", "kind", "url", "every")
 _OPTIONAL = ("select", "issuer", "language", "json_keys", "allow_private", "trust")
-TRUST_TIERS = ("official", "press", "aggregator")
 _JSON_KEY_FIELDS = ("title", "link", "date", "guid", "summary")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 _ISSUER = re.compile(r"[A-Z]{2}")
@@ -55,7 +55,7 @@ class SourceSpec:
     allow_private: bool = False  # may reach loopback and private addresses: an operator's own intranet only
     # official: the issuer's own pages (their items are official); press: a newsroom; aggregator: a news search.
     # An easing of an official measure seen only from press or aggregators waits for the desk.
-    trust: str = "press"
+    trust: Trust = "press"
 
 
 class _KeyProblem(Exception):
@@ -247,11 +247,12 @@ def _url(value: object) -> str:
     return text
 
 
-def _trust(value: object) -> str:
+def _trust(value: object) -> Trust:
     """official, press or aggregator."""
-    if value not in TRUST_TIERS:
-        raise ValueError(f"expected one of {', '.join(TRUST_TIERS)}, got {value!r}")
-    return str(value)
+    for tier in TRUST_TIERS:
+        if value == tier:
+            return tier
+    raise ValueError(f"expected one of {', '.join(TRUST_TIERS)}, got {value!r}")
 
 
 def _boolean(value: object) -> bool:

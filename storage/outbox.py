@@ -14,13 +14,25 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal, Protocol, TypeAlias
 
 from sqlite_utils import Database
 
-PENDING, SENDING, SENT, FAILED, DROPPED, DIGESTED = "pending", "sending", "sent", "failed", "dropped", "digested"
-INSTANT, DIGEST = "instant", "digest"
-MUTE, QUIET = "mute", "quiet"  # with DIGEST, the reasons a delivery is held
+DeliveryState: TypeAlias = Literal["pending", "sending", "sent", "failed", "dropped", "digested"]
+DeliveryMode: TypeAlias = Literal["instant", "digest"]
+HoldReason: TypeAlias = Literal["digest", "mute", "quiet"]
+
+PENDING: DeliveryState = "pending"
+SENDING: DeliveryState = "sending"
+SENT: DeliveryState = "sent"
+FAILED: DeliveryState = "failed"
+DROPPED: DeliveryState = "dropped"
+DIGESTED: DeliveryState = "digested"
+INSTANT: DeliveryMode = "instant"
+DIGEST: DeliveryMode = "digest"
+MUTE: HoldReason = "mute"
+QUIET: HoldReason = "quiet"
+HOLD_REASONS: tuple[HoldReason, ...] = ("digest", MUTE, QUIET)
 
 _MATCHING = """FROM subscriptions s
     JOIN temp.matched_filters m ON m.country = s.country AND m.sector = s.sector AND m.material = s.material
@@ -85,7 +97,7 @@ def insert_delivery(
     alert_id: int,
     chat_id: int,
     due: str,
-    mode: str = INSTANT,
+    mode: DeliveryMode = INSTANT,
     detail: str = "[]",
     held_by: str | None = None,
 ) -> bool:
@@ -183,7 +195,7 @@ def release_stale_claims(db: Database, stale_before: str, gone_owners: Sequence[
     ).rowcount
 
 
-def next_due(db: Database, mode: str = INSTANT) -> str | None:
+def next_due(db: Database, mode: DeliveryMode = INSTANT) -> str | None:
     """When the earliest pending delivery of this mode is due, or None."""
     row = db.execute(
         f"SELECT MIN(next_attempt_at) FROM deliveries WHERE state = '{PENDING}' AND mode = ?", [mode]
@@ -276,7 +288,30 @@ def held_deliveries(db: Database, chat_id: int, reason: str) -> list[dict[str, A
     return rows
 
 
-def rehold(db: Database, placements: Iterable[tuple[int, str, str, str | None]]) -> None:
+class Placed(Protocol):
+    """Which of a chat's modes hold a delivery (the domain's timing decides; the outbox writes it down)."""
+
+    @property
+    def digest(self) -> bool: ...
+    @property
+    def muted(self) -> bool: ...
+    @property
+    def quiet(self) -> bool: ...
+
+
+def held_by(placed: Placed) -> str | None:
+    """A delivery's `held_by`: 'digest', or 'mute' and/or 'quiet' comma-separated; None when nothing holds it."""
+    if placed.digest:
+        return DIGEST
+    return ",".join(reason for reason, holds in ((MUTE, placed.muted), (QUIET, placed.quiet)) if holds) or None
+
+
+def mode_of(placed: Placed) -> DeliveryMode:
+    """A delivery's mode: it waits for the chat's digest, or goes on its own."""
+    return DIGEST if placed.digest else INSTANT
+
+
+def rehold(db: Database, placements: Iterable[tuple[int, str, DeliveryMode, str | None]]) -> None:
     """Give pending deliveries a new due time, mode and hold: (id, next attempt at, mode, held by)."""
     with db.atomic():
         db.conn.executemany(

@@ -29,8 +29,8 @@ from bot.domain.answers import LEVEL_MARKS
 from bot.domain.html import esc, link
 from bot.domain.ladder import Level
 from bot.domain.timing import zone
+from bot.domain.values import ALL, SEVERITIES
 
-SEVERITIES = ("info", "low", "medium", "high", "critical")
 SEVERITY_MARKS = {"critical": "🚨", "high": "🔴", "medium": "🟠", "low": "🔵", "info": "🟢"}
 TIGHTENING_SEVERITY = {
     Level.BANNED: "critical",
@@ -50,7 +50,6 @@ LIFTED_MEASURES = {  # what a suspension lifted, by the level it comes back to
 }
 MAX_CHANGE_LINES = 25
 MAX_TITLE = 400
-ALL = "ALL"
 
 
 def move_severity(old_level: int, new_level: int) -> str:

@@ -20,9 +20,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.domain.knowledge import ExposureTable
+from bot.domain.values import ALL
 from bot.domain.vocab import Vocabulary
-
-ALL = "ALL"
 
 Levels = Callable[[str, str], tuple[int, int]]
 """A country's effective level for a material before and after the changes (cached by the caller)."""

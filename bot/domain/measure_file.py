@@ -9,8 +9,8 @@ from typing import Any, cast
 
 from bot.domain.datafiles import DataFileError, data_path, read_yaml, require_keys
 from bot.domain.ladder import Level, parse_level
-from bot.domain.measures import END_USES, PROVENANCES, Measure
-from bot.domain.status import EndUse, Provenance
+from bot.domain.measures import Measure
+from bot.domain.values import END_USES, PROVENANCES, EndUse, Provenance
 from bot.domain.vocab import Kind, Vocabulary
 
 REQUIRED = {"id", "issuer", "instrument", "title", "source", "targets", "materials", "end_use", "level",

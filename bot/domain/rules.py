@@ -10,15 +10,14 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bot.domain.datafiles import DataFileError, data_path, read_yaml, require_keys
 from bot.domain.ladder import Level, parse_level
 from bot.domain.lexicon import AliasMatcher, KeyFinder, Lexicon, Text, alias_matcher, key_finder, lexicon, trie_pattern
+from bot.domain.values import GRANT, LIFT, SCOPES, MeasureScope
 from bot.domain.vocab import Kind, Vocabulary, normalise
 
-LIFT, GRANT = "lift", "grant"
-SCOPES = ("framework", "entities", "technology")
 # A group holding + or * that is itself repeated without bound: the shape of catastrophic backtracking.
 _NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*](?:[^()\\]|\\.)*\)(?:[+*]|\{\d*,\})")
 # What may hold capitals in a pattern: (?P<name>, escapes (\S, \Z), classes and case-sensitive parts.
@@ -36,7 +35,7 @@ QUALIFIER_KEYS = {"military", "reported", "suspension", "extension", "one_more_y
 class Scope:
     """A kind of measure other than on goods: its words, and the words that show it covers goods after all."""
 
-    name: str
+    name: MeasureScope
     words: Lexicon[str]
     unless: Lexicon[str]
 
@@ -256,7 +255,7 @@ def _scope(reader: _Reader, raw: Any, index: int) -> Scope:
     if document["scope"] not in SCOPES:
         raise reader.fail(f"{rule}.scope", f"must be one of {', '.join(SCOPES)}")
     unless = reader.words(document.get("unless", []), f"{rule}.unless", empty=True)
-    return Scope(str(document["scope"]), reader.words(document["patterns"], f"{rule}.patterns"), unless)
+    return Scope(cast(MeasureScope, document["scope"]), reader.words(document["patterns"], f"{rule}.patterns"), unless)
 
 
 def _scopes(reader: _Reader, raw: Any) -> tuple[Scope, ...]:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from bot.domain.ladder import Level
+from bot.domain.values import EndUse, Provenance
 from bot.domain.vocab import Vocabulary
 
 CHINA = "CN"
-EndUse = Literal["any", "military"]
-Provenance = Literal["official", "reported"]
 
 
 @dataclass(frozen=True, slots=True)
