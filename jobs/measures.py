@@ -23,11 +23,12 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from bot.domain.alert_payloads import DeskPayload, FollowUpPayload
 from bot.domain.ladder import Level
 from bot.domain.measure import Measurement
 from bot.domain.measures import Measure, apply_easing, eased_measures, easing_of, measure_from_row, statuses_of
 from bot.domain.status import Status, StatusBook
-from bot.domain.values import EASE, SUSPEND, TIGHTEN, Trust
+from bot.domain.values import EASE, SUSPEND, TIGHTEN, DeskItemKind, Trust
 from bot.domain.vocab import Vocabulary
 from jobs.alerts import desk_alert, follow_up
 from storage.desk import add_desk_item, decide_desk_item, pending_for_measure
@@ -318,8 +319,9 @@ def _tighten(
     record_measure_event(db, {"measure_id": held.id, "kind": "confirmed" if confirms else "evidence", **event})
     if not confirms:
         return []
-    payload = {"measure": held.id, "measure_label": updated.instrument or held.title, "title": cause.title,
-               "url": cause.url, "source": cause.source, "at": now.isoformat(), "item_id": cause.item_id}  # fmt: skip
+    label = updated.instrument or held.title
+    payload = FollowUpPayload(measure=held.id, measure_label=label, title=cause.title, url=cause.url,
+                              source=cause.source, at=now.isoformat(), item_id=cause.item_id)  # fmt: skip
     follow_up(db, "confirmation", f"confirmed:{held.id}", payload, earlier_items, now)
     return [updated]
 
@@ -362,17 +364,17 @@ def needs_a_person(measure: Measure) -> bool:
 
 
 def hold_for_desk(
-    db: Database, kind: str, measure: Measure, measurement: Measurement, cause: Cause, now: dt.datetime,
+    db: Database, kind: DeskItemKind, measure: Measure, measurement: Measurement, cause: Cause, now: dt.datetime,
     desk: Sequence[int],
 ) -> int:  # fmt: skip
     """Put a reading to the desk: stored, and sent to every desk chat with Confirm and Dismiss."""
     item = {"kind": kind, "measure_id": measure.id, "measurement": measurement_json(measurement),
             "title": cause.title, "source": cause.source, "url": cause.url, "item_id": cause.item_id}  # fmt: skip
     desk_id = add_desk_item(db, item, now.isoformat())
-    payload = {"kind": kind, "title": cause.title, "url": cause.url, "source": cause.source, "at": now.isoformat(),
-               "level": int(measure.level if kind == "unconfirmed" else measurement.level),
-               "direction": measurement.direction, "targets": list(measurement.targets),
-               "materials": list(measurement.materials), "measure_label": measure.label}  # fmt: skip
+    payload = DeskPayload(kind=kind, title=cause.title, url=cause.url, source=cause.source, at=now.isoformat(),
+                          level=int(measure.level if kind == "unconfirmed" else measurement.level),
+                          direction=measurement.direction, targets=list(measurement.targets),
+                          materials=list(measurement.materials), measure_label=measure.label)  # fmt: skip
     desk_alert(db, desk_id, payload, desk, now)
     return desk_id
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, Protocol, TypeAlias
 
 from sqlite_utils import Database
@@ -49,7 +49,9 @@ def stamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-def insert_alert(db: Database, key: str, kind: str, severity: str, payload: dict[str, Any], now: str) -> int | None:
+def insert_alert(
+    db: Database, key: str, kind: str, severity: str, payload: Mapping[str, object], now: str
+) -> int | None:
     """Record an alert; None when an alert with this key exists already (a change never alerts twice)."""
     cursor = db.execute(
         "INSERT OR IGNORE INTO alerts (key, kind, severity, created_at, payload) VALUES (?, ?, ?, ?, ?)",

@@ -11,8 +11,9 @@ import re
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+from bot.domain.alert_payloads import AlertPayload, StatusPayload
 from bot.domain.ladder import Level
 
 logger = logging.getLogger(__name__)
@@ -191,6 +192,8 @@ def _quiet_holds(hold: Hold, moment: dt.datetime, *, banned: bool) -> bool:
     return quiet_until(hold.quiet, hold.timezone, moment) is not None
 
 
-def raises_a_ban(payload: Mapping[str, Any]) -> bool:
-    """Whether a status alert's payload moves something to banned (quiet hours may let those through)."""
-    return any(c["new"] == BANNED and c["new"] > c["old"] for c in payload.get("changes", []))
+def raises_a_ban(payload: AlertPayload) -> bool:
+    """Whether an alert's payload moves something to banned (quiet hours may let those through); only a status
+    alert's can."""
+    changes = cast(StatusPayload, payload).get("changes", [])
+    return any(c["new"] == BANNED and c["new"] > c["old"] for c in changes)
