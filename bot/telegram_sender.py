@@ -19,6 +19,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from telegram.ext import ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.domain.datafiles import JsonObject
 from bot.pacing import PACED
 from handlers.context import Services
 from jobs.deliver import (
@@ -76,7 +77,7 @@ class TelegramSender:
         self.bot = bot
         # the delivery worker paces alerts itself: the Application's shared limiter lets them straight through
         paced = isinstance(bot, ExtBot) and bot.rate_limiter is not None
-        self._limit_args: dict[str, Any] = {"rate_limit_args": PACED} if paced else {}
+        self._limit_args: JsonObject = {"rate_limit_args": PACED} if paced else {}
 
     async def send(self, message: OutgoingMessage) -> Outcome:
         """One sendMessage."""

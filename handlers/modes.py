@@ -33,6 +33,7 @@ from handlers.context import Context, Services, UsageError, check_arguments
 from handlers.replies import reply_html, reply_problem
 from handlers.subscriptions import refuse_non_admin
 from storage.outbox import HOLD_REASONS, held_by, held_deliveries, mode_of, rehold, stamp
+from storage.rows import Row
 from storage.subscribers import get_subscriber, save_subscriber, set_digest, set_muted_until, set_quiet
 
 DIGEST_USAGE = "Usage: /digest HH:MM [TIMEZONE] | off\nExamples: /digest 08:00, /digest 08:00 Asia/Tokyo, /digest off"
@@ -48,7 +49,7 @@ BANNED = "banned"
 Answer = Callable[[Services, Chat, Sequence[str]], str]
 
 
-def _chat_row(services: Services, chat: Chat) -> dict[str, Any]:
+def _chat_row(services: Services, chat: Chat) -> Row:
     save_subscriber(services.db, chat.id, chat.type, chat.title, services.timezone, stamp(services.clock()))
     row = get_subscriber(services.db, chat.id)
     if row is None:

@@ -25,7 +25,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlite_utils import Database
 
@@ -56,6 +56,7 @@ from storage.outbox import (
     reschedule,
     stamp,
 )
+from storage.rows import Row
 from storage.subscribers import deactivate_subscriber, move_subscriber
 
 logger = logging.getLogger(__name__)
@@ -157,7 +158,7 @@ class Claimed:
     timezone: str = "UTC"  # the chat's, for the times in its messages
 
     @classmethod
-    def from_row(cls, row: dict[str, Any], chat_type: str | None = None) -> Claimed:
+    def from_row(cls, row: Row, chat_type: str | None = None) -> Claimed:
         """From a row of storage.outbox.due_deliveries (or of storage.outbox.claim, with the chat's type)."""
         pairs = tuple(json.loads(row["detail"] or "[]"))
         return cls(row["id"], row["alert_id"], row["chat_id"], chat_type or row["chat_type"], row["attempts"],

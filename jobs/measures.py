@@ -19,11 +19,11 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
 
 from sqlite_utils import Database
 
 from bot.domain.alert_payloads import DeskPayload, FollowUpPayload
+from bot.domain.datafiles import JsonObject
 from bot.domain.ladder import Level
 from bot.domain.measure import Measurement
 from bot.domain.measures import Measure, apply_easing, eased_measures, easing_of, measure_from_row, statuses_of
@@ -41,6 +41,7 @@ from storage.measures import (
     save_measure,
     suspensions_run_out,
 )
+from storage.rows import Row
 from storage.statuses import StatusChange, current_statuses, record_change, statuses_among
 
 SAME_MEASURE_WINDOW = dt.timedelta(days=30)
@@ -61,7 +62,7 @@ class Cause:
     trust: Trust = "official"  # the source's tier (bot/data/sources.yaml)
 
 
-def to_row(measure: Measure, origin: str) -> dict[str, Any]:
+def to_row(measure: Measure, origin: str) -> Row:
     """A measure as a row of the measures table."""
     return {
         "id": measure.id, "issuer": measure.issuer, "instrument": measure.instrument, "title": measure.title,
@@ -385,16 +386,16 @@ def settle_desk(db: Database, measure_id: str, by: str, now: dt.datetime) -> Non
         decide_desk_item(db, desk_id, "corroborated", by, now.isoformat())
 
 
-def measurement_json(measurement: Measurement) -> dict[str, Any]:
+def measurement_json(measurement: Measurement) -> JsonObject:
     """A measurement as stored with a desk item, to be applied once a person confirms it."""
     return asdict(measurement)
 
 
-def measurement_from_json(document: dict[str, Any]) -> Measurement:
+def measurement_from_json(document: JsonObject) -> Measurement:
     """A stored measurement back."""
     tuples = {"targets", "materials", "evidence"}
     known = {f.name for f in fields(Measurement)}
-    values: dict[str, Any] = {k: tuple(v) if k in tuples else v for k, v in document.items() if k in known}
+    values: JsonObject = {k: tuple(v) if k in tuples else v for k, v in document.items() if k in known}
     return Measurement(**values)
 
 

@@ -41,7 +41,7 @@ class MeasuringSink:
         """Handle one source's new items; return how many statuses moved."""
         changes: list[tuple[int, StatusChange]] = []
         for item in items:
-            measurement = item.note if isinstance(item.note, Measurement) else self.measure(item)
+            measurement = item.measurement or self.measure(item)
             if item.source.trust == "official" and measurement.relevant:
                 measurement = replace(measurement, provenance="official")  # the issuer's own page says so
             if measurement.relevant:

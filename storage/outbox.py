@@ -14,9 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal, Protocol, TypeAlias
+from typing import Literal, Protocol, TypeAlias
 
 from sqlite_utils import Database
+
+from storage.rows import Row
 
 DeliveryState: TypeAlias = Literal["pending", "sending", "sent", "failed", "dropped", "digested"]
 DeliveryMode: TypeAlias = Literal["instant", "digest"]
@@ -60,7 +62,7 @@ def insert_alert(
     return int(cursor.lastrowid) if cursor.rowcount > 0 and cursor.lastrowid else None
 
 
-def get_alert(db: Database, alert_id: int) -> dict[str, Any] | None:
+def get_alert(db: Database, alert_id: int) -> Row | None:
     """An alert with its payload decoded, or None."""
     row = next(iter(db.query("SELECT * FROM alerts WHERE id = ?", [alert_id])), None)
     if row is not None:
@@ -83,7 +85,7 @@ def fan_out_unheld(db: Database, alert_id: int, due: str) -> int:
     return cursor.rowcount
 
 
-def held_matching_chats(db: Database, now: str) -> list[dict[str, Any]]:
+def held_matching_chats(db: Database, now: str) -> list[Row]:
     """The active chats with a digest, quiet hours or mute that match a loaded filter, with their detail."""
     return list(
         db.query(
@@ -119,7 +121,7 @@ _DUE = """SELECT d.id, d.alert_id, d.chat_id, d.attempts, d.plain, d.parts_sent,
     WHERE {where} ORDER BY d.next_attempt_at, d.id LIMIT ?"""
 
 
-def due_deliveries(db: Database, now: str, limit: int, stale_before: str | None = None) -> list[dict[str, Any]]:
+def due_deliveries(db: Database, now: str, limit: int, stale_before: str | None = None) -> list[Row]:
     """Pending instant deliveries due at `now`, and deliveries claimed before `stale_before` and never settled
     (their claim's lease ran out), oldest due first, with the chat's type."""
     # Two queries, each on its index: one OR across both would scan every pending row on every pass.
@@ -136,7 +138,7 @@ _CLAIMABLE = f"""((state = '{PENDING}' AND next_attempt_at <= ? AND mode = '{INS
 
 def claim(
     db: Database, delivery_ids: Sequence[int], now: str, owner: str, stale_before: str | None = None
-) -> dict[int, dict[str, Any]]:
+) -> dict[int, Row]:
     """Mark deliveries as being sent by `owner`, each only if it is still due and unclaimed (or its claim is
     stale); return the rows claimed, by id, as they are now (another worker may have moved them meanwhile)."""
     if not delivery_ids:
@@ -274,7 +276,7 @@ def drop_delivery_if_still(db: Database, delivery_id: int, chat_id: int, reason:
     )
 
 
-def held_deliveries(db: Database, chat_id: int, reason: str) -> list[dict[str, Any]]:
+def held_deliveries(db: Database, chat_id: int, reason: str) -> list[Row]:
     """A chat's pending deliveries held for `reason` (digest, mute or quiet), with their alerts' payloads decoded."""
     rows = list(
         db.query(
@@ -333,7 +335,7 @@ def due_digest_chats(db: Database, now: str) -> list[int]:
     return [int(row[0]) for row in rows]
 
 
-def due_digest_rows(db: Database, chat_id: int, now: str) -> list[dict[str, Any]]:
+def due_digest_rows(db: Database, chat_id: int, now: str) -> list[Row]:
     """A chat's due digest deliveries with their alerts' payloads (decoded), oldest alert first."""
     rows = list(
         db.query(
@@ -357,7 +359,7 @@ def mark_digested(db: Database, delivery_ids: Sequence[int], now: str) -> None:
         )
 
 
-def failed_deliveries(db: Database, limit: int = 20) -> list[dict[str, Any]]:
+def failed_deliveries(db: Database, limit: int = 20) -> list[Row]:
     """The latest failed deliveries with their alert's key and kind, newest first."""
     return list(
         db.query(
@@ -375,7 +377,7 @@ def delivery_counts(db: Database) -> dict[str, int]:
     return {str(state): int(count) for state, count in rows}
 
 
-def deliveries_of_alert(db: Database, alert_id: int) -> list[dict[str, Any]]:
+def deliveries_of_alert(db: Database, alert_id: int) -> list[Row]:
     """An alert's deliveries, by chat."""
     return list(db.query("SELECT * FROM deliveries WHERE alert_id = ? ORDER BY chat_id", [alert_id]))
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from sqlite_utils import Database
+
+from storage.rows import Row
 
 IDENTITY = ("id", "name", "kind", "url", "every_seconds")
 
 
-def sync_sources(db: Database, sources: Iterable[dict[str, Any]]) -> None:
+def sync_sources(db: Database, sources: Iterable[Row]) -> None:
     """Insert new sources and refresh the description of known ones, keeping their state."""
     for source in sources:
         db.execute(
@@ -21,12 +22,12 @@ def sync_sources(db: Database, sources: Iterable[dict[str, Any]]) -> None:
         )
 
 
-def get_source(db: Database, source_id: str) -> dict[str, Any] | None:
+def get_source(db: Database, source_id: str) -> Row | None:
     """One source's row, or None."""
     return next(iter(db.query("SELECT * FROM sources WHERE id = ?", [source_id])), None)
 
 
-def list_sources(db: Database, ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+def list_sources(db: Database, ids: Iterable[str] | None = None) -> list[Row]:
     """Every source (or those with these ids), by id."""
     rows = db.query("SELECT * FROM sources ORDER BY id")
     wanted = set(ids) if ids is not None else None

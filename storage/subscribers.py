@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from sqlite_utils import Database
+
+from storage.rows import Row
 
 FILTER_COLUMNS = ("country", "sector", "material", "min_level")
 
@@ -20,7 +21,7 @@ def save_subscriber(db: Database, chat_id: int, chat_type: str, title: str | Non
     )
 
 
-def get_subscriber(db: Database, chat_id: int) -> dict[str, Any] | None:
+def get_subscriber(db: Database, chat_id: int) -> Row | None:
     """The chat's row, or None."""
     return next(iter(db.query("SELECT * FROM subscribers WHERE chat_id = ?", [chat_id])), None)
 
@@ -51,7 +52,7 @@ def add_subscription(
     return "added"
 
 
-def subscriptions_of(db: Database, chat_id: int) -> list[dict[str, Any]]:
+def subscriptions_of(db: Database, chat_id: int) -> list[Row]:
     """A chat's subscriptions, oldest first (the numbering /subscriptions shows)."""
     return list(db.query("SELECT * FROM subscriptions WHERE chat_id = ? ORDER BY id", [chat_id]))
 

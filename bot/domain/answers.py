@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
+from bot.domain.datafiles import JsonObject
 from bot.domain.exposure import Exposure, MaterialExposure
 from bot.domain.html import esc, link
 from bot.domain.ladder import Level
@@ -69,7 +69,7 @@ def _top_material(exposure: Exposure, vocabulary: Vocabulary) -> str:
     return f"driven by {vocabulary.display(Kind.MATERIAL, top.material)} ({top.level.label})"
 
 
-def exposure_json(exposure: Exposure) -> dict[str, Any]:
+def exposure_json(exposure: Exposure) -> JsonObject:
     """The `exposure --json` shape of docs/ARCHITECTURE.md."""
     return {
         "country": exposure.country,
@@ -94,10 +94,10 @@ def exposure_json(exposure: Exposure) -> dict[str, Any]:
     }
 
 
-def _material_extras(part: MaterialExposure) -> dict[str, Any]:
+def _material_extras(part: MaterialExposure) -> JsonObject:
     """What matters beside the contract keys: the end use of a military-only measure, a reported measure, a
     direct-import share beside a supply-chain share."""
-    extras: dict[str, Any] = {}
+    extras: JsonObject = {}
     if part.status is not None:
         extras["end_use"] = part.status.end_use
         extras["provenance"] = part.status.provenance
@@ -107,7 +107,7 @@ def _material_extras(part: MaterialExposure) -> dict[str, Any]:
     return extras
 
 
-def status_json(status: Status, state: str = "in_force") -> dict[str, Any]:
+def status_json(status: Status, state: str = "in_force") -> JsonObject:
     """One status as JSON."""
     return {
         "issuer": status.issuer,
@@ -154,7 +154,7 @@ def status_line(statuses: Sequence[Status], vocabulary: Vocabulary, today: dt.da
     return line
 
 
-def history_line(change: dict[str, Any], vocabulary: Vocabulary) -> str:
+def history_line(change: JsonObject, vocabulary: Vocabulary) -> str:
     """One status change for /history, by what it did to the target's effective level where that is known."""
     effective = change.get("effective_old") is not None and change.get("effective_new") is not None
     old_key, new_key = ("effective_old", "effective_new") if effective else ("old_level", "new_level")

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
+from bot.domain.datafiles import JsonObject
 from bot.domain.ladder import Level
 from bot.domain.lexicon import Hit, Text, merge
 from bot.domain.rules import Rules
@@ -78,7 +79,7 @@ class Measurement:
         """The ladder name of the level ('normal' ... 'banned')."""
         return Level(self.level).label
 
-    def as_json(self, text: str) -> dict[str, Any]:
+    def as_json(self, text: str) -> JsonObject:
         """The `classify --json` object of DESIGN.md for this measurement of `text`."""
         return {
             "text": text,

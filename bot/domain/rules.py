@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
-from bot.domain.datafiles import DataFileError, data_path, read_yaml, require_keys
+from bot.domain.datafiles import DataFileError, JsonObject, data_path, read_yaml, require_keys
 from bot.domain.ladder import Level, parse_level
 from bot.domain.lexicon import AliasMatcher, KeyFinder, Lexicon, Text, alias_matcher, key_finder, lexicon, trie_pattern
 from bot.domain.values import GRANT, LIFT, SCOPES, MeasureScope
@@ -133,13 +133,13 @@ class _Reader:
         """The error for one bad rule."""
         return DataFileError(f"{self.path}: {rule}: {problem}")
 
-    def keys(self, raw: Any, rule: str, required: set[str], optional: frozenset[str] = frozenset()) -> dict[str, Any]:
+    def keys(self, raw: Any, rule: str, required: set[str], optional: frozenset[str] = frozenset()) -> JsonObject:
         """A mapping with exactly these keys (and perhaps the optional ones), or a refusal."""
         document = self.mapping(raw, rule)
         require_keys(document, required, required | optional, f"{self.path}: {rule}")
         return document
 
-    def mapping(self, raw: Any, rule: str) -> dict[str, Any]:
+    def mapping(self, raw: Any, rule: str) -> JsonObject:
         """A mapping, or a refusal."""
         if not isinstance(raw, dict):
             raise self.fail(rule, "must be a mapping")
@@ -305,7 +305,7 @@ def _until(reader: _Reader, raw: Any) -> Until:
     return Until(tuple(patterns), {name.lower(): int(number) for name, number in months.items()})
 
 
-def _limits(reader: _Reader, document: dict[str, Any]) -> tuple[int, int]:
+def _limits(reader: _Reader, document: JsonObject) -> tuple[int, int]:
     if document["version"] != 1:
         raise reader.fail("version", "must be 1")
     max_chars, short = document["max_chars"], document["case_sensitive_letters"]
