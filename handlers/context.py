@@ -46,8 +46,6 @@ class Services:
     watched: frozenset[str] | None = None  # ids of the sources this process checks; None: every known one
     charts: ChartBook = field(default_factory=ChartBook)  # drawn off the event loop, kept until a status changes
     chat_admins: ChatAdmins = field(default_factory=ChatAdmins)  # groups' and channels' admins, cached
-    # What the wiring opened and must close (scheduler, checker, delivery worker); not for handlers.
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def status_book(self) -> StatusBook:
         """The current statuses, indexed for the exposure model."""

@@ -29,9 +29,9 @@ from bot.domain.timing import (
     placement,
     raises_a_ban,
 )
+from handlers.chat_rights import refuse_non_admin
 from handlers.context import Context, Services, UsageError, check_arguments
 from handlers.replies import reply_html, reply_problem
-from handlers.subscriptions import refuse_non_admin
 from storage.outbox import HOLD_REASONS, held_by, held_deliveries, mode_of, rehold, stamp
 from storage.rows import Row
 from storage.subscribers import get_subscriber, save_subscriber, set_digest, set_muted_until, set_quiet
@@ -55,6 +55,20 @@ def _chat_row(services: Services, chat: Chat) -> Row:
     if row is None:
         raise RuntimeError(f"chat {chat.id} was not saved")
     return row
+
+
+def modes_line(subscriber: dict[str, Any] | None, now: dt.datetime) -> str:
+    """How alerts reach the chat: instant, digest, quiet hours, a mute still in force."""
+    if subscriber is None:
+        return "Delivery: instant."
+    digest = subscriber["digest_at"]
+    parts = [f"daily digest at {digest} ({subscriber['timezone']})" if digest else "instant"]
+    if subscriber["quiet_start"]:
+        banned = ", bans still come through" if subscriber["quiet_allows_banned"] else ""
+        parts.append(f"quiet {subscriber['quiet_start']}–{subscriber['quiet_end']} ({subscriber['timezone']}{banned})")
+    if subscriber["muted_until"] and subscriber["muted_until"] > stamp(now):
+        parts.append(f"muted until {subscriber['muted_until'][:16].replace('T', ' ')} UTC")
+    return esc("Delivery: " + "; ".join(parts) + ".")
 
 
 def retime_holds(db: Database, chat_id: int, now: dt.datetime) -> int:

@@ -41,8 +41,9 @@ from bot.domain.alert_text import severity
 from bot.domain.exposure import assess
 from bot.domain.knowledge import ExposureTable
 from bot.domain.ladder import Level
-from bot.domain.matching import Filter, Move, matching_filters, reads_levels
+from bot.domain.matching import Move, matching_filters, reads_levels
 from bot.domain.status import CHINA, Status, StatusBook
+from bot.domain.subscription import Subscription
 from bot.domain.timing import hold_of, hold_of_timezone, placement, zone
 from bot.domain.values import ALL, EndUse, FollowUpKind, Provenance, Severity
 from bot.domain.vocab import Kind, Vocabulary
@@ -104,7 +105,7 @@ class CountryLevels:
 
 
 def country_views(
-    matched: Iterable[Filter], moves: Sequence[Move], context: AlertContext, levels: CountryLevels
+    matched: Iterable[Subscription], moves: Sequence[Move], context: AlertContext, levels: CountryLevels
 ) -> dict[str, list[Move]]:
     """Each matched country's moves of its effective levels for the changed materials, in the changes' order
     (every chat of a country reads the same; a subscription to ALL reads the changes' own)."""
@@ -219,7 +220,7 @@ def _alert_for_item(
         logger.info("no effective level moved by %s: no alert", changes[0].title[:60])
         return None
     moves = [Move(s.change.target, s.change.material, s.old, s.new) for s in shown]
-    filters = [Filter(*row) for row in active_filters(db)]
+    filters = [Subscription(*key) for key in active_filters(db)]
     levels = CountryLevels(*around.books(context.vocabulary, shown[0].change.issuer))
     matched = matching_filters(filters, moves, context.vocabulary, context.table, levels)
     pairs = exposure_pairs(matched, [s.change.target for s in shown], context)
@@ -261,11 +262,11 @@ def desk_alert(db: Database, desk_id: int, payload: DeskPayload, chats: Sequence
         insert_delivery(db, alert_id, chat_id, stamp(now))
 
 
-def fan_out(db: Database, alert_id: int, filters: Sequence[Filter], now: dt.datetime, *, banned: bool) -> int:
+def fan_out(db: Database, alert_id: int, filters: Sequence[Subscription], now: dt.datetime, *, banned: bool) -> int:
     """A delivery per active chat with a matching subscription: due now, or when its digest, quiet or mute allow."""
     if not filters:
         return 0
-    load_filters(db, [(f.country, f.sector, f.material, f.min_level) for f in filters])
+    load_filters(db, [f.key for f in filters])
     count = fan_out_unheld(db, alert_id, stamp(now))
     for chat in held_matching_chats(db, stamp(now)):
         placed = placement(hold_of(chat), now, banned=banned)
@@ -275,7 +276,9 @@ def fan_out(db: Database, alert_id: int, filters: Sequence[Filter], now: dt.date
     return count
 
 
-def exposure_pairs(filters: Iterable[Filter], targets: Iterable[str], context: AlertContext) -> list[tuple[str, str]]:
+def exposure_pairs(
+    filters: Iterable[Subscription], targets: Iterable[str], context: AlertContext
+) -> list[tuple[str, str]]:
     """The (country, sector) exposures the matched subscriptions will read, for moves on these targets; a
     subscription to ALL stands for each target."""
     known = [target for target in targets if target != ALL and target in context.vocabulary.countries]

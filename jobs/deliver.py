@@ -62,7 +62,6 @@ from storage.subscribers import deactivate_subscriber, move_subscriber
 logger = logging.getLogger(__name__)
 
 DIGEST_CADENCE = dt.timedelta(seconds=1)
-DELIVERY_KEY = "delivery"  # where the wiring puts the running worker in services.extras (for wake())
 BUSY_CHAT_DEFER = 0.5  # seconds: a chat with a message in flight waits, so its messages keep their order
 PAYLOAD_CACHE = 256
 CLAIM_BATCH = 50

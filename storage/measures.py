@@ -105,15 +105,6 @@ def measure_item_ids(db: Database, measure_id: str) -> list[int]:
     return [row[0] for row in rows]
 
 
-def evidence_sources(db: Database, measure_id: str) -> set[str]:
-    """The sources that reported a measure (its evidence events)."""
-    rows = db.execute(
-        "SELECT DISTINCT source FROM measure_events WHERE measure_id = ? AND kind IN ('reported', 'evidence')",
-        [measure_id],
-    ).fetchall()
-    return {row[0] for row in rows}
-
-
 def replace_status(db: Database, row: Mapping[str, Any]) -> None:
     """Write one derived status (keyed by issuer, target, material, end use). The caller holds the transaction."""
     marks = ", ".join("?" for _ in STATUS_COLUMNS)
@@ -121,11 +112,6 @@ def replace_status(db: Database, row: Mapping[str, Any]) -> None:
         f"INSERT OR REPLACE INTO statuses ({', '.join(STATUS_COLUMNS)}) VALUES ({marks})",
         [row.get(column) for column in STATUS_COLUMNS],
     )
-
-
-def delete_status(db: Database, key: tuple[str, str, str, str]) -> None:
-    """Remove a status no measure in force sets any more."""
-    db.execute("DELETE FROM statuses WHERE issuer = ? AND target = ? AND material = ? AND end_use = ?", list(key))
 
 
 def _decoded(row: Row) -> Row:

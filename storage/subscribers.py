@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeAlias
 
 from sqlite_utils import Database
 
 from storage.rows import Row
 
-FILTER_COLUMNS = ("country", "sector", "material", "min_level")
+SubscriptionKey: TypeAlias = tuple[str, str, str, int]  # (country, sector, material, min_level)
 
 
 def save_subscriber(db: Database, chat_id: int, chat_type: str, title: str | None, timezone: str, now: str) -> None:
@@ -112,7 +113,7 @@ def move_subscriber(db: Database, old_chat_id: int, new_chat_id: int) -> None:
         deactivate_subscriber(db, old_chat_id, f"migrated to {new_chat_id}")
 
 
-def active_filters(db: Database) -> list[tuple[str, str, str, int]]:
+def active_filters(db: Database) -> list[SubscriptionKey]:
     """Every distinct (country, sector, material, min_level) that an active chat subscribes to."""
     rows = db.execute(
         """SELECT DISTINCT s.country, s.sector, s.material, s.min_level FROM subscriptions s
@@ -121,7 +122,7 @@ def active_filters(db: Database) -> list[tuple[str, str, str, int]]:
     return [(str(country), str(sector), str(material), int(level)) for country, sector, material, level in rows]
 
 
-def load_filters(db: Database, filters: Iterable[tuple[str, str, str, int]]) -> None:
+def load_filters(db: Database, filters: Iterable[SubscriptionKey]) -> None:
     """Put filters in the connection's temporary `matched_filters` table, for the fan-out queries to join."""
     with db.atomic():
         db.execute(

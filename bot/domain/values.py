@@ -36,7 +36,6 @@ Provenance: TypeAlias = Literal["official", "reported"]
 PROVENANCES: tuple[Provenance, ...] = ("official", "reported")
 
 MeasureState: TypeAlias = Literal["announced", "in_force", "suspended", "lifted", "withdrawn"]
-STATES: tuple[MeasureState, ...] = ("announced", "in_force", "suspended", "lifted", "withdrawn")
 
 # A source's tier: the issuer's own pages (their items are official), a newsroom, or a news search.
 Trust: TypeAlias = Literal["official", "press", "aggregator"]
