@@ -57,7 +57,7 @@ def _chat_row(services: Services, chat: Chat) -> Row:
     return row
 
 
-def modes_line(subscriber: dict[str, Any] | None, now: dt.datetime) -> str:
+def modes_line(subscriber: Row | None, now: dt.datetime) -> str:
     """How alerts reach the chat: instant, digest, quiet hours, a mute still in force."""
     if subscriber is None:
         return "Delivery: instant."
