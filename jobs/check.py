@@ -25,11 +25,12 @@ from jobs.parse import ParsedItem, ParseError, items_fingerprint, parse_items
 from jobs.sources import SourceSpec
 from storage.items import insert_new_items
 from storage.rows import Row
-from storage.sources import get_source, record_failure, record_success, sync_sources
+from storage.sources import SourceHealth, get_source, record_failure, record_success, sync_sources
 
 logger = logging.getLogger(__name__)
 
 Outcome = Literal["unchanged", "changed", "failed"]
+HealthEvent = Literal["down", "recovered"]  # what the admins are told of a source
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,7 @@ class ItemSink(Protocol):
 class HealthSink(Protocol):
     """Told when a source goes down or recovers, inside the transaction that records it."""
 
-    def __call__(self, db: Database, source: SourceSpec, event: str, detail: str, now: dt.datetime) -> None: ...
+    def __call__(self, db: Database, source: SourceSpec, event: HealthEvent, detail: str, now: dt.datetime) -> None: ...
 
 
 Annotate = Callable[[SourceSpec, ParsedItem], Measurement]
@@ -125,7 +126,7 @@ def keep_items(db: Database, items: Sequence[NewItem], now: dt.datetime) -> int:
     return 0
 
 
-def ignore_health(db: Database, source: SourceSpec, event: str, detail: str, now: dt.datetime) -> None:
+def ignore_health(db: Database, source: SourceSpec, event: HealthEvent, detail: str, now: dt.datetime) -> None:
     """The health sink that tells no one."""
 
 
@@ -174,7 +175,7 @@ def backoff(every_seconds: int, failures: int, cap: dt.timedelta) -> dt.timedelt
     return min(dt.timedelta(seconds=every_seconds * 2 ** max(0, failures - 1)), cap)
 
 
-def health_after_failure(failures: int, policy: HealthPolicy) -> str:
+def health_after_failure(failures: int, policy: HealthPolicy) -> SourceHealth:
     """'degraded' after a failure, 'down' after `down_after` in a row."""
     return "down" if failures >= policy.down_after else "degraded"
 

@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
+from typing import Literal, TypeAlias
 
 from sqlite_utils import Database
 
@@ -50,6 +51,11 @@ SIGNAL_ONLY_SCOPES = frozenset({"technology", "framework"})
 Key = tuple[str, str, str, str]  # (issuer, target, material, end use)
 
 
+Origin: TypeAlias = Literal[
+    "live", "baseline", "lapse"
+]  # where a change came from: a source, the bundled file, a lapse
+
+
 @dataclass(frozen=True, slots=True)
 class Cause:
     """What moved the measures: shown in the history and the alert."""
@@ -58,11 +64,11 @@ class Cause:
     source: str
     url: str | None = None
     item_id: int | None = None
-    origin: str = "live"  # "live" | "baseline" | "lapse"
+    origin: Origin = "live"
     trust: Trust = "official"  # the source's tier (bot/data/sources.yaml)
 
 
-def to_row(measure: Measure, origin: str) -> Row:
+def to_row(measure: Measure, origin: Origin) -> Row:
     """A measure as a row of the measures table."""
     return {
         "id": measure.id, "issuer": measure.issuer, "instrument": measure.instrument, "title": measure.title,

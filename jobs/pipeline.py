@@ -17,7 +17,7 @@ from bot.domain.measure import Measurement, measure
 from bot.domain.rules import Rules, load_rules
 from bot.domain.vocab import load_vocabulary
 from jobs.alerts import AlertContext, admin_alert, alerts_for_changes
-from jobs.check import NewItem
+from jobs.check import HealthEvent, NewItem
 from jobs.measures import Cause, apply_to_measures
 from jobs.moves import signal_rows
 from jobs.parse import ParsedItem
@@ -80,7 +80,7 @@ class SourceHealthAlerts:
 
     admins: frozenset[int]
 
-    def __call__(self, db: Database, source: SourceSpec, event: str, detail: str, now: dt.datetime) -> None:
+    def __call__(self, db: Database, source: SourceSpec, event: HealthEvent, detail: str, now: dt.datetime) -> None:
         """Raise the admin alert for a health event."""
         if event == "down":
             text = f"Source {source.id} ({source.name}) is down: {detail}. Checks go on, backing off up to a day."

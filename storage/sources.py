@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal, TypeAlias
 
 from sqlite_utils import Database
 
 from storage.rows import Row
 
 IDENTITY = ("id", "name", "kind", "url", "every_seconds")
+SourceHealth: TypeAlias = Literal["new", "ok", "degraded", "down"]  # new: never checked
 
 
 def sync_sources(db: Database, sources: Iterable[Row]) -> None:
@@ -55,7 +57,9 @@ def record_success(
     )
 
 
-def record_failure(db: Database, source_id: str, *, now: str, next_check_at: str, error: str, health: str) -> None:
+def record_failure(
+    db: Database, source_id: str, *, now: str, next_check_at: str, error: str, health: SourceHealth
+) -> None:
     """A failed check: one more consecutive failure, the reason, the health and when to try again."""
     db.execute(
         """UPDATE sources SET last_checked_at = ?, next_check_at = ?, consecutive_failures = consecutive_failures + 1,
