@@ -377,11 +377,6 @@ def delivery_counts(db: Database) -> dict[str, int]:
     return {str(state): int(count) for state, count in rows}
 
 
-def deliveries_of_alert(db: Database, alert_id: int) -> list[Row]:
-    """An alert's deliveries, by chat."""
-    return list(db.query("SELECT * FROM deliveries WHERE alert_id = ? ORDER BY chat_id", [alert_id]))
-
-
 def database_file(db: Database) -> str | None:
     """The file behind a connection, or None for an in-memory database."""
     for row in db.execute("PRAGMA database_list").fetchall():

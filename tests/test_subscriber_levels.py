@@ -29,9 +29,10 @@ from jobs.pipeline import MeasuringSink
 from jobs.sources import SourceSpec
 from storage.db import open_database
 from storage.items import insert_new_items
-from storage.outbox import deliveries_of_alert, get_alert
+from storage.outbox import get_alert
 from storage.subscribers import set_digest
 from tests.alerting import NOW, live_change, subscribe
+from tests.storage_reads import deliveries_of_alert
 
 SOURCE = SourceSpec(
     id="wire", name="Wire", kind="rss", url="http://127.0.0.1/", every_seconds=600, issuer="CN", trust="official"
