@@ -54,9 +54,10 @@ from jobs.sources import SourceSpec
 from storage.db import open_database
 from storage.measures import replace_status
 from storage.outbox import delivery_counts, stamp
-from storage.statuses import StatusChange, get_status, record_change
+from storage.statuses import StatusChange, record_change
 from tests.fake_bot_api import FakeBotAPI
 from tests.loopback import LoopbackServer, Response
+from tests.storage_reads import get_status
 
 TOKEN = "123456:BENCH"
 SUBSCRIBERS = 10_000

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlite_utils import Database
 from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
@@ -25,6 +27,7 @@ from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.domain.desk import DeskDecision
+from bot.domain.values import DeskChoice
 from bot.heartbeat import POLL_BEAT_EVERY, PollingRequest, heartbeat
 from bot.pacing import SharedPacing
 from bot.runtime import alert_context, close_services, open_services, quiet_noisy_loggers
@@ -35,6 +38,7 @@ from handlers.context import BotData, Services
 from handlers.errors import on_error, unknown_command_handler
 from handlers.registry import button_handlers, commands
 from handlers.replies import slow_down
+from jobs.deliver import DeliveryWorker
 from jobs.desk import decide
 from jobs.lapses import announce_lapses
 from jobs.limits import CommandBudget, RateLimiter, SendLimits
@@ -44,11 +48,32 @@ from storage.heartbeats import POLL, START
 logger = logging.getLogger(__name__)
 
 ChokepointApp: TypeAlias = Application[Any, Any, Any, Any, BotData, Any]
-SCHEDULER_KEY = "scheduler"
-WATCH_KEY = "watch"
 LAPSES_AT = {"hour": 0, "minute": 5}  # UTC, daily: suspensions run out at the end of their day
 NEW_MESSAGES = filters.UpdateType.MESSAGE
 CHANNEL_POSTS = filters.UpdateType.CHANNEL_POST
+
+
+@dataclass
+class Running:
+    """What post_init opens and post_stop and post_shutdown close: each None until opened, and again once closed."""
+
+    delivery: DeliveryWorker | None = None
+    watch: Watch | None = None
+    scheduler: AsyncIOScheduler | None = None
+
+    async def stop_delivery(self, db: Database) -> None:
+        """Stop the delivery worker, once (sends in flight finish first)."""
+        worker, self.delivery = self.delivery, None
+        if worker is not None:
+            await stop_delivery(worker, db)
+
+    async def close(self) -> None:
+        """Stop the scheduler and close the checker (after delivery)."""
+        scheduler, watch, self.scheduler, self.watch = self.scheduler, self.watch, None, None
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)
+        if watch is not None:
+            await watch.close()
 
 
 def build_application(
@@ -66,7 +91,7 @@ def build_application(
     Updates run concurrently, each chat's in order, within each sender's command `budget`; with `pace_replies`
     (not in the console, which has no limits to keep) replies share the delivery worker's send limiter."""
     quiet_noisy_loggers()
-    polling = PollingRequest()
+    polling, running = PollingRequest(), Running()
     limits = SendLimits(per_second=settings.chokepoint_send_rate)
     builder = (
         ApplicationBuilder()
@@ -77,9 +102,9 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .context_types(ContextTypes(bot_data=BotData))
         .job_queue(None)  # scheduling is ours (APScheduler, started in post_init), not PTB's JobQueue
-        .post_init(_post_init(settings, sources, open_, polling, limits if pace_replies else None))
-        .post_stop(_post_stop)
-        .post_shutdown(_post_shutdown)
+        .post_init(_post_init(running, settings, sources, open_, polling, limits if pace_replies else None))
+        .post_stop(_post_stop(running))
+        .post_shutdown(_post_shutdown(running))
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
@@ -106,6 +131,7 @@ def register_handlers(app: ChokepointApp) -> None:
 
 
 def _post_init(
+    running: Running,
     settings: Settings,
     sources: list[SourceSpec],
     open_: Callable[[Settings], Services],
@@ -124,27 +150,25 @@ def _post_init(
         limiter = RateLimiter(limits or SendLimits(per_second=settings.chokepoint_send_rate))
         if limits is not None and isinstance(app.bot.rate_limiter, SharedPacing):
             app.bot.rate_limiter.attach(limiter, time.monotonic, lambda: not app.running)
-        delivery = start_delivery(app.bot, services, limiter, time.monotonic)  # limits keep real seconds
-        watch = open_watch(services, sources, notify=delivery.wake)
-        services.extras[WATCH_KEY] = watch
+        delivery = running.delivery = start_delivery(app.bot, services, limiter, time.monotonic)  # real seconds
+        watch = running.watch = open_watch(services, sources, notify=delivery.wake)
         services.check_now = lambda ids: check_now(watch, ids)
         services.watched = frozenset(source.id for source in sources)
         services.decide_desk = desk_decider(services)
         announce_lapses_now(services)
-        scheduler = AsyncIOScheduler(timezone="UTC")
+        scheduler = running.scheduler = AsyncIOScheduler(timezone="UTC")
         start_checks(watch, scheduler, services)
         scheduler.add_job(_lapses_job(services), "cron", id="lapses", coalesce=True, **LAPSES_AT)
         scheduler.start()
-        services.extras[SCHEDULER_KEY] = scheduler
         await publish_command_menu(app)
 
     return post_init
 
 
-def desk_decider(services: Services) -> Callable[[int, str, str], DeskDecision]:
+def desk_decider(services: Services) -> Callable[[int, DeskChoice, str], DeskDecision]:
     """The hook handlers call on a Confirm or Dismiss: decide, then wake delivery for what it raised."""
 
-    def decide_now(desk_id: int, choice: str, by: str) -> DeskDecision:
+    def decide_now(desk_id: int, choice: DeskChoice, by: str) -> DeskDecision:
         decision = decide(services.db, desk_id, choice, by, alert_context(services), services.clock())
         services.wake_delivery()
         return decision
@@ -170,27 +194,29 @@ def _lapses_job(services: Services) -> Callable[[], Coroutine[Any, Any, None]]:
     return job
 
 
-async def _post_stop(app: ChokepointApp) -> None:
-    """Stop delivering while the bot's connection is still open (sends in flight finish first)."""
-    try:
-        services = app.bot_data.services
-    except RuntimeError:  # post_init did not run
-        return
-    await stop_delivery(services)
+def _post_stop(running: Running) -> Callable[[ChokepointApp], Coroutine[Any, Any, None]]:
+    async def post_stop(app: ChokepointApp) -> None:
+        """Stop delivering while the bot's connection is still open (sends in flight finish first)."""
+        try:
+            services = app.bot_data.services
+        except RuntimeError:  # post_init did not run
+            return
+        await running.stop_delivery(services.db)
+
+    return post_stop
 
 
-async def _post_shutdown(app: ChokepointApp) -> None:
-    services = app.bot_data.detach()
-    if services is None:
-        return
-    await stop_delivery(services)
-    scheduler = services.extras.pop(SCHEDULER_KEY, None)
-    if scheduler is not None and scheduler.running:
-        scheduler.shutdown(wait=False)
-    watch: Watch | None = services.extras.pop(WATCH_KEY, None)
-    if watch is not None:
-        await watch.close()
-    close_services(services)
+def _post_shutdown(running: Running) -> Callable[[ChokepointApp], Coroutine[Any, Any, None]]:
+    async def post_shutdown(app: ChokepointApp) -> None:
+        """Close what post_init opened, delivery first, then the services."""
+        services = app.bot_data.detach()
+        if services is None:
+            return
+        await running.stop_delivery(services.db)
+        await running.close()
+        close_services(services)
+
+    return post_shutdown
 
 
 async def publish_command_menu(app: ChokepointApp) -> None:

@@ -28,10 +28,11 @@ from bot.domain.clock import utc_now
 from bot.domain.datafiles import DataFileError
 from bot.domain.health import HealthLimits, check_limit, health_verdict
 from bot.domain.html import to_plain
-from bot.domain.measure import EASE, Measurement, measure
+from bot.domain.measure import Measurement, measure
 from bot.domain.measure_file import load_measures
 from bot.domain.measures import Measure, level_after_easing
 from bot.domain.rules import load_rules
+from bot.domain.values import EASE
 from bot.domain.vocab import Vocabulary, load_vocabulary
 from bot.lifecycle import running
 from bot.progress import progress_bar, wants_progress

@@ -19,6 +19,7 @@ from typing import Any
 from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
+from bot.domain.datafiles import JsonObject
 from bot.domain.html import to_plain
 
 CONSOLE_CHAT_ID = 1
@@ -77,7 +78,7 @@ class ConsoleRequest(BaseRequest):
             result = self._answer(endpoint, parameters)
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
-    def _answer(self, endpoint: str, parameters: dict[str, Any]) -> Any:
+    def _answer(self, endpoint: str, parameters: JsonObject) -> Any:
         if endpoint == "getMe":
             return BOT_USER
         if endpoint in ("sendMessage", "editMessageText"):
@@ -86,7 +87,7 @@ class ConsoleRequest(BaseRequest):
             return []
         return True
 
-    def _show_photo(self, parameters: dict[str, Any], request_data: RequestData) -> dict[str, Any]:
+    def _show_photo(self, parameters: JsonObject, request_data: RequestData) -> JsonObject:
         """Write the picture to the charts folder and print its caption and path."""
         picture = next((part[1] for part in request_data.multipart_data.values()), b"")
         content = picture if isinstance(picture, bytes) else picture.read()
@@ -96,7 +97,7 @@ class ConsoleRequest(BaseRequest):
         caption = {**parameters, "text": parameters.get("caption", "")}
         return self._show(caption, f"\nChart: {path}")
 
-    def _show(self, parameters: dict[str, Any], after: str = "") -> dict[str, Any]:
+    def _show(self, parameters: JsonObject, after: str = "") -> JsonObject:
         text = str(parameters.get("text", ""))
         shown = to_plain(text) if parameters.get("parse_mode") == "HTML" else text
         chat_id = parameters.get("chat_id", CONSOLE_CHAT_ID)
@@ -121,7 +122,7 @@ def buttons_text(markup: Any) -> str:
     return f"\n{labels}\n(buttons cannot be pressed here: type the command with your choice instead)"
 
 
-def command_update(text: str, update_id: int, now: dt.datetime) -> dict[str, Any]:
+def command_update(text: str, update_id: int, now: dt.datetime) -> JsonObject:
     """The Bot API update a person typing `text` in a private chat would produce."""
     command_length = len(text.split()[0]) if text.startswith("/") and text.split() else 0
     entities = [{"type": "bot_command", "offset": 0, "length": command_length}] if command_length else []

@@ -11,14 +11,14 @@ from typing import Any
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from handlers.context import Services
-from storage.heartbeats import record_heartbeat
+from storage.heartbeats import Heartbeat, record_heartbeat
 
 logger = logging.getLogger(__name__)
 
 POLL_BEAT_EVERY = dt.timedelta(seconds=30)  # a busy bot polls many times a second: one write per half minute
 
 
-def heartbeat(services: Services, name: str, every: dt.timedelta = dt.timedelta(0)) -> Callable[[], None]:
+def heartbeat(services: Services, name: Heartbeat, every: dt.timedelta = dt.timedelta(0)) -> Callable[[], None]:
     """A function that records the heartbeat `name` now, at most once per `every`; a failed write is logged."""
     last: list[dt.datetime] = []
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from telegram.ext import BaseRateLimiter
 
+from bot.domain.datafiles import JsonObject
 from jobs.limits import RateLimiter
 
 PACED = "paced"  # rate_limit_args of a message the delivery worker already counted
@@ -22,7 +23,7 @@ NOT_POSTING = frozenset({"sendChatAction"})
 LOOK_AGAIN = 1.0  # seconds at most between two looks at the limiter (and at whether the bot is stopping)
 
 Clock = Callable[[], float]
-Result = bool | dict[str, Any] | list[dict[str, Any]]
+Result = bool | JsonObject | list[JsonObject]  # what a Bot API method answers
 
 
 def posts_message(endpoint: str) -> bool:
@@ -58,9 +59,9 @@ class SharedPacing(BaseRateLimiter[str]):
         self,
         callback: Callable[..., Coroutine[Any, Any, Result]],
         args: Any,
-        kwargs: dict[str, Any],
+        kwargs: JsonObject,
         endpoint: str,
-        data: dict[str, Any],
+        data: JsonObject,
         rate_limit_args: str | None,
     ) -> Result:
         """Wait for the reply's turn, then make the call; anything else goes at once."""

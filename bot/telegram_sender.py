@@ -13,16 +13,17 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from sqlite_utils import Database
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.domain.datafiles import JsonObject
 from bot.pacing import PACED
 from handlers.context import Services
 from jobs.deliver import (
-    DELIVERY_KEY,
     BadMarkup,
     Blocked,
     DeliveryWorker,
@@ -76,7 +77,7 @@ class TelegramSender:
         self.bot = bot
         # the delivery worker paces alerts itself: the Application's shared limiter lets them straight through
         paced = isinstance(bot, ExtBot) and bot.rate_limiter is not None
-        self._limit_args: dict[str, Any] = {"rate_limit_args": PACED} if paced else {}
+        self._limit_args: JsonObject = {"rate_limit_args": PACED} if paced else {}
 
     async def send(self, message: OutgoingMessage) -> Outcome:
         """One sendMessage."""
@@ -105,7 +106,7 @@ class TelegramSender:
 
 
 def start_delivery(bot: Bot, services: Services, limiter: RateLimiter, pace: Callable[[], float]) -> DeliveryWorker:
-    """Start the delivery worker on its own connection (file databases), in services.extras['delivery'], keeping
+    """Start the delivery worker on its own connection (file databases), waking it on `services.wake_delivery`, keeping
     Telegram's limits on `limiter`, in `pace`'s seconds (both shared with the replies)."""
     path = database_file(services.db)
     db = connect(path) if path else services.db
@@ -118,16 +119,12 @@ def start_delivery(bot: Bot, services: Services, limiter: RateLimiter, pace: Cal
         clock=services.clock,
     )
     worker.start()
-    services.extras[DELIVERY_KEY] = worker
     services.wake_delivery = worker.wake
     return worker
 
 
-async def stop_delivery(services: Services) -> None:
-    """Stop the worker (idempotent) and close its connection."""
-    worker = services.extras.pop(DELIVERY_KEY, None)
-    if not isinstance(worker, DeliveryWorker):
-        return
+async def stop_delivery(worker: DeliveryWorker, db: Database) -> None:
+    """Stop the worker and close its connection, where it is not the services' `db`."""
     await worker.stop()
-    if worker.db is not services.db:
+    if worker.db is not db:
         worker.db.close()

@@ -16,6 +16,7 @@ from bot.domain.clock import utc_now
 from bot.domain.desk import DeskDecision
 from bot.domain.knowledge import ExposureTable
 from bot.domain.status import Status, StatusBook
+from bot.domain.values import DeskChoice
 from bot.domain.vocab import Kind, UnknownTerm, Vocabulary
 from handlers.chart_book import ChartBook
 from handlers.chat_admins import ChatAdmins
@@ -40,13 +41,11 @@ class Services:
     wake_delivery: Callable[[], None] = lambda: None
     check_now: CheckNow | None = None
     desk: tuple[int, ...] = ()  # the chats that confirm or dismiss unsure readings
-    # (desk item id, "confirmed" | "dismissed", who) → what became of it; set by the wiring
-    decide_desk: Callable[[int, str, str], DeskDecision] | None = None
+    # (desk item id, the choice, who) → what became of it; set by the wiring
+    decide_desk: Callable[[int, DeskChoice, str], DeskDecision] | None = None
     watched: frozenset[str] | None = None  # ids of the sources this process checks; None: every known one
     charts: ChartBook = field(default_factory=ChartBook)  # drawn off the event loop, kept until a status changes
     chat_admins: ChatAdmins = field(default_factory=ChatAdmins)  # groups' and channels' admins, cached
-    # What the wiring opened and must close (scheduler, checker, delivery worker); not for handlers.
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def status_book(self) -> StatusBook:
         """The current statuses, indexed for the exposure model."""

@@ -9,6 +9,7 @@ import re
 from telegram import Update
 
 from bot.domain.desk import desk_list, outcome_line, press_answer
+from bot.domain.values import CONFIRMED, DISMISSED, DeskChoice
 from handlers.context import Context, Services
 from handlers.replies import reply_html
 from storage.desk import pending_desk_items
@@ -60,7 +61,8 @@ async def desk_button(update: Update, context: Context) -> None:
     if match is None:
         await query.answer("Unknown button.")
         return
-    decision = services.decide_desk(int(match[2]), match[1], who(update))
+    choice: DeskChoice = CONFIRMED if match[1] == CONFIRMED else DISMISSED
+    decision = services.decide_desk(int(match[2]), choice, who(update))
     await query.answer(press_answer(decision))
     if query.message is not None and hasattr(query.message, "text_html"):
         text = query.message.text_html or ""

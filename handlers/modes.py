@@ -29,10 +29,11 @@ from bot.domain.timing import (
     placement,
     raises_a_ban,
 )
+from handlers.chat_rights import refuse_non_admin
 from handlers.context import Context, Services, UsageError, check_arguments
 from handlers.replies import reply_html, reply_problem
-from handlers.subscriptions import refuse_non_admin
-from storage.outbox import DIGEST, INSTANT, MUTE, QUIET, held_deliveries, rehold, stamp
+from storage.outbox import HOLD_REASONS, held_by, held_deliveries, mode_of, rehold, stamp
+from storage.rows import Row
 from storage.subscribers import get_subscriber, save_subscriber, set_digest, set_muted_until, set_quiet
 
 DIGEST_USAGE = "Usage: /digest HH:MM [TIMEZONE] | off\nExamples: /digest 08:00, /digest 08:00 Asia/Tokyo, /digest off"
@@ -48,7 +49,7 @@ BANNED = "banned"
 Answer = Callable[[Services, Chat, Sequence[str]], str]
 
 
-def _chat_row(services: Services, chat: Chat) -> dict[str, Any]:
+def _chat_row(services: Services, chat: Chat) -> Row:
     save_subscriber(services.db, chat.id, chat.type, chat.title, services.timezone, stamp(services.clock()))
     row = get_subscriber(services.db, chat.id)
     if row is None:
@@ -56,7 +57,18 @@ def _chat_row(services: Services, chat: Chat) -> dict[str, Any]:
     return row
 
 
-HOLD_REASONS = (DIGEST, MUTE, QUIET)
+def modes_line(subscriber: Row | None, now: dt.datetime) -> str:
+    """How alerts reach the chat: instant, digest, quiet hours, a mute still in force."""
+    if subscriber is None:
+        return "Delivery: instant."
+    digest = subscriber["digest_at"]
+    parts = [f"daily digest at {digest} ({subscriber['timezone']})" if digest else "instant"]
+    if subscriber["quiet_start"]:
+        banned = ", bans still come through" if subscriber["quiet_allows_banned"] else ""
+        parts.append(f"quiet {subscriber['quiet_start']}–{subscriber['quiet_end']} ({subscriber['timezone']}{banned})")
+    if subscriber["muted_until"] and subscriber["muted_until"] > stamp(now):
+        parts.append(f"muted until {subscriber['muted_until'][:16].replace('T', ' ')} UTC")
+    return esc("Delivery: " + "; ".join(parts) + ".")
 
 
 def retime_holds(db: Database, chat_id: int, now: dt.datetime) -> int:
@@ -66,9 +78,9 @@ def retime_holds(db: Database, chat_id: int, now: dt.datetime) -> int:
     hold = hold_of(subscriber) if subscriber else Hold()
     with db.atomic():
         rows = {row["id"]: row for reason in HOLD_REASONS for row in held_deliveries(db, chat_id, reason)}
-        placed = [(row_id, *placement(hold, now, banned=raises_a_ban(row["payload"]))) for row_id, row in rows.items()]
-        rehold(db, [(row_id, stamp(due), mode, held_by) for row_id, due, mode, held_by in placed])
-    return sum(mode == INSTANT and due <= now for _, due, mode, _ in placed)
+        placed = [(row_id, placement(hold, now, banned=raises_a_ban(row["payload"]))) for row_id, row in rows.items()]
+        rehold(db, [(row_id, stamp(p.due), mode_of(p), held_by(p)) for row_id, p in placed])
+    return sum(not p.digest and p.due <= now for _, p in placed)
 
 
 def _retime(services: Services, chat_id: int) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from collections.abc import Sequence
-from typing import Any
 
 from telegram import Update
 
@@ -15,6 +14,7 @@ from bot.domain.scripts import unread_script
 from handlers.context import Context, Services, UsageError, check_arguments
 from handlers.replies import admin_in_private, refuse_unless_admin, reply_answer, reply_html, reply_problem
 from storage.items import count_items, latest_items
+from storage.rows import Row
 from storage.signals import signals_of
 from storage.sources import list_sources
 
@@ -35,7 +35,7 @@ def _when(value: str | None, now: dt.datetime, unset: str = "never") -> str:
     return f"in {span}" if minutes > 0 else f"{span} ago"
 
 
-def _source_line(row: dict[str, Any], items: int, now: dt.datetime, detail: bool) -> str:
+def _source_line(row: Row, items: int, now: dt.datetime, detail: bool) -> str:
     mark = HEALTH_MARKS.get(row["health"], "⚪")
     line = (
         f"{mark} <b>{esc(row['id'])}</b> {row['health']}: last success {_when(row['last_success_at'], now)}, "
@@ -79,7 +79,7 @@ def latest_answer(services: Services, args: Sequence[str]) -> str:
     return "\n".join([f"<b>Latest {counted(len(items), 'item')}</b>", *lines])
 
 
-def reading_note(services: Services, item: dict[str, Any]) -> str:
+def reading_note(services: Services, item: Row) -> str:
     """What measuring made of an item: its signal, or that its script is not read (kept, never guessed)."""
     script = unread_script(item["title"])
     if script is not None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from telegram import Update
 
 from bot.domain.answers import status_json
+from bot.domain.datafiles import JsonObject
 from bot.domain.html import esc
 from bot.domain.ladder import Level
 from bot.domain.measure_answers import bears_on, event_line, measure_json, measures_message
@@ -81,7 +81,7 @@ def status_answer(services: Services, args: Sequence[str]) -> str:
     return measures_message(title, measures_for(services, subject), services.vocabulary, services.today())
 
 
-def status_document(services: Services, args: Sequence[str]) -> dict[str, Any]:
+def status_document(services: Services, args: Sequence[str]) -> JsonObject:
     """The `status --json` answer: the statuses in force and the suspended measures' keys, and the measures."""
     subject = parse_subject(services, check_arguments(args, STATUS_USAGE))
     today = services.today()

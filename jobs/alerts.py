@@ -24,17 +24,28 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 from sqlite_utils import Database
 
+from bot.domain.alert_payloads import (
+    AdminPayload,
+    ChangeEntry,
+    DeskPayload,
+    DigestPayload,
+    ExposureEffect,
+    FollowUpPayload,
+    StatusPayload,
+)
 from bot.domain.alert_text import severity
 from bot.domain.exposure import assess
 from bot.domain.knowledge import ExposureTable
 from bot.domain.ladder import Level
-from bot.domain.matching import ALL, Filter, Move, matching_filters, reads_levels
+from bot.domain.matching import Move, matching_filters, reads_levels
 from bot.domain.status import CHINA, Status, StatusBook
+from bot.domain.subscription import Subscription
 from bot.domain.timing import hold_of, hold_of_timezone, placement, zone
+from bot.domain.values import ALL, EndUse, FollowUpKind, Provenance, Severity
 from bot.domain.vocab import Kind, Vocabulary
 from jobs.moves import effective_move
 from storage.outbox import (
@@ -42,12 +53,15 @@ from storage.outbox import (
     due_digest_chats,
     due_digest_rows,
     fan_out_unheld,
+    held_by,
     held_matching_chats,
     insert_alert,
     insert_delivery,
     mark_digested,
+    mode_of,
     stamp,
 )
+from storage.rows import Row
 from storage.statuses import StatusChange, current_statuses
 from storage.subscribers import active_filters, get_subscriber, load_filters
 
@@ -91,7 +105,7 @@ class CountryLevels:
 
 
 def country_views(
-    matched: Iterable[Filter], moves: Sequence[Move], context: AlertContext, levels: CountryLevels
+    matched: Iterable[Subscription], moves: Sequence[Move], context: AlertContext, levels: CountryLevels
 ) -> dict[str, list[Move]]:
     """Each matched country's moves of its effective levels for the changed materials, in the changes' order
     (every chat of a country reads the same; a subscription to ALL reads the changes' own)."""
@@ -109,22 +123,20 @@ def country_views(
     return views
 
 
-def _move_entry(move: Move, vocabulary: Vocabulary, old: str = "old", new: str = "new") -> dict[str, Any]:
+def _move_entry(move: Move, vocabulary: Vocabulary) -> ChangeEntry:
     return {
         "target": move.target,
         "target_name": vocabulary.display(Kind.COUNTRY, move.target),
         "material": move.material,
         "material_name": vocabulary.display(Kind.MATERIAL, move.material),
-        old: move.old_level,
-        new: move.new_level,
+        "old": move.old_level,
+        "new": move.new_level,
     }
 
 
-def country_entries(
-    views: dict[str, list[Move]], vocabulary: Vocabulary, old: str = "old", new: str = "new"
-) -> dict[str, list[dict[str, Any]]]:
+def country_entries(views: dict[str, list[Move]], vocabulary: Vocabulary) -> dict[str, list[ChangeEntry]]:
     """The payload's `countries`: each country's moves, shaped like the payload's own entries."""
-    return {country: [_move_entry(m, vocabulary, old, new) for m in moves] for country, moves in views.items()}
+    return {country: [_move_entry(m, vocabulary) for m in moves] for country, moves in views.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +187,7 @@ def shown_changes(changes: Sequence[StatusChange], around: Around, vocabulary: V
 def admin_alert(db: Database, key: str, text: str, admins: Iterable[int], now: dt.datetime) -> int | None:
     """One alert to every admin; None when an alert with this key was raised before."""
     with db.atomic():
-        alert_id = insert_alert(db, key, "admin", "admin", {"text": text}, stamp(now))
+        alert_id = insert_alert(db, key, "admin", "admin", AdminPayload(text=text), stamp(now))
         if alert_id is None:
             return None
         for admin in sorted(set(admins)):
@@ -208,7 +220,7 @@ def _alert_for_item(
         logger.info("no effective level moved by %s: no alert", changes[0].title[:60])
         return None
     moves = [Move(s.change.target, s.change.material, s.old, s.new) for s in shown]
-    filters = [Filter(*row) for row in active_filters(db)]
+    filters = [Subscription(*key) for key in active_filters(db)]
     levels = CountryLevels(*around.books(context.vocabulary, shown[0].change.issuer))
     matched = matching_filters(filters, moves, context.vocabulary, context.table, levels)
     pairs = exposure_pairs(matched, [s.change.target for s in shown], context)
@@ -226,7 +238,7 @@ def _alert_for_item(
 
 
 def follow_up(
-    db: Database, kind: str, key: str, payload: dict[str, Any], item_ids: Sequence[int], now: dt.datetime
+    db: Database, kind: FollowUpKind, key: str, payload: FollowUpPayload, item_ids: Sequence[int], now: dt.datetime
 ) -> int | None:
     """One alert to every chat that received an alert raised by these items (a confirmation, a correction);
     None where it was raised before or no one got the first."""
@@ -241,7 +253,7 @@ def follow_up(
     return alert_id
 
 
-def desk_alert(db: Database, desk_id: int, payload: dict[str, Any], chats: Sequence[int], now: dt.datetime) -> None:
+def desk_alert(db: Database, desk_id: int, payload: DeskPayload, chats: Sequence[int], now: dt.datetime) -> None:
     """The desk's copy of an unsure reading, with its Confirm and Dismiss buttons, to every desk chat."""
     alert_id = insert_alert(db, f"desk:{desk_id}", "desk", "info", {**payload, "desk_id": desk_id}, stamp(now))
     if alert_id is None:
@@ -250,19 +262,23 @@ def desk_alert(db: Database, desk_id: int, payload: dict[str, Any], chats: Seque
         insert_delivery(db, alert_id, chat_id, stamp(now))
 
 
-def fan_out(db: Database, alert_id: int, filters: Sequence[Filter], now: dt.datetime, *, banned: bool) -> int:
+def fan_out(db: Database, alert_id: int, filters: Sequence[Subscription], now: dt.datetime, *, banned: bool) -> int:
     """A delivery per active chat with a matching subscription: due now, or when its digest, quiet or mute allow."""
     if not filters:
         return 0
-    load_filters(db, [(f.country, f.sector, f.material, f.min_level) for f in filters])
+    load_filters(db, [f.key for f in filters])
     count = fan_out_unheld(db, alert_id, stamp(now))
     for chat in held_matching_chats(db, stamp(now)):
-        due, mode, held_by = placement(hold_of(chat), now, banned=banned)
-        count += insert_delivery(db, alert_id, chat["chat_id"], stamp(due), mode, chat["detail"], held_by)
+        placed = placement(hold_of(chat), now, banned=banned)
+        count += insert_delivery(
+            db, alert_id, chat["chat_id"], stamp(placed.due), mode_of(placed), chat["detail"], held_by(placed)
+        )
     return count
 
 
-def exposure_pairs(filters: Iterable[Filter], targets: Iterable[str], context: AlertContext) -> list[tuple[str, str]]:
+def exposure_pairs(
+    filters: Iterable[Subscription], targets: Iterable[str], context: AlertContext
+) -> list[tuple[str, str]]:
     """The (country, sector) exposures the matched subscriptions will read, for moves on these targets; a
     subscription to ALL stands for each target."""
     known = [target for target in targets if target != ALL and target in context.vocabulary.countries]
@@ -275,9 +291,7 @@ def exposure_pairs(filters: Iterable[Filter], targets: Iterable[str], context: A
     return pairs
 
 
-def status_payload(
-    shown: Sequence[Shown], context: AlertContext, exposure: dict[str, dict[str, Any]]
-) -> dict[str, Any]:
+def status_payload(shown: Sequence[Shown], context: AlertContext, exposure: dict[str, ExposureEffect]) -> StatusPayload:
     """What an alert's messages are rendered from (see bot.alert_text): `old` and `new` are effective levels of
     each change's target; the caller adds `countries`, the matched countries' own."""
     first, vocabulary = shown[0].change, context.vocabulary
@@ -292,8 +306,8 @@ def status_payload(
                 "material_name": vocabulary.display(Kind.MATERIAL, s.change.material),
                 "old": s.old,
                 "new": s.new,
-                "end_use": s.change.end_use,
-                "provenance": s.change.provenance,
+                "end_use": cast(EndUse, s.change.end_use),  # the history stores the domain's words
+                "provenance": cast(Provenance, s.change.provenance),
                 "measure": s.change.measure,
             }
             for s in shown
@@ -310,12 +324,12 @@ def status_payload(
 
 def exposure_effects(
     around: Around, context: AlertContext, pairs: Sequence[tuple[str, str]], today: dt.date
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, ExposureEffect]:
     """Each pair's exposure score (to China's measures) before and after an item's changes."""
     if not pairs:
         return {}
     books = around.books(context.vocabulary)
-    effects = {}
+    effects: dict[str, ExposureEffect] = {}
     for country, sector in pairs:
         old, new = (assess(context.table, book, country, sector, today) for book in books)
         effects[f"{country}:{sector}"] = {
@@ -362,7 +376,7 @@ def compose_digest(db: Database, chat_id: int, now: dt.datetime) -> int | None:
     return alert_id
 
 
-def digest_payload(rows: Sequence[dict[str, Any]], timezone: str, now: dt.datetime) -> dict[str, Any]:
+def digest_payload(rows: Sequence[Row], timezone: str, now: dt.datetime) -> DigestPayload:
     """A digest's payload: the local date and each held alert with the chat's pairs."""
     return {
         "date": now.astimezone(zone(timezone)).date().isoformat(),
@@ -370,7 +384,7 @@ def digest_payload(rows: Sequence[dict[str, Any]], timezone: str, now: dt.dateti
     }
 
 
-def severity_of_items(rows: Sequence[dict[str, Any]]) -> str:
+def severity_of_items(rows: Sequence[Row]) -> Severity:
     """The highest severity among the digested alerts (a lapse counts as the move that comes back)."""
     moves = [(c["old"], c["new"]) for row in rows for c in row["payload"].get("changes", [])]
     moves += [(lapse["level"], lapse["lifted"]) for row in rows for lapse in row["payload"].get("lapses", [])]

@@ -11,22 +11,26 @@ import datetime as dt
 import logging
 import multiprocessing
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from sqlite_utils import Database
 
+from bot.domain.datafiles import JsonObject
+from bot.domain.measure import Measurement
 from jobs.fetch import Fetcher, FetchResult, Validators
 from jobs.parse import ParsedItem, ParseError, items_fingerprint, parse_items
 from jobs.sources import SourceSpec
 from storage.items import insert_new_items
-from storage.sources import get_source, record_failure, record_success, sync_sources
+from storage.rows import Row
+from storage.sources import SourceHealth, get_source, record_failure, record_success, sync_sources
 
 logger = logging.getLogger(__name__)
 
 Outcome = Literal["unchanged", "changed", "failed"]
+HealthEvent = Literal["down", "recovered"]  # what the admins are told of a source
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +55,7 @@ class NewItem:
     link: str | None
     published: dt.datetime | None
     fresh: bool  # False: recorded only, moves no status
-    note: Any = None  # what the reader made of it (a measurement), if anything
+    measurement: Measurement | None = None  # what the reader made of it, where measuring ran there
 
 
 class ItemSink(Protocol):
@@ -66,18 +70,18 @@ class ItemSink(Protocol):
 class HealthSink(Protocol):
     """Told when a source goes down or recovers, inside the transaction that records it."""
 
-    def __call__(self, db: Database, source: SourceSpec, event: str, detail: str, now: dt.datetime) -> None: ...
+    def __call__(self, db: Database, source: SourceSpec, event: HealthEvent, detail: str, now: dt.datetime) -> None: ...
 
 
-Annotate = Callable[[SourceSpec, ParsedItem], Any]
+Annotate = Callable[[SourceSpec, ParsedItem], Measurement]
 
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """A parsed item and what the reader already made of it (a measurement, when measuring runs there)."""
+    """A parsed item and what the reader already made of it (when measuring runs there)."""
 
     item: ParsedItem
-    note: Any = None
+    measurement: Measurement | None = None
 
 
 Reader = Callable[[SourceSpec, str, str], Awaitable[list[Reading]]]
@@ -122,7 +126,7 @@ def keep_items(db: Database, items: Sequence[NewItem], now: dt.datetime) -> int:
     return 0
 
 
-def ignore_health(db: Database, source: SourceSpec, event: str, detail: str, now: dt.datetime) -> None:
+def ignore_health(db: Database, source: SourceSpec, event: HealthEvent, detail: str, now: dt.datetime) -> None:
     """The health sink that tells no one."""
 
 
@@ -136,7 +140,7 @@ class SourceReport:
     status_changes: int = 0
     error: str | None = None
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> JsonObject:
         """The per-source object of `check --json`."""
         return {"id": self.id, "outcome": self.outcome, "new_items": self.new_items, "error": self.error}
 
@@ -152,7 +156,7 @@ class CheckSummary:
         """How many sources came to this outcome."""
         return sum(1 for report in self.sources if report.outcome == outcome)
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> JsonObject:
         """The `check --json` shape of DESIGN.md."""
         return {
             "checked": len(self.sources),
@@ -171,7 +175,7 @@ def backoff(every_seconds: int, failures: int, cap: dt.timedelta) -> dt.timedelt
     return min(dt.timedelta(seconds=every_seconds * 2 ** max(0, failures - 1)), cap)
 
 
-def health_after_failure(failures: int, policy: HealthPolicy) -> str:
+def health_after_failure(failures: int, policy: HealthPolicy) -> SourceHealth:
     """'degraded' after a failure, 'down' after `down_after` in a row."""
     return "down" if failures >= policy.down_after else "degraded"
 
@@ -182,7 +186,7 @@ def _fresh(published: dt.datetime | None, first_check: bool, now: dt.datetime, p
     return not first_check
 
 
-def _item_row(item: ParsedItem) -> dict[str, Any]:
+def _item_row(item: ParsedItem) -> Row:
     published = item.published.isoformat() if item.published else None
     return {
         "guid": item.guid,
@@ -256,7 +260,7 @@ class Checker:
             return self._failed(source, "internal error while recording (logged)", started)
 
     async def _record(
-        self, source: SourceSpec, row: dict[str, Any] | None, result: FetchResult, started: dt.datetime
+        self, source: SourceSpec, row: Row | None, result: FetchResult, started: dt.datetime
     ) -> SourceReport:
         if result.outcome == "failed":
             return self._failed(source, result.error or "failed", started)
@@ -285,7 +289,7 @@ class Checker:
             first_check = before is None or before["last_success_at"] is None
             rows = (_item_row(reading.item) for reading in readings)
             stored = insert_new_items(self.db, source.id, rows, now.isoformat())
-            notes = {reading.item.guid: reading.note for reading in readings}
+            notes = {reading.item.guid: reading.measurement for reading in readings}
             new = self._new_items(source, stored, notes, first_check, now)
             changes = self.sink(self.db, new, now) if stored else 0
             record_success(
@@ -306,8 +310,8 @@ class Checker:
     def _new_items(
         self,
         source: SourceSpec,
-        stored: list[dict[str, Any]],
-        notes: dict[str, Any],
+        stored: list[Row],
+        notes: Mapping[str, Measurement | None],
         first_check: bool,
         now: dt.datetime,
     ) -> list[NewItem]:

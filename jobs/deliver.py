@@ -25,13 +25,15 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlite_utils import Database
 
+from bot.domain.alert_payloads import AlertPayload, alert_kind, read_payload
 from bot.domain.alert_text import alert_buttons, alert_message
 from bot.domain.clock import utc_now
 from bot.domain.html import split_message, to_plain
+from bot.domain.values import AlertKind
 from jobs.alerts import admin_alert, compose_due_digests
 from jobs.limits import RateLimiter, RetryPolicy, SendLimits
 from storage.outbox import (
@@ -54,12 +56,12 @@ from storage.outbox import (
     reschedule,
     stamp,
 )
+from storage.rows import Row
 from storage.subscribers import deactivate_subscriber, move_subscriber
 
 logger = logging.getLogger(__name__)
 
 DIGEST_CADENCE = dt.timedelta(seconds=1)
-DELIVERY_KEY = "delivery"  # where the wiring puts the running worker in services.extras (for wake())
 BUSY_CHAT_DEFER = 0.5  # seconds: a chat with a message in flight waits, so its messages keep their order
 PAYLOAD_CACHE = 256
 CLAIM_BATCH = 50
@@ -155,7 +157,7 @@ class Claimed:
     timezone: str = "UTC"  # the chat's, for the times in its messages
 
     @classmethod
-    def from_row(cls, row: dict[str, Any], chat_type: str | None = None) -> Claimed:
+    def from_row(cls, row: Row, chat_type: str | None = None) -> Claimed:
         """From a row of storage.outbox.due_deliveries (or of storage.outbox.claim, with the chat's type)."""
         pairs = tuple(json.loads(row["detail"] or "[]"))
         return cls(row["id"], row["alert_id"], row["chat_id"], chat_type or row["chat_type"], row["attempts"],
@@ -224,7 +226,7 @@ class DeliveryWorker:
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._busy_chats: set[int] = set()
         self._digests_composed_at: dt.datetime | None = None
-        self._payloads: dict[int, tuple[str, dict[str, Any]]] = {}
+        self._payloads: dict[int, tuple[AlertKind, AlertPayload]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -414,13 +416,13 @@ class DeliveryWorker:
             return OutgoingMessage(row.chat_id, to_plain(parts[index]), html=False, buttons=buttons), len(parts)
         return OutgoingMessage(row.chat_id, parts[index], buttons=buttons), len(parts)
 
-    def _alert(self, alert_id: int) -> tuple[str, dict[str, Any]]:
+    def _alert(self, alert_id: int) -> tuple[AlertKind, AlertPayload]:
         cached = self._payloads.get(alert_id)
         if cached is None:
             alert = get_alert(self.db, alert_id)
             if alert is None:
                 raise LookupError(f"alert {alert_id} does not exist")
-            cached = self._payloads[alert_id] = (alert["kind"], alert["payload"])
+            cached = self._payloads[alert_id] = (alert_kind(alert["kind"]), read_payload(alert["payload"]))
             if len(self._payloads) > PAYLOAD_CACHE:
                 self._payloads.pop(next(iter(self._payloads)))
         return cached

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from typing import cast
 
 from sqlite_utils import Database
 
+from bot.domain.alert_payloads import FollowUpPayload
 from bot.domain.desk import DeskDecision
 from bot.domain.measures import measure_from_row
+from bot.domain.values import CONFIRMED, DeskChoice, DeskState
 from jobs.alerts import AlertContext, alerts_for_changes, follow_up
 from jobs.measures import (
     Cause,
@@ -28,18 +31,19 @@ from jobs.measures import (
 )
 from storage.desk import decide_desk_item, get_desk_item
 from storage.measures import get_measure, measure_item_ids, record_measure_event, save_measure
+from storage.rows import Row
 
-CONFIRMED, DISMISSED = "confirmed", "dismissed"
 
-
-def decide(db: Database, desk_id: int, choice: str, by: str, context: AlertContext, now: dt.datetime) -> DeskDecision:
+def decide(
+    db: Database, desk_id: int, choice: DeskChoice, by: str, context: AlertContext, now: dt.datetime
+) -> DeskDecision:
     """Confirm or dismiss a desk item, once; the measure, statuses, alerts and corrections in one transaction."""
     with db.atomic():
         item = get_desk_item(db, desk_id)
         if item is None:
             return DeskDecision(False, "missing", "")
         if not decide_desk_item(db, desk_id, choice, by, now.isoformat()):
-            return DeskDecision(False, str(item["state"]), str(item["decided_by"] or ""))
+            return DeskDecision(False, cast(DeskState, item["state"]), str(item["decided_by"] or ""))
         if item["kind"] == "easing" and choice == CONFIRMED:
             _apply_easing(db, item, by, context, now)
         elif item["kind"] == "unconfirmed":
@@ -47,16 +51,16 @@ def decide(db: Database, desk_id: int, choice: str, by: str, context: AlertConte
     return DeskDecision(True, choice, by)
 
 
-def _apply_easing(db: Database, item: dict[str, object], by: str, context: AlertContext, now: dt.datetime) -> None:
-    measurement = measurement_from_json(dict(item["measurement"]))  # type: ignore[call-overload]
-    cause = Cause(str(item["title"]), str(item["source"]), item["url"], item["item_id"], trust="official")  # type: ignore[arg-type]
+def _apply_easing(db: Database, item: Row, by: str, context: AlertContext, now: dt.datetime) -> None:
+    measurement = measurement_from_json(dict(item["measurement"]))
+    cause = Cause(str(item["title"]), str(item["source"]), item["url"], item["item_id"], trust="official")
     changes = apply_to_measures(db, measurement, cause, now, context.vocabulary)
     if changes:
         alerts_for_changes(db, changes, context, now)
 
 
 def _settle_reading(
-    db: Database, item: dict[str, object], choice: str, by: str, now: dt.datetime, context: AlertContext
+    db: Database, item: Row, choice: DeskChoice, by: str, now: dt.datetime, context: AlertContext
 ) -> None:
     measure_id = str(item["measure_id"])
     row = get_measure(db, measure_id)
@@ -72,6 +76,6 @@ def _settle_reading(
     record_measure_event(db, {**event, "kind": "withdrawn", "state": "withdrawn"})
     sync_statuses(db, context.vocabulary, now, Cause(f"Withdrawn by the desk: {measure.title}", "the desk"),
                   touched=[measure])  # fmt: skip
-    payload = {"measure": measure_id, "measure_label": measure.label, "title": str(item["title"]),
-               "url": item["url"], "source": str(item["source"]), "at": now.isoformat(), "by": by}  # fmt: skip
+    payload = FollowUpPayload(measure=measure_id, measure_label=measure.label, title=str(item["title"]),
+                              url=item["url"], source=str(item["source"]), at=now.isoformat(), by=by)  # fmt: skip
     follow_up(db, "correction", f"corrected:{measure_id}", payload, measure_item_ids(db, measure_id), now)

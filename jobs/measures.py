@@ -19,14 +19,17 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, cast
+from typing import Literal, TypeAlias
 
 from sqlite_utils import Database
 
+from bot.domain.alert_payloads import DeskPayload, FollowUpPayload
+from bot.domain.datafiles import JsonObject
 from bot.domain.ladder import Level
-from bot.domain.measure import EASE, SUSPEND, TIGHTEN, Measurement
+from bot.domain.measure import Measurement
 from bot.domain.measures import Measure, apply_easing, eased_measures, easing_of, measure_from_row, statuses_of
 from bot.domain.status import Status, StatusBook
+from bot.domain.values import EASE, SUSPEND, TIGHTEN, DeskItemKind, Trust
 from bot.domain.vocab import Vocabulary
 from jobs.alerts import desk_alert, follow_up
 from storage.desk import add_desk_item, decide_desk_item, pending_for_measure
@@ -39,12 +42,18 @@ from storage.measures import (
     save_measure,
     suspensions_run_out,
 )
+from storage.rows import Row
 from storage.statuses import StatusChange, current_statuses, record_change, statuses_among
 
 SAME_MEASURE_WINDOW = dt.timedelta(days=30)
 ENTITY_CEILING = Level.WATCH
 SIGNAL_ONLY_SCOPES = frozenset({"technology", "framework"})
 Key = tuple[str, str, str, str]  # (issuer, target, material, end use)
+
+
+Origin: TypeAlias = Literal[
+    "live", "baseline", "lapse"
+]  # where a change came from: a source, the bundled file, a lapse
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +64,11 @@ class Cause:
     source: str
     url: str | None = None
     item_id: int | None = None
-    origin: str = "live"  # "live" | "baseline" | "lapse"
-    trust: str = "official"  # the source's tier: "official" | "press" | "aggregator" (bot/data/sources.yaml)
+    origin: Origin = "live"
+    trust: Trust = "official"  # the source's tier (bot/data/sources.yaml)
 
 
-def to_row(measure: Measure, origin: str) -> dict[str, Any]:
+def to_row(measure: Measure, origin: Origin) -> Row:
     """A measure as a row of the measures table."""
     return {
         "id": measure.id, "issuer": measure.issuer, "instrument": measure.instrument, "title": measure.title,
@@ -255,8 +264,8 @@ def measure_of(measurement: Measurement, cause: Cause, now: dt.datetime) -> Meas
     return Measure(
         id=f"LIVE-{issuer}-{now.date().isoformat()}-{digest}", issuer=issuer, instrument=measurement.instrument,
         title=cause.title, source=cause.source, url=cause.url, targets=measurement.targets,
-        materials=measurement.materials, end_use=cast(Any, measurement.end_use), level=level,
-        provenance=cast(Any, measurement.provenance), announced=now.date(),
+        materials=measurement.materials, end_use=measurement.end_use, level=level,
+        provenance=measurement.provenance, announced=now.date(),
         effective=effective_date(measurement.effective, now.date()), sources=(cause.source,),
     )  # fmt: skip
 
@@ -317,8 +326,9 @@ def _tighten(
     record_measure_event(db, {"measure_id": held.id, "kind": "confirmed" if confirms else "evidence", **event})
     if not confirms:
         return []
-    payload = {"measure": held.id, "measure_label": updated.instrument or held.title, "title": cause.title,
-               "url": cause.url, "source": cause.source, "at": now.isoformat(), "item_id": cause.item_id}  # fmt: skip
+    label = updated.instrument or held.title
+    payload = FollowUpPayload(measure=held.id, measure_label=label, title=cause.title, url=cause.url,
+                              source=cause.source, at=now.isoformat(), item_id=cause.item_id)  # fmt: skip
     follow_up(db, "confirmation", f"confirmed:{held.id}", payload, earlier_items, now)
     return [updated]
 
@@ -361,17 +371,17 @@ def needs_a_person(measure: Measure) -> bool:
 
 
 def hold_for_desk(
-    db: Database, kind: str, measure: Measure, measurement: Measurement, cause: Cause, now: dt.datetime,
+    db: Database, kind: DeskItemKind, measure: Measure, measurement: Measurement, cause: Cause, now: dt.datetime,
     desk: Sequence[int],
 ) -> int:  # fmt: skip
     """Put a reading to the desk: stored, and sent to every desk chat with Confirm and Dismiss."""
     item = {"kind": kind, "measure_id": measure.id, "measurement": measurement_json(measurement),
             "title": cause.title, "source": cause.source, "url": cause.url, "item_id": cause.item_id}  # fmt: skip
     desk_id = add_desk_item(db, item, now.isoformat())
-    payload = {"kind": kind, "title": cause.title, "url": cause.url, "source": cause.source, "at": now.isoformat(),
-               "level": int(measure.level if kind == "unconfirmed" else measurement.level),
-               "direction": measurement.direction, "targets": list(measurement.targets),
-               "materials": list(measurement.materials), "measure_label": measure.label}  # fmt: skip
+    payload = DeskPayload(kind=kind, title=cause.title, url=cause.url, source=cause.source, at=now.isoformat(),
+                          level=int(measure.level if kind == "unconfirmed" else measurement.level),
+                          direction=measurement.direction, targets=list(measurement.targets),
+                          materials=list(measurement.materials), measure_label=measure.label)  # fmt: skip
     desk_alert(db, desk_id, payload, desk, now)
     return desk_id
 
@@ -382,16 +392,16 @@ def settle_desk(db: Database, measure_id: str, by: str, now: dt.datetime) -> Non
         decide_desk_item(db, desk_id, "corroborated", by, now.isoformat())
 
 
-def measurement_json(measurement: Measurement) -> dict[str, Any]:
+def measurement_json(measurement: Measurement) -> JsonObject:
     """A measurement as stored with a desk item, to be applied once a person confirms it."""
     return asdict(measurement)
 
 
-def measurement_from_json(document: dict[str, Any]) -> Measurement:
+def measurement_from_json(document: JsonObject) -> Measurement:
     """A stored measurement back."""
     tuples = {"targets", "materials", "evidence"}
     known = {f.name for f in fields(Measurement)}
-    values: dict[str, Any] = {k: tuple(v) if k in tuples else v for k, v in document.items() if k in known}
+    values: JsonObject = {k: tuple(v) if k in tuples else v for k, v in document.items() if k in known}
     return Measurement(**values)
 
 

@@ -4,11 +4,11 @@ effective level a status change moves (docs/ARCHITECTURE.md, "Effective levels")
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from bot.domain.ladder import Level
 from bot.domain.measure import Measurement
 from bot.domain.status import StatusBook
+from storage.rows import Row
 from storage.statuses import StatusChange
 
 
@@ -22,7 +22,7 @@ class Evidence:
     item_id: int | None = None
 
 
-def signal_rows(measurement: Measurement) -> list[dict[str, Any]]:
+def signal_rows(measurement: Measurement) -> list[Row]:
     """The signals of a relevant measurement: one row per (target, material)."""
     if not measurement.relevant:
         return []

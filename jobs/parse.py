@@ -17,6 +17,7 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 import feedparser
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
+from bot.domain.datafiles import JsonObject
 from bot.domain.html import strip_invisible
 
 MAX_ITEMS = 200
@@ -467,7 +468,7 @@ def _json_lookup(document: Any, path: str) -> tuple[bool, Any]:
     return True, current
 
 
-def _json_item(row: dict[str, Any], keys: JsonKeys, base_url: str) -> ParsedItem | None:
+def _json_item(row: JsonObject, keys: JsonKeys, base_url: str) -> ParsedItem | None:
     """One JSON object as an item."""
     return _make_item(
         guid=_scalar_text(_json_field(row, keys.guid, "guid")),
@@ -479,7 +480,7 @@ def _json_item(row: dict[str, Any], keys: JsonKeys, base_url: str) -> ParsedItem
     )
 
 
-def _json_field(row: dict[str, Any], configured: str | None, name: str) -> Any:
+def _json_field(row: JsonObject, configured: str | None, name: str) -> Any:
     """The configured key or path, else the first of the usual names for this field that is present."""
     if configured is not None:
         return _json_lookup(row, configured)[1]

@@ -17,7 +17,7 @@ from bot.domain.measure import Measurement, measure
 from bot.domain.rules import Rules, load_rules
 from bot.domain.vocab import load_vocabulary
 from jobs.alerts import AlertContext, admin_alert, alerts_for_changes
-from jobs.check import NewItem
+from jobs.check import HealthEvent, NewItem
 from jobs.measures import Cause, apply_to_measures
 from jobs.moves import signal_rows
 from jobs.parse import ParsedItem
@@ -41,7 +41,7 @@ class MeasuringSink:
         """Handle one source's new items; return how many statuses moved."""
         changes: list[tuple[int, StatusChange]] = []
         for item in items:
-            measurement = item.note if isinstance(item.note, Measurement) else self.measure(item)
+            measurement = item.measurement or self.measure(item)
             if item.source.trust == "official" and measurement.relevant:
                 measurement = replace(measurement, provenance="official")  # the issuer's own page says so
             if measurement.relevant:
@@ -80,7 +80,7 @@ class SourceHealthAlerts:
 
     admins: frozenset[int]
 
-    def __call__(self, db: Database, source: SourceSpec, event: str, detail: str, now: dt.datetime) -> None:
+    def __call__(self, db: Database, source: SourceSpec, event: HealthEvent, detail: str, now: dt.datetime) -> None:
         """Raise the admin alert for a health event."""
         if event == "down":
             text = f"Source {source.id} ({source.name}) is down: {detail}. Checks go on, backing off up to a day."

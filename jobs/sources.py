@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.resources
 import re
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from bot.domain.datafiles import load_yaml
+from bot.domain.values import TRUST_TIERS, Trust
 from jobs.parse import JsonKeys, check_selector
 
 Kind = Literal["rss", "html", "json"]
@@ -21,7 +23,6 @@ MAX_INTERVAL = 7 * 86_400
 
 _REQUIRED = ("id", "name", "kind", "url", "every")
 _OPTIONAL = ("select", "issuer", "language", "json_keys", "allow_private", "trust")
-TRUST_TIERS = ("official", "press", "aggregator")
 _JSON_KEY_FIELDS = ("title", "link", "date", "guid", "summary")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 _ISSUER = re.compile(r"[A-Z]{2}")
@@ -54,7 +55,7 @@ class SourceSpec:
     allow_private: bool = False  # may reach loopback and private addresses: an operator's own intranet only
     # official: the issuer's own pages (their items are official); press: a newsroom; aggregator: a news search.
     # An easing of an official measure seen only from press or aggregators waits for the desk.
-    trust: str = "press"
+    trust: Trust = "press"
 
 
 class _KeyProblem(Exception):
@@ -64,22 +65,6 @@ class _KeyProblem(Exception):
         super().__init__(what)
         self.key = key
         self.what = what
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe YAML loader that refuses a key given twice in one mapping, where PyYAML keeps the last."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-        """Build a mapping after checking its scalar keys are distinct."""
-        seen: set[str] = set()
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                if key_node.value in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key '{key_node.value}'", key_node.start_mark
-                    )
-                seen.add(key_node.value)
-        return super().construct_mapping(node, deep)
 
 
 def bundled_sources_path() -> Path:
@@ -117,8 +102,7 @@ def _read_yaml(path: Path) -> object:
     except UnicodeDecodeError:
         raise SourcesFileError(f"{path}: not UTF-8 text") from None
     try:
-        # A SafeLoader subclass: plain data only, never arbitrary Python objects.
-        return yaml.load(text, Loader=_UniqueKeyLoader)
+        return load_yaml(text)
     except yaml.MarkedYAMLError as error:
         line = error.problem_mark.line + 1 if error.problem_mark else "?"
         raise SourcesFileError(f"{path}: invalid YAML at line {line}: {error.problem}") from None
@@ -263,11 +247,12 @@ def _url(value: object) -> str:
     return text
 
 
-def _trust(value: object) -> str:
+def _trust(value: object) -> Trust:
     """official, press or aggregator."""
-    if value not in TRUST_TIERS:
-        raise ValueError(f"expected one of {', '.join(TRUST_TIERS)}, got {value!r}")
-    return str(value)
+    for tier in TRUST_TIERS:
+        if value == tier:
+            return tier
+    raise ValueError(f"expected one of {', '.join(TRUST_TIERS)}, got {value!r}")
 
 
 def _boolean(value: object) -> bool:

@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from storage.rows import Row
+
 PENDING = "pending"
 
 
@@ -22,13 +24,13 @@ def add_desk_item(db: Database, item: Mapping[str, Any], now: str) -> int:
     return int(cursor.lastrowid or 0)
 
 
-def get_desk_item(db: Database, item_id: int) -> dict[str, Any] | None:
+def get_desk_item(db: Database, item_id: int) -> Row | None:
     """One desk item, its measurement decoded, or None."""
     row = next(iter(db.query("SELECT * FROM desk_items WHERE id = ?", [item_id])), None)
     return None if row is None else {**row, "measurement": json.loads(row["measurement"])}
 
 
-def pending_desk_items(db: Database, limit: int = 50) -> list[dict[str, Any]]:
+def pending_desk_items(db: Database, limit: int = 50) -> list[Row]:
     """What waits for the desk, oldest first."""
     rows = db.query("SELECT * FROM desk_items WHERE state = ? ORDER BY created_at, id LIMIT ?", [PENDING, limit])
     return [{**row, "measurement": json.loads(row["measurement"])} for row in rows]

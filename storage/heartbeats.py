@@ -8,13 +8,17 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from pathlib import Path
+from typing import Literal, TypeAlias
 
 from sqlite_utils import Database
 
-START, POLL, CHECK = "start", "poll", "check"
+Heartbeat: TypeAlias = Literal["start", "poll", "check"]
+START: Heartbeat = "start"
+POLL: Heartbeat = "poll"
+CHECK: Heartbeat = "check"
 
 
-def record_heartbeat(db: Database, name: str, at: str) -> None:
+def record_heartbeat(db: Database, name: Heartbeat, at: str) -> None:
     """Note that `name` happened at `at` (an ISO time), replacing the previous note."""
     db.execute(
         "INSERT INTO heartbeats (name, at) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET at = excluded.at",

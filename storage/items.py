@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from sqlite_utils import Database
+
+from storage.rows import Row
 
 COLUMNS = ("guid", "title", "summary", "link", "published_at")
 
 
-def insert_new_items(db: Database, source_id: str, items: Iterable[dict[str, Any]], now: str) -> list[dict[str, Any]]:
+def insert_new_items(db: Database, source_id: str, items: Iterable[Row], now: str) -> list[Row]:
     """Store the items not seen before from this source; return them with their ids, in the given order."""
     new = []
     for item in items:
@@ -24,7 +25,7 @@ def insert_new_items(db: Database, source_id: str, items: Iterable[dict[str, Any
     return new
 
 
-def latest_items(db: Database, limit: int) -> list[dict[str, Any]]:
+def latest_items(db: Database, limit: int) -> list[Row]:
     """The newest items of every source, newest first (by publication, else by arrival)."""
     sql = """SELECT items.*, sources.name AS source_name FROM items LEFT JOIN sources ON sources.id = items.source_id
              ORDER BY COALESCE(published_at, fetched_at) DESC, items.id DESC LIMIT ?"""

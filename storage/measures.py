@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from storage.rows import Row
+
 MEASURE_COLUMNS = (
     "id", "issuer", "instrument", "title", "source", "url", "targets", "materials", "end_use", "level",
     "provenance", "announced", "effective", "state", "until", "state_since", "origin", "sources",
@@ -23,15 +25,13 @@ STATUS_COLUMNS = (
 _JSON_COLUMNS = ("targets", "materials", "sources")
 
 
-def all_measures(db: Database) -> list[dict[str, Any]]:
+def all_measures(db: Database) -> list[Row]:
     """Every measure, oldest first, JSON columns decoded."""
     rows = db.query("SELECT * FROM measures ORDER BY announced, id")
     return [_decoded(row) for row in rows]
 
 
-def measures_touching(
-    db: Database, issuer: str, targets: Iterable[str], materials: Iterable[str]
-) -> list[dict[str, Any]]:
+def measures_touching(db: Database, issuer: str, targets: Iterable[str], materials: Iterable[str]) -> list[Row]:
     """The issuer's measures naming one of these targets and one of these materials (JSON decoded)."""
     targets, materials = sorted(set(targets)), sorted(set(materials))
     if not targets or not materials:
@@ -44,13 +44,13 @@ def measures_touching(
     return [_decoded(row) for row in db.query(sql, [issuer, *materials, *targets])]
 
 
-def suspensions_run_out(db: Database, today: str) -> list[dict[str, Any]]:
+def suspensions_run_out(db: Database, today: str) -> list[Row]:
     """Suspended measures whose suspension ended before `today` (ISO date)."""
     sql = "SELECT * FROM measures WHERE state = 'suspended' AND until IS NOT NULL AND until < ? ORDER BY until, id"
     return [_decoded(row) for row in db.query(sql, [today])]
 
 
-def get_measure(db: Database, measure_id: str) -> dict[str, Any] | None:
+def get_measure(db: Database, measure_id: str) -> Row | None:
     """One measure, or None."""
     row = next(iter(db.query("SELECT * FROM measures WHERE id = ?", [measure_id])), None)
     return None if row is None else _decoded(row)
@@ -87,7 +87,7 @@ def record_measure_event(db: Database, event: Mapping[str, Any]) -> int:
     return int(cursor.lastrowid or 0)
 
 
-def measure_events(db: Database, measure_ids: Iterable[str] | None = None, limit: int = 50) -> list[dict[str, Any]]:
+def measure_events(db: Database, measure_ids: Iterable[str] | None = None, limit: int = 50) -> list[Row]:
     """Measure events, newest first, optionally of these measures only."""
     ids = list(measure_ids or [])
     where = f"WHERE e.measure_id IN ({', '.join('?' for _ in ids)})" if ids else ""
@@ -105,15 +105,6 @@ def measure_item_ids(db: Database, measure_id: str) -> list[int]:
     return [row[0] for row in rows]
 
 
-def evidence_sources(db: Database, measure_id: str) -> set[str]:
-    """The sources that reported a measure (its evidence events)."""
-    rows = db.execute(
-        "SELECT DISTINCT source FROM measure_events WHERE measure_id = ? AND kind IN ('reported', 'evidence')",
-        [measure_id],
-    ).fetchall()
-    return {row[0] for row in rows}
-
-
 def replace_status(db: Database, row: Mapping[str, Any]) -> None:
     """Write one derived status (keyed by issuer, target, material, end use). The caller holds the transaction."""
     marks = ", ".join("?" for _ in STATUS_COLUMNS)
@@ -123,12 +114,7 @@ def replace_status(db: Database, row: Mapping[str, Any]) -> None:
     )
 
 
-def delete_status(db: Database, key: tuple[str, str, str, str]) -> None:
-    """Remove a status no measure in force sets any more."""
-    db.execute("DELETE FROM statuses WHERE issuer = ? AND target = ? AND material = ? AND end_use = ?", list(key))
-
-
-def _decoded(row: dict[str, Any]) -> dict[str, Any]:
+def _decoded(row: Row) -> Row:
     for column in _JSON_COLUMNS:
         if isinstance(row.get(column), str):
             row[column] = json.loads(row[column])
@@ -142,7 +128,7 @@ def _encoded(row: Mapping[str, Any], column: str) -> Any:
     return value
 
 
-def all_measure_events(db: Database) -> list[dict[str, Any]]:
+def all_measure_events(db: Database) -> list[Row]:
     """Every measure event (measure id, kind, at, until), oldest first: the past the charts are drawn from."""
     return list(db.query("SELECT id, measure_id, kind, at, until FROM measure_events ORDER BY at, id"))
 

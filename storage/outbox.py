@@ -13,14 +13,28 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Literal, Protocol, TypeAlias
 
 from sqlite_utils import Database
 
-PENDING, SENDING, SENT, FAILED, DROPPED, DIGESTED = "pending", "sending", "sent", "failed", "dropped", "digested"
-INSTANT, DIGEST = "instant", "digest"
-MUTE, QUIET = "mute", "quiet"  # with DIGEST, the reasons a delivery is held
+from storage.rows import Row
+
+DeliveryState: TypeAlias = Literal["pending", "sending", "sent", "failed", "dropped", "digested"]
+DeliveryMode: TypeAlias = Literal["instant", "digest"]
+HoldReason: TypeAlias = Literal["digest", "mute", "quiet"]
+
+PENDING: DeliveryState = "pending"
+SENDING: DeliveryState = "sending"
+SENT: DeliveryState = "sent"
+FAILED: DeliveryState = "failed"
+DROPPED: DeliveryState = "dropped"
+DIGESTED: DeliveryState = "digested"
+INSTANT: DeliveryMode = "instant"
+DIGEST: DeliveryMode = "digest"
+MUTE: HoldReason = "mute"
+QUIET: HoldReason = "quiet"
+HOLD_REASONS: tuple[HoldReason, ...] = ("digest", MUTE, QUIET)
 
 _MATCHING = """FROM subscriptions s
     JOIN temp.matched_filters m ON m.country = s.country AND m.sector = s.sector AND m.material = s.material
@@ -37,7 +51,9 @@ def stamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-def insert_alert(db: Database, key: str, kind: str, severity: str, payload: dict[str, Any], now: str) -> int | None:
+def insert_alert(
+    db: Database, key: str, kind: str, severity: str, payload: Mapping[str, object], now: str
+) -> int | None:
     """Record an alert; None when an alert with this key exists already (a change never alerts twice)."""
     cursor = db.execute(
         "INSERT OR IGNORE INTO alerts (key, kind, severity, created_at, payload) VALUES (?, ?, ?, ?, ?)",
@@ -46,7 +62,7 @@ def insert_alert(db: Database, key: str, kind: str, severity: str, payload: dict
     return int(cursor.lastrowid) if cursor.rowcount > 0 and cursor.lastrowid else None
 
 
-def get_alert(db: Database, alert_id: int) -> dict[str, Any] | None:
+def get_alert(db: Database, alert_id: int) -> Row | None:
     """An alert with its payload decoded, or None."""
     row = next(iter(db.query("SELECT * FROM alerts WHERE id = ?", [alert_id])), None)
     if row is not None:
@@ -69,7 +85,7 @@ def fan_out_unheld(db: Database, alert_id: int, due: str) -> int:
     return cursor.rowcount
 
 
-def held_matching_chats(db: Database, now: str) -> list[dict[str, Any]]:
+def held_matching_chats(db: Database, now: str) -> list[Row]:
     """The active chats with a digest, quiet hours or mute that match a loaded filter, with their detail."""
     return list(
         db.query(
@@ -85,7 +101,7 @@ def insert_delivery(
     alert_id: int,
     chat_id: int,
     due: str,
-    mode: str = INSTANT,
+    mode: DeliveryMode = INSTANT,
     detail: str = "[]",
     held_by: str | None = None,
 ) -> bool:
@@ -105,7 +121,7 @@ _DUE = """SELECT d.id, d.alert_id, d.chat_id, d.attempts, d.plain, d.parts_sent,
     WHERE {where} ORDER BY d.next_attempt_at, d.id LIMIT ?"""
 
 
-def due_deliveries(db: Database, now: str, limit: int, stale_before: str | None = None) -> list[dict[str, Any]]:
+def due_deliveries(db: Database, now: str, limit: int, stale_before: str | None = None) -> list[Row]:
     """Pending instant deliveries due at `now`, and deliveries claimed before `stale_before` and never settled
     (their claim's lease ran out), oldest due first, with the chat's type."""
     # Two queries, each on its index: one OR across both would scan every pending row on every pass.
@@ -122,7 +138,7 @@ _CLAIMABLE = f"""((state = '{PENDING}' AND next_attempt_at <= ? AND mode = '{INS
 
 def claim(
     db: Database, delivery_ids: Sequence[int], now: str, owner: str, stale_before: str | None = None
-) -> dict[int, dict[str, Any]]:
+) -> dict[int, Row]:
     """Mark deliveries as being sent by `owner`, each only if it is still due and unclaimed (or its claim is
     stale); return the rows claimed, by id, as they are now (another worker may have moved them meanwhile)."""
     if not delivery_ids:
@@ -183,7 +199,7 @@ def release_stale_claims(db: Database, stale_before: str, gone_owners: Sequence[
     ).rowcount
 
 
-def next_due(db: Database, mode: str = INSTANT) -> str | None:
+def next_due(db: Database, mode: DeliveryMode = INSTANT) -> str | None:
     """When the earliest pending delivery of this mode is due, or None."""
     row = db.execute(
         f"SELECT MIN(next_attempt_at) FROM deliveries WHERE state = '{PENDING}' AND mode = ?", [mode]
@@ -260,7 +276,7 @@ def drop_delivery_if_still(db: Database, delivery_id: int, chat_id: int, reason:
     )
 
 
-def held_deliveries(db: Database, chat_id: int, reason: str) -> list[dict[str, Any]]:
+def held_deliveries(db: Database, chat_id: int, reason: str) -> list[Row]:
     """A chat's pending deliveries held for `reason` (digest, mute or quiet), with their alerts' payloads decoded."""
     rows = list(
         db.query(
@@ -276,7 +292,30 @@ def held_deliveries(db: Database, chat_id: int, reason: str) -> list[dict[str, A
     return rows
 
 
-def rehold(db: Database, placements: Iterable[tuple[int, str, str, str | None]]) -> None:
+class Placed(Protocol):
+    """Which of a chat's modes hold a delivery (the domain's timing decides; the outbox writes it down)."""
+
+    @property
+    def digest(self) -> bool: ...
+    @property
+    def muted(self) -> bool: ...
+    @property
+    def quiet(self) -> bool: ...
+
+
+def held_by(placed: Placed) -> str | None:
+    """A delivery's `held_by`: 'digest', or 'mute' and/or 'quiet' comma-separated; None when nothing holds it."""
+    if placed.digest:
+        return DIGEST
+    return ",".join(reason for reason, holds in ((MUTE, placed.muted), (QUIET, placed.quiet)) if holds) or None
+
+
+def mode_of(placed: Placed) -> DeliveryMode:
+    """A delivery's mode: it waits for the chat's digest, or goes on its own."""
+    return DIGEST if placed.digest else INSTANT
+
+
+def rehold(db: Database, placements: Iterable[tuple[int, str, DeliveryMode, str | None]]) -> None:
     """Give pending deliveries a new due time, mode and hold: (id, next attempt at, mode, held by)."""
     with db.atomic():
         db.conn.executemany(
@@ -296,7 +335,7 @@ def due_digest_chats(db: Database, now: str) -> list[int]:
     return [int(row[0]) for row in rows]
 
 
-def due_digest_rows(db: Database, chat_id: int, now: str) -> list[dict[str, Any]]:
+def due_digest_rows(db: Database, chat_id: int, now: str) -> list[Row]:
     """A chat's due digest deliveries with their alerts' payloads (decoded), oldest alert first."""
     rows = list(
         db.query(
@@ -320,7 +359,7 @@ def mark_digested(db: Database, delivery_ids: Sequence[int], now: str) -> None:
         )
 
 
-def failed_deliveries(db: Database, limit: int = 20) -> list[dict[str, Any]]:
+def failed_deliveries(db: Database, limit: int = 20) -> list[Row]:
     """The latest failed deliveries with their alert's key and kind, newest first."""
     return list(
         db.query(
@@ -336,11 +375,6 @@ def delivery_counts(db: Database) -> dict[str, int]:
     """How many deliveries are in each state."""
     rows = db.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state").fetchall()
     return {str(state): int(count) for state, count in rows}
-
-
-def deliveries_of_alert(db: Database, alert_id: int) -> list[dict[str, Any]]:
-    """An alert's deliveries, by chat."""
-    return list(db.query("SELECT * FROM deliveries WHERE alert_id = ? ORDER BY chat_id", [alert_id]))
 
 
 def database_file(db: Database) -> str | None:

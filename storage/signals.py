@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from storage.rows import Row
+
 SIGNAL_KEYS = ("issuer", "target", "material", "level", "direction", "evidence")
 
 
@@ -29,7 +31,7 @@ def record_signals(db: Database, item_id: int, measurement_rows: Iterable[Mappin
     return len(rows)
 
 
-def signals_of(db: Database, item_id: int) -> list[dict[str, Any]]:
+def signals_of(db: Database, item_id: int) -> list[Row]:
     """An item's signals in the order stored, evidence decoded."""
     rows = db.query("SELECT * FROM signals WHERE item_id = ? ORDER BY id", [item_id])
     return [{**row, "evidence": json.loads(row["evidence"])} for row in rows]

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Literal, TypeAlias
 
 from sqlite_utils import Database
 
+from storage.rows import Row
+
 IDENTITY = ("id", "name", "kind", "url", "every_seconds")
+SourceHealth: TypeAlias = Literal["new", "ok", "degraded", "down"]  # new: never checked
 
 
-def sync_sources(db: Database, sources: Iterable[dict[str, Any]]) -> None:
+def sync_sources(db: Database, sources: Iterable[Row]) -> None:
     """Insert new sources and refresh the description of known ones, keeping their state."""
     for source in sources:
         db.execute(
@@ -21,12 +24,12 @@ def sync_sources(db: Database, sources: Iterable[dict[str, Any]]) -> None:
         )
 
 
-def get_source(db: Database, source_id: str) -> dict[str, Any] | None:
+def get_source(db: Database, source_id: str) -> Row | None:
     """One source's row, or None."""
     return next(iter(db.query("SELECT * FROM sources WHERE id = ?", [source_id])), None)
 
 
-def list_sources(db: Database, ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+def list_sources(db: Database, ids: Iterable[str] | None = None) -> list[Row]:
     """Every source (or those with these ids), by id."""
     rows = db.query("SELECT * FROM sources ORDER BY id")
     wanted = set(ids) if ids is not None else None
@@ -54,7 +57,9 @@ def record_success(
     )
 
 
-def record_failure(db: Database, source_id: str, *, now: str, next_check_at: str, error: str, health: str) -> None:
+def record_failure(
+    db: Database, source_id: str, *, now: str, next_check_at: str, error: str, health: SourceHealth
+) -> None:
     """A failed check: one more consecutive failure, the reason, the health and when to try again."""
     db.execute(
         """UPDATE sources SET last_checked_at = ?, next_check_at = ?, consecutive_failures = consecutive_failures + 1,

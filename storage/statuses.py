@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Any
 
 from sqlite_utils import Database
+
+from storage.rows import Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,20 +34,14 @@ class StatusChange:
     provenance: str = "official"  # "official" | "reported"
 
 
-def get_status(db: Database, issuer: str, target: str, material: str, end_use: str = "any") -> dict[str, Any] | None:
-    """The current status of one key, or None."""
-    sql = "SELECT * FROM statuses WHERE issuer = ? AND target = ? AND material = ? AND end_use = ?"
-    return next(iter(db.query(sql, [issuer, target, material, end_use])), None)
-
-
-def current_statuses(db: Database, issuer: str | None = None) -> list[dict[str, Any]]:
+def current_statuses(db: Database, issuer: str | None = None) -> list[Row]:
     """Every current status (of one issuer, if given), strongest first."""
     where, params = ("WHERE issuer = ?", [issuer]) if issuer else ("", [])
     sql = f"SELECT * FROM statuses {where} ORDER BY level DESC, since DESC, target, material"
     return list(db.query(sql, params))
 
 
-def statuses_among(db: Database, issuer: str, targets: Iterable[str], materials: Iterable[str]) -> list[dict[str, Any]]:
+def statuses_among(db: Database, issuer: str, targets: Iterable[str], materials: Iterable[str]) -> list[Row]:
     """The current statuses of one issuer on these targets and materials."""
     targets, materials = list(targets), list(materials)
     marks = ", ".join("?" for _ in targets), ", ".join("?" for _ in materials)
@@ -68,21 +63,3 @@ def record_change(db: Database, change: StatusChange) -> int:
         asdict(change),
     )
     return int(cursor.lastrowid or 0)
-
-
-def status_history(
-    db: Database,
-    *,
-    targets: Iterable[str] = (),
-    materials: Iterable[str] = (),
-    limit: int = 20,
-) -> list[dict[str, Any]]:
-    """Status changes, newest first, optionally only those on these targets or materials."""
-    clauses, params = [], []
-    for column, values in (("target", list(targets)), ("material", list(materials))):
-        if values:
-            clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
-            params.extend(values)
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    sql = f"SELECT * FROM status_changes {where} ORDER BY at DESC, id DESC LIMIT ?"
-    return list(db.query(sql, [*params, limit]))

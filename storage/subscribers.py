@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TypeAlias
 
 from sqlite_utils import Database
 
-FILTER_COLUMNS = ("country", "sector", "material", "min_level")
+from storage.rows import Row
+
+SubscriptionKey: TypeAlias = tuple[str, str, str, int]  # (country, sector, material, min_level)
 
 
 def save_subscriber(db: Database, chat_id: int, chat_type: str, title: str | None, timezone: str, now: str) -> None:
@@ -20,7 +22,7 @@ def save_subscriber(db: Database, chat_id: int, chat_type: str, title: str | Non
     )
 
 
-def get_subscriber(db: Database, chat_id: int) -> dict[str, Any] | None:
+def get_subscriber(db: Database, chat_id: int) -> Row | None:
     """The chat's row, or None."""
     return next(iter(db.query("SELECT * FROM subscribers WHERE chat_id = ?", [chat_id])), None)
 
@@ -51,7 +53,7 @@ def add_subscription(
     return "added"
 
 
-def subscriptions_of(db: Database, chat_id: int) -> list[dict[str, Any]]:
+def subscriptions_of(db: Database, chat_id: int) -> list[Row]:
     """A chat's subscriptions, oldest first (the numbering /subscriptions shows)."""
     return list(db.query("SELECT * FROM subscriptions WHERE chat_id = ? ORDER BY id", [chat_id]))
 
@@ -111,7 +113,7 @@ def move_subscriber(db: Database, old_chat_id: int, new_chat_id: int) -> None:
         deactivate_subscriber(db, old_chat_id, f"migrated to {new_chat_id}")
 
 
-def active_filters(db: Database) -> list[tuple[str, str, str, int]]:
+def active_filters(db: Database) -> list[SubscriptionKey]:
     """Every distinct (country, sector, material, min_level) that an active chat subscribes to."""
     rows = db.execute(
         """SELECT DISTINCT s.country, s.sector, s.material, s.min_level FROM subscriptions s
@@ -120,7 +122,7 @@ def active_filters(db: Database) -> list[tuple[str, str, str, int]]:
     return [(str(country), str(sector), str(material), int(level)) for country, sector, material, level in rows]
 
 
-def load_filters(db: Database, filters: Iterable[tuple[str, str, str, int]]) -> None:
+def load_filters(db: Database, filters: Iterable[SubscriptionKey]) -> None:
     """Put filters in the connection's temporary `matched_filters` table, for the fan-out queries to join."""
     with db.atomic():
         db.execute(

@@ -12,8 +12,9 @@ from bot.domain.vocab import Vocabulary
 from jobs.alerts import AlertContext, alerts_for_changes
 from storage.measures import replace_status
 from storage.outbox import stamp
-from storage.statuses import StatusChange, get_status, record_change
+from storage.statuses import StatusChange, record_change
 from storage.subscribers import add_subscription, save_subscriber
+from tests.storage_reads import get_status
 
 NOW = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.UTC)
 

@@ -13,10 +13,10 @@ from bot.domain.html import TELEGRAM_LIMIT, split_message
 from bot.domain.ladder import Level
 from handlers.context import Services
 from jobs.alerts import AlertContext, admin_alert, alerts_for_changes, compose_due_digests
-from storage.outbox import deliveries_of_alert, get_alert, stamp
-from storage.statuses import get_status
+from storage.outbox import get_alert, stamp
 from storage.subscribers import deactivate_subscriber, set_digest, set_muted_until, set_quiet
 from tests.alerting import NOW, live_change, subscribe
+from tests.storage_reads import deliveries_of_alert, get_status
 
 
 def context(services: Services) -> AlertContext:

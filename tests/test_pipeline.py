@@ -14,8 +14,8 @@ from jobs.check import NewItem
 from jobs.pipeline import MeasuringSink, SourceHealthAlerts, window_of
 from jobs.sources import SourceSpec
 from storage.items import insert_new_items
-from storage.statuses import get_status
 from storage.subscribers import add_subscription, save_subscriber
+from tests.storage_reads import get_status
 
 NOW = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.UTC)
 SOURCE = SourceSpec(id="wire", name="Wire", kind="rss", url="http://127.0.0.1/", every_seconds=600, issuer="CN")

@@ -18,10 +18,9 @@ from storage.schema import MIGRATIONS, applied_migrations, migrate
 from storage.statuses import (
     StatusChange,
     current_statuses,
-    get_status,
     record_change,
-    status_history,
 )
+from tests.storage_reads import get_status, status_history
 
 NOW = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.UTC)
 

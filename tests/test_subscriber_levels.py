@@ -15,9 +15,10 @@ from sqlite_utils import Database
 from bot.domain.alert_text import alert_message, digest_message
 from bot.domain.knowledge import ExposureTable
 from bot.domain.ladder import Level
-from bot.domain.matching import Filter, Move, matching_filters
+from bot.domain.matching import Move, matching_filters
 from bot.domain.measures import Measure
 from bot.domain.rules import load_rules
+from bot.domain.subscription import Subscription
 from bot.domain.vocab import Vocabulary
 from handlers.context import Services
 from jobs.alerts import AlertContext, alerts_for_changes, compose_due_digests
@@ -28,9 +29,10 @@ from jobs.pipeline import MeasuringSink
 from jobs.sources import SourceSpec
 from storage.db import open_database
 from storage.items import insert_new_items
-from storage.outbox import deliveries_of_alert, get_alert
+from storage.outbox import get_alert
 from storage.subscribers import set_digest
 from tests.alerting import NOW, live_change, subscribe
+from tests.storage_reads import deliveries_of_alert
 
 SOURCE = SourceSpec(
     id="wire", name="Wire", kind="rss", url="http://127.0.0.1/", every_seconds=600, issuer="CN", trust="official"
@@ -138,7 +140,11 @@ def test_a_group_easing_on_all_reaches_a_member_subscriber_only_where_its_member
     vocabulary: Vocabulary, table: ExposureTable
 ) -> None:
     levels = {("JP", "dysprosium"): (4, 4), ("JP", "neodymium"): (3, 0), ("KR", "dysprosium"): (3, 0)}
-    filters = [Filter("JP", material="dysprosium"), Filter("JP", material="neodymium"), Filter("KR", "", "dysprosium")]
+    filters = [
+        Subscription("JP", material="dysprosium"),
+        Subscription("JP", material="neodymium"),
+        Subscription("KR", "", "dysprosium"),
+    ]
     moves = [Move("ALL", "rare_earths", 3, 0)]
     matched = matching_filters(filters, moves, vocabulary, table, lambda c, m: levels.get((c, m), (0, 0)))
     assert matched == filters[1:]

@@ -10,12 +10,13 @@ import pytest
 from telegram import Chat
 
 from bot.domain.ladder import Level
+from bot.domain.subscription import Subscription
 from bot.domain.timing import hold_of, parse_duration, parse_window, release_time
 from bot.domain.vocab import UnknownTerm, Vocabulary
 from handlers.context import Services, UsageError
 from handlers.modes import digest_answer, mute_answer, quiet_answer
 from handlers.subscriptions import (
-    Wanted,
+    callback_data,
     parse_callback,
     parse_subscribe,
     subscribe_chat,
@@ -39,17 +40,17 @@ PRIVATE = Chat(501, Chat.PRIVATE)
 @pytest.mark.parametrize(
     ("args", "wanted"),
     [
-        ("japan autos", Wanted("JP", sector="autos")),
-        ("all gallium", Wanted("ALL", material="gallium")),
-        ("japan min restricted", Wanted("JP", min_level=Level.RESTRICTED)),
-        ("south korea chips min 3", Wanted("KR", sector="semiconductors", min_level=3)),
-        ("日本 レアアース", Wanted("JP", material="rare_earths")),
-        ("usa Ga", Wanted("US", material="gallium")),
-        ("japan", Wanted("JP", pick_sector=True)),
+        ("japan autos", Subscription("JP", sector="autos")),
+        ("all gallium", Subscription("ALL", material="gallium")),
+        ("japan min restricted", Subscription("JP", min_level=Level.RESTRICTED)),
+        ("south korea chips min 3", Subscription("KR", sector="semiconductors", min_level=3)),
+        ("日本 レアアース", Subscription("JP", material="rare_earths")),
+        ("usa Ga", Subscription("US", material="gallium")),
+        ("japan", Subscription("JP")),
     ],
 )
 def test_subscribe_reads_country_then_sector_or_material_then_minimum(
-    vocabulary: Vocabulary, args: str, wanted: Wanted
+    vocabulary: Vocabulary, args: str, wanted: Subscription
 ) -> None:
     assert parse_subscribe(vocabulary, args.split()) == wanted
 
@@ -74,9 +75,9 @@ def test_subscribe_refuses_what_does_not_fit_with_a_clear_answer(
 
 
 def test_buttons_carry_the_subscription_and_unknown_data_is_refused(vocabulary: Vocabulary) -> None:
-    wanted = Wanted("JP", sector="semiconductors")
-    assert len(wanted.callback_data().encode()) <= 64
-    assert parse_callback(vocabulary, wanted.callback_data()) == wanted
+    wanted = Subscription("JP", sector="semiconductors")
+    assert len(callback_data(wanted).encode()) <= 64
+    assert parse_callback(vocabulary, callback_data(wanted)) == wanted
     for data in ("sub:XX:autos::0", "sub:JP:autos::9", "sub:JP", "other:JP:autos::0", "sub:JP:<b>::0"):
         with pytest.raises(ValueError):
             parse_callback(vocabulary, data)
@@ -86,7 +87,7 @@ def test_buttons_carry_the_subscription_and_unknown_data_is_refused(vocabulary: 
 
 @pytest.mark.parametrize("number", ["²", "١", "３", "1²", "-1"])
 def test_unsubscribe_reads_only_ascii_digits_and_answers_others_with_the_usage(services: Services, number: str) -> None:
-    subscribe_chat(services, 501, "private", None, Wanted("JP", sector="autos"))
+    subscribe_chat(services, 501, "private", None, Subscription("JP", sector="autos"))
     with pytest.raises(UsageError, match=r"N must be a number from /subscriptions \(1 to 1\)\.\nUsage: /unsub"):
         unsubscribe_answer(services, 501, [number])
     assert len(subscriptions_of(services.db, 501)) == 1
@@ -97,9 +98,9 @@ def test_unsubscribe_reads_only_ascii_digits_and_answers_others_with_the_usage(s
 
 def test_subscriptions_are_listed_numbered_and_removed_by_number_or_all(services: Services) -> None:
     assert subscriptions_answer(services, 501).startswith("No subscriptions yet.")
-    subscribe_chat(services, 501, "private", None, Wanted("JP", sector="autos"))
-    subscribe_chat(services, 501, "private", None, Wanted("ALL", material="gallium", min_level=4))
-    again = subscribe_chat(services, 501, "private", None, Wanted("JP", sector="autos"))
+    subscribe_chat(services, 501, "private", None, Subscription("JP", sector="autos"))
+    subscribe_chat(services, 501, "private", None, Subscription("ALL", material="gallium", min_level=4))
+    again = subscribe_chat(services, 501, "private", None, Subscription("JP", sector="autos"))
     assert again.startswith("You are already subscribed to Japan · autos.")
     assert subscriptions_answer(services, 501).splitlines()[:4] == [
         "<b>Subscriptions</b>",
@@ -115,7 +116,7 @@ def test_subscriptions_are_listed_numbered_and_removed_by_number_or_all(services
 
 
 def test_digest_quiet_and_mute_are_stored_and_shown(services: Services) -> None:
-    subscribe_chat(services, 501, "private", None, Wanted("JP", sector="autos"))
+    subscribe_chat(services, 501, "private", None, Subscription("JP", sector="autos"))
     assert digest_answer(services, PRIVATE, ["8:00", "Asia/Tokyo"]).startswith("🗞 Daily digest at 08:00 (Asia/Tokyo)")
     assert quiet_answer(services, PRIVATE, ["22:00-07:00", "banned"]).startswith("🌙 Quiet hours 22:00–07:00")
     assert mute_answer(services, PRIVATE, ["4h"]).startswith("🔕 Muted until 2026-11-29 13:00 UTC")
@@ -135,7 +136,7 @@ def test_digest_quiet_and_mute_are_stored_and_shown(services: Services) -> None:
 
 
 def test_subscriptions_show_a_mute_only_while_it_is_in_force(services: Services) -> None:
-    subscribe_chat(services, 501, "private", None, Wanted("JP", sector="autos"))
+    subscribe_chat(services, 501, "private", None, Subscription("JP", sector="autos"))
     mute_answer(services, PRIVATE, ["1h"])
     assert "Delivery: instant; muted until 2026-11-29 10:00 UTC." in subscriptions_answer(services, 501)
     later = dataclasses.replace(services, clock=lambda: NOW + dt.timedelta(hours=1))
@@ -143,7 +144,7 @@ def test_subscriptions_show_a_mute_only_while_it_is_in_force(services: Services)
 
 
 def test_quiet_hours_take_a_time_zone_as_the_digest_does(services: Services) -> None:
-    subscribe_chat(services, 501, "private", None, Wanted("JP", sector="autos"))
+    subscribe_chat(services, 501, "private", None, Subscription("JP", sector="autos"))
     assert quiet_answer(services, PRIVATE, ["22:00-07:00", "Asia/Tokyo"]) == (
         "🌙 Quiet hours 22:00–07:00 (Asia/Tokyo): alerts wait until 07:00. Add 'banned' to let bans through."
     )
@@ -166,7 +167,7 @@ def test_quiet_hours_take_a_time_zone_as_the_digest_does(services: Services) -> 
 
 
 def test_turning_a_mode_off_releases_what_it_held(services: Services) -> None:
-    subscribe_chat(services, 501, "private", None, Wanted("JP"))
+    subscribe_chat(services, 501, "private", None, Subscription("JP"))
     mute_answer(services, PRIVATE, ["3h"])
     raise_alert(services.db, services.vocabulary, services.table, "JP", "rare_earths", Level.RESTRICTED)
     row = services.db.execute("SELECT next_attempt_at, held_by FROM deliveries").fetchone()
@@ -268,9 +269,9 @@ def test_unsubscribing_with_no_subscriptions_says_so(services: Services) -> None
 
 
 def test_a_new_minimum_level_replaces_the_old_one_rather_than_adding_a_line(services: Services) -> None:
-    first = subscribe_chat(services, 601, "private", None, Wanted("JP", sector="autos", min_level=5))
-    again = subscribe_chat(services, 601, "private", None, Wanted("JP", sector="autos", min_level=5))
-    lowered = subscribe_chat(services, 601, "private", None, Wanted("JP", sector="autos"))
+    first = subscribe_chat(services, 601, "private", None, Subscription("JP", sector="autos", min_level=5))
+    again = subscribe_chat(services, 601, "private", None, Subscription("JP", sector="autos", min_level=5))
+    lowered = subscribe_chat(services, 601, "private", None, Subscription("JP", sector="autos"))
     assert first.startswith("✅ Subscribed") and again.startswith("You are already subscribed")
     assert lowered.startswith("✏️ Updated: <b>Japan · autos</b>")
     rows = services.db.execute("SELECT min_level FROM subscriptions WHERE chat_id = 601").fetchall()
@@ -278,10 +279,10 @@ def test_a_new_minimum_level_replaces_the_old_one_rather_than_adding_a_line(serv
 
 
 def test_subscribing_names_a_suspension_that_already_ran_out_on_what_it_follows(services: Services) -> None:
-    us_chips = subscribe_chat(services, 701, "private", None, Wanted("US", sector="semiconductors"))
+    us_chips = subscribe_chat(services, 701, "private", None, Subscription("US", sector="semiconductors"))
     assert "⏰ In force again since the suspension ran out on 2026-11-27" in us_chips and "46/2024" in us_chips
     assert "57/2025" not in us_chips  # holmium and the rest are not what US chips need
-    all_holmium = subscribe_chat(services, 702, "private", None, Wanted("ALL", material="holmium"))
+    all_holmium = subscribe_chat(services, 702, "private", None, Subscription("ALL", material="holmium"))
     assert "ran out on 2026-11-10" in all_holmium and "57/2025" in all_holmium
-    japan_gallium = subscribe_chat(services, 703, "private", None, Wanted("JP", material="gallium"))
+    japan_gallium = subscribe_chat(services, 703, "private", None, Subscription("JP", material="gallium"))
     assert "⏰" not in japan_gallium  # Japan's gallium was never suspended: nothing came back

@@ -151,3 +151,12 @@ def test_levels_are_read_by_name_or_ascii_number_only() -> None:
     for bad in ("²", "٤", "9", "severe"):
         with pytest.raises(ValueError, match="Known levels: normal, watch, licensing, review, restricted, banned"):
             parse_level(bad)
+
+
+def test_a_vocabulary_file_with_a_key_given_twice_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "vocab.yaml"
+    path.write_text(
+        "countries:\n  JP: {name: Japan}\n  JP: {name: Nippon}\nmaterials: {}\nsectors: {}\n", encoding="utf-8"
+    )
+    with pytest.raises(DataFileError, match=r"vocab\.yaml: not valid YAML: .*duplicate key 'JP'"):
+        load_vocabulary(path)

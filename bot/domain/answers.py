@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
+from bot.domain.datafiles import JsonObject
 from bot.domain.exposure import Exposure, MaterialExposure
-from bot.domain.html import esc, link
+from bot.domain.html import esc
 from bot.domain.ladder import Level
 from bot.domain.status import Status
 from bot.domain.vocab import Kind, Vocabulary
@@ -69,7 +68,7 @@ def _top_material(exposure: Exposure, vocabulary: Vocabulary) -> str:
     return f"driven by {vocabulary.display(Kind.MATERIAL, top.material)} ({top.level.label})"
 
 
-def exposure_json(exposure: Exposure) -> dict[str, Any]:
+def exposure_json(exposure: Exposure) -> JsonObject:
     """The `exposure --json` shape of docs/ARCHITECTURE.md."""
     return {
         "country": exposure.country,
@@ -94,10 +93,10 @@ def exposure_json(exposure: Exposure) -> dict[str, Any]:
     }
 
 
-def _material_extras(part: MaterialExposure) -> dict[str, Any]:
+def _material_extras(part: MaterialExposure) -> JsonObject:
     """What matters beside the contract keys: the end use of a military-only measure, a reported measure, a
     direct-import share beside a supply-chain share."""
-    extras: dict[str, Any] = {}
+    extras: JsonObject = {}
     if part.status is not None:
         extras["end_use"] = part.status.end_use
         extras["provenance"] = part.status.provenance
@@ -107,7 +106,7 @@ def _material_extras(part: MaterialExposure) -> dict[str, Any]:
     return extras
 
 
-def status_json(status: Status, state: str = "in_force") -> dict[str, Any]:
+def status_json(status: Status, state: str = "in_force") -> JsonObject:
     """One status as JSON."""
     return {
         "issuer": status.issuer,
@@ -128,43 +127,3 @@ def status_json(status: Status, state: str = "in_force") -> dict[str, Any]:
         "effective": status.effective.isoformat() if status.effective else None,
         "lapsed": status.lapsed.isoformat() if status.lapsed else None,
     }
-
-
-def status_lines(statuses: Sequence[Status], vocabulary: Vocabulary, today: dt.date) -> list[str]:
-    """Statuses for a chat list, those set by one event at one level to one target on one line, in order."""
-    groups: dict[tuple[object, ...], list[Status]] = {}
-    for status in statuses:
-        key = (status.issuer, status.target, status.level, status.since, status.title, status.until)
-        groups.setdefault(key, []).append(status)
-    return [status_line(group, vocabulary, today) for group in groups.values()]
-
-
-def status_line(statuses: Sequence[Status], vocabulary: Vocabulary, today: dt.date) -> str:
-    """Statuses set together: level, materials → target, since when, the evidence."""
-    status = statuses[0]
-    materials = ", ".join(vocabulary.display(Kind.MATERIAL, s.material) for s in statuses)
-    subject = f"{materials} → {vocabulary.display(Kind.COUNTRY, status.target)}"
-    line = (
-        f"{LEVEL_MARKS[status.level]} <b>{status.level.label}</b> {esc(subject)} "
-        f"since {status.since.date().isoformat()}: {link(status.title, status.url)}"
-    )
-    if status.until:
-        verb = "ran out" if status.until < today else "runs to"
-        line += f" <i>(suspension {verb} {status.until.isoformat()})</i>"
-    return line
-
-
-def history_line(change: dict[str, Any], vocabulary: Vocabulary) -> str:
-    """One status change for /history, by what it did to the target's effective level where that is known."""
-    effective = change.get("effective_old") is not None and change.get("effective_new") is not None
-    old_key, new_key = ("effective_old", "effective_new") if effective else ("old_level", "new_level")
-    old, new = Level(change[old_key]), Level(change[new_key])
-    arrow = "⬆️" if new > old else "⬇️"
-    subject = (
-        f"{vocabulary.display(Kind.MATERIAL, change['material'])} → "
-        f"{vocabulary.display(Kind.COUNTRY, change['target'])}"
-    )
-    return (
-        f"{arrow} {change['at'][:10]} {esc(subject)}: {old.label} → <b>{new.label}</b> — "
-        f"{link(change['title'], change.get('url'))}"
-    )

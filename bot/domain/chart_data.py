@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 from bot.domain.exposure import Exposure
 from bot.domain.ladder import Level
-from bot.domain.measures import ALL, Measure, State, measure_from_row
+from bot.domain.measures import Measure, measure_from_row
+from bot.domain.values import ALL, MeasureState
 from bot.domain.vocab import Vocabulary
 
 START = dt.date(2023, 1, 1)  # the charts begin with the gallium and germanium licences of 2023
@@ -43,12 +44,12 @@ class History:
     measure: Measure
     events: tuple[MeasureEvent, ...]
 
-    def state_on(self, day: dt.date) -> State | None:
+    def state_on(self, day: dt.date) -> MeasureState | None:
         """The measure's state on a day; None before anyone knew of it."""
         measure = self.measure
         if day < min(measure.announced, measure.effective):
             return None
-        state: State = "in_force"
+        state: MeasureState = "in_force"
         until: dt.date | None = None
         for event in self.events:
             if event.on > day:
@@ -74,7 +75,7 @@ class History:
         return days
 
 
-def _after(event: MeasureEvent, state: State, until: dt.date | None) -> tuple[State, dt.date | None]:
+def _after(event: MeasureEvent, state: MeasureState, until: dt.date | None) -> tuple[MeasureState, dt.date | None]:
     if event.kind in SUSPENDING:
         return "suspended", event.until
     if event.kind == "lapsed":

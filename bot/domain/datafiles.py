@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Hashable, Set
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import yaml
+
+JsonObject: TypeAlias = dict[str, Any]
+"""A JSON or YAML object as read from a file or printed: the one boundary where values are not yet typed."""
 
 
 class DataFileError(ValueError):
@@ -19,10 +22,31 @@ def data_path(name: str) -> Path:
     return Path(str(resources.files("bot.domain").joinpath("data", name)))
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
-    """A YAML file whose top level is a mapping."""
+class UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses a key given twice in one mapping, where PyYAML keeps the last."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        """Build a mapping after checking its scalar keys are distinct."""
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                if key_node.value in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key '{key_node.value}'", key_node.start_mark
+                    )
+                seen.add(key_node.value)
+        return super().construct_mapping(node, deep)
+
+
+def load_yaml(text: str) -> object:
+    """Plain data from YAML text (never arbitrary Python objects); a key given twice raises yaml.YAMLError."""
+    return yaml.load(text, Loader=UniqueKeyLoader)
+
+
+def read_yaml(path: Path) -> JsonObject:
+    """A YAML file whose top level is a mapping; a key given twice in one mapping is refused."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise DataFileError(f"{path}: cannot read: {error.strerror or error}") from error
     except yaml.YAMLError as error:
@@ -32,7 +56,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return document
 
 
-def require_keys(raw: dict[str, Any], required: Set[str], allowed: Set[str], where: str) -> None:
+def require_keys(raw: JsonObject, required: Set[str], allowed: Set[str], where: str) -> None:
     """Refuse missing and unknown keys, naming the first one."""
     for key in sorted(required - raw.keys()):
         raise DataFileError(f"{where}: missing key '{key}'")

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from bot.domain.html import esc, link
 from bot.domain.ladder import Level
+from bot.domain.values import DeskState
 
-WORDS = {"confirmed": "Confirmed", "dismissed": "Dismissed", "corroborated": "Confirmed by another source"}
+WORDS: dict[DeskState | Literal["missing"], str] = {
+    "confirmed": "Confirmed",
+    "dismissed": "Dismissed",
+    "corroborated": "Confirmed by another source",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,7 +22,7 @@ class DeskDecision:
     """What became of a press: whether this press decided, and the item's state and decider either way."""
 
     decided: bool
-    state: str
+    state: DeskState | Literal["missing"]  # missing: no such item
     by: str
 
 
@@ -25,14 +30,14 @@ def outcome_line(decision: DeskDecision) -> str:
     """The line that replaces the buttons once an item is decided."""
     if decision.state == "missing":
         return "This desk item no longer exists."
-    return f"{WORDS.get(decision.state, decision.state)} by {esc(decision.by)}."
+    return f"{WORDS.get(decision.state, str(decision.state))} by {esc(decision.by)}."
 
 
 def press_answer(decision: DeskDecision) -> str:
     """The short answer to the press itself."""
     if decision.decided:
-        return WORDS.get(decision.state, decision.state)
-    return f"Already decided: {WORDS.get(decision.state, decision.state).lower()} by {decision.by}"
+        return WORDS.get(decision.state, str(decision.state))
+    return f"Already decided: {WORDS.get(decision.state, str(decision.state)).lower()} by {decision.by}"
 
 
 def desk_list(items: Sequence[Mapping[str, Any]]) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.domain.datafiles import DataFileError, data_path, read_yaml, require_keys
+from bot.domain.datafiles import DataFileError, JsonObject, data_path, read_yaml, require_keys
 from bot.domain.vocab import Vocabulary
 
 WEIGHT_TOLERANCE = 0.011
@@ -111,7 +111,7 @@ def _buffer(raw: Any, vocabulary: Vocabulary, where: str) -> Buffer:
     return Buffer(float(raw["months"]), str(raw["source"]), raw.get("note"), covered)
 
 
-def _countries(raw: Any, vocabulary: Vocabulary, where: str) -> dict[str, Any]:
+def _countries(raw: Any, vocabulary: Vocabulary, where: str) -> JsonObject:
     if not isinstance(raw, dict):
         raise DataFileError(f"{where}: must be a mapping")
     for code in raw:

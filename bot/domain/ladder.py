@@ -25,16 +25,6 @@ class Level(IntEnum):
         return self.name.lower()
 
 
-LEVEL_MEANINGS: dict[Level, str] = {
-    Level.NORMAL: "no measure in force",
-    Level.WATCH: "threats, signals, official warnings",
-    Level.LICENSING: "a licence is required; granted case by case",
-    Level.REVIEW: "licences required; approvals slowed, stalled or mostly refused",
-    Level.RESTRICTED: "licences denied or halted, partial bans",
-    Level.BANNED: "exports prohibited",
-}
-
-
 def parse_level(text: str) -> Level:
     """A level from its name or number; ValueError naming the valid ones."""
     word = text.strip().lower()

@@ -16,7 +16,7 @@ import re
 import re._parser as _sre  # type: ignore[import-not-found]  # the parser of `re`: which literals a pattern needs
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
 V = TypeVar("V")
 MAX_COMPILED = 4096  # alternations of a part's patterns kept compiled, by which patterns a text may match
@@ -276,9 +276,12 @@ def lexicon(entries: Sequence[tuple[str, V]]) -> Lexicon[V]:
     return Lexicon(tuple(part for part in parts if part is not None))
 
 
+Trie: TypeAlias = dict[str, "Trie"]  # a character to the rest; "" marks the end of a word
+
+
 def trie_pattern(words: Iterable[str]) -> str:
     """One pattern matching any of the words, longest first: ['rare earth', 'rare earths'] → 'rare\\ earths?'."""
-    root: dict[str, Any] = {}
+    root: Trie = {}
     for word in words:
         node = root
         for character in word:
@@ -287,7 +290,7 @@ def trie_pattern(words: Iterable[str]) -> str:
     return _trie(root)
 
 
-def _trie(node: Mapping[str, Any]) -> str:
+def _trie(node: Trie) -> str:
     branches = [re.escape(character) + _trie(child) for character, child in sorted(node.items()) if character]
     if not branches:
         return ""

@@ -20,22 +20,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.domain.knowledge import ExposureTable
+from bot.domain.subscription import Subscription
+from bot.domain.values import ALL
 from bot.domain.vocab import Vocabulary
-
-ALL = "ALL"
 
 Levels = Callable[[str, str], tuple[int, int]]
 """A country's effective level for a material before and after the changes (cached by the caller)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Filter:
-    """What one subscription asks for; empty sector and material mean every material."""
-
-    country: str
-    sector: str = ""
-    material: str = ""
-    min_level: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,15 +52,6 @@ def target_matches(country: str, target: str, vocabulary: Vocabulary) -> bool:
     return target in vocabulary.destinations(country)
 
 
-def wanted_materials(subscription: Filter, table: ExposureTable) -> frozenset[str] | None:
-    """The materials a subscription cares about; None for all of them."""
-    if subscription.material:
-        return frozenset({subscription.material})
-    if subscription.sector and subscription.sector in table.sectors:
-        return frozenset(table.sectors[subscription.sector].needs)
-    return None
-
-
 def material_matches(wanted: frozenset[str] | None, material: str, vocabulary: Vocabulary) -> bool:
     """Whether a measure on `material` touches one of the wanted materials (groups both ways)."""
     if wanted is None:
@@ -90,12 +71,12 @@ def level_matches(min_level: int, move: Move) -> bool:
     return move.new_level >= min_level or (move.eases and move.old_level >= min_level)
 
 
-def matches(subscription: Filter, move: Move, vocabulary: Vocabulary, table: ExposureTable) -> bool:
+def matches(subscription: Subscription, move: Move, vocabulary: Vocabulary, table: ExposureTable) -> bool:
     """Whether a subscription hears of a change."""
     return (
         target_matches(subscription.country, move.target, vocabulary)
         and level_matches(subscription.min_level, move)
-        and material_matches(wanted_materials(subscription, table), move.material, vocabulary)
+        and material_matches(subscription.wanted(table), move.material, vocabulary)
     )
 
 
@@ -111,19 +92,19 @@ def focus(wanted: frozenset[str] | None, material: str, vocabulary: Vocabulary) 
     return found
 
 
-def reads_levels(subscription: Filter, vocabulary: Vocabulary) -> bool:
+def reads_levels(subscription: Subscription, vocabulary: Vocabulary) -> bool:
     """Whether a subscription is matched by its country's effective levels (not ALL, and a known country)."""
     return subscription.country != ALL and subscription.country in vocabulary.countries
 
 
 def country_moves(
-    subscription: Filter, moves: Iterable[Move], vocabulary: Vocabulary, table: ExposureTable, levels: Levels
+    subscription: Subscription, moves: Iterable[Move], vocabulary: Vocabulary, table: ExposureTable, levels: Levels
 ) -> list[Move]:
     """The moves of the subscription's country's effective levels on the materials it wants that the changes bear
     on, each once, in the changes' order; empty for a subscription that does not read levels."""
     if not reads_levels(subscription, vocabulary):
         return []
-    country, wanted = subscription.country, wanted_materials(subscription, table)
+    country, wanted = subscription.country, subscription.wanted(table)
     destinations = vocabulary.destinations(country)
     found: dict[str, Move] = {}
     for move in moves:
@@ -137,7 +118,7 @@ def country_moves(
 
 
 def subscription_hears(
-    subscription: Filter,
+    subscription: Subscription,
     moves: Sequence[Move],
     vocabulary: Vocabulary,
     table: ExposureTable,
@@ -151,12 +132,12 @@ def subscription_hears(
 
 
 def matching_filters(
-    filters: Iterable[Filter],
+    filters: Iterable[Subscription],
     moves: Iterable[Move],
     vocabulary: Vocabulary,
     table: ExposureTable,
     levels: Levels | None = None,
-) -> list[Filter]:
+) -> list[Subscription]:
     """The filters that hear of the moves (see `subscription_hears`)."""
     moves = list(moves)
     return [f for f in filters if subscription_hears(f, moves, vocabulary, table, levels)]

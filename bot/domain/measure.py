@@ -22,19 +22,34 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
+from bot.domain.datafiles import JsonObject
 from bot.domain.ladder import Level
 from bot.domain.lexicon import Hit, Text, merge
-from bot.domain.rules import GRANT, LIFT, Rules
+from bot.domain.rules import Rules
+from bot.domain.values import (
+    EASE,
+    EXTEND,
+    GOODS,
+    GRANT,
+    LIFT,
+    NONE,
+    SUSPEND,
+    TIGHTEN,
+    Action,
+    Direction,
+    EasingAction,
+    Effect,
+    EndUse,
+    MeasureScope,
+    Provenance,
+)
 
-TIGHTEN, EASE, NONE = "tighten", "ease", "none"
-GOODS = "goods"
 MAX_EVIDENCE = 10
 
 _TAG = re.compile(r"<[^<>]{0,1000}>")
 _SEPARATORS = str.maketrans({"-": " ", "_": " ", "\u3000": " ", "\u2010": " ", "\u2011": " "})
-SUSPEND, EXTEND = "suspend", "extend"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,19 +57,19 @@ class Measurement:
     """What one item says: relevant or not, which way, who, to whom, on what, how far, and why."""
 
     relevant: bool
-    direction: str  # "tighten" | "ease" | "none"
+    direction: Direction
     issuer: str | None
     targets: tuple[str, ...]
     materials: tuple[str, ...]
     level: int
     evidence: tuple[str, ...]
-    scope: str = GOODS  # "goods" | "entities" | "technology" | "framework": how far it may move statuses
-    effect: str = ""  # for "ease": "lift" (a measure removed) or "grant" (licences granted within licensing)
+    scope: MeasureScope = GOODS  # how far it may move statuses
+    effect: Effect = ""  # for an easing: a measure removed, or licences granted within licensing
     until: str | None = None  # for "ease": the ISO date a suspension runs to, when the text says
-    end_use: str = "any"  # "any" | "military": the end users the measure is limited to
-    provenance: str = "official"  # "official" | "reported": said by the issuer, or only reported
+    end_use: EndUse = "any"  # the end users the measure is limited to
+    provenance: Provenance = "official"  # said by the issuer, or only reported
     instrument: str | None = None  # "MOFCOM Announcement 46/2024" where the text names one
-    action: str = ""  # for "ease": "suspend", "extend" (a suspension's end moved) or "lift"
+    action: Action = ""  # for an easing: suspend, extend (a suspension's end moved) or lift
     extend_years: int = 0  # for an extension "for another year": how many years the end moves
     month: int | None = None  # the month a measure named was announced in ("the October curbs")
     effective: str | None = None  # for "tighten": "YYYY-MM-DD", or "--MM-DD" without a year ("from Aug. 1")
@@ -64,7 +79,7 @@ class Measurement:
         """The ladder name of the level ('normal' ... 'banned')."""
         return Level(self.level).label
 
-    def as_json(self, text: str) -> dict[str, Any]:
+    def as_json(self, text: str) -> JsonObject:
         """The `classify --json` object of DESIGN.md for this measurement of `text`."""
         return {
             "text": text,
@@ -180,10 +195,10 @@ def find_issuer(text: Text, rules: Rules, default: str | None) -> str | None:
 class Decision:
     """Which way and how far, with the phrases that decided it."""
 
-    direction: str
+    direction: Direction
     level: int
     evidence: tuple[Hit[Any], ...]
-    effect: str = ""
+    effect: Effect = ""
 
 
 def _ease(text: Text, rules: Rules) -> Decision | None:
@@ -195,7 +210,7 @@ def _ease(text: Text, rules: Rules) -> Decision | None:
     remains = rules.remains.find(text)
     level = max((hit.value for hit in remains), default=int(Level.NORMAL))
     # approvals granted within a measure say a licence is still needed, whatever else eases
-    effect = GRANT if any(hit.value == GRANT for hit in eases) else LIFT
+    effect: Effect = GRANT if any(hit.value == GRANT for hit in eases) else LIFT
     return Decision(EASE, level, (*eases, *remains), effect)
 
 
@@ -228,7 +243,7 @@ def decide(text: Text, rules: Rules) -> Decision | None:
     return _ease(cleared, rules) or _tighten(cleared, rules)
 
 
-def find_scope(text: Text, rules: Rules) -> str:
+def find_scope(text: Text, rules: Rules) -> MeasureScope:
     """What the measure covers: the first scope whose words match (and whose `unless` words do not)."""
     for scope in rules.scopes:
         if scope.words.search(text) is not None and scope.unless.search(text) is None:
@@ -291,7 +306,7 @@ def find_month(text: Text, rules: Rules) -> int | None:
     return int(match[1]) if match and 1 <= int(match[1]) <= 12 else None
 
 
-def ease_action(text: Text, rules: Rules) -> str:
+def ease_action(text: Text, rules: Rules) -> EasingAction:
     """How an easing acts: it extends a suspension, suspends, or lifts."""
     if rules.qualifiers.extension.search(text) is not None:
         return EXTEND
@@ -300,11 +315,23 @@ def ease_action(text: Text, rules: Rules) -> str:
     return LIFT
 
 
-def _qualifiers(direction: str, text: Text, rules: Rules) -> dict[str, Any]:
+class _Qualifiers(TypedDict):
+    """What the text says beyond the level: the Measurement fields of that name."""
+
+    end_use: EndUse
+    provenance: Provenance
+    instrument: str | None
+    action: Action
+    extend_years: int
+    month: int | None
+    effective: str | None
+
+
+def _qualifiers(direction: Direction, text: Text, rules: Rules) -> _Qualifiers:
     """What the text says beyond the level of a measure going this way."""
     q = rules.qualifiers
     easing = direction == EASE
-    action = ease_action(text, rules) if easing else ""
+    action: Action = ease_action(text, rules) if easing else ""
     return {
         "end_use": "military" if q.military.search(text) is not None else "any",
         "provenance": "reported" if q.reported.search(text) is not None else "official",

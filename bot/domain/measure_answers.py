@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from bot.domain.answers import LEVEL_MARKS
+from bot.domain.datafiles import JsonObject
 from bot.domain.html import esc, link
 from bot.domain.ladder import Level
 from bot.domain.measures import Measure
@@ -92,7 +93,7 @@ def measures_message(title: str, measures: Sequence[Measure], vocabulary: Vocabu
     return "\n".join(lines)
 
 
-def measure_json(measure: Measure, today: dt.date) -> dict[str, Any]:
+def measure_json(measure: Measure, today: dt.date) -> JsonObject:
     """One measure as JSON."""
     lapsed = measure.lapsed_on(today)
     return {

@@ -7,10 +7,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
-from bot.domain.datafiles import DataFileError, data_path, read_yaml, require_keys
+from bot.domain.datafiles import DataFileError, JsonObject, data_path, read_yaml, require_keys
 from bot.domain.ladder import Level, parse_level
-from bot.domain.measures import END_USES, PROVENANCES, Measure
-from bot.domain.status import EndUse, Provenance
+from bot.domain.measures import Measure
+from bot.domain.values import END_USES, PROVENANCES, EndUse, Provenance
 from bot.domain.vocab import Kind, Vocabulary
 
 REQUIRED = {"id", "issuer", "instrument", "title", "source", "targets", "materials", "end_use", "level",
@@ -77,7 +77,7 @@ def _with_event(measure: Measure, raw: Any, where: str) -> Measure:
     raise DataFileError(f"{where}: key 'state' must be suspended, in_force or lifted, not '{state}'")
 
 
-def _moved(measure: Measure, state: Any, on: dt.date, until: dt.date | None, raw: dict[str, Any]) -> Measure:
+def _moved(measure: Measure, state: Any, on: dt.date, until: dt.date | None, raw: JsonObject) -> Measure:
     return replace(measure, state=state, until=until, state_since=on, sources=(*measure.sources, str(raw["source"])))
 
 

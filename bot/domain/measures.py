@@ -13,19 +13,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from bot.domain.ladder import Level
-from bot.domain.measure import EXTEND, SUSPEND, Measurement
-from bot.domain.rules import GRANT
-from bot.domain.status import EndUse, Provenance, Status
+from bot.domain.measure import Measurement
+from bot.domain.status import Status
+from bot.domain.values import ALL, EXTEND, GRANT, LIFT, SUSPEND, EasingAction, EndUse, MeasureState, Provenance
 from bot.domain.vocab import Vocabulary
-
-State = Literal["announced", "in_force", "suspended", "lifted", "withdrawn"]
-END_USES: tuple[EndUse, ...] = ("any", "military")
-PROVENANCES: tuple[Provenance, ...] = ("official", "reported")
-STATES: tuple[State, ...] = ("announced", "in_force", "suspended", "lifted", "withdrawn")
-ALL = "ALL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +39,12 @@ class Measure:
     provenance: Provenance
     announced: dt.date
     effective: dt.date
-    state: State = "in_force"
+    state: MeasureState = "in_force"
     until: dt.date | None = None  # while suspended: the day the suspension runs to (inclusive)
     state_since: dt.date | None = None  # when the state was entered (None: at `effective`)
     sources: tuple[str, ...] = field(default=())  # names of every source that reported it
 
-    def state_on(self, today: dt.date) -> State:
+    def state_on(self, today: dt.date) -> MeasureState:
         """The state on a day: a suspension past its end is in force again; an announced measure whose date
         has come is in force."""
         if self.state == "suspended" and self.until is not None and self.until < today:
@@ -89,7 +83,7 @@ def measure_from_row(row: Mapping[str, Any]) -> Measure:
         source=row["source"], url=row["url"], targets=tuple(row["targets"]), materials=tuple(row["materials"]),
         end_use=cast(EndUse, row["end_use"]), level=Level(row["level"]), provenance=cast(Provenance, row["provenance"]),
         announced=dt.date.fromisoformat(row["announced"]), effective=dt.date.fromisoformat(row["effective"]),
-        state=cast(State, row["state"]), until=_date(row["until"]), state_since=_date(row["state_since"]),
+        state=cast(MeasureState, row["state"]), until=_date(row["until"]), state_since=_date(row["state_since"]),
         sources=tuple(row["sources"]),
     )  # fmt: skip
 
@@ -153,7 +147,7 @@ class Easing:
     materials: tuple[str, ...]
     end_use: EndUse
     remains: Level  # the level the text says stays in force (NORMAL: it says none)
-    action: Literal["suspend", "lift", "extend"]
+    action: EasingAction
     until: dt.date | None = None
     extend_by_years: int = 0
     instrument: str | None = None
@@ -269,7 +263,7 @@ def _destinations(vocabulary: Vocabulary, target: str) -> frozenset[str]:
 
 def easing_of(measurement: Measurement) -> Easing:
     """What an easing measurement asks of the measures."""
-    action = measurement.action or "lift"
+    action: EasingAction = measurement.action or LIFT
     remains = Level(measurement.level)
     if measurement.effect == GRANT and remains < Level.LICENSING:
         remains = Level.LICENSING  # approvals granted or resumed: the licence requirement stays
@@ -278,7 +272,7 @@ def easing_of(measurement: Measurement) -> Easing:
     until = dt.date.fromisoformat(measurement.until) if measurement.until else None
     return Easing(
         issuer=measurement.issuer or "CN", targets=measurement.targets, materials=measurement.materials,
-        end_use=cast(Any, measurement.end_use), remains=remains, action=cast(Any, action),
+        end_use=measurement.end_use, remains=remains, action=action,
         until=until, extend_by_years=measurement.extend_years,
         instrument=measurement.instrument, month=measurement.month,
     )  # fmt: skip

@@ -10,15 +10,14 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from bot.domain.datafiles import DataFileError, data_path, read_yaml, require_keys
+from bot.domain.datafiles import DataFileError, JsonObject, data_path, read_yaml, require_keys
 from bot.domain.ladder import Level, parse_level
 from bot.domain.lexicon import AliasMatcher, KeyFinder, Lexicon, Text, alias_matcher, key_finder, lexicon, trie_pattern
+from bot.domain.values import GRANT, LIFT, SCOPES, MeasureScope
 from bot.domain.vocab import Kind, Vocabulary, normalise
 
-LIFT, GRANT = "lift", "grant"
-SCOPES = ("framework", "entities", "technology")
 # A group holding + or * that is itself repeated without bound: the shape of catastrophic backtracking.
 _NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*](?:[^()\\]|\\.)*\)(?:[+*]|\{\d*,\})")
 # What may hold capitals in a pattern: (?P<name>, escapes (\S, \Z), classes and case-sensitive parts.
@@ -36,7 +35,7 @@ QUALIFIER_KEYS = {"military", "reported", "suspension", "extension", "one_more_y
 class Scope:
     """A kind of measure other than on goods: its words, and the words that show it covers goods after all."""
 
-    name: str
+    name: MeasureScope
     words: Lexicon[str]
     unless: Lexicon[str]
 
@@ -134,13 +133,13 @@ class _Reader:
         """The error for one bad rule."""
         return DataFileError(f"{self.path}: {rule}: {problem}")
 
-    def keys(self, raw: Any, rule: str, required: set[str], optional: frozenset[str] = frozenset()) -> dict[str, Any]:
+    def keys(self, raw: Any, rule: str, required: set[str], optional: frozenset[str] = frozenset()) -> JsonObject:
         """A mapping with exactly these keys (and perhaps the optional ones), or a refusal."""
         document = self.mapping(raw, rule)
         require_keys(document, required, required | optional, f"{self.path}: {rule}")
         return document
 
-    def mapping(self, raw: Any, rule: str) -> dict[str, Any]:
+    def mapping(self, raw: Any, rule: str) -> JsonObject:
         """A mapping, or a refusal."""
         if not isinstance(raw, dict):
             raise self.fail(rule, "must be a mapping")
@@ -256,7 +255,7 @@ def _scope(reader: _Reader, raw: Any, index: int) -> Scope:
     if document["scope"] not in SCOPES:
         raise reader.fail(f"{rule}.scope", f"must be one of {', '.join(SCOPES)}")
     unless = reader.words(document.get("unless", []), f"{rule}.unless", empty=True)
-    return Scope(str(document["scope"]), reader.words(document["patterns"], f"{rule}.patterns"), unless)
+    return Scope(cast(MeasureScope, document["scope"]), reader.words(document["patterns"], f"{rule}.patterns"), unless)
 
 
 def _scopes(reader: _Reader, raw: Any) -> tuple[Scope, ...]:
@@ -306,7 +305,7 @@ def _until(reader: _Reader, raw: Any) -> Until:
     return Until(tuple(patterns), {name.lower(): int(number) for name, number in months.items()})
 
 
-def _limits(reader: _Reader, document: dict[str, Any]) -> tuple[int, int]:
+def _limits(reader: _Reader, document: JsonObject) -> tuple[int, int]:
     if document["version"] != 1:
         raise reader.fail("version", "must be 1")
     max_chars, short = document["max_chars"], document["case_sensitive_letters"]

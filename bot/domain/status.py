@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from bot.domain.ladder import Level
+from bot.domain.values import EndUse, Provenance
 from bot.domain.vocab import Vocabulary
 
 CHINA = "CN"
-EndUse = Literal["any", "military"]
-Provenance = Literal["official", "reported"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,9 +27,9 @@ class Status:
     source: str
     url: str | None = None
     until: dt.date | None = None
-    end_use: EndUse = "any"  # "any" | "military": a military-end-use measure counts for the defence sector only
+    end_use: EndUse = "any"  # a military-end-use measure counts for the defence sector only
     measure: str | None = None  # the id of the measure that sets it
-    provenance: Provenance = "official"  # "official" | "reported"
+    provenance: Provenance = "official"
     effective: dt.date | None = None
     lapsed: dt.date | None = None  # the day a suspension of its measure ran out with no extension seen
     instrument: str | None = None

@@ -11,8 +11,9 @@ import re
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+from bot.domain.alert_payloads import AlertPayload, StatusPayload
 from bot.domain.ladder import Level
 
 logger = logging.getLogger(__name__)
@@ -138,11 +139,6 @@ def release_time(hold: Hold, now: dt.datetime, *, banned: bool) -> tuple[dt.date
     return moment, False
 
 
-# How a delivery waits: its mode, and why it is held. The outbox stores these same words.
-INSTANT, DIGEST = "instant", "digest"
-MUTE, QUIET = "mute", "quiet"
-
-
 def hold_of_timezone(subscriber: Mapping[str, Any]) -> str:
     """The chat's time zone, UTC when unset or unusable."""
     name = str(subscriber.get("timezone") or "UTC")
@@ -169,26 +165,35 @@ def hold_of(subscriber: Mapping[str, Any]) -> Hold:
         return Hold()
 
 
-def hold_reasons(hold: Hold, now: dt.datetime, *, banned: bool) -> str | None:
-    """Why an alert waits (see release_time): 'digest', or 'mute' and/or 'quiet'; None when it goes now."""
-    if hold.digest_at is not None:
-        return DIGEST
-    reasons: list[str] = []
-    moment = now
-    if hold.muted_until is not None and hold.muted_until > now:
-        reasons.append(MUTE)
-        moment = hold.muted_until
-    if hold.quiet is not None and not (banned and hold.quiet_allows_banned):
-        reasons.extend([QUIET] if quiet_until(hold.quiet, hold.timezone, moment) else [])
-    return ",".join(reasons) or None
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """When an alert goes to one chat, whether it waits for the digest, and which of the chat's modes hold it
+    (the outbox writes these as a delivery's mode and `held_by`)."""
+
+    due: dt.datetime
+    digest: bool = False
+    muted: bool = False
+    quiet: bool = False
 
 
-def placement(hold: Hold, now: dt.datetime, *, banned: bool) -> tuple[dt.datetime, str, str | None]:
-    """A delivery's due time, mode, and what of the chat's holds it, for an alert raised at `now`."""
+def placement(hold: Hold, now: dt.datetime, *, banned: bool) -> Placement:
+    """A delivery's due time and holds, for an alert raised at `now` (see release_time)."""
     due, digest = release_time(hold, now, banned=banned)
-    return due, DIGEST if digest else INSTANT, hold_reasons(hold, now, banned=banned)
+    if digest:
+        return Placement(due, digest=True)
+    muted_until = hold.muted_until if hold.muted_until is not None and hold.muted_until > now else now
+    return Placement(due, muted=muted_until > now, quiet=_quiet_holds(hold, muted_until, banned=banned))
 
 
-def raises_a_ban(payload: Mapping[str, Any]) -> bool:
-    """Whether a status alert's payload moves something to banned (quiet hours may let those through)."""
-    return any(c["new"] == BANNED and c["new"] > c["old"] for c in payload.get("changes", []))
+def _quiet_holds(hold: Hold, moment: dt.datetime, *, banned: bool) -> bool:
+    """Whether the chat's quiet hours hold an alert at `moment` (a ban may pass when the chat says so)."""
+    if hold.quiet is None or (banned and hold.quiet_allows_banned):
+        return False
+    return quiet_until(hold.quiet, hold.timezone, moment) is not None
+
+
+def raises_a_ban(payload: AlertPayload) -> bool:
+    """Whether an alert's payload moves something to banned (quiet hours may let those through); only a status
+    alert's can."""
+    changes = cast(StatusPayload, payload).get("changes", [])
+    return any(c["new"] == BANNED and c["new"] > c["old"] for c in changes)

@@ -12,7 +12,7 @@ from typing import Any
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
-from bot.domain.datafiles import DataFileError, data_path, read_yaml, require_keys
+from bot.domain.datafiles import DataFileError, JsonObject, data_path, read_yaml, require_keys
 
 SUGGESTION_CUTOFF = 0.6  # Jaro-Winkler similarity below which a known word is no help
 
@@ -172,7 +172,7 @@ def _term(code: str, raw: Any, where: str) -> Term:
     )
 
 
-def _section(document: dict[str, Any], key: str, where: str) -> dict[str, Term]:
+def _section(document: JsonObject, key: str, where: str) -> dict[str, Term]:
     raw = document.get(key)
     if not isinstance(raw, dict) or not raw:
         raise DataFileError(f"{where}: '{key}' must be a non-empty mapping")
