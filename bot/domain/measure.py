@@ -80,7 +80,7 @@ class Measurement:
         return Level(self.level).label
 
     def as_json(self, text: str) -> JsonObject:
-        """The `classify --json` object of DESIGN.md for this measurement of `text`."""
+        """The `classify --json` object of docs/ARCHITECTURE.md for this measurement of `text`."""
         return {
             "text": text,
             "relevant": self.relevant,
