@@ -15,10 +15,11 @@ from bot.domain.knowledge import load_exposure_table
 from bot.domain.rules import load_rules
 from bot.domain.vocab import load_vocabulary
 from jobs.alerts import AlertContext
-from jobs.check import Checker, ItemSink, ParserPool
+from jobs.check import Checker, ItemSink
 from jobs.fetch import Fetcher
 from jobs.pipeline import MeasuringSink, measure_in_worker
 from jobs.sources import SourceSpec
+from jobs.workers import ParserPool
 from storage.db import open_database
 
 HOSTS = 50

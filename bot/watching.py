@@ -14,11 +14,12 @@ from bot.domain.rules import load_rules
 from bot.heartbeat import heartbeat
 from bot.runtime import alert_context
 from handlers.context import Services
-from jobs.check import Checker, CheckSummary, ParserPool
+from jobs.check import Checker, CheckSummary
 from jobs.fetch import Fetcher
 from jobs.pipeline import MeasuringSink, SourceHealthAlerts, measure_in_worker
 from jobs.schedule import schedule_checks, should_run
 from jobs.sources import SourceSpec, bundled_sources_path, load_sources
+from jobs.workers import ParserPool
 from storage.heartbeats import CHECK
 from storage.sources import get_source, list_sources
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import multiprocessing
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Literal, Protocol
 
@@ -87,38 +85,22 @@ class Reading:
 Reader = Callable[[SourceSpec, str, str], Awaitable[list[Reading]]]
 
 
-def read_source(source: SourceSpec, text: str, base_url: str, annotate: Annotate | None = None) -> list[Reading]:
-    """Parse a source's body as its kind says, and annotate each item (plain, so a worker process can run it)."""
-    items = parse_items(source.kind, text, base_url=base_url, select=source.select, json_keys=source.json_keys)
+def read_source(
+    source: SourceSpec, text: str, base_url: str, annotate: Annotate | None = None, *, slow: bool = True
+) -> list[Reading]:
+    """Parse a source's body as its kind says, and annotate each item (plain, so a worker process can run it).
+
+    With slow=False, raise SlowPath for what may take long (see parse_items).
+    """
+    items = parse_items(
+        source.kind, text, base_url=base_url, select=source.select, json_keys=source.json_keys, slow=slow
+    )
     return [Reading(item, annotate(source, item) if annotate else None) for item in items]
 
 
 async def read_inline(source: SourceSpec, text: str, base_url: str) -> list[Reading]:
     """Parse on the event loop: for tests and one-off checks of a few sources."""
     return read_source(source, text, base_url)
-
-
-class ParserPool:
-    """Parse (and annotate) in worker processes: it is CPU-bound, and the event loop must stay free for chats."""
-
-    def __init__(self, workers: int = 2, annotate: Annotate | None = None) -> None:
-        self._workers = workers
-        self._annotate = annotate  # a module-level function: it travels to the workers by name
-        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-
-    async def __call__(self, source: SourceSpec, text: str, base_url: str) -> list[Reading]:
-        """Read in a worker; ParseError comes back as raised there."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, read_source, source, text, base_url, self._annotate)
-
-    def warm(self) -> None:
-        """Start every worker now rather than on the first source."""
-        for future in [self._pool.submit(int) for _ in range(self._workers)]:
-            future.result()
-
-    def close(self) -> None:
-        """Stop the workers."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def keep_items(db: Database, items: Sequence[NewItem], now: dt.datetime) -> int:

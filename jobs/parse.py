@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import html
 import io
+import itertools
 import json
 import re
 import unicodedata
@@ -14,18 +16,28 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
-import feedparser
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from bot.domain.datafiles import JsonObject
 from bot.domain.html import strip_invisible
+from jobs.feed_xml import Refused, TooDeep, read_feed
 
 MAX_ITEMS = 200
 MAX_TITLE = 500
 MAX_SUMMARY = 2_000
+MAX_MARKUP = 2_000_000  # characters of a page the HTML engine sees; the rest is cut off
+MAX_EXAMINED = 1_000  # entries, matched elements or JSON rows looked at, kept or not
+MAX_FRAGMENT = 100_000  # characters of one field's markup read for its text (its text is clipped far shorter)
 
-# Block elements: their text is a separate phrase, so a space goes between them when tags are stripped.
-_BLOCK_TAG = re.compile(r"<(?=/?(?:p|div|br|li|ul|ol|tr|td|th|h[1-6]|table|section|article|blockquote|hr)\b)", re.I)
+# Markup to text in one linear pass (an HTML engine is quadratic in nesting depth): every alternative matches
+# whatever follows it, up to the end when unclosed, so the scan never backs up. Block elements become a space
+# (their text is a separate phrase); script and style go with their content; other tags and comments go.
+_BLOCK = r"(?:p|div|br|li|ul|ol|tr|td|th|h[1-6]|table|section|article|blockquote|hr)\b"
+_MARKUP = re.compile(
+    r"<!--.*?(?:-->|\Z)|<(script|style|noscript)\b.*?(?:</\1\s*>|\Z)|(</?" + _BLOCK + r"[^>]*(?:>|\Z))"
+    r"|<[/!?]?[A-Za-z][^>]*(?:>|\Z)|<[!?][^>]*(?:>|\Z)",
+    re.I | re.S,
+)
 _LOOSE_DATE = re.compile(r"(?<!\d)(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)")
 _EARLIEST_YEAR, _LATEST_YEAR = 1990, 2100
 _CJK_DATE = re.compile(r"\d\s*[年月日]")
@@ -34,12 +46,18 @@ _TRACKING_KEYS = frozenset(
     {"fbclid", "gclid", "dclid", "gclsrc", "msclkid", "mc_cid", "mc_eid", "yclid", "igshid", "spm", "_hsenc"}
 )
 _ELLIPSES = ("...", "…")
+_DATE_KEYS = ("published", "updated", "created")
+_ROW_DEPTH = 3  # a matched element, its parent and its grandparent: where a list row keeps its date
 # Every feed is handed to feedparser as UTF-8 whatever its XML declaration says: the text is already decoded.
 _FEED_HEADERS = {"content-type": "application/xml; charset=utf-8"}
 
 
 class ParseError(ValueError):
     """The body could not be read as the kind of source it was said to be; the message is a short reason."""
+
+
+class SlowPath(Exception):
+    """The fast, in-process reading does not take this body: parse it with slow=True (in a worker)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,13 +98,25 @@ def parse_items(
     base_url: str,
     select: str | None = None,
     json_keys: JsonKeys | None = None,
+    slow: bool = True,
 ) -> list[ParsedItem]:
-    """Read the items of one fetched body; raise ParseError when it is not what the source promised."""
+    """Read the items of one fetched body; raise ParseError when it is not what the source promised.
+
+    With slow=False, raise SlowPath instead of doing what may take long on hostile input: HTML, and the
+    feedparser reading of a feed that the fast reader refuses.
+    """
     if not text.strip():
         raise ParseError("empty body")
     if kind == "rss":
+        try:
+            return _collect(_fast_feed_items(text, base_url))
+        except SlowPath:
+            if not slow:
+                raise
         return _collect(_feed_items(text, base_url))
     if kind == "html":
+        if not slow:
+            raise SlowPath("html")
         if not select:
             raise ParseError("an html source needs a selector")
         return _collect(_html_items(text, base_url, select))
@@ -179,9 +209,13 @@ def _clip(text: str, limit: int) -> str:
 
 def _markup_to_text(value: str) -> str:
     """The visible text of an HTML fragment."""
-    tree = LexborHTMLParser(_BLOCK_TAG.sub(" <", value))
-    tree.strip_tags(["script", "style", "noscript"])
-    return tree.body.text(separator="") if tree.body is not None else ""
+    stripped = _MARKUP.sub(_markup_replacement, value[:MAX_FRAGMENT])
+    return html.unescape(stripped)
+
+
+def _markup_replacement(match: re.Match[str]) -> str:
+    """A space for a block element's tag, nothing for anything else."""
+    return " " if match.group(2) else ""
 
 
 def absolute_link(href: str | None, base_url: str) -> str | None:
@@ -260,15 +294,40 @@ def _epoch_date(value: float) -> datetime | None:
 # --- RSS and Atom ---------------------------------------------------------------------------------
 
 
+def _fast_feed_items(text: str, base_url: str) -> list[ParsedItem]:
+    """Entries of an RSS, Atom or RDF document read by lxml; SlowPath when feedparser must read it."""
+    try:
+        entries = read_feed(text, base_url, MAX_EXAMINED)
+    except TooDeep:
+        raise ParseError("XML nested too deep") from None
+    except Refused as refusal:
+        raise SlowPath(str(refusal)) from None
+    items = []
+    for entry in entries:
+        if any(_unreadable(_text_value(entry.get(key))) for key in _DATE_KEYS):
+            raise SlowPath("a date only feedparser may read")
+        item = _feed_item(entry, base_url)
+        if item is not None:
+            items.append(item)
+    return items
+
+
+def _unreadable(date: str) -> bool:
+    """Whether a feed date is there but neither this module nor the CJK reader can read it."""
+    return bool(date.strip()) and not _CJK_DATE.search(date) and parse_date(date) is None
+
+
 def _feed_items(text: str, base_url: str) -> Iterator[ParsedItem]:
-    """Entries of an RSS or Atom document."""
+    """Entries of an RSS or Atom document read by feedparser: slow, but it reads almost anything."""
+    import feedparser
+
     headers = {**_FEED_HEADERS, "content-location": base_url}
     # A stream, never a str: feedparser treats a str as a URL or file name to open.
     # Markup is stripped and links made absolute by this module, so feedparser need not do either (faster).
     feed = feedparser.parse(
         io.BytesIO(text.encode("utf-8")), response_headers=headers, sanitize_html=False, resolve_relative_uris=False
     )
-    entries = list(feed.get("entries") or [])
+    entries = list(feed.get("entries") or [])[:MAX_EXAMINED]
     if not entries:
         _check_empty_feed(feed, text)
     for entry in entries:
@@ -318,7 +377,7 @@ def _feed_summary(entry: Mapping[str, Any]) -> str:
 
 def _feed_date(entry: Mapping[str, Any]) -> datetime | None:
     """Published, else updated; feedparser's parsed form first, then the raw text."""
-    for key in ("published", "updated", "created"):
+    for key in _DATE_KEYS:
         if key not in entry:
             continue
         raw = _text_value(entry.get(key))
@@ -345,16 +404,42 @@ def _text_value(value: object) -> str:
 
 
 def _html_items(text: str, base_url: str, select: str) -> Iterator[ParsedItem]:
-    """Items from the elements a CSS selector picks: links, or elements that contain one."""
-    tree = LexborHTMLParser(text)
+    """Items from the elements a CSS selector picks: links, or elements that contain one.
+
+    Linear in the page: at most MAX_EXAMINED matches are looked at, and each looks for its date only in
+    itself and in the ancestors that hold no other match (its list row), never in the whole list.
+    """
+    tree = LexborHTMLParser(text[:MAX_MARKUP])
     base = _document_base(tree, base_url)
     try:
-        nodes = tree.css(select)
+        nodes = tree.css(select)[:MAX_EXAMINED]
     except SelectolaxError:
         raise ParseError(f"invalid CSS selector {select!r}") from None
     if not nodes:
         raise ParseError("selector matched nothing")
-    return _nonempty(_html_item(node, base) for node in nodes)
+    shared = _shared_ancestors(nodes)
+    return _nonempty(_html_item(node, base, shared) for node in nodes)
+
+
+def _shared_ancestors(nodes: Sequence[LexborNode]) -> set[int]:
+    """The ancestors (up to the row-date depth) that hold more than one of these nodes, by identity."""
+    seen: set[int] = set()
+    shared: set[int] = set()
+    for node in nodes:
+        for ancestor in _row_ancestors(node):
+            key = ancestor.mem_id
+            (shared if key in seen else seen).add(key)
+    return shared
+
+
+def _row_ancestors(node: LexborNode) -> Iterator[LexborNode]:
+    """The parent and grandparent of a node: where a list row keeps the date of its link."""
+    current = node.parent
+    for _ in range(_ROW_DEPTH - 1):
+        if current is None:
+            return
+        yield current
+        current = current.parent
 
 
 def _nonempty(items: Iterable[ParsedItem | None]) -> Iterator[ParsedItem]:
@@ -375,7 +460,7 @@ def _document_base(tree: LexborHTMLParser, base_url: str) -> str:
     return urljoin(base_url, href.strip()) if href else base_url
 
 
-def _html_item(node: LexborNode, base_url: str) -> ParsedItem | None:
+def _html_item(node: LexborNode, base_url: str, shared: set[int]) -> ParsedItem | None:
     """One matched element as an item."""
     anchor = node if node.tag == "a" else node.css_first("a[href]")
     href = anchor.attributes.get("href") if anchor is not None else None
@@ -386,7 +471,7 @@ def _html_item(node: LexborNode, base_url: str) -> ParsedItem | None:
         title=_anchor_title(anchor or node),
         link=href,
         summary="",
-        published=_row_date(node),
+        published=_row_date(node, shared),
         base_url=base_url,
     )
 
@@ -400,18 +485,18 @@ def _anchor_title(node: LexborNode) -> str:
     return text
 
 
-def _row_date(node: LexborNode) -> datetime | None:
-    """The one date in the element or its nearest ancestors (the list row); none when a level has several."""
-    current: LexborNode | None = node
-    for _ in range(3):
-        if current is None:
-            return None
-        dates = _dates_in(current)
+def _row_date(node: LexborNode, shared: set[int]) -> datetime | None:
+    """The one date in the element or its nearest ancestors (the list row); none when a level has several.
+
+    The climb stops below an ancestor that holds another match: that is the list, and its dates are others'.
+    """
+    levels = itertools.chain([node], itertools.takewhile(lambda up: up.mem_id not in shared, _row_ancestors(node)))
+    for level in levels:
+        dates = _dates_in(level)
         if len(dates) == 1:
             return dates.pop()
         if dates:
             return None
-        current = current.parent
     return None
 
 
@@ -430,7 +515,7 @@ def _dates_in(node: LexborNode) -> set[datetime]:
 def _json_items(text: str, base_url: str, select: str | None, keys: JsonKeys) -> Iterator[ParsedItem]:
     """Items from the list at a dotted path of a JSON document."""
     rows = _json_rows(text, select)
-    for row in rows:
+    for row in rows[:MAX_EXAMINED]:
         if isinstance(row, dict):
             item = _json_item(row, keys, base_url)
             if item is not None:
@@ -443,6 +528,8 @@ def _json_rows(text: str, select: str | None) -> list[Any]:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise ParseError(f"broken JSON: {error.msg} at line {error.lineno}") from None
+    except RecursionError:
+        raise ParseError("JSON nested too deep") from None
     if not select:
         if not isinstance(document, list):
             raise ParseError("JSON document is not a list: set select to the path of the item list")
