@@ -176,12 +176,12 @@ def _read_title(entry: dict[str, Any], child: etree._Element, *, atom: bool) -> 
 
 
 def _read_atom_link(entry: dict[str, Any], child: etree._Element, base: str) -> None:
-    """The entry's link is its first alternate link to a page."""
+    """The entry's link is an alternate link to a page."""
     rel = child.get("rel") or "alternate"
     kind = child.get("type") or "text/html"
     href = child.get("href")
     if href and rel == "alternate" and kind in ("text/html", "application/xhtml+xml", "html", "xhtml"):
-        entry.setdefault("link", _join(base, href.strip()))
+        entry["link"] = _join(base, href.strip())  # the last one, as feedparser keeps
 
 
 def _content_text(element: etree._Element) -> str:

@@ -29,8 +29,10 @@ from jobs.sources import SourceSpec
 logger = logging.getLogger(__name__)
 
 DEADLINE = 20.0  # seconds one parse may take
+START_TIMEOUT = 60.0  # seconds a new worker may take to import what it needs, before the deadline counts
 _STOP_GRACE = 1.0  # seconds a worker has to exit when asked, before it is killed
 _PARENT_POLL = 0.5  # seconds between a worker's looks at whether its parent is alive
+_READY = ("ready", None)
 
 
 class WorkerDied(Exception):
@@ -43,6 +45,7 @@ class _Worker:
 
     process: BaseProcess
     connection: Connection
+    ready: bool = False  # it said so once its imports were done
 
 
 class ParserPool:
@@ -91,9 +94,12 @@ class ParserPool:
         return [worker.process.pid for worker in [*self._idle, *self._busy] if worker.process.pid is not None]
 
     def warm(self) -> None:
-        """Start every worker now rather than on the first source that needs one."""
+        """Start every worker now, and wait until each is ready, rather than on the first source that needs one."""
         while len(self._idle) + len(self._busy) < self._size:
             self._idle.append(self._start())
+        for worker in self._idle:
+            if not worker.ready and worker.connection.poll(START_TIMEOUT):
+                worker.ready = worker.connection.recv() == _READY
 
     def close(self) -> None:
         """Stop every worker: idle ones are asked, busy ones killed; returns within a few seconds."""
@@ -137,6 +143,9 @@ class ParserPool:
     async def _ask(self, worker: _Worker, request: tuple[SourceSpec, str, str]) -> list[Reading]:
         """Send one request and wait for its answer, at most the deadline; the worker goes back when it answered."""
         try:
+            if not worker.ready:
+                async with asyncio.timeout(START_TIMEOUT):
+                    worker.ready = await asyncio.to_thread(_receive, worker.connection) == _READY
             async with asyncio.timeout(self._deadline):
                 kind, value = await asyncio.to_thread(_exchange, worker.connection, request)
         except TimeoutError:
@@ -167,10 +176,18 @@ def _exchange(connection: Connection, request: tuple[SourceSpec, str, str]) -> t
     """Send a request and wait for the answer (in a thread: both may block)."""
     try:
         connection.send(request)
-        answer: tuple[str, Any] = connection.recv()
+    except OSError:
+        raise WorkerDied from None
+    answer: tuple[str, Any] = _receive(connection)
+    return answer
+
+
+def _receive(connection: Connection) -> Any:
+    """The next message from a worker."""
+    try:
+        return connection.recv()
     except (EOFError, OSError):
         raise WorkerDied from None
-    return answer
 
 
 def _ask_to_stop(worker: _Worker) -> None:
@@ -195,6 +212,7 @@ def serve(connection: Connection, annotate: Annotate | None, parent: int) -> Non
     """A worker's life: read requests until told to stop, the pipe closes or the parent dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it then closes the pool
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    connection.send(_READY)
     while True:
         try:
             request = connection.recv()

@@ -10,7 +10,9 @@ import pytest
 
 from jobs.charset import decode_body
 from jobs.parse import (
+    MAX_EXAMINED,
     MAX_ITEMS,
+    MAX_MARKUP,
     MAX_SUMMARY,
     MAX_TITLE,
     JsonKeys,
@@ -437,3 +439,66 @@ def test_fingerprint_of_feed_is_stable_under_reordering() -> None:
     assert items_fingerprint(items) == items_fingerprint(list(reversed(items)))
     assert items_fingerprint(items) != items_fingerprint(items[:-1])
     assert len(items_fingerprint([])) == 64
+
+
+# --- bounds: hostile bodies --------------------------------------------------------------------------------
+
+
+def test_html_row_date_is_never_taken_from_the_list_that_holds_other_links() -> None:
+    page = (
+        "<html><body><ul>"
+        '<li><a href="/art/1.html">Undated notice</a></li>'
+        '<li><a href="/art/2.html">Dated notice</a> <span>2025-10-09</span></li>'
+        "</ul></body></html>"
+    )
+    items = parse_items("html", page, base_url=MOFCOM_BASE, select='a[href*="/art/"]')
+    assert [(item.title, item.published) for item in items] == [
+        ("Undated notice", None),
+        ("Dated notice", datetime(2025, 10, 9, tzinfo=UTC)),
+    ]
+
+
+def test_html_matches_are_examined_up_to_a_cap_whether_kept_or_not() -> None:
+    same = '<li><a href="/art/same.html">The same link</a></li>' * (MAX_EXAMINED + 5)
+    other = '<li><a href="/art/other.html">Another link</a></li>'
+    page = f"<html><body><ul>{same}{other}</ul></body></html>"
+    items = parse_items("html", page, base_url=MOFCOM_BASE, select='a[href*="/art/"]')
+    assert [item.title for item in items] == ["The same link"]  # the walk ended at the cap, not at 200 kept
+
+
+def test_html_markup_past_the_limit_is_never_parsed() -> None:
+    filler = "<p>" + "x" * MAX_MARKUP + "</p>"
+    page = f'<html><body>{filler}<a href="/art/late.html">Too late</a></body></html>'
+    with pytest.raises(ParseError, match="selector matched nothing"):
+        parse_items("html", page, base_url=MOFCOM_BASE, select='a[href*="/art/"]')
+
+
+def test_json_nested_two_million_deep_is_a_parse_error() -> None:
+    with pytest.raises(ParseError, match=r"^JSON nested too deep$"):
+        parse_items("json", "[" * 2_000_000 + "]" * 2_000_000, base_url=FEED_URL)
+
+
+def test_xml_nested_too_deep_is_a_parse_error_and_feedparser_never_sees_it() -> None:
+    title = "<b>" * 100_000 + "x" + "</b>" * 100_000
+    text = f'<rss version="2.0"><channel><item><title>{title}</title></item></channel></rss>'
+    with pytest.raises(ParseError, match=r"^XML nested too deep$"):
+        parse_items("rss", text, base_url=FEED_URL)
+
+
+def test_escaped_nested_divs_in_a_description_are_stripped_in_one_pass() -> None:
+    depth = 200_000
+    description = "&lt;div&gt;" * depth + "x" + "&lt;/div&gt;" * depth
+    text = (
+        '<rss version="2.0"><channel><item><title>Nested</title><link>https://a.example/1</link>'
+        f"<description>Gallium {description}</description></item></channel></rss>"
+    )
+    [item] = parse_items("rss", text, base_url=FEED_URL)
+    assert item.summary == "Gallium"  # the markup past MAX_FRAGMENT is cut before it is read
+
+
+def test_markup_is_stripped_as_an_html_engine_would() -> None:
+    markup = (
+        "<p>Gallium &amp; germanium</p><div>licences<br>required</div><script>alert(1)</script>"
+        "<!-- note --><b>a < b</b> <style>p {}</style><span title='x'>end</span><a href='/x"
+    )
+    assert clean_text(markup) == "Gallium & germanium licences required a < b end"
