@@ -17,13 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from telegram import Update
-from telegram.error import InvalidToken, NetworkError
-
-from bot.app import announce_lapses_now, build_application
 from bot.config import Settings, SettingsError, env_file_warning, load_settings
-from bot.console import CONSOLE_CHAT_ID, ConsoleRequest, chat_in_terminal
-from bot.domain.answers import exposure_json
 from bot.domain.clock import utc_now
 from bot.domain.datafiles import DataFileError
 from bot.domain.health import HealthLimits, check_limit, health_verdict
@@ -34,7 +28,6 @@ from bot.domain.measures import Measure, level_after_easing
 from bot.domain.rules import load_rules
 from bot.domain.values import EASE
 from bot.domain.vocab import Vocabulary, load_vocabulary
-from bot.lifecycle import running
 from bot.progress import progress_bar, wants_progress
 from bot.runtime import (
     close_services,
@@ -46,13 +39,14 @@ from bot.runtime import (
 )
 from bot.watching import load_watched_sources, open_watch, summary_lines
 from handlers.context import Services, UsageError
-from handlers.exposure import exposure_answer, exposure_query, known_hint
-from handlers.status import status_answer, status_document
 from jobs.sources import SourcesFileError, SourceSpec, parse_interval
 from storage.db import backup_database, integrity_problems
 from storage.heartbeats import heartbeats_in
 from storage.instance_lock import AlreadyRunning, InstanceLock
 from storage.schema import SchemaTooNew
+
+# The Telegram library, the application and the handlers are imported by the commands that use them: a one-shot
+# `check` starts fetching in a fraction of a second instead of after a second of imports.
 
 logger = logging.getLogger("chokepoint")
 
@@ -134,6 +128,9 @@ def _print_json(document: Any) -> None:
 
 
 def _exposure(args: argparse.Namespace, services: Services) -> int:
+    from bot.domain.answers import exposure_json
+    from handlers.exposure import exposure_answer, exposure_query
+
     if not args.json:
         print(to_plain(exposure_answer(services, args.words)))
         return 0
@@ -143,6 +140,8 @@ def _exposure(args: argparse.Namespace, services: Services) -> int:
 
 
 def _status(args: argparse.Namespace, services: Services) -> int:
+    from handlers.status import status_answer, status_document
+
     if args.json:
         _print_json(status_document(services, args.words))
     else:
@@ -206,6 +205,8 @@ def with_services(
         try:
             return action(args, services)
         except (UsageError, ValueError) as problem:
+            from handlers.exposure import known_hint
+
             hint = known_hint(services, problem)
             print(f"chokepoint: {problem}" + (f"\n{hint}" if hint else ""), file=sys.stderr)
             return 2
@@ -223,6 +224,8 @@ async def _check_once(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with progress_bar(len(sources), sys.stdout, shown=shown) as tick:
             summary = await watch.checker.check_all(sources, lambda report: tick(report.id))
+        from bot.app import announce_lapses_now
+
         announce_lapses_now(services)  # a one-off check raises the alerts of suspensions that ran out too
     finally:
         await watch.close()
@@ -292,6 +295,10 @@ async def _show_source(args: argparse.Namespace, settings: Settings) -> int:
 
 async def run_console(settings: Settings) -> None:
     """The bot's handlers and jobs, chatting in this terminal until the end of input."""
+    from bot.app import build_application
+    from bot.console import CONSOLE_CHAT_ID, ConsoleRequest, chat_in_terminal
+    from bot.lifecycle import running
+
     local = settings.model_copy(update={"chokepoint_admins": settings.chokepoint_admins | {CONSOLE_CHAT_ID}})
     sources = load_watched_sources(settings.chokepoint_sources)
     charts = settings.chokepoint_db.parent / "charts"
@@ -328,6 +335,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _poll(settings: Settings, token: str) -> int:
+    from telegram import Update
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.app import build_application
+
     app = build_application(settings, load_watched_sources(settings.chokepoint_sources), token=token)
     try:
         app.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -5,12 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from sqlite_utils import Database
-from telegram import Update
-from telegram.constants import ChatType
-from telegram.ext import CallbackContext, ExtBot
 
 from bot.domain.clock import utc_now
 from bot.domain.desk import DeskDecision
@@ -21,6 +18,10 @@ from bot.domain.vocab import Kind, UnknownTerm, Vocabulary
 from handlers.chart_book import ChartBook
 from handlers.chat_admins import ChatAdmins
 from storage.statuses import current_statuses
+
+if TYPE_CHECKING:  # the Telegram library takes ~0.2 s to import: one-shot commands such as `check` never need it
+    from telegram import Update
+    from telegram.ext import CallbackContext, ExtBot
 
 CheckNow = Callable[[Sequence[str] | None], Awaitable[list[str]]]  # source ids (None: all) → summary lines
 MAX_ARGUMENT_CHARS = 64
@@ -79,7 +80,7 @@ class BotData:
         return self._services
 
 
-Context = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
+Context: TypeAlias = "CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]"
 
 
 class UsageError(ValueError):
@@ -98,6 +99,8 @@ def check_arguments(args: Sequence[str], usage: str, *, at_least: int = 0) -> li
 def sender_of(update: Update) -> int | None:
     """Who sent an update: a signed channel post's author, else the chat a message was sent as (an anonymous
     admin's group, a channel), else the user; a button press is its presser's."""
+    from telegram.constants import ChatType  # here, where the bot runs, rather than at import (see above)
+
     message = update.effective_message
     if update.callback_query is None and message is not None and message.sender_chat is not None:
         author = message.from_user if message.chat.type == ChatType.CHANNEL else None
