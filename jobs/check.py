@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -168,6 +169,13 @@ def _fresh(published: dt.datetime | None, first_check: bool, now: dt.datetime, p
     return not first_check
 
 
+def body_digest(result: FetchResult) -> bytes:
+    """A digest of a fetched body and the address it came from (links are resolved against that)."""
+    digest = hashlib.blake2b(result.text.encode("utf-8", "surrogatepass"), digest_size=16)
+    digest.update(result.final_url.encode("utf-8", "surrogatepass"))
+    return digest.digest()
+
+
 def _item_row(item: ParsedItem) -> Row:
     published = item.published.isoformat() if item.published else None
     return {
@@ -202,6 +210,8 @@ class Checker:
         self.on_health = on_health
         self.policy = policy or HealthPolicy()
         self.clock = clock
+        # The digest of each source's last body read and stored: the same body again is not parsed again.
+        self._bodies: dict[str, bytes] = {}
 
     def register(self, sources: Iterable[SourceSpec]) -> None:
         """Make sure every source has its row."""
@@ -246,7 +256,8 @@ class Checker:
     ) -> SourceReport:
         if result.outcome == "failed":
             return self._failed(source, result.error or "failed", started)
-        if result.outcome == "not_modified":
+        body = body_digest(result)
+        if result.outcome == "not_modified" or self._bodies.get(source.id) == body:
             return self._succeeded(source, result, None, [], started)
         try:
             readings = await self.parse(source, result.text, result.final_url)
@@ -254,8 +265,11 @@ class Checker:
             return self._failed(source, str(error), started)
         fingerprint = items_fingerprint([reading.item for reading in readings])
         if row is not None and row["fingerprint"] == fingerprint:
-            return self._succeeded(source, result, fingerprint, [], started)
-        return self._succeeded(source, result, fingerprint, readings, started)
+            report = self._succeeded(source, result, fingerprint, [], started)
+        else:
+            report = self._succeeded(source, result, fingerprint, readings, started)
+        self._bodies[source.id] = body  # only once its items are stored: a failed recording parses again
+        return report
 
     def _succeeded(
         self,

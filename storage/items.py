@@ -9,19 +9,37 @@ from sqlite_utils import Database
 from storage.rows import Row
 
 COLUMNS = ("guid", "title", "summary", "link", "published_at")
+_BATCH = 500  # rows per INSERT: 3,500 parameters, well under SQLite's limit of 32,766
 
 
 def insert_new_items(db: Database, source_id: str, items: Iterable[Row], now: str) -> list[Row]:
-    """Store the items not seen before from this source; return them with their ids, in the given order."""
+    """Store the items not seen before from this source; return them with their ids, in the given order.
+
+    One statement per batch of rows: the ones already stored are skipped, and the ids of the others returned.
+    """
+    given = list(items)
     new = []
-    for item in items:
-        cursor = db.execute(
-            """INSERT INTO items (source_id, guid, title, summary, link, published_at, fetched_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source_id, guid) DO NOTHING""",
-            [source_id, *(item[key] for key in COLUMNS), now],
-        )
-        if cursor.rowcount:
-            new.append({"id": cursor.lastrowid, "source_id": source_id, **item, "fetched_at": now})
+    for start in range(0, len(given), _BATCH):
+        new += _insert_batch(db, source_id, given[start : start + _BATCH], now)
+    return new
+
+
+def _insert_batch(db: Database, source_id: str, batch: list[Row], now: str) -> list[Row]:
+    """One multi-row INSERT; the rows it stored, in the given order."""
+    if not batch:
+        return []
+    rows = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(batch))  # only placeholders go into the SQL text
+    values = [value for item in batch for value in (source_id, *(item[key] for key in COLUMNS), now)]
+    cursor = db.execute(
+        f"""INSERT INTO items (source_id, guid, title, summary, link, published_at, fetched_at)
+            VALUES {rows} ON CONFLICT (source_id, guid) DO NOTHING RETURNING guid, id""",
+        values,
+    )
+    ids = dict(cursor.fetchall())
+    new = []
+    for item in batch:
+        if item["guid"] in ids:  # pop: a guid given twice in one batch is stored once
+            new.append({"id": ids.pop(item["guid"]), "source_id": source_id, **item, "fetched_at": now})
     return new
 
 

@@ -8,11 +8,20 @@ from email.utils import format_datetime
 
 from sqlite_utils import Database
 
-from jobs.check import Checker, HealthPolicy, NewItem, backoff, health_after_failure, keep_items
+from jobs.check import (
+    Checker,
+    HealthPolicy,
+    NewItem,
+    Reading,
+    backoff,
+    health_after_failure,
+    keep_items,
+    read_inline,
+)
 from jobs.fetch import Fetcher, FetchLimits
 from jobs.sources import SourceSpec
 from storage.sources import get_source
-from tests.loopback import Response, conditional, endless_body, no_headers, redirect, serve
+from tests.loopback import Exchange, Request, Response, conditional, endless_body, no_headers, redirect, serve
 
 NOW = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.UTC)
 FAST = FetchLimits(connect_timeout=1, read_timeout=0.5, total_timeout=1, attempts=1, backoff_base=0, max_bytes=100_000)
@@ -192,3 +201,25 @@ async def test_a_change_and_its_alerts_commit_together_or_not_at_all(db: Databas
     assert (failed.outcome, kept.outcome) == ("failed", "changed")
     assert db.execute("SELECT count(*) FROM status_changes").fetchone()[0] == 0
     assert [row[0] for row in db.execute("SELECT source_id FROM items")] == ["g"]
+
+
+async def test_the_same_body_again_is_not_parsed_again(db: Database) -> None:
+    served = iter([feed("a", "b"), feed("a", "b"), feed("a", "b", "c")])
+    parsed: list[str] = []
+
+    async def counting(source: SourceSpec, text: str, base_url: str) -> list[Reading]:
+        parsed.append(source.id)
+        return await read_inline(source, text, base_url)
+
+    async def handler(request: Request, exchange: Exchange) -> Response:
+        return Response(200, next(served), RSS)
+
+    async with serve({"/feed": handler}) as base, Fetcher(FAST) as fetcher:
+        checking = Checker(db, fetcher, parse=counting, clock=lambda: NOW)
+        reports = [await checking.check(spec("s", base + "/feed")) for _ in range(3)]
+    assert [(report.outcome, report.new_items) for report in reports] == [
+        ("changed", 2),
+        ("unchanged", 0),
+        ("changed", 1),
+    ]
+    assert parsed == ["s", "s"]  # the second body was the first one again
