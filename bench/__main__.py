@@ -7,7 +7,7 @@ import os
 import platform
 import sys
 
-BENCHMARKS = ("bench.check", "bench.measure", "bench.deliver", "bench.charts", "bench.flood")
+BENCHMARKS = ("bench.check", "bench.measure", "bench.deliver", "bench.charts", "bench.flood", "bench.peer")
 
 
 def main() -> None:

@@ -72,10 +72,10 @@ def report(count: int, path: str, cold: float, warm: float, items: int) -> None:
     )
 
 
-def start_server() -> tuple[subprocess.Popen[str], int]:
+def start_server(hosts: int = HOSTS, delay_ms: int = 0) -> tuple[subprocess.Popen[str], int]:
     """The feed server in its own process (it should not share this one's event loop); its port."""
     server = subprocess.Popen(
-        [sys.executable, "-m", "bench.feed_server", str(HOSTS)],
+        [sys.executable, "-m", "bench.feed_server", str(hosts), str(delay_ms)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -90,9 +90,8 @@ RUNS = ((250, "feed"), (500, "feed"), (1000, "feed"), (1000, "hot"))
 def run(make_sink: Callable[[], ItemSink], runs: Sequence[tuple[int, str]] = RUNS) -> None:
     """Print sources/s for each cycle and size, and the peak memory."""
     server, port = start_server()
-    pool = ParserPool(annotate=measure_in_worker)
+    pool = ParserPool(annotate=measure_in_worker)  # RSS is read in this process; workers start only for HTML
     try:
-        pool.warm()
         with tempfile.TemporaryDirectory() as folder:
             results = asyncio.run(cycles(runs, port, make_sink(), pool, Path(folder)))
     finally:

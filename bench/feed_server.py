@@ -3,14 +3,16 @@
 /feed/N mixes news as a real feed does: two items of 20 are about export controls. /hot/N is the worst
 case, every item about export controls (every item is then measured in full, and moves statuses).
 
-Run as `python -m bench.feed_server HOSTS`; it listens on 127.0.0.1 .. 127.0.0.HOSTS (one port for all),
-prints the port, and stops when its standard input closes.
+Run as `python -m bench.feed_server HOSTS [DELAY_MS]`; it listens on 127.0.0.1 .. 127.0.0.HOSTS (one port for
+all), answers each request after DELAY_MS milliseconds (0 by default: a server's latency), prints the port, and
+stops when its standard input closes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import sys
 import time
 
@@ -63,10 +65,12 @@ def response(status: str, body: bytes, etag: str) -> bytes:
     return head.encode() + body
 
 
-async def serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Answer requests on one connection until the client closes it."""
+async def serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float) -> None:
+    """Answer requests on one connection until the client closes it, each after DELAY seconds."""
     try:
         while head := await reader.readuntil(b"\r\n\r\n"):
+            if delay:
+                await asyncio.sleep(delay)
             lines = head.decode("latin-1").split("\r\n")
             path = lines[0].split()[1]
             number, hot = int(path.rsplit("/", 1)[-1]), path.startswith("/hot/")
@@ -81,11 +85,12 @@ async def serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamW
         writer.close()
 
 
-async def main(hosts: int) -> None:
+async def main(hosts: int, delay: float) -> None:
     """Listen on every host address with one port; stop at the end of standard input."""
-    first = await asyncio.start_server(serve_connection, "127.0.0.1", 0)
+    serve = functools.partial(serve_connection, delay=delay)
+    first = await asyncio.start_server(serve, "127.0.0.1", 0, backlog=1024)
     port = first.sockets[0].getsockname()[1]
-    others = [await asyncio.start_server(serve_connection, f"127.0.0.{n}", port) for n in range(2, hosts + 1)]
+    others = [await asyncio.start_server(serve, f"127.0.0.{n}", port, backlog=1024) for n in range(2, hosts + 1)]
     print(port, flush=True)
     await asyncio.to_thread(sys.stdin.read)
     for server in (first, *others):
@@ -93,4 +98,4 @@ async def main(hosts: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1])))
+    asyncio.run(main(int(sys.argv[1]), int(sys.argv[2]) / 1000 if len(sys.argv) > 2 else 0.0))

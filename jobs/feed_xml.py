@@ -12,9 +12,10 @@ import html.entities
 import re
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urljoin
 
 from lxml import etree
+
+from jobs.links import join_url
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 RSS10 = "{http://purl.org/rss/1.0/}"
@@ -78,15 +79,7 @@ def read_feed(text: str, base_url: str, limit: int) -> list[dict[str, Any]]:
 def _based(base: str, element: etree._Element) -> str:
     """The base URL inside an element: its xml:base resolved against the base outside it."""
     given = element.get(XML_BASE)
-    return _join(base, given.strip()) if given else base
-
-
-def _join(base: str, reference: str) -> str:
-    """A reference resolved against a base, as feedparser resolves it (empty when it cannot be)."""
-    try:
-        return urljoin(base, reference)
-    except ValueError:
-        return ""
+    return join_url(base, given.strip()) if given else base
 
 
 def _parse(text: str) -> etree._Element:
@@ -135,7 +128,7 @@ def _entry(element: etree._Element, base: str, *, atom: bool) -> dict[str, Any]:
     for child in element.iterchildren(tag=etree.Element):
         _read_child(entry, child, _based(base, child), atom=atom)
     if entry.get("guidislink"):
-        entry["id"] = _join(base, entry["id"])
+        entry["id"] = join_url(base, entry["id"])
     if "link" not in entry and entry.get("guidislink"):
         entry["link"] = entry["id"]
     if "summary" not in entry and entry.get("content"):
@@ -149,7 +142,7 @@ def _read_child(entry: dict[str, Any], child: etree._Element, base: str, *, atom
     if tag in _TITLES:
         _read_title(entry, child, atom=atom)
     elif tag in ("link", RSS10 + "link"):
-        entry["link"] = _join(base, _inner(child).strip())
+        entry["link"] = join_url(base, _inner(child).strip())
     elif tag == ATOM + "link":
         _read_atom_link(entry, child, base)
     elif tag in ("guid", ATOM + "id"):
@@ -181,7 +174,7 @@ def _read_atom_link(entry: dict[str, Any], child: etree._Element, base: str) -> 
     kind = child.get("type") or "text/html"
     href = child.get("href")
     if href and rel == "alternate" and kind in ("text/html", "application/xhtml+xml", "html", "xhtml"):
-        entry["link"] = _join(base, href.strip())  # the last one, as feedparser keeps
+        entry["link"] = join_url(base, href.strip())  # the last one, as feedparser keeps
 
 
 def _content_text(element: etree._Element) -> str:

@@ -21,6 +21,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 from bot.domain.datafiles import JsonObject
 from bot.domain.html import strip_invisible
 from jobs.feed_xml import Refused, TooDeep, read_feed
+from jobs.links import join_url
 
 MAX_ITEMS = 200
 MAX_TITLE = 500
@@ -223,7 +224,7 @@ def absolute_link(href: str | None, base_url: str) -> str | None:
     href = (href or "").strip()
     if not href or href.startswith("#"):
         return None
-    url = urljoin(base_url, href)
+    url = join_url(base_url, href)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
@@ -232,6 +233,8 @@ def absolute_link(href: str | None, base_url: str) -> str | None:
 
 def _drop_tracking(url: str) -> str:
     """Remove utm_* and click-id parameters, which change between renders of the same item."""
+    if "?" not in url:
+        return url
     parts = urlsplit(url)
     pieces = parts.query.split("&") if parts.query else []
     kept = [piece for piece in pieces if not _is_tracking(piece.split("=", 1)[0])]
@@ -304,17 +307,25 @@ def _fast_feed_items(text: str, base_url: str) -> list[ParsedItem]:
         raise SlowPath(str(refusal)) from None
     items = []
     for entry in entries:
-        if any(_unreadable(_text_value(entry.get(key))) for key in _DATE_KEYS):
-            raise SlowPath("a date only feedparser may read")
-        item = _feed_item(entry, base_url)
+        item = _feed_item(entry, base_url, _fast_feed_date(entry))
         if item is not None:
             items.append(item)
     return items
 
 
-def _unreadable(date: str) -> bool:
-    """Whether a feed date is there but neither this module nor the CJK reader can read it."""
-    return bool(date.strip()) and not _CJK_DATE.search(date) and parse_date(date) is None
+def _fast_feed_date(entry: Mapping[str, Any]) -> datetime | None:
+    """Published, else updated, else created, as _feed_date reads them; SlowPath for a date only feedparser may
+    read (it knows more forms)."""
+    for key in _DATE_KEYS:
+        raw = _text_value(entry.get(key))
+        if _CJK_DATE.search(raw):
+            return _loose_date(raw)
+        found = parse_date(raw)
+        if found is not None:
+            return found
+        if raw.strip():
+            raise SlowPath("a date only feedparser may read")
+    return None
 
 
 def _feed_items(text: str, base_url: str) -> Iterator[ParsedItem]:
@@ -332,7 +343,8 @@ def _feed_items(text: str, base_url: str) -> Iterator[ParsedItem]:
         _check_empty_feed(feed, text)
     for entry in entries:
         # A plain dict: FeedParserDict maps some missing keys to others, with a DeprecationWarning.
-        item = _feed_item(dict(entry.items()), base_url)
+        plain = dict(entry.items())
+        item = _feed_item(plain, base_url, _feed_date(plain))
         if item is not None:
             yield item
 
@@ -347,14 +359,14 @@ def _check_empty_feed(feed: Mapping[str, Any], text: str) -> None:
         raise ParseError("not an RSS or Atom feed")
 
 
-def _feed_item(entry: Mapping[str, Any], base_url: str) -> ParsedItem | None:
+def _feed_item(entry: Mapping[str, Any], base_url: str, published: datetime | None) -> ParsedItem | None:
     """One feedparser entry as an item."""
     return _make_item(
         guid=_text_value(entry.get("id")),
         title=_feed_text(entry, "title"),
         link=_text_value(entry.get("link")),
         summary=clean_text(_feed_summary(entry)),
-        published=_feed_date(entry),
+        published=published,
         base_url=base_url,
     )
 

@@ -1,0 +1,193 @@
+"""Side by side with urlwatch 2.29: whole processes on 1,000 RSS feeds of 20 items, 30 loopback hosts, 50 ms each.
+
+`chokepoint check --json` and `urlwatch` each run as their own process on the same feeds: a cold cycle (a new
+database or cache, every item new) then a warm one (ETag → 304). Printed: each time, the ratio, warm sources/s,
+the peak memory of each process tree, and chokepoint's start-up (process start to its first request).
+urlwatch goes into a temporary virtual environment; where pip cannot install it, only chokepoint's figures are
+printed, with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import venv
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from bench.check import start_server
+
+FEEDS = 1_000
+HOSTS = 30
+DELAY_MS = 50
+URLWATCH = "urlwatch==2.29"
+STARTUP_RUNS = 5
+
+
+@dataclass(frozen=True)
+class Run:
+    """One whole process: wall time, the peak resident memory of its tree, and what it printed."""
+
+    seconds: float
+    peak_mb: float
+    output: str
+
+
+def feed_urls(port: int) -> list[str]:
+    """The feeds, spread over HOSTS loopback addresses."""
+    return [f"http://127.0.0.{1 + n % HOSTS}:{port}/feed/{n}" for n in range(FEEDS)]
+
+
+def sources_yaml(urls: Sequence[str]) -> str:
+    """A chokepoint sources file watching these feeds."""
+    rows = [
+        f"  - id: feed-{n}\n    name: Feed {n}\n    kind: rss\n    url: {url}\n    every: 10m\n"
+        for n, url in enumerate(urls)
+    ]
+    return "sources:\n" + "".join(rows)
+
+
+def urls_yaml(urls: Sequence[str]) -> str:
+    """An urlwatch job list watching these feeds."""
+    return "---\n".join(f"name: feed {n}\nurl: {url}\n" for n, url in enumerate(urls))
+
+
+def measure(command: Sequence[str], env: dict[str, str]) -> Run:
+    """Run a command to its end, sampling the resident memory of its process tree every 10 ms."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.append(process.stdout.read() if process.stdout else ""))
+    reader.start()
+    peak = 0
+    while process.poll() is None:
+        peak = max(peak, tree_rss(process.pid))
+        time.sleep(0.01)
+    seconds = time.perf_counter() - started
+    reader.join()
+    if process.returncode != 0:
+        raise RuntimeError(f"{command[0]} exited {process.returncode}")
+    return Run(seconds, peak / 2**20, "".join(output))
+
+
+def tree_rss(pid: int) -> int:
+    """The resident bytes of a process and all its descendants (0 once it is gone)."""
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for process in processes:
+        try:
+            total += process.memory_info().rss
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
+def install_urlwatch(folder: Path) -> Path | None:
+    """urlwatch 2.29 in a new virtual environment; None (after saying why) when pip cannot install it."""
+    environment = folder / "urlwatch-venv"
+    venv.create(environment, with_pip=True)
+    pip = [str(environment / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    done = subprocess.run([*pip, URLWATCH], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        print(f"urlwatch: skipped, `pip install {URLWATCH}` failed: {last}")
+        return None
+    return environment / "bin" / "urlwatch"
+
+
+def chokepoint_cycle(folder: Path) -> tuple[Run, dict[str, object]]:
+    """One `chokepoint check --json` over the sources file, on the database in FOLDER."""
+    env = {**os.environ, "CHOKEPOINT_DB": str(folder / "chokepoint.db")}
+    command = [str(Path(sys.executable).parent / "chokepoint"), "check", "--json", "--sources", str(folder / "s.yaml")]
+    run = measure(command, env)
+    summary: dict[str, object] = json.loads(run.output)
+    return run, summary
+
+
+def urlwatch_cycle(urlwatch: Path, folder: Path) -> Run:
+    """One urlwatch run over its job list, with its cache and configuration in FOLDER."""
+    env = {**os.environ, "HOME": str(folder)}
+    files = {"--urls": "urls.yaml", "--config": "urlwatch.yaml", "--cache": "cache.db", "--hooks": "hooks.py"}
+    return measure([str(urlwatch), *(part for flag, name in files.items() for part in (flag, str(folder / name)))], env)
+
+
+def startup(folder: Path) -> float:
+    """Median seconds from starting `chokepoint check` to its first request, over STARTUP_RUNS new databases."""
+    times = []
+    for n in range(STARTUP_RUNS):
+        with socket.create_server(("127.0.0.1", 0)) as listener:
+            sources = folder / f"startup-{n}.yaml"
+            sources.write_text(sources_yaml([f"http://127.0.0.1:{listener.getsockname()[1]}/feed/0"]))
+            env = {**os.environ, "CHOKEPOINT_DB": str(folder / f"startup-{n}.db")}
+            command = [str(Path(sys.executable).parent / "chokepoint"), "check", "--sources", str(sources)]
+            started = time.perf_counter()
+            process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            connection, _ = listener.accept()
+            times.append(time.perf_counter() - started)
+            process.kill()
+            process.wait(timeout=60)
+            connection.close()
+    return statistics.median(times)
+
+
+def report(
+    ours: tuple[Run, Run], summaries: tuple[dict[str, object], dict[str, object]], theirs: tuple[Run, Run] | None
+) -> None:
+    """The side-by-side table."""
+    print(f"{FEEDS} RSS feeds of 20 items on {HOSTS} loopback hosts, each answering after {DELAY_MS} ms")
+    print(f"{'cycle':6s} {'chokepoint':>12s} {'urlwatch':>10s} {'ratio':>7s}   chokepoint in-process")
+    for name, mine, summary, other in zip(("cold", "warm"), ours, summaries, theirs or (None, None), strict=True):
+        versus = f"{other.seconds:9.2f}s {other.seconds / mine.seconds:6.1f}×" if other else f"{'-':>10s} {'-':>7s}"
+        print(f"{name:6s} {mine.seconds:11.2f}s {versus}   {summary['seconds']:.2f} s")
+    warm = ours[1]
+    in_process = float(summaries[1]["seconds"])  # type: ignore[arg-type]
+    print(f"warm: {FEEDS / warm.seconds:.0f} sources/s whole process, {FEEDS / in_process:.0f} in-process")
+    peaks = f"chokepoint {max(run.peak_mb for run in ours):.0f} MB"
+    if theirs:
+        peaks += f", urlwatch {max(run.peak_mb for run in theirs):.0f} MB"
+    print(f"peak memory of the process tree: {peaks}")
+
+
+def check_summaries(cold: dict[str, object], warm: dict[str, object]) -> None:
+    """Refuse figures from a run that did not do the work."""
+    if cold["failed"] or cold["changed"] != FEEDS or warm["unchanged"] != FEEDS:
+        raise RuntimeError(f"unexpected check results: cold {cold}, warm {warm}")
+
+
+def main() -> None:
+    """`make bench peer`."""
+    server, port = start_server(HOSTS, DELAY_MS)
+    try:
+        with tempfile.TemporaryDirectory() as name:
+            folder = Path(name)
+            urls = feed_urls(port)
+            (folder / "s.yaml").write_text(sources_yaml(urls))
+            (folder / "urls.yaml").write_text(urls_yaml(urls))
+            urlwatch = install_urlwatch(folder)
+            cold, cold_summary = chokepoint_cycle(folder)
+            other_cold = urlwatch_cycle(urlwatch, folder) if urlwatch else None
+            warm, warm_summary = chokepoint_cycle(folder)
+            other_warm = urlwatch_cycle(urlwatch, folder) if urlwatch else None
+            check_summaries(cold_summary, warm_summary)
+            theirs = (other_cold, other_warm) if other_cold and other_warm else None
+            report((cold, warm), (cold_summary, warm_summary), theirs)
+            first = startup(folder)
+            print(f"start-up of `chokepoint check` to its first request: {first:.2f} s (median of {STARTUP_RUNS})")
+    finally:
+        if server.stdin:
+            server.stdin.close()
+        server.wait(timeout=10)
