@@ -502,3 +502,20 @@ def test_markup_is_stripped_as_an_html_engine_would() -> None:
         "<!-- note --><b>a < b</b> <style>p {}</style><span title='x'>end</span><a href='/x"
     )
     assert clean_text(markup) == "Gallium & germanium licences required a < b end"
+
+
+def test_broken_xml_nested_too_deep_never_reaches_feedparser() -> None:
+    title = "<b>" * 5_000 + "x" + "</b>" * 5_000
+    text = f'<rss version="2.0"><channel><item><title>A & B {title}</title></item></channel></rss>'  # & breaks it
+    with pytest.raises(ParseError, match=r"^XML nested too deep$"):
+        parse_items("rss", text, base_url=FEED_URL)
+
+
+def test_markup_inside_cdata_does_not_count_as_nesting() -> None:
+    description = "<![CDATA[" + "<p>unclosed " * 1_000 + "]]>"
+    text = (
+        '<rss version="2.0"><channel><item><title>A & B</title><link>https://a.example/1</link>'
+        f"<description>{description}</description></item></channel></rss>"
+    )
+    [item] = parse_items("rss", text, base_url=FEED_URL)
+    assert item.title == "A & B"
