@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html.entities
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from lxml import etree
@@ -126,7 +126,7 @@ def _entry(element: etree._Element, base: str, *, atom: bool) -> dict[str, Any]:
     if about:
         entry["id"] = about
     for child in element.iterchildren(tag=etree.Element):
-        _read_child(entry, child, _based(base, child), atom=atom)
+        _read_child(entry, child, base, atom)
     if entry.get("guidislink"):
         entry["id"] = join_url(base, entry["id"])
     if "link" not in entry and entry.get("guidislink"):
@@ -136,27 +136,14 @@ def _entry(element: etree._Element, base: str, *, atom: bool) -> dict[str, Any]:
     return entry
 
 
-def _read_child(entry: dict[str, Any], child: etree._Element, base: str, *, atom: bool) -> None:
-    """Fold one child element into the entry."""
-    tag = child.tag
-    if tag in _TITLES:
-        _read_title(entry, child, atom=atom)
-    elif tag in ("link", RSS10 + "link"):
-        entry["link"] = join_url(base, _inner(child).strip())
-    elif tag == ATOM + "link":
-        _read_atom_link(entry, child, base)
-    elif tag in ("guid", ATOM + "id"):
-        entry["id"] = _inner(child).strip()
-        entry["guidislink"] = (child.get("isPermaLink") or child.get("ispermalink") or "true") == "true"
-    elif tag in _DATES:
-        entry[_DATES[tag]] = _inner(child).strip()
-    elif tag in _SUMMARIES:
-        entry["summary"] = _content_text(child)
-    elif tag in _CONTENTS:
-        entry.setdefault("content", []).append({"value": _content_text(child)})
+def _read_child(entry: dict[str, Any], child: etree._Element, base: str, atom: bool) -> None:
+    """Fold one child element into the entry (elements nobody reads are passed over)."""
+    reader = _READERS.get(child.tag)
+    if reader is not None:
+        reader(entry, child, _based(base, child), atom)
 
 
-def _read_title(entry: dict[str, Any], child: etree._Element, *, atom: bool) -> None:
+def _read_title(entry: dict[str, Any], child: etree._Element, base: str, atom: bool) -> None:
     """A title, typed as feedparser types it: Atom says; RSS titles are HTML when they look like it."""
     value = _content_text(child) if atom else _inner(child).strip()
     if atom:
@@ -168,7 +155,33 @@ def _read_title(entry: dict[str, Any], child: etree._Element, *, atom: bool) -> 
     entry["title_detail"] = {"type": html_type}
 
 
-def _read_atom_link(entry: dict[str, Any], child: etree._Element, base: str) -> None:
+def _read_link(entry: dict[str, Any], child: etree._Element, base: str, atom: bool) -> None:
+    """An RSS link: the element's text."""
+    entry["link"] = join_url(base, _inner(child).strip())
+
+
+def _read_guid(entry: dict[str, Any], child: etree._Element, base: str, atom: bool) -> None:
+    """An RSS guid or Atom id; a link too, unless it says it is not a permalink."""
+    entry["id"] = _inner(child).strip()
+    entry["guidislink"] = (child.get("isPermaLink") or child.get("ispermalink") or "true") == "true"
+
+
+def _read_date(entry: dict[str, Any], child: etree._Element, base: str, atom: bool) -> None:
+    """A date, under feedparser's name for it."""
+    entry[_DATES[child.tag]] = _inner(child).strip()
+
+
+def _read_summary(entry: dict[str, Any], child: etree._Element, base: str, atom: bool) -> None:
+    """A description or summary."""
+    entry["summary"] = _content_text(child)
+
+
+def _read_content(entry: dict[str, Any], child: etree._Element, base: str, atom: bool) -> None:
+    """A content block (content:encoded, atom:content)."""
+    entry.setdefault("content", []).append({"value": _content_text(child)})
+
+
+def _read_atom_link(entry: dict[str, Any], child: etree._Element, base: str, atom: bool) -> None:
     """The entry's link is an alternate link to a page."""
     rel = child.get("rel") or "alternate"
     kind = child.get("type") or "text/html"
@@ -200,3 +213,18 @@ def looks_like_html(value: str) -> bool:
     if any(tag.lower() not in _HTML_TAGS for tag in _TAG_NAME.findall(value)):
         return False
     return all(name in html.entities.entitydefs for name in _NAMED_ENTITY.findall(value))
+
+
+_Reader = Callable[[dict[str, Any], etree._Element, str, bool], None]
+# What each child element of an entry is read as, by its (namespaced) tag: one look-up per element.
+_READERS: dict[str, _Reader] = {
+    **dict.fromkeys(_TITLES, _read_title),
+    "link": _read_link,
+    RSS10 + "link": _read_link,
+    ATOM + "link": _read_atom_link,
+    "guid": _read_guid,
+    ATOM + "id": _read_guid,
+    **dict.fromkeys(_DATES, _read_date),
+    **dict.fromkeys(_SUMMARIES, _read_summary),
+    **dict.fromkeys(_CONTENTS, _read_content),
+}

@@ -147,7 +147,9 @@ def parse_date(value: str) -> datetime | None:
     value = unicodedata.normalize("NFKC", value).strip()
     if not value:
         return None
-    for reader in (_iso_date, _rfc822_date, _loose_date):
+    # An ISO 8601 date starts with a digit; RFC 822 ones mostly with the day's name, and need not fail ISO first.
+    readers = (_rfc822_date, _loose_date) if value[0].isalpha() else (_iso_date, _rfc822_date, _loose_date)
+    for reader in readers:
         found = reader(value)
         if found is not None:
             return found if _plausible(found) else None
@@ -227,10 +229,19 @@ def absolute_link(href: str | None, base_url: str) -> str | None:
     if not href or href.startswith("#"):
         return None
     url = join_url(base_url, href)
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
+    if not _has_host(url):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            return None
     return _drop_tracking(url)
+
+
+def _has_host(url: str) -> bool:
+    """Plainly an http(s) URL with a host, without parsing it (False: parse it to tell)."""
+    for prefix in ("https://", "http://"):
+        if url.startswith(prefix):
+            return len(url) > len(prefix) and url[len(prefix)] not in "/?#@:"
+    return False
 
 
 def _drop_tracking(url: str) -> str:

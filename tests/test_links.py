@@ -36,3 +36,20 @@ def test_join_url_agrees_with_urljoin(reference: str) -> None:
 
 def test_a_link_urljoin_refuses_is_empty() -> None:
     assert join_url(BASE, "http://[::1/a") == ""
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        BASE,
+        "http://127.0.0.8:8080/feed/7",
+        "https://news.example.com",
+        "https://news.example.com/",
+        "https://news.example.com/a/b/?q=1#frag",
+        "https://news.example.com/a/b#frag/x",
+        "https://user@news.example.com/a?q=/x/y",
+    ],
+)
+@pytest.mark.parametrize("reference", ["s7-i0", "news-example-1001", "a.b", "..", ".", ".hidden", "x/y", "a:b"])
+def test_a_plain_segment_is_resolved_as_urljoin_resolves_it(base: str, reference: str) -> None:
+    assert join_url(base, reference) == urljoin(base, reference)
