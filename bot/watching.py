@@ -14,7 +14,6 @@ from sqlite_utils import Database
 
 from bot.domain.html import counted
 from bot.domain.rules import load_rules
-from bot.heartbeat import heartbeat
 from bot.runtime import alert_context
 from handlers.context import Services
 from jobs.check import Checker, CheckSummary, ItemSink, NewItem
@@ -103,6 +102,7 @@ async def check_now(watch: Watch, ids: Sequence[str] | None) -> list[str]:
 
 def start_checks(watch: Watch, scheduler: BaseScheduler, services: Services) -> None:
     """One job per source; each checks only when the database says it is due (not backing off)."""
+    from bot.heartbeat import heartbeat  # it imports the Telegram library, which `check` does without
     from jobs.schedule import schedule_checks, should_run
 
     next_checks = {row["id"]: row["next_check_at"] for row in list_sources(services.db)}
