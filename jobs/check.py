@@ -140,7 +140,7 @@ class CheckSummary:
         return sum(1 for report in self.sources if report.outcome == outcome)
 
     def as_json(self) -> JsonObject:
-        """The `check --json` shape of DESIGN.md."""
+        """The `check --json` shape of docs/ARCHITECTURE.md."""
         return {
             "checked": len(self.sources),
             "unchanged": self.count("unchanged"),
