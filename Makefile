@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run console test lint typecheck unit eval bench clean
+.PHONY: run console test lint typecheck unit eval bench catalogs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,15 @@ eval: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The message catalogs: every message id of the code into bot/domain/locale/LANG.po (new ones untranslated).
+LOCALE := bot/domain/locale
+catalogs: $(STAMP)
+	$(BIN)/pybabel extract -k NP_:1c,2 --no-location --omit-header --sort-output -o $(LOCALE)/messages.pot bot handlers jobs
+	for po in $(LOCALE)/*.po; do \
+		$(BIN)/pybabel update --no-fuzzy-matching --omit-header --ignore-obsolete -i $(LOCALE)/messages.pot -o $$po \
+			-l $$(basename $$po .po); done
+	rm $(LOCALE)/messages.pot
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

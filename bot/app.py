@@ -27,6 +27,7 @@ from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.domain.desk import DeskDecision
+from bot.domain.i18n import DEFAULT_LANGUAGE, LANGUAGES, words
 from bot.domain.values import DeskChoice
 from bot.heartbeat import POLL_BEAT_EVERY, PollingRequest, heartbeat
 from bot.pacing import SharedPacing
@@ -220,9 +221,12 @@ def _post_shutdown(running: Running) -> Callable[[ChokepointApp], Coroutine[Any,
 
 
 async def publish_command_menu(app: ChokepointApp) -> None:
-    """Set the command menu; a server that refuses it is logged, never fatal."""
-    menu = [BotCommand(c.name, c.description) for c in commands() if not c.admin]
-    try:
-        await app.bot.set_my_commands(menu)
-    except TelegramError as error:
-        logger.warning("could not set the command menu: %s", error)
+    """Set the command menu: the default one in English, and one for Japanese and for Chinese users; a server that
+    refuses it is logged, never fatal."""
+    for language in sorted(LANGUAGES, key=lambda code: code == DEFAULT_LANGUAGE):  # the default one last
+        w = words(language)
+        menu = [BotCommand(c.name, w._(c.description)) for c in commands() if not c.admin]
+        try:
+            await app.bot.set_my_commands(menu, language_code=None if language == DEFAULT_LANGUAGE else language)
+        except TelegramError as error:
+            logger.warning("could not set the command menu: %s (%s)", error, language)

@@ -117,6 +117,7 @@ def start_delivery(bot: Bot, services: Services, limiter: RateLimiter, pace: Cal
         pace=pace,
         admins=services.admins,
         clock=services.clock,
+        vocabulary=services.vocabulary,
     )
     worker.start()
     services.wake_delivery = worker.wake

@@ -11,12 +11,11 @@ import logging
 from telegram import Update
 from telegram.constants import ChatType
 
-from handlers.context import Context, sender_of
+from bot.domain.i18n import Words
+from handlers.context import Context, chat_words, sender_of
 from handlers.replies import reply_html
 
 logger = logging.getLogger(__name__)
-
-NOT_ADMIN = "Only the {kind}'s admins can change its subscriptions."
 
 
 async def may_change(update: Update, context: Context) -> bool:
@@ -47,7 +46,18 @@ async def chat_admins(context: Context, chat_id: int) -> frozenset[int]:
     return known
 
 
-async def refuse_non_admin(update: Update, context: Context, command: str) -> bool:
+def refusal_text(w: Words, command: str, channel: bool) -> str:
+    """Why a member who is not an admin cannot change this: the chat's subscriptions, or its language."""
+    if command == "/language":
+        if channel:
+            return w._("Only the channel's admins can change its language.")
+        return w._("Only the group's admins can change its language.")
+    if channel:
+        return w._("Only the channel's admins can change its subscriptions.")
+    return w._("Only the group's admins can change its subscriptions.")
+
+
+async def refuse_non_admin(update: Update, context: Context, command: str, w: Words | None = None) -> bool:
     """True when a member who is not an admin tries to change a group's or channel's settings: logged each time,
     answered once an hour in that chat (a button press always gets its answer, which only the presser sees)."""
     if await may_change(update, context):
@@ -55,8 +65,9 @@ async def refuse_non_admin(update: Update, context: Context, command: str) -> bo
     chat, sender = update.effective_chat, sender_of(update) or 0
     chat_id = chat.id if chat is not None else 0
     logger.warning("refused %s from %s in chat %s: not an admin of the chat", command, sender, chat_id)
-    refusal = NOT_ADMIN.format(kind="channel" if chat is not None and chat.type == ChatType.CHANNEL else "group")
     services = context.bot_data.services
+    channel = chat is not None and chat.type == ChatType.CHANNEL
+    refusal = refusal_text(w or chat_words(update, services), command, channel)
     if update.callback_query is not None:
         await update.callback_query.answer(refusal)
     elif services.chat_admins.first_refusal(chat_id, sender, services.clock().timestamp()):

@@ -11,6 +11,7 @@ from sqlite_utils import Database
 
 from bot.domain.clock import utc_now
 from bot.domain.desk import DeskDecision
+from bot.domain.i18n import N_, Language, Words, known_language, language_of, words
 from bot.domain.knowledge import ExposureTable
 from bot.domain.status import Status, StatusBook
 from bot.domain.values import DeskChoice
@@ -18,6 +19,7 @@ from bot.domain.vocab import Kind, UnknownTerm, Vocabulary
 from handlers.chart_book import ChartBook
 from handlers.chat_admins import ChatAdmins
 from storage.statuses import current_statuses
+from storage.subscribers import chosen_language, note_language
 
 if TYPE_CHECKING:  # the Telegram library takes ~0.2 s to import: one-shot commands such as `check` never need it
     from telegram import Update
@@ -92,7 +94,7 @@ def check_arguments(args: Sequence[str], usage: str, *, at_least: int = 0) -> li
     if len(args) < at_least or len(args) > MAX_ARGUMENTS:
         raise UsageError(usage)
     if any(len(arg) > MAX_ARGUMENT_CHARS for arg in args):
-        raise UsageError(f"That is longer than any name I know.\n{usage}")
+        raise UsageError(f"{N_('That is longer than any name I know.')}\n{usage}")
     return list(args)
 
 
@@ -127,3 +129,23 @@ def split_leading(vocabulary: Vocabulary, kind: Kind, words: Sequence[str]) -> t
             return code, list(words[end:])
     first = words[0] if words else ""
     raise UnknownTerm(kind, first, [vocabulary.label(kind, code) for code in vocabulary.suggest(kind, first)])
+
+
+def chat_language(update: Update, services: Services) -> Language:
+    """The language a chat reads: its choice, else (private chats) its user's Telegram language, else English."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None:
+        return known_language(None)
+    chosen = chosen_language(services.db, chat.id)
+    if chosen is not None:
+        return known_language(chosen)
+    if chat.type == "private" and user is not None:
+        language = language_of(user.language_code)
+        note_language(services.db, chat.id, language)  # so the chat's alerts follow it too
+        return language
+    return known_language(None)
+
+
+def chat_words(update: Update, services: Services) -> Words:
+    """The messages of the chat's language."""
+    return words(chat_language(update, services))

@@ -10,7 +10,8 @@ from typing import Any
 from telegram import Update
 
 from bot.domain.html import esc
-from handlers.context import Context, command_for
+from bot.domain.i18n import Words, words
+from handlers.context import Context, chat_words, command_for
 from handlers.replies import reply_html
 
 logger = logging.getLogger(__name__)
@@ -20,7 +21,17 @@ async def on_error(update: object, context: Context) -> None:
     """Log the failure with its traceback first; then tell the user something went wrong on our side."""
     logger.error("handler failed", exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:
-        await reply_html(update, "Something went wrong on our side; it has been logged. Please try again.")
+        w = _words_or_english(update, context)
+        await reply_html(update, w._("Something went wrong on our side; it has been logged. Please try again."))
+
+
+def _words_or_english(update: Update, context: Context) -> Words:
+    """The chat's language, or English where even that cannot be read (the failure may be the database's)."""
+    try:
+        return chat_words(update, context.bot_data.services)
+    except Exception:  # the failure being reported is already logged; the apology must still go out
+        logger.debug("the chat's language could not be read", exc_info=True)
+        return words()
 
 
 def unknown_command_handler(known: list[str]) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
@@ -36,7 +47,16 @@ def unknown_command_handler(known: list[str]) -> Callable[[Update, Context], Cor
             return
         typed = typed[:40]
         closest = difflib.get_close_matches(typed.lower(), known, n=2, cutoff=0.5)
-        hint = f" Did you mean {', '.join('/' + name for name in closest)}?" if closest else ""
-        await reply_html(update, esc(f"Unknown command /{typed}.{hint} /help lists every command."))
+        w = chat_words(update, context.bot_data.services)
+        if closest:
+            names = w.listing(["/" + name for name in closest])
+            answer = w._(
+                "Unknown command /%(command)s. Did you mean %(names)s? /help lists every command.",
+                command=typed,
+                names=names,
+            )
+        else:
+            answer = w._("Unknown command /%(command)s. /help lists every command.", command=typed)
+        await reply_html(update, esc(answer))
 
     return unknown_command

@@ -18,7 +18,9 @@ from typing import Any
 from sqlite_utils import Database
 from telegram import Chat, Update
 
+from bot.domain import i18n
 from bot.domain.html import esc
+from bot.domain.i18n import N_, Words, translate_lines
 from bot.domain.timing import (
     Hold,
     clock_text,
@@ -30,23 +32,30 @@ from bot.domain.timing import (
     raises_a_ban,
 )
 from handlers.chat_rights import refuse_non_admin
-from handlers.context import Context, Services, UsageError, check_arguments
+from handlers.context import Context, Services, UsageError, chat_words, check_arguments
 from handlers.replies import reply_html, reply_problem
 from storage.outbox import HOLD_REASONS, held_by, held_deliveries, mode_of, rehold, stamp
 from storage.rows import Row
 from storage.subscribers import get_subscriber, save_subscriber, set_digest, set_muted_until, set_quiet
 
-DIGEST_USAGE = "Usage: /digest HH:MM [TIMEZONE] | off\nExamples: /digest 08:00, /digest 08:00 Asia/Tokyo, /digest off"
-QUIET_USAGE = (
-    "Usage: /quiet HH:MM-HH:MM [banned] [TIMEZONE] | off\n"
-    "Examples: /quiet 22:00-07:00, /quiet 22:00-07:00 Asia/Tokyo, "
-    "/quiet 22:00-07:00 banned (bans still come through), /quiet off"
+DIGEST_USAGE = (
+    N_("Usage: /digest HH:MM [TIMEZONE] | off")
+    + "\n"
+    + N_("Examples: /digest 08:00, /digest 08:00 Asia/Tokyo, /digest off")
 )
-MUTE_USAGE = "Usage: /mute DURATION | off\nExamples: /mute 4h, /mute 30m, /mute 2d, /mute off"
+QUIET_USAGE = (
+    N_("Usage: /quiet HH:MM-HH:MM [banned] [TIMEZONE] | off")
+    + "\n"
+    + N_(
+        "Examples: /quiet 22:00-07:00, /quiet 22:00-07:00 Asia/Tokyo, /quiet 22:00-07:00 banned (bans still come "
+        "through), /quiet off"
+    )
+)
+MUTE_USAGE = N_("Usage: /mute DURATION | off") + "\n" + N_("Examples: /mute 4h, /mute 30m, /mute 2d, /mute off")
 OFF = "off"
 BANNED = "banned"
 
-Answer = Callable[[Services, Chat, Sequence[str]], str]
+Answer = Callable[[Services, Chat, Sequence[str], Words], str]
 
 
 def _chat_row(services: Services, chat: Chat) -> Row:
@@ -57,18 +66,23 @@ def _chat_row(services: Services, chat: Chat) -> Row:
     return row
 
 
-def modes_line(subscriber: Row | None, now: dt.datetime) -> str:
+def modes_line(subscriber: Row | None, now: dt.datetime, w: Words | None = None) -> str:
     """How alerts reach the chat: instant, digest, quiet hours, a mute still in force."""
+    w = w or i18n.words()
     if subscriber is None:
-        return "Delivery: instant."
-    digest = subscriber["digest_at"]
-    parts = [f"daily digest at {digest} ({subscriber['timezone']})" if digest else "instant"]
+        return esc(w._("Delivery: %(modes)s.", modes=w._("instant")))
+    digest, zone = subscriber["digest_at"], subscriber["timezone"]
+    parts = [w._("daily digest at %(time)s (%(zone)s)", time=digest, zone=zone) if digest else w._("instant")]
     if subscriber["quiet_start"]:
-        banned = ", bans still come through" if subscriber["quiet_allows_banned"] else ""
-        parts.append(f"quiet {subscriber['quiet_start']}–{subscriber['quiet_end']} ({subscriber['timezone']}{banned})")
+        start, end = subscriber["quiet_start"], subscriber["quiet_end"]
+        if subscriber["quiet_allows_banned"]:
+            quiet = w._("quiet %(start)s–%(end)s (%(zone)s, bans still come through)", start=start, end=end, zone=zone)
+        else:
+            quiet = w._("quiet %(start)s–%(end)s (%(zone)s)", start=start, end=end, zone=zone)
+        parts.append(quiet)
     if subscriber["muted_until"] and subscriber["muted_until"] > stamp(now):
-        parts.append(f"muted until {subscriber['muted_until'][:16].replace('T', ' ')} UTC")
-    return esc("Delivery: " + "; ".join(parts) + ".")
+        parts.append(w._("muted until %(moment)s UTC", moment=subscriber["muted_until"][:16].replace("T", " ")))
+    return esc(w._("Delivery: %(modes)s.", modes="; ".join(parts)))
 
 
 def retime_holds(db: Database, chat_id: int, now: dt.datetime) -> int:
@@ -91,46 +105,54 @@ def _retime(services: Services, chat_id: int) -> int:
     return released
 
 
-def _released_note(count: int) -> str:
-    return f" {count} held alert(s) are on their way." if count else ""
+def _released_note(count: int, w: Words) -> str:
+    if not count:
+        return ""
+    return " " + w.ngettext("%(n)s held alert is on its way.", "%(n)s held alerts are on their way.", count)
 
 
-def digest_answer(services: Services, chat: Chat, args: Sequence[str]) -> str:
+def digest_answer(services: Services, chat: Chat, args: Sequence[str], w: Words | None = None) -> str:
     """Set or clear the daily digest."""
+    w = w or i18n.words()
     words = check_arguments(args, DIGEST_USAGE, at_least=1)
     row = _chat_row(services, chat)
     if words[0].lower() == OFF:
         set_digest(services.db, chat.id, None, None)
-        return "Instant alerts again." + _released_note(_retime(services, chat.id))
+        return w._("Instant alerts again.") + _released_note(_retime(services, chat.id), w)
     if len(words) > 2:
         raise UsageError(DIGEST_USAGE)
     at = parse_clock(words[0])
     timezone = time_zone(words[1]) if len(words) == 2 else row["timezone"]
     set_digest(services.db, chat.id, clock_text(at), timezone)
     _retime(services, chat.id)
-    return (
-        f"🗞 Daily digest at {clock_text(at)} ({esc(timezone)}): the day's changes in one message. "
-        "/digest off for instant alerts."
+    return "🗞 " + w._(
+        "Daily digest at %(time)s (%(zone)s): the day's changes in one message. /digest off for instant alerts.",
+        time=clock_text(at),
+        zone=esc(timezone),
     )
 
 
-def quiet_answer(services: Services, chat: Chat, args: Sequence[str]) -> str:
+def quiet_answer(services: Services, chat: Chat, args: Sequence[str], w: Words | None = None) -> str:
     """Set or clear quiet hours."""
+    w = w or i18n.words()
     words = check_arguments(args, QUIET_USAGE, at_least=1)
     row = _chat_row(services, chat)
     if words[0].lower() == OFF:
         set_quiet(services.db, chat.id, None, None, allow_banned=False)
-        return "No quiet hours." + _released_note(_retime(services, chat.id))
+        return w._("No quiet hours.") + _released_note(_retime(services, chat.id), w)
     start, end = parse_window(words[0])
     allow_banned, zone_name = _quiet_options(words[1:])
     timezone = time_zone(zone_name) if zone_name else row["timezone"]
     set_quiet(services.db, chat.id, clock_text(start), clock_text(end), allow_banned, timezone=timezone)
-    released = _released_note(_retime(services, chat.id))
-    banned = " Bans still come through." if allow_banned else " Add 'banned' to let bans through."
-    return (
-        f"🌙 Quiet hours {clock_text(start)}–{clock_text(end)} ({esc(timezone)}): alerts wait until "
-        f"{clock_text(end)}.{banned}{released}"
+    released = _released_note(_retime(services, chat.id), w)
+    banned = w._(" Bans still come through.") if allow_banned else w._(" Add 'banned' to let bans through.")
+    quiet = w._(
+        "Quiet hours %(start)s–%(end)s (%(zone)s): alerts wait until %(end)s.",
+        start=clock_text(start),
+        end=clock_text(end),
+        zone=esc(timezone),
     )
+    return f"🌙 {quiet}{banned}{released}"
 
 
 def _quiet_options(words: Sequence[str]) -> tuple[bool, str | None]:
@@ -153,20 +175,22 @@ def time_zone(name: str) -> str:
     raise ValueError(f"unknown time zone '{name[:40]}'. Closest: {', '.join(closest)}")
 
 
-def mute_answer(services: Services, chat: Chat, args: Sequence[str]) -> str:
+def mute_answer(services: Services, chat: Chat, args: Sequence[str], w: Words | None = None) -> str:
     """Mute for a while, or unmute."""
+    w = w or i18n.words()
     words = check_arguments(args, MUTE_USAGE, at_least=1)
     _chat_row(services, chat)
     if words[0].lower() == OFF:
         set_muted_until(services.db, chat.id, None)
-        return "Unmuted." + _released_note(_retime(services, chat.id))
+        return w._("Unmuted.") + _released_note(_retime(services, chat.id), w)
     until = services.clock() + parse_duration("".join(words))
     set_muted_until(services.db, chat.id, stamp(until))
-    released = _released_note(_retime(services, chat.id))
-    return (
-        f"🔕 Muted until {until.strftime('%Y-%m-%d %H:%M')} UTC: alerts wait until then. /mute off to unmute."
-        + released
+    released = _released_note(_retime(services, chat.id), w)
+    muted = w._(
+        "Muted until %(moment)s UTC: alerts wait until then. /mute off to unmute.",
+        moment=until.strftime("%Y-%m-%d %H:%M"),
     )
+    return f"🔕 {muted}{released}"
 
 
 def settings_command(
@@ -176,16 +200,17 @@ def settings_command(
 
     async def handle(update: Update, context: Context) -> None:
         """Change one delivery setting of this chat."""
-        chat = update.effective_chat
-        if chat is None or await refuse_non_admin(update, context, f"/{command}"):
+        chat, services = update.effective_chat, context.bot_data.services
+        w = chat_words(update, services)
+        if chat is None or await refuse_non_admin(update, context, f"/{command}", w):
             return
         try:
-            reply = answer(context.bot_data.services, chat, context.args or [])
+            reply = answer(services, chat, context.args or [], w)
         except UsageError as problem:
-            await reply_problem(update, problem)
+            await reply_problem(update, problem, w=w)
             return
         except ValueError as problem:
-            await reply_problem(update, problem, usage)
+            await reply_problem(update, problem, translate_lines(w, usage), w)
             return
         await reply_html(update, reply)
 

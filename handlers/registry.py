@@ -8,8 +8,9 @@ from typing import Any
 
 from telegram import Update
 
-from handlers import charts, deliveries, desk, exposure, info, modes, sources, status, subscriptions
-from handlers.context import Context
+from bot.domain.i18n import N_
+from handlers import charts, deliveries, desk, exposure, info, language, modes, sources, status, subscriptions
+from handlers.context import Context, chat_words
 from handlers.replies import reply_html
 
 Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
@@ -21,7 +22,7 @@ class Command:
 
     name: str
     callback: Callback
-    description: str
+    description: str  # a message id: shown in the reader's language
     example: str
     admin: bool = False
     arguments: str = ""
@@ -34,27 +35,29 @@ def commands() -> list[Command]:  # fmt: skip
         Command(
             "exposure",
             exposure.exposure,
-            "how exposed a country's sector is",
+            N_("how exposed a country's sector is"),
             "/exposure japan autos",
             arguments="COUNTRY [SECTOR]",
         ),
-        Command("status", status.status, "export controls in force", "/status gallium", arguments="[COUNTRY|MATERIAL]"),
+        Command(
+            "status", status.status, N_("export controls in force"), "/status gallium", arguments="[COUNTRY|MATERIAL]"
+        ),
         Command(
             "history",
             status.history,
-            "how statuses moved, newest first",
+            N_("how statuses moved, newest first"),
             "/history japan 5",
             arguments="[COUNTRY|MATERIAL] [N]",
         ),
         Command(
-            "chart", charts.chart, "controls over time as a picture", "/chart gallium", arguments="COUNTRY|MATERIAL"
+            "chart", charts.chart, N_("controls over time as a picture"), "/chart gallium", arguments="COUNTRY|MATERIAL"
         ),
-        Command("sources", sources.sources, "the tracked sources and their health", "/sources"),
-        Command("latest", sources.latest, "the newest items from the sources", "/latest 5", arguments="[N]"),
+        Command("sources", sources.sources, N_("the tracked sources and their health"), "/sources"),
+        Command("latest", sources.latest, N_("the newest items from the sources"), "/latest 5", arguments="[N]"),
         Command(
             "checknow",
             sources.checknow,
-            "check every source (or one) now",
+            N_("check every source (or one) now"),
             "/checknow",
             admin=True,
             arguments="[SOURCE]",
@@ -62,7 +65,7 @@ def commands() -> list[Command]:  # fmt: skip
         Command(
             "subscribe",
             subscriptions.subscribe,
-            "alerts when what you watch moves",
+            N_("alerts when what you watch moves"),
             "/subscribe japan autos",
             arguments="COUNTRY [SECTOR|MATERIAL] [min LEVEL]",
             channels=True,
@@ -70,14 +73,14 @@ def commands() -> list[Command]:  # fmt: skip
         Command(
             "subscriptions",
             subscriptions.subscriptions,
-            "your subscriptions, numbered",
+            N_("your subscriptions, numbered"),
             "/subscriptions",
             channels=True,
         ),
         Command(
             "unsubscribe",
             subscriptions.unsubscribe,
-            "remove subscription N, or all",
+            N_("remove subscription N, or all"),
             "/unsubscribe 1",
             arguments="N|all",
             channels=True,
@@ -85,7 +88,7 @@ def commands() -> list[Command]:  # fmt: skip
         Command(
             "digest",
             modes.digest,
-            "one message a day instead of instant alerts",
+            N_("one message a day instead of instant alerts"),
             "/digest 08:00",
             arguments="HH:MM [TIMEZONE]|off",
             channels=True,
@@ -93,16 +96,24 @@ def commands() -> list[Command]:  # fmt: skip
         Command(
             "quiet",
             modes.quiet,
-            "hold alerts during quiet hours",
+            N_("hold alerts during quiet hours"),
             "/quiet 22:00-07:00",
             arguments="HH:MM-HH:MM [banned] [TIMEZONE]|off",
             channels=True,
         ),
-        Command("mute", modes.mute, "hold alerts for a while", "/mute 4h", arguments="DURATION|off", channels=True),
-        Command("desk", desk.desk, "readings waiting for the desk to confirm or dismiss", "/desk", admin=True),
-        Command("failed", deliveries.failed, "deliveries that failed, and the outbox", "/failed", admin=True),
-        Command("help", help_command, "every command with an example", "/help"),
-        Command("start", info.start, "what this bot does", "/start"),
+        Command("mute", modes.mute, N_("hold alerts for a while"), "/mute 4h", arguments="DURATION|off", channels=True),
+        Command("desk", desk.desk, N_("readings waiting for the desk to confirm or dismiss"), "/desk", admin=True),
+        Command("failed", deliveries.failed, N_("deliveries that failed, and the outbox"), "/failed", admin=True),
+        Command(
+            "language",
+            language.language,
+            N_("the language of replies and alerts"),
+            "/language ja",
+            arguments="en|ja|zh",
+            channels=True,
+        ),
+        Command("help", help_command, N_("every command with an example"), "/help"),
+        Command("start", info.start, N_("what this bot does"), "/start"),
     ]
 
 
@@ -117,4 +128,4 @@ def button_handlers() -> list[tuple[str, Callback]]:
 
 async def help_command(update: Update, context: Context) -> None:
     """List every command with an example."""
-    await reply_html(update, info.help_text(commands()))
+    await reply_html(update, info.help_text(commands(), chat_words(update, context.bot_data.services)))

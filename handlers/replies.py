@@ -9,6 +9,9 @@ from collections.abc import Callable
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.domain.html import esc, split_message
+from bot.domain.i18n import Words, translate_lines, words
+from bot.domain.labels import KIND_WORDS, word
+from bot.domain.vocab import UnknownTerm
 
 logger = logging.getLogger(__name__)
 
@@ -24,13 +27,16 @@ async def reply_html(update: Update, message: str, markup: InlineKeyboardMarkup 
 
 
 async def reply_answer(
-    update: Update, answer: Callable[[], str], hint: Callable[[Exception], str] | None = None
+    update: Update,
+    answer: Callable[[], str],
+    hint: Callable[[Exception], str] | None = None,
+    w: Words | None = None,
 ) -> None:
     """Reply with an answer, or, when the input was wrong (usage, unknown names), with what was wrong."""
     try:
         text = answer()
     except ValueError as problem:  # UsageError and UnknownTerm are ValueErrors; anything else is a bug
-        await reply_problem(update, problem, hint(problem) if hint else "")
+        await reply_problem(update, problem, hint(problem) if hint else "", w)
         return
     await reply_html(update, text)
 
@@ -46,20 +52,31 @@ def admin_in_private(update: Update, admins: frozenset[int]) -> bool:
     return asked_by_admin(update, admins) and chat is not None and chat.type == "private"
 
 
-async def refuse_unless_admin(update: Update, admins: frozenset[int], command: str) -> bool:
+async def refuse_unless_admin(update: Update, admins: frozenset[int], command: str, w: Words | None = None) -> bool:
     """Refuse (and log) an admin command from anyone else; True when refused."""
     if asked_by_admin(update, admins):
         return False
     user = update.effective_user.id if update.effective_user else None
     logger.warning("refused /%s from user %s: not an admin", command, user)
-    await reply_html(update, f"Only the bot's admins can use /{command}.")
+    await reply_html(update, (w or words())._("Only the bot's admins can use /%(command)s.", command=command))
     return True
 
 
-async def reply_problem(update: Update, problem: Exception, hint: str = "") -> None:
+def problem_text(problem: Exception, w: Words) -> str:
+    """What was wrong with the input, in the reader's language (usage lines from the catalogs)."""
+    if isinstance(problem, UnknownTerm):
+        shown = problem.text if len(problem.text) <= 40 else problem.text[:40] + "…"
+        text = w._("Unknown %(kind)s '%(text)s'.", kind=word(w, KIND_WORDS, problem.label), text=shown)
+        if problem.suggestions:
+            text += w._(" Closest: %(names)s.", names=w.listing(problem.suggestions))
+        return text
+    text = translate_lines(w, str(problem))
+    return text[0].upper() + text[1:] if text else w._("That did not work.")
+
+
+async def reply_problem(update: Update, problem: Exception, hint: str = "", w: Words | None = None) -> None:
     """Tell the user what was wrong with their input, and the closest valid choice."""
-    text = str(problem)
-    text = text[0].upper() + text[1:] if text else "That did not work."
+    text = problem_text(problem, w or words())
     await reply_html(update, esc(f"{text}\n{hint}".strip()))
 
 

@@ -11,18 +11,19 @@ from telegram import Update
 from bot.domain.answers import status_json
 from bot.domain.datafiles import JsonObject
 from bot.domain.html import esc
+from bot.domain.i18n import N_, Words, words
 from bot.domain.ladder import Level
 from bot.domain.measure_answers import bears_on, event_line, measure_json, measures_message
 from bot.domain.measures import Measure, measure_from_row
 from bot.domain.status import Status
 from bot.domain.vocab import Kind, UnknownTerm
-from handlers.context import Context, Services, UsageError, check_arguments
+from handlers.context import Context, Services, UsageError, chat_words, check_arguments
 from handlers.replies import reply_answer
 from storage.measures import all_measures, measure_events
 from storage.statuses import current_statuses
 
-STATUS_USAGE = "Usage: /status [COUNTRY|MATERIAL]\nExamples: /status, /status japan, /status gallium"
-HISTORY_USAGE = "Usage: /history [COUNTRY|MATERIAL] [N]\nExamples: /history japan, /history gallium 5"
+STATUS_USAGE = N_("Usage: /status [COUNTRY|MATERIAL]") + "\n" + N_("Examples: /status, /status japan, /status gallium")
+HISTORY_USAGE = N_("Usage: /history [COUNTRY|MATERIAL] [N]") + "\n" + N_("Examples: /history japan, /history gallium 5")
 HISTORY_DEFAULT, HISTORY_MAX = 10, 50
 
 
@@ -74,11 +75,12 @@ def measures_for(services: Services, subject: Subject) -> list[Measure]:
     return [m for m in measures if bears_on(m, services.vocabulary, subject.kind, subject.code)]
 
 
-def status_answer(services: Services, args: Sequence[str]) -> str:
+def status_answer(services: Services, args: Sequence[str], w: Words | None = None) -> str:
     """The HTML reply to /status: the measures in force, announced or suspended, by instrument."""
+    w = w or words()
     subject = parse_subject(services, check_arguments(args, STATUS_USAGE))
-    title = _title(services, subject, "Export controls", "every measure")
-    return measures_message(title, measures_for(services, subject), services.vocabulary, services.today())
+    title = w._("Export controls: %(subject)s", subject=_subject_name(services, subject, w))
+    return measures_message(title, measures_for(services, subject), services.vocabulary, services.today(), w)
 
 
 def status_document(services: Services, args: Sequence[str]) -> JsonObject:
@@ -126,10 +128,10 @@ def _suspended_statuses(measure: Measure) -> list[Status]:
     ]
 
 
-def _title(services: Services, subject: Subject, prefix: str, everything: str) -> str:
+def _subject_name(services: Services, subject: Subject, w: Words) -> str:
     if subject.kind is None or subject.code is None:
-        return f"{prefix}: {everything}"
-    return f"{prefix}: {services.vocabulary.display(subject.kind, subject.code)}"
+        return w._("every measure")
+    return services.vocabulary.display(subject.kind, subject.code, w.language)
 
 
 def _history_arguments(services: Services, args: Sequence[str]) -> tuple[Subject, int]:
@@ -139,26 +141,32 @@ def _history_arguments(services: Services, args: Sequence[str]) -> tuple[Subject
         number = words.pop()
         limit = int(number) if number.isascii() and number.isdecimal() else 0
         if not 1 <= limit <= HISTORY_MAX:
-            raise UsageError(f"N must be from 1 to {HISTORY_MAX}.\n{HISTORY_USAGE}")
+            raise UsageError(f"{N_('N must be from 1 to 50.')}\n{HISTORY_USAGE}")  # 50: HISTORY_MAX
     return parse_subject(services, words), limit
 
 
-def history_answer(services: Services, args: Sequence[str]) -> str:
+def history_answer(services: Services, args: Sequence[str], w: Words | None = None) -> str:
     """The HTML reply to /history: the events of the measures that bear on the subject, newest first."""
+    w = w or words()
     subject, limit = _history_arguments(services, args)
     ids = [measure.id for measure in measures_for(services, subject)]
     events = measure_events(services.db, ids, limit=limit) if ids else []
-    title = _title(services, subject, "History", "every measure")
+    title = esc(w._("History: %(subject)s", subject=_subject_name(services, subject, w)))
     if not events:
-        return f"<b>{esc(title)}</b>\nNo changes recorded."
-    return "\n".join([f"<b>{esc(title)}</b> (newest first)", *(event_line(e, services.vocabulary) for e in events)])
+        return f"<b>{title}</b>\n" + w._("No changes recorded.")
+    lines = [event_line(event, services.vocabulary, w) for event in events]
+    return "\n".join([w._("<b>%(title)s</b> (newest first)", title=title), *lines])
 
 
 async def status(update: Update, context: Context) -> None:
     """Answer /status [COUNTRY|MATERIAL]."""
-    await reply_answer(update, lambda: status_answer(context.bot_data.services, context.args or []))
+    services = context.bot_data.services
+    w = chat_words(update, services)
+    await reply_answer(update, lambda: status_answer(services, context.args or [], w), w=w)
 
 
 async def history(update: Update, context: Context) -> None:
     """Answer /history [COUNTRY|MATERIAL] [N]."""
-    await reply_answer(update, lambda: history_answer(context.bot_data.services, context.args or []))
+    services = context.bot_data.services
+    w = chat_words(update, services)
+    await reply_answer(update, lambda: history_answer(services, context.args or [], w), w=w)

@@ -34,6 +34,7 @@ from bot.domain.alert_text import alert_buttons, alert_message
 from bot.domain.clock import utc_now
 from bot.domain.html import split_message, to_plain
 from bot.domain.values import AlertKind
+from bot.domain.vocab import Vocabulary
 from jobs.alerts import admin_alert, compose_due_digests
 from jobs.limits import RateLimiter, RetryPolicy, SendLimits
 from storage.outbox import (
@@ -155,13 +156,15 @@ class Claimed:
     parts_sent: int
     pairs: tuple[str, ...]
     timezone: str = "UTC"  # the chat's, for the times in its messages
+    language: str = "en"  # the chat's, for the words of its messages
 
     @classmethod
     def from_row(cls, row: Row, chat_type: str | None = None) -> Claimed:
         """From a row of storage.outbox.due_deliveries (or of storage.outbox.claim, with the chat's type)."""
         pairs = tuple(json.loads(row["detail"] or "[]"))
         return cls(row["id"], row["alert_id"], row["chat_id"], chat_type or row["chat_type"], row["attempts"],
-                   bool(row["plain"]), row["parts_sent"], pairs, row.get("timezone") or "UTC")  # fmt: skip
+                   bool(row["plain"]), row["parts_sent"], pairs, row.get("timezone") or "UTC",
+                   row.get("language") or "en")  # fmt: skip
 
 
 def claim_owner() -> str:
@@ -210,8 +213,10 @@ class DeliveryWorker:
         concurrency: int = 64,
         idle_poll: float = 5.0,
         lease: float = CLAIM_LEASE,
+        vocabulary: Vocabulary | None = None,
     ) -> None:
         self.db = db
+        self.vocabulary = vocabulary  # names countries, materials and sectors in each chat's language
         self.sender = sender
         self.limiter = limiter or RateLimiter(limits or SendLimits())  # shared with replies when given
         self.pace = pace
@@ -307,7 +312,7 @@ class DeliveryWorker:
             claimed = claim(self.db, [row.id for row in picked], stamp(now), self.owner, stale)
             for row in picked:  # only what the claim matched goes: another worker may have taken the rest
                 if row.id in claimed:
-                    claimed_row = {**claimed[row.id], "timezone": row.timezone}
+                    claimed_row = {**claimed[row.id], "timezone": row.timezone, "language": row.language}
                     started.append(self._start(Claimed.from_row(claimed_row, row.chat_type), clock))
                 else:
                     self._busy_chats.discard(row.chat_id)
@@ -409,9 +414,10 @@ class DeliveryWorker:
     def message_for(self, row: Claimed) -> tuple[OutgoingMessage, int]:
         """The part of the alert's message this delivery sends next, and how many parts there are."""
         kind, payload = self._alert(row.alert_id)
-        parts = split_message(alert_message(kind, payload, row.pairs, row.timezone))
+        text = alert_message(kind, payload, row.pairs, row.timezone, row.language, self.vocabulary)
+        parts = split_message(text)
         index = min(row.parts_sent, len(parts) - 1)
-        buttons = alert_buttons(kind, payload) if index == len(parts) - 1 else ()
+        buttons = alert_buttons(kind, payload, row.language) if index == len(parts) - 1 else ()
         if row.plain:
             return OutgoingMessage(row.chat_id, to_plain(parts[index]), html=False, buttons=buttons), len(parts)
         return OutgoingMessage(row.chat_id, parts[index], buttons=buttons), len(parts)

@@ -116,7 +116,7 @@ def insert_delivery(
 
 _DUE = """SELECT d.id, d.alert_id, d.chat_id, d.attempts, d.plain, d.parts_sent, d.detail, d.next_attempt_at,
         COALESCE(c.chat_type, CASE WHEN d.chat_id < 0 THEN 'group' ELSE 'private' END) AS chat_type,
-        COALESCE(c.timezone, 'UTC') AS timezone
+        COALESCE(c.timezone, 'UTC') AS timezone, COALESCE(c.language, 'en') AS language
     FROM deliveries d LEFT JOIN subscribers c ON c.chat_id = d.chat_id
     WHERE {where} ORDER BY d.next_attempt_at, d.id LIMIT ?"""
 

@@ -201,6 +201,16 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "CREATE INDEX desk_items_by_measure ON desk_items (measure_id)",
         ),
     ),
+    (
+        10,
+        "each chat's language",
+        # language: 'en', 'ja' or 'zh', or NULL for English. language_chosen: 1 once the chat chose with /language;
+        # until then a private chat follows its user's Telegram language_code.
+        (
+            "ALTER TABLE subscribers ADD COLUMN language TEXT",
+            "ALTER TABLE subscribers ADD COLUMN language_chosen INTEGER NOT NULL DEFAULT 0",
+        ),
+    ),
 )
 
 

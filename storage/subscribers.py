@@ -12,14 +12,40 @@ from storage.rows import Row
 SubscriptionKey: TypeAlias = tuple[str, str, str, int]  # (country, sector, material, min_level)
 
 
-def save_subscriber(db: Database, chat_id: int, chat_type: str, title: str | None, timezone: str, now: str) -> None:
-    """Create the chat's row, or bring it back to active (a chat that blocked us and came back)."""
+def save_subscriber(
+    db: Database, chat_id: int, chat_type: str, title: str | None, timezone: str, now: str, language: str | None = None
+) -> None:
+    """Create the chat's row, or bring it back to active (a chat that blocked us and came back); `language`, the
+    one its user's Telegram app shows, is kept until the chat chooses one with /language."""
     db.execute(
-        """INSERT INTO subscribers (chat_id, chat_type, title, timezone, created_at) VALUES (?, ?, ?, ?, ?)
+        """INSERT INTO subscribers (chat_id, chat_type, title, timezone, created_at, language) VALUES (?, ?, ?, ?, ?, ?)
            ON CONFLICT (chat_id) DO UPDATE SET chat_type = excluded.chat_type, title = excluded.title,
-               active = 1, deactivated_reason = NULL""",
-        [chat_id, chat_type, title, timezone, now],
+               active = 1, deactivated_reason = NULL,
+               language = CASE WHEN language_chosen = 1 THEN language
+                               ELSE COALESCE(excluded.language, language) END""",
+        [chat_id, chat_type, title, timezone, now, language],
     )
+
+
+def set_language(db: Database, chat_id: int, chat_type: str, title: str | None, language: str, now: str) -> None:
+    """The chat chose its language: kept over its users' Telegram settings from now on."""
+    save_subscriber(db, chat_id, chat_type, title, "UTC", now)
+    db.execute("UPDATE subscribers SET language = ?, language_chosen = 1 WHERE chat_id = ?", [language, chat_id])
+
+
+def note_language(db: Database, chat_id: int, language: str) -> None:
+    """The language a private chat's user reads, for its alerts, while the chat has not chosen one."""
+    db.execute(
+        "UPDATE subscribers SET language = ? WHERE chat_id = ? AND language_chosen = 0 AND language IS NOT ?",
+        [language, chat_id, language],
+    )
+
+
+def chosen_language(db: Database, chat_id: int) -> str | None:
+    """The language the chat chose with /language, or None while it has not chosen."""
+    row = db.execute("SELECT language FROM subscribers WHERE chat_id = ? AND language_chosen = 1", [chat_id])
+    found = row.fetchone()
+    return str(found[0]) if found else None
 
 
 def get_subscriber(db: Database, chat_id: int) -> Row | None:
@@ -103,9 +129,10 @@ def move_subscriber(db: Database, old_chat_id: int, new_chat_id: int) -> None:
     with db.atomic():
         db.execute(
             """INSERT OR IGNORE INTO subscribers (chat_id, chat_type, title, active, timezone, digest_at,
-                   quiet_start, quiet_end, quiet_allows_banned, muted_until, created_at)
+                   quiet_start, quiet_end, quiet_allows_banned, muted_until, created_at, language, language_chosen)
                SELECT ?, 'supergroup', title, 1, timezone, digest_at, quiet_start, quiet_end,
-                   quiet_allows_banned, muted_until, created_at FROM subscribers WHERE chat_id = ?""",
+                   quiet_allows_banned, muted_until, created_at, language, language_chosen
+               FROM subscribers WHERE chat_id = ?""",
             [new_chat_id, old_chat_id],
         )
         db.execute("UPDATE OR IGNORE subscriptions SET chat_id = ? WHERE chat_id = ?", [new_chat_id, old_chat_id])

@@ -226,7 +226,8 @@ class FakeBotAPI:
         self.edited: list[dict[str, Any]] = []
         self.photos: list[dict[str, Any]] = []
         self.callback_answers: list[dict[str, Any]] = []
-        self.commands: list[Any] = []
+        self.commands: list[Any] = []  # the default command menu
+        self.menus: dict[str, list[Any]] = {}  # every command menu by language code ('' for the default)
         self._faults: dict[int, deque[Fault]] = defaultdict(deque)
         self._admins: dict[int, list[int]] = {}
         self._chat_types: dict[int, str] = {}
@@ -288,11 +289,15 @@ class FakeBotAPI:
         user_id: int | None = None,
         chat_type: str = "private",
         chat_title: str | None = None,
+        language_code: str | None = None,
     ) -> int:
-        """Queue a message update (with a bot_command entity for '/...'); return its update id."""
+        """Queue a message update (with a bot_command entity for '/...') from a user whose Telegram app shows
+        `language_code`; return its update id."""
         self._chat_types[chat_id] = chat_type
         message = self._text_message(text, chat_id, chat_type, chat_title, next(self._message_ids[chat_id]))
-        message["from"] = self._user(user_id if user_id is not None else _default_user(chat_id, chat_type))
+        message["from"] = self._user(
+            user_id if user_id is not None else _default_user(chat_id, chat_type), language_code
+        )
         update_id = self._queue({"message": message})
         self._said[update_id] = message
         return update_id
@@ -517,10 +522,13 @@ class FakeBotAPI:
         return True
 
     def _set_commands(self, parameters: dict[str, Any]) -> bool:
-        self.commands = list(parameters.get("commands") or [])
+        commands = list(parameters.get("commands") or [])
+        self.menus[str(parameters.get("language_code") or "")] = commands
+        if not parameters.get("language_code"):
+            self.commands = commands
         return True
 
-    def _user(self, user_id: int, *, bot: bool = False) -> dict[str, Any]:
+    def _user(self, user_id: int, language_code: str | None = None, *, bot: bool = False) -> dict[str, Any]:
         if bot:
             return {
                 "id": user_id,
@@ -531,7 +539,8 @@ class FakeBotAPI:
                 "can_read_all_group_messages": False,
                 "supports_inline_queries": False,
             }
-        return {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"}
+        user = {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"}
+        return user | ({"language_code": language_code} if language_code else {})
 
     @staticmethod
     def _chat(chat_id: int, chat_type: str, title: str | None) -> dict[str, Any]:

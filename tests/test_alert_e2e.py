@@ -34,13 +34,18 @@ def feed(*items: tuple[str, str, dt.datetime]) -> Response:
     return Response(200, body, RSS)
 
 
+def loopback_source(server: LoopbackServer) -> SourceSpec:
+    """MOFCOM's feed, served by a loopback server at /feed."""
+    return SourceSpec(
+        id="mofcom-loopback", name="MOFCOM (loopback)", kind="rss", url=server.url("/feed"), every_seconds=3600,
+        issuer="CN", allow_private=True,
+    )  # fmt: skip
+
+
 async def test_a_subscriber_hears_of_a_tightening_on_japan_and_no_one_else_does(tmp_path: Path) -> None:
     old = dt.datetime(2020, 5, 1, tzinfo=dt.UTC)
     async with LoopbackServer({"/feed": feed(("old", "Trade fair opens in Guangzhou", old))}) as source_server:
-        source = SourceSpec(
-            id="mofcom-loopback", name="MOFCOM (loopback)", kind="rss", url=source_server.url("/feed"),
-            every_seconds=3600, issuer="CN", allow_private=True,
-        )  # fmt: skip
+        source = loopback_source(source_server)
         async with FakeBotAPI() as api, polling_bot(api, tmp_path / "bot.db", [source]):
             api.user_says("/subscribe japan autos", chat_id=JAPAN_AUTOS)
             api.user_says("/subscribe us gallium", chat_id=US_GALLIUM)

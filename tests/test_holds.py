@@ -112,7 +112,7 @@ def test_mute_off_releases_the_muted_alerts_into_the_quiet_hours_still_in_force(
     alert(services, 1)
     alert(services, 2, Level.BANNED)
     assert held(services.db) == [("instant", stamp(at(4)), "mute")] * 2
-    assert mute_answer(services, CHAT, ["off"]) == "Unmuted. 1 held alert(s) are on their way."
+    assert mute_answer(services, CHAT, ["off"]) == "Unmuted. 1 held alert is on its way."
     assert held(services.db) == [("instant", stamp(at(1)), "quiet"), ("instant", stamp(NOW), None)]
 
 
@@ -124,7 +124,7 @@ def test_quiet_off_keeps_what_the_mute_still_holds(services: Services) -> None:
     assert held(services.db) == [("instant", stamp(at(5)), "mute,quiet")]
     assert quiet_answer(services, CHAT, ["off"]) == "No quiet hours."
     assert held(services.db) == [("instant", stamp(at(4)), "mute")]
-    assert mute_answer(services, CHAT, ["off"]) == "Unmuted. 1 held alert(s) are on their way."
+    assert mute_answer(services, CHAT, ["off"]) == "Unmuted. 1 held alert is on its way."
     assert held(services.db) == [("instant", stamp(NOW), None)]
 
 
@@ -203,7 +203,7 @@ def test_a_new_quiet_window_that_no_longer_covers_now_releases_at_once(services:
     quiet_answer(services, CHAT, ["08:00-10:00"])
     alert(services, 1)
     reply = quiet_answer(services, CHAT, ["22:00-07:00"])
-    assert reply.endswith("1 held alert(s) are on their way.")
+    assert reply.endswith("1 held alert is on its way.")
     assert held(services.db) == [("instant", stamp(NOW), None)]
 
 

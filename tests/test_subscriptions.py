@@ -172,7 +172,7 @@ def test_turning_a_mode_off_releases_what_it_held(services: Services) -> None:
     raise_alert(services.db, services.vocabulary, services.table, "JP", "rare_earths", Level.RESTRICTED)
     row = services.db.execute("SELECT next_attempt_at, held_by FROM deliveries").fetchone()
     assert row == (stamp(NOW + dt.timedelta(hours=3)), "mute")
-    assert mute_answer(services, PRIVATE, ["off"]) == "Unmuted. 1 held alert(s) are on their way."
+    assert mute_answer(services, PRIVATE, ["off"]) == "Unmuted. 1 held alert is on its way."
     row = services.db.execute("SELECT next_attempt_at, held_by FROM deliveries").fetchone()
     assert row == (stamp(NOW), None)
 

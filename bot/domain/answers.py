@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.domain.datafiles import JsonObject
-from bot.domain.exposure import Exposure, MaterialExposure
+from bot.domain.exposure import Exposure, MaterialExposure, drivers
 from bot.domain.html import esc
+from bot.domain.i18n import Words, words
+from bot.domain.labels import band_name, level_name
 from bot.domain.ladder import Level
 from bot.domain.status import Status
 from bot.domain.vocab import Kind, Vocabulary
@@ -22,50 +24,68 @@ LEVEL_MARKS = {
 BAND_MARKS = {"low": "🟢", "moderate": "🟡", "high": "🟠", "severe": "🔴"}
 
 
-def exposure_message(exposure: Exposure, vocabulary: Vocabulary) -> str:
-    """The chat answer for one country and sector."""
-    country = vocabulary.display(Kind.COUNTRY, exposure.country)
-    sector = vocabulary.display(Kind.SECTOR, exposure.sector)
+def exposure_message(exposure: Exposure, vocabulary: Vocabulary, w: Words | None = None) -> str:
+    """The chat answer for one country and sector, in the reader's language."""
+    w = w or words()
     lines = [
-        f"<b>{esc(country)} · {esc(sector)}: {BAND_MARKS[exposure.band]} {exposure.band} exposure "
-        f"({exposure.score}/100)</b>",
+        "<b>"
+        + w._(
+            "%(country)s · %(sector)s: %(mark)s %(band)s exposure (%(score)s/100)",
+            country=esc(vocabulary.display(Kind.COUNTRY, exposure.country, w.language)),
+            sector=esc(vocabulary.display(Kind.SECTOR, exposure.sector, w.language)),
+            mark=BAND_MARKS[exposure.band],
+            band=band_name(w, exposure.band),
+            score=exposure.score,
+        )
+        + "</b>",
         "",
-        "<b>What drives it</b>",
-        *(f"• {esc(sentence)}" for sentence in exposure.drivers),
+        "<b>" + w._("What drives it") + "</b>",
+        *(f"• {esc(sentence)}" for sentence in drivers(exposure, vocabulary, w)),
         "",
-        "<b>Materials</b> (weight · share from China · level)",
+        w._("<b>Materials</b> (weight · share from China · level)"),
         *(
-            f"{LEVEL_MARKS[part.level]} {esc(vocabulary.display(Kind.MATERIAL, part.material))}: "
-            f"{part.weight:.0%} · {part.china_share:.0%} · {part.level.label}"
+            f"{LEVEL_MARKS[part.level]} {esc(vocabulary.display(Kind.MATERIAL, part.material, w.language))}: "
+            f"{w.percent(part.weight)} · {w.percent(part.china_share)} · {level_name(w, part.level)}"
             for part in exposure.materials
         ),
         "",
-        f"<i>As of {exposure.as_of.isoformat()}. Score = Σ weight × China share × level severity, "
-        f"× {exposure.buffer_factor:.2f} for buffers.</i>",
+        "<i>"
+        + w._(
+            "As of %(date)s. Score = Σ weight × China share × level severity, × %(factor)s for buffers.",
+            date=w.date(exposure.as_of),
+            factor=w.number(exposure.buffer_factor, "0.00"),
+        )
+        + "</i>",
     ]
     return "\n".join(lines)
 
 
-def ranking_message(country: str, ranked: Sequence[Exposure], vocabulary: Vocabulary) -> str:
+def ranking_message(country: str, ranked: Sequence[Exposure], vocabulary: Vocabulary, w: Words | None = None) -> str:
     """The chat answer for a country with no sector: its sectors, most exposed first."""
-    name = vocabulary.display(Kind.COUNTRY, country)
-    lines = [f"<b>{esc(name)}: exposure by sector</b>", ""]
+    w = w or words()
+    name = vocabulary.display(Kind.COUNTRY, country, w.language)
+    lines = ["<b>" + w._("%(country)s: exposure by sector", country=esc(name)) + "</b>", ""]
     for exposure in ranked:
         lines.append(
-            f"{BAND_MARKS[exposure.band]} {esc(vocabulary.display(Kind.SECTOR, exposure.sector))}: "
-            f"{exposure.score}/100 {exposure.band}"
-            f" — {esc(_top_material(exposure, vocabulary))}"
+            f"{BAND_MARKS[exposure.band]} {esc(vocabulary.display(Kind.SECTOR, exposure.sector, w.language))}: "
+            f"{exposure.score}/100 {band_name(w, exposure.band)}"
+            f" — {esc(_top_material(exposure, vocabulary, w))}"
         )
-    as_of = ranked[0].as_of.isoformat() if ranked else ""
-    lines += ["", f"<i>As of {as_of}. Details: /exposure {esc(country.lower())} SECTOR</i>"]
+    as_of = w.date(ranked[0].as_of) if ranked else ""
+    details = w._("As of %(date)s. Details: /exposure %(country)s SECTOR", date=as_of, country=esc(country.lower()))
+    lines += ["", f"<i>{details}</i>"]
     return "\n".join(lines)
 
 
-def _top_material(exposure: Exposure, vocabulary: Vocabulary) -> str:
+def _top_material(exposure: Exposure, vocabulary: Vocabulary, w: Words) -> str:
     top = exposure.materials[0] if exposure.materials else None
     if top is None or top.contribution == 0:
-        return "no measure in force on what it needs"
-    return f"driven by {vocabulary.display(Kind.MATERIAL, top.material)} ({top.level.label})"
+        return w._("no measure in force on what it needs")
+    return w._(
+        "driven by %(material)s (%(level)s)",
+        material=vocabulary.display(Kind.MATERIAL, top.material, w.language),
+        level=level_name(w, top.level),
+    )
 
 
 def exposure_json(exposure: Exposure) -> JsonObject:

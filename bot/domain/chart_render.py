@@ -172,7 +172,10 @@ def draw_bars(figure: Figure, chart: ExposureBars, words: ChartWords) -> None:
     """An exposure score's parts by material, largest on top, with the buffer noted."""
     ax = figure.add_subplot()
     title = words.exposure_title.format(
-        country=words.name(chart.country), sector=words.name(chart.sector), score=chart.score, band=chart.band
+        country=words.name(chart.country),
+        sector=words.name(chart.sector),
+        score=chart.score,
+        band=words.bands.get(chart.band, chart.band),
     )
     figure.suptitle(title)
     bars: Sequence[Bar] = list(reversed(chart.bars))

@@ -6,12 +6,15 @@ Pure: it takes the table, the current statuses and `today`, and reads nothing el
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.domain.i18n import Words, words
 from bot.domain.knowledge import Buffer, ExposureTable, Figure
+from bot.domain.labels import level_name
 from bot.domain.ladder import Level
 from bot.domain.status import Status, StatusBook
-from bot.domain.vocab import Vocabulary
+from bot.domain.vocab import Kind, Vocabulary
 
 # How much of a material's supply is at risk at each level: a licence regime already bites (delays,
 # case-by-case refusals); a halt or ban stops production, which is the business risk.
@@ -119,7 +122,7 @@ def assess(table: ExposureTable, book: StatusBook, country: str, sector: str, to
     buffer = buffer_for(table, book.vocabulary, country, sector)
     factor = buffer_factor(buffer)
     score = round(100 * min(1.0, sum(part.contribution for part in parts) * factor))
-    drivers = _drivers(parts, book.vocabulary, buffer)
+    drivers = _drivers(parts, book.vocabulary, buffer, words())
     return Exposure(country, sector, score, band_for(score), tuple(parts), buffer, factor, drivers, today)
 
 
@@ -129,20 +132,32 @@ def rank_sectors(table: ExposureTable, book: StatusBook, country: str, today: dt
     return sorted(scored, key=lambda exposure: (-exposure.score, exposure.sector))
 
 
-def _driver(part: MaterialExposure, vocabulary: Vocabulary) -> str:
-    name = vocabulary.materials[part.material].name.capitalize()
-    share = f"{part.figure.share:.0%} from China ({part.figure.source})"
+def _driver(part: MaterialExposure, vocabulary: Vocabulary, w: Words) -> str:
+    values: dict[str, object] = {
+        "material": vocabulary.display(Kind.MATERIAL, part.material, w.language).capitalize(),
+        "share": w.percent(part.figure.share),
+        "source": part.figure.source,
+    }
     if part.status is None:
-        return f"{name}: {share}; no measure in force."
-    when = part.status.since.date().isoformat()
-    who = " for military end users" if part.status.end_use == "military" else ""
-    reported = ", reported, not confirmed by the issuer" if part.status.provenance == "reported" else ""
-    again = (
-        f"; in force again since the suspension ran out on {part.status.lapsed.isoformat()}, no extension seen"
-        if part.status.lapsed
-        else ""
-    )
-    return f"{name}: {share}; {part.level.label}{who} since {when} ({part.status.source}{reported}){again}."
+        return w._("%(material)s: %(share)s from China (%(source)s); no measure in force.", **values)
+    values |= {"level": level_name(w, part.level), "date": w.date(part.status.since.date())}
+    if part.status.end_use == "military":
+        sentence = w._(
+            "%(material)s: %(share)s from China (%(source)s); %(level)s for military end users since %(date)s",
+            **values,
+        )
+    else:
+        sentence = w._("%(material)s: %(share)s from China (%(source)s); %(level)s since %(date)s", **values)
+    sentence += " (" + part.status.source
+    if part.status.provenance == "reported":
+        sentence += w._(", reported, not confirmed by the issuer")
+    sentence += ")"
+    if part.status.lapsed:
+        sentence += w._(
+            "; in force again since the suspension ran out on %(date)s, no extension seen",
+            date=w.date(part.status.lapsed),
+        )
+    return sentence + w._(".")
 
 
 def _feedstock_share(table: ExposureTable, vocabulary: Vocabulary, country: str, material: str) -> Figure:
@@ -166,10 +181,23 @@ def _feedstock_status(
     return min(found, key=lambda s: (-s.level, s.since), default=None)
 
 
-def _drivers(parts: list[MaterialExposure], vocabulary: Vocabulary, buffer: Buffer | None) -> tuple[str, ...]:
-    sentences = [_driver(part, vocabulary) for part in parts[:DRIVERS_SHOWN] if part.contribution > 0]
+def _drivers(
+    parts: Sequence[MaterialExposure], vocabulary: Vocabulary, buffer: Buffer | None, w: Words
+) -> tuple[str, ...]:
+    sentences = [_driver(part, vocabulary, w) for part in parts[:DRIVERS_SHOWN] if part.contribution > 0]
     if not sentences:
-        sentences.append("No Chinese export measure currently applies to what this sector needs.")
+        sentences.append(w._("No Chinese export measure currently applies to what this sector needs."))
     if buffer is not None:
-        sentences.append(f"Buffer: about {buffer.months:g} months of supply ({buffer.source}).")
+        sentences.append(
+            w._(
+                "Buffer: about %(months)s months of supply (%(source)s).",
+                months=w.number(buffer.months),
+                source=buffer.source,
+            )
+        )
     return tuple(sentences)
+
+
+def drivers(exposure: Exposure, vocabulary: Vocabulary, w: Words) -> tuple[str, ...]:
+    """What drives an exposure, in the reader's language (`Exposure.drivers` is the English of the JSON answer)."""
+    return _drivers(exposure.materials, vocabulary, exposure.buffer, w)

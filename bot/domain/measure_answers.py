@@ -9,21 +9,23 @@ from typing import Any
 from bot.domain.answers import LEVEL_MARKS
 from bot.domain.datafiles import JsonObject
 from bot.domain.html import esc, link
+from bot.domain.i18n import NP_, Words, words
+from bot.domain.labels import level_name, word
 from bot.domain.ladder import Level
 from bot.domain.measures import Measure
 from bot.domain.vocab import Kind, Vocabulary
 
 SHOWN_STATES = ("in_force", "announced", "suspended")
 EVENT_WORDS = {
-    "announced": "announced",
-    "reported": "reported",
-    "evidence": "reported again",
-    "confirmed": "confirmed",
-    "suspended": "suspended",
-    "extended": "suspension extended",
-    "lifted": "lifted",
-    "lapsed": "in force again",
-    "withdrawn": "withdrawn",
+    "announced": NP_("event", "announced"),
+    "reported": NP_("event", "reported"),
+    "evidence": NP_("event", "reported again"),
+    "confirmed": NP_("event", "confirmed"),
+    "suspended": NP_("event", "suspended"),
+    "extended": NP_("event", "suspension extended"),
+    "lifted": NP_("event", "lifted"),
+    "lapsed": NP_("event", "in force again"),
+    "withdrawn": NP_("event", "withdrawn"),
 }
 
 
@@ -36,37 +38,45 @@ def bears_on(measure: Measure, vocabulary: Vocabulary, kind: Kind | None, code: 
     return True
 
 
-def state_words(measure: Measure, today: dt.date) -> str:
+def state_words(measure: Measure, today: dt.date, w: Words | None = None) -> str:
     """The state of a measure on a day, as a sentence part."""
+    w = w or words()
     state, lapsed = measure.state_on(today), measure.lapsed_on(today)
     if lapsed is not None:
-        return f"in force again since the suspension ran out on {lapsed.isoformat()}; no extension seen"
+        return w._("in force again since the suspension ran out on %(date)s; no extension seen", date=w.date(lapsed))
     if state == "suspended":
-        until = f" until {measure.until.isoformat()}" if measure.until else ""
-        return f"suspended{until}"
+        return w._("suspended until %(date)s", date=w.date(measure.until)) if measure.until else w._("suspended")
     if state == "announced":
-        return f"announced, in force from {measure.effective.isoformat()}"
-    return f"in force since {measure.effective.isoformat()}"
+        return w._("announced, in force from %(date)s", date=w.date(measure.effective))
+    return w._("in force since %(date)s", date=w.date(measure.effective))
 
 
-def qualifiers(measure: Measure) -> str:
+def qualifiers(measure: Measure, w: Words | None = None) -> str:
     """End use and provenance, where they narrow what the level says."""
+    w = w or words()
     parts = []
     if measure.end_use == "military":
-        parts.append("military end users and uses only")
-    if measure.provenance == "reported":
-        parts.append(f"reported, not confirmed by {'MOFCOM' if measure.issuer == 'CN' else 'the issuer'}")
+        parts.append(w._("military end users and uses only"))
+    if measure.provenance == "reported" and measure.issuer == "CN":
+        parts.append(w._("reported, not confirmed by MOFCOM"))
+    elif measure.provenance == "reported":
+        parts.append(w._("reported, not confirmed by the issuer"))
     return f" <i>({'; '.join(parts)})</i>" if parts else ""
 
 
-def measure_line(measure: Measure, vocabulary: Vocabulary, today: dt.date) -> str:
+def _names(vocabulary: Vocabulary, kind: Kind, codes: Iterable[str], w: Words) -> str:
+    return w.listing([vocabulary.display(kind, code, w.language) for code in codes])
+
+
+def measure_line(measure: Measure, vocabulary: Vocabulary, today: dt.date, w: Words | None = None) -> str:
     """One measure: level, materials → targets, state, qualifiers."""
-    materials = ", ".join(vocabulary.display(Kind.MATERIAL, m) for m in measure.materials)
-    targets = ", ".join(vocabulary.display(Kind.COUNTRY, t) for t in measure.targets)
+    w = w or words()
+    materials = _names(vocabulary, Kind.MATERIAL, measure.materials, w)
+    targets = _names(vocabulary, Kind.COUNTRY, measure.targets, w)
     mark = "⏸" if measure.state_on(today) == "suspended" else LEVEL_MARKS[measure.level]
     return (
-        f"{mark} <b>{measure.level.label}</b> {esc(materials)} → {esc(targets)}: "
-        f"{esc(state_words(measure, today))}{qualifiers(measure)}"
+        f"{mark} <b>{level_name(w, measure.level)}</b> {esc(materials)} → {esc(targets)}: "
+        f"{esc(state_words(measure, today, w))}{qualifiers(measure, w)}"
     )
 
 
@@ -78,18 +88,21 @@ def grouped_by_instrument(measures: Iterable[Measure]) -> dict[str, list[Measure
     return groups
 
 
-def measures_message(title: str, measures: Sequence[Measure], vocabulary: Vocabulary, today: dt.date) -> str:
-    """The /status answer: the measures in force, announced or suspended, by instrument."""
+def measures_message(
+    title: str, measures: Sequence[Measure], vocabulary: Vocabulary, today: dt.date, w: Words | None = None
+) -> str:
+    """The /status answer: the measures in force, announced or suspended, by instrument (its name as published)."""
+    w = w or words()
     shown = [m for m in measures if m.state_on(today) in SHOWN_STATES]
     if not shown:
-        return f"<b>{esc(title)}</b>\nNo measure in force."
+        return f"<b>{esc(title)}</b>\n" + w._("No measure in force.")
     lines = [f"<b>{esc(title)}</b>"]
     for label, group in grouped_by_instrument(shown).items():
         first = group[0]
-        lines += ["", link(label, first.url) + f" — {esc(first.announced.isoformat())}"]
-        lines += [measure_line(measure, vocabulary, today) for measure in group]
-    lines += ["", f"<i>As of {today.isoformat()}. Levels: normal · watch · licensing · review · restricted · "
-                  "banned.</i>"]  # fmt: skip
+        lines += ["", link(label, first.url) + f" — {esc(w.date(first.announced))}"]
+        lines += [measure_line(measure, vocabulary, today, w) for measure in group]
+    levels = " · ".join(level_name(w, level) for level in Level)
+    lines += ["", "<i>" + w._("As of %(date)s. Levels: %(levels)s.", date=w.date(today), levels=levels) + "</i>"]
     return "\n".join(lines)
 
 
@@ -117,15 +130,19 @@ def measure_json(measure: Measure, today: dt.date) -> JsonObject:
     }
 
 
-def event_line(event: Mapping[str, Any], vocabulary: Vocabulary) -> str:
-    """One measure event for /history."""
-    materials = ", ".join(vocabulary.display(Kind.MATERIAL, m) for m in event["materials"])
-    targets = ", ".join(vocabulary.display(Kind.COUNTRY, t) for t in event["targets"])
-    kind = EVENT_WORDS.get(event["kind"], event["kind"])
-    until = f" until {event['until']}" if event.get("until") and event["kind"] in ("suspended", "extended") else ""
-    level = Level(event["level"]).label
-    name = event.get("instrument") or "reported measure"
-    return (
-        f"{event['at'][:10]} <b>{esc(kind)}{esc(until)}</b>: {esc(name)} — {level} on {esc(materials)} → "
-        f"{esc(targets)} ({link(str(event['source']), event.get('url'))})"
+def event_line(event: Mapping[str, Any], vocabulary: Vocabulary, w: Words | None = None) -> str:
+    """One measure event for /history (its instrument and source as published)."""
+    w = w or words()
+    kind = word(w, EVENT_WORDS, event["kind"])
+    if event.get("until") and event["kind"] in ("suspended", "extended"):
+        kind = w._("%(event)s until %(date)s", event=kind, date=w.date(str(event["until"])))
+    return w._(
+        "%(date)s <b>%(event)s</b>: %(measure)s — %(level)s on %(materials)s → %(targets)s (%(source)s)",
+        date=w.date(str(event["at"])),
+        event=esc(kind),
+        measure=esc(event.get("instrument") or w._("reported measure")),
+        level=level_name(w, event["level"]),
+        materials=esc(_names(vocabulary, Kind.MATERIAL, event["materials"], w)),
+        targets=esc(_names(vocabulary, Kind.COUNTRY, event["targets"], w)),
+        source=link(str(event["source"]), event.get("url")),
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain.html import esc
+from bot.domain.i18n import Words, words
 from bot.domain.knowledge import ExposureTable
 from bot.domain.status import StatusBook
 from bot.domain.vocab import Vocabulary
@@ -45,7 +46,9 @@ class Subscription:
         return None
 
 
-def lapsed_note(subscription: Subscription, book: StatusBook, vocabulary: Vocabulary, table: ExposureTable) -> str:
+def lapsed_note(
+    subscription: Subscription, book: StatusBook, vocabulary: Vocabulary, table: ExposureTable, w: Words | None = None
+) -> str:
     """Suspensions already run out on what the subscription follows (their alert went out before it existed)."""
     country = subscription.country
     lapsed = {
@@ -55,8 +58,14 @@ def lapsed_note(subscription: Subscription, book: StatusBook, vocabulary: Vocabu
         # a measure beneath a stronger one changes nothing for this country by coming back
         if status.lapsed and status.level >= book.level(country, material)
     }
+    w = w or words()
     lines = [
-        f"⏰ In force again since the suspension ran out on {until.isoformat()}, with no extension seen: {esc(name)}"
+        "⏰ "
+        + w._(
+            "In force again since the suspension ran out on %(date)s, with no extension seen: %(measure)s",
+            date=w.date(until),
+            measure=esc(name),
+        )
         for until, name in sorted(lapsed)
     ]
     return "\n\n" + "\n".join(lines) if lines else ""

@@ -32,6 +32,7 @@ class UnknownTerm(ValueError):
         self.kind = kind
         self.text = text
         self.suggestions = suggestions
+        self.label = label or str(kind)
         shown = text if len(text) <= 40 else text[:40] + "…"
         hint = f" Closest: {', '.join(suggestions)}." if suggestions else ""
         super().__init__(f"unknown {label or kind} '{shown}'.{hint}")
@@ -47,6 +48,7 @@ class Term:
     symbol: str | None = None
     members: tuple[str, ...] = ()
     bloc: str | None = None
+    names: Mapping[str, str] = field(default_factory=dict)  # the display name in other languages, by language
 
 
 def normalise(text: str) -> str:
@@ -143,16 +145,18 @@ class Vocabulary:
         bloc = self.countries[country].bloc
         return frozenset({country, "ALL"} | ({bloc} if bloc else set()))
 
-    def display(self, kind: Kind, code: str) -> str:
-        """A human name for a code."""
+    def display(self, kind: Kind, code: str, language: str = "en") -> str:
+        """A human name for a code, in the language asked for where the vocabulary has one."""
         term = self.terms(kind).get(code)
-        return term.name if term else code
+        if term is None:
+            return code
+        return term.names.get(language, term.name)
 
 
 def _alias_index(terms: Iterable[Term]) -> dict[str, str]:
     index: dict[str, str] = {}
     for term in terms:
-        for word in (term.code, term.name, term.symbol or "", *term.aliases):
+        for word in (term.code, term.name, term.symbol or "", *term.aliases, *term.names.values()):
             if word:
                 index.setdefault(normalise(word), term.code)
     return index
@@ -161,7 +165,7 @@ def _alias_index(terms: Iterable[Term]) -> dict[str, str]:
 def _term(code: str, raw: Any, where: str) -> Term:
     if not isinstance(raw, dict):
         raise DataFileError(f"{where}: '{code}' must be a mapping")
-    require_keys(raw, {"name"}, {"name", "aliases", "symbol", "members", "bloc"}, f"{where}: '{code}'")
+    require_keys(raw, {"name"}, {"name", "names", "aliases", "symbol", "members", "bloc"}, f"{where}: '{code}'")
     return Term(
         code=str(code),
         name=str(raw["name"]),
@@ -169,6 +173,7 @@ def _term(code: str, raw: Any, where: str) -> Term:
         symbol=raw.get("symbol"),
         members=tuple(raw.get("members", [])),
         bloc=raw.get("bloc"),
+        names={str(language): str(name) for language, name in (raw.get("names") or {}).items()},
     )
 
 
