@@ -8,99 +8,124 @@ from collections.abc import Sequence
 
 from telegram import Update
 
-from bot.domain.html import counted, esc, link
-from bot.domain.ladder import Level
+from bot.domain import i18n
+from bot.domain.html import esc, link
+from bot.domain.i18n import N_, NP_, Words
+from bot.domain.labels import DIRECTION_WORDS, level_name, word
 from bot.domain.scripts import unread_script
-from handlers.context import Context, Services, UsageError, check_arguments
+from handlers.context import Context, Services, UsageError, chat_words, check_arguments
 from handlers.replies import admin_in_private, refuse_unless_admin, reply_answer, reply_html, reply_problem
 from storage.items import count_items, latest_items
 from storage.rows import Row
 from storage.signals import signals_of
 from storage.sources import list_sources
 
-LATEST_USAGE = "Usage: /latest [N]\nExample: /latest 5"
+LATEST_USAGE = N_("Usage: /latest [N]") + "\n" + N_("Example: /latest 5")
 CHECKNOW_USAGE = "Usage: /checknow [SOURCE]\nExample: /checknow mofcom-security-bureau"
 LATEST_DEFAULT, LATEST_MAX = 10, 30
 HEALTH_MARKS = {"ok": "🟢", "degraded": "🟡", "down": "🔴", "new": "⚪"}
+HEALTH_WORDS = {
+    "ok": NP_("health", "ok"),
+    "degraded": NP_("health", "degraded"),
+    "down": NP_("health", "down"),
+    "new": NP_("health", "new"),
+}
 
 
-def _when(value: str | None, now: dt.datetime, unset: str = "never") -> str:
+def _when(value: str | None, now: dt.datetime, w: Words, unset: str) -> str:
     if not value:
         return unset
     moment = dt.datetime.fromisoformat(value)
     minutes = int((moment - now).total_seconds() // 60)
     if abs(minutes) < 1:
-        return "now"
-    span = f"{abs(minutes)} min" if abs(minutes) < 120 else f"{abs(minutes) // 60} h"
-    return f"in {span}" if minutes > 0 else f"{span} ago"
+        return w._("now")
+    if abs(minutes) < 120:
+        span = w.ngettext("%(n)s min", "%(n)s min", abs(minutes))
+    else:
+        span = w.ngettext("%(n)s h", "%(n)s h", abs(minutes) // 60)
+    return w._("in %(span)s", span=span) if minutes > 0 else w._("%(span)s ago", span=span)
 
 
-def _source_line(row: Row, items: int, now: dt.datetime, detail: bool) -> str:
+def _source_line(row: Row, items: int, now: dt.datetime, detail: bool, w: Words) -> str:
     mark = HEALTH_MARKS.get(row["health"], "⚪")
-    line = (
-        f"{mark} <b>{esc(row['id'])}</b> {row['health']}: last success {_when(row['last_success_at'], now)}, "
-        f"{items} items, next check {_when(row['next_check_at'], now, 'soon')}"
+    line = w._(
+        "%(mark)s <b>%(source)s</b> %(health)s: last success %(success)s, %(items)s, next check %(next)s",
+        mark=mark,
+        source=esc(row["id"]),
+        health=word(w, HEALTH_WORDS, row["health"]),
+        success=_when(row["last_success_at"], now, w, w._("never")),
+        items=w.ngettext("%(n)s item", "%(n)s items", items),
+        next=_when(row["next_check_at"], now, w, w._("soon")),
     )
     if row["last_error"]:
         # The reason names addresses, ports and what answered there: for admins only, so that /sources
         # cannot be used to probe the network the bot sits in.
-        reason = esc(row["last_error"]) if detail else "the last check failed"
-        line += f"\n    last error: {reason} ({row['consecutive_failures']} in a row)"
+        reason = esc(row["last_error"]) if detail else w._("the last check failed")
+        failures = row["consecutive_failures"]
+        line += "\n    " + w._("last error: %(reason)s (%(count)s in a row)", reason=reason, count=failures)
     return line
 
 
-def sources_answer(services: Services, *, detail: bool = False) -> str:
+def sources_answer(services: Services, *, detail: bool = False, w: Words | None = None) -> str:
     """The HTML reply to /sources; detail shows each failing source's reason (for admins)."""
+    w = w or i18n.words()
     rows = list_sources(services.db, services.watched)
     if not rows:
-        return "No sources have been checked yet."
+        return w._("No sources have been checked yet.")
     counts = count_items(services.db)
     now = services.clock()
-    lines = [_source_line(row, counts.get(row["id"], 0), now, detail) for row in rows]
-    return "\n".join([f"<b>Sources</b> ({len(rows)})", *lines])
+    lines = [_source_line(row, counts.get(row["id"], 0), now, detail, w) for row in rows]
+    return "\n".join([w._("<b>Sources</b> (%(count)s)", count=len(rows)), *lines])
 
 
-def latest_answer(services: Services, args: Sequence[str]) -> str:
-    """The HTML reply to /latest [N]."""
+def latest_answer(services: Services, args: Sequence[str], w: Words | None = None) -> str:
+    """The HTML reply to /latest [N]: titles and sources as published."""
+    w = w or i18n.words()
     words = check_arguments(args, LATEST_USAGE)
     if len(words) > 1 or (words and not (words[0].isascii() and words[0].isdecimal())):
         raise UsageError(LATEST_USAGE)
     limit = int(words[0]) if words else LATEST_DEFAULT
     if not 1 <= limit <= LATEST_MAX:
-        raise UsageError(f"N must be from 1 to {LATEST_MAX}.\n{LATEST_USAGE}")
+        raise UsageError(f"{N_('N must be from 1 to 30.')}\n{LATEST_USAGE}")  # 30: LATEST_MAX
     items = latest_items(services.db, limit)
     if not items:
-        return "No items yet: sources are checked on their schedule (/sources)."
+        return w._("No items yet: sources are checked on their schedule (/sources).")
     lines = [
-        f"• {(item['published_at'] or item['fetched_at'])[:10]} {link(item['title'], item['link'])} "
-        f"<i>({esc(item['source_name'] or item['source_id'])})</i>{reading_note(services, item)}"
+        f"• {w.date(item['published_at'] or item['fetched_at'])} {link(item['title'], item['link'])} "
+        f"<i>({esc(item['source_name'] or item['source_id'])})</i>{reading_note(services, item, w)}"
         for item in items
     ]
-    return "\n".join([f"<b>Latest {counted(len(items), 'item')}</b>", *lines])
+    heading = w.ngettext("Latest %(n)s item", "Latest %(n)s items", len(items))
+    return "\n".join([f"<b>{heading}</b>", *lines])
 
 
-def reading_note(services: Services, item: Row) -> str:
+def reading_note(services: Services, item: Row, w: Words | None = None) -> str:
     """What measuring made of an item: its signal, or that its script is not read (kept, never guessed)."""
+    w = w or i18n.words()
     script = unread_script(item["title"])
     if script is not None:
-        return f" — <i>not read ({esc(script)} script)</i>"
+        return " — <i>" + w._("not read (%(script)s script)", script=esc(script)) + "</i>"
     signals = signals_of(services.db, int(item["id"]))
     if not signals:
         return ""
     first = signals[0]
-    targets = sorted({s["target"] for s in signals})
-    return f" — {esc(first['direction'])} {Level(first['level']).label} → {esc(', '.join(targets))}"
+    targets = w.listing(sorted({s["target"] for s in signals}))
+    direction = word(w, DIRECTION_WORDS, str(first["direction"]))
+    return f" — {esc(direction)} {level_name(w, first['level'])} → {esc(targets)}"
 
 
 async def sources(update: Update, context: Context) -> None:
     """Answer /sources: failure reasons in detail for an admin in a private chat only."""
     services = context.bot_data.services
-    await reply_html(update, sources_answer(services, detail=admin_in_private(update, services.admins)))
+    detail = admin_in_private(update, services.admins)
+    await reply_html(update, sources_answer(services, detail=detail, w=chat_words(update, services)))
 
 
 async def latest(update: Update, context: Context) -> None:
     """Answer /latest [N]."""
-    await reply_answer(update, lambda: latest_answer(context.bot_data.services, context.args or []))
+    services = context.bot_data.services
+    w = chat_words(update, services)
+    await reply_answer(update, lambda: latest_answer(services, context.args or [], w), w=w)
 
 
 async def checknow(update: Update, context: Context) -> None:
