@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from bot.domain.html import esc, link
-from bot.domain.ladder import Level
+from bot.domain.i18n import NP_, Words, words
+from bot.domain.labels import DIRECTION_WORDS, level_name, word
 from bot.domain.values import DeskState
 
-WORDS: dict[DeskState | Literal["missing"], str] = {
-    "confirmed": "Confirmed",
-    "dismissed": "Dismissed",
-    "corroborated": "Confirmed by another source",
+STATE_WORDS: dict[str, tuple[str, str]] = {
+    "confirmed": NP_("desk", "Confirmed"),
+    "dismissed": NP_("desk", "Dismissed"),
+    "corroborated": NP_("desk", "Confirmed by another source"),
 }
 
 
@@ -26,32 +27,38 @@ class DeskDecision:
     by: str
 
 
-def outcome_line(decision: DeskDecision) -> str:
+def outcome_line(decision: DeskDecision, w: Words | None = None) -> str:
     """The line that replaces the buttons once an item is decided."""
+    w = w or words()
     if decision.state == "missing":
-        return "This desk item no longer exists."
-    return f"{WORDS.get(decision.state, str(decision.state))} by {esc(decision.by)}."
+        return w._("This desk item no longer exists.")
+    state = word(w, STATE_WORDS, decision.state)
+    return w._("%(state)s by %(who)s.", state=state, who=esc(decision.by))
 
 
-def press_answer(decision: DeskDecision) -> str:
+def press_answer(decision: DeskDecision, w: Words | None = None) -> str:
     """The short answer to the press itself."""
+    w = w or words()
+    state = word(w, STATE_WORDS, decision.state)
     if decision.decided:
-        return WORDS.get(decision.state, str(decision.state))
-    return f"Already decided: {WORDS.get(decision.state, str(decision.state)).lower()} by {decision.by}"
+        return state
+    return w._("Already decided: %(state)s by %(who)s", state=state.lower(), who=decision.by)
 
 
-def desk_list(items: Sequence[Mapping[str, Any]]) -> str:
-    """The /desk answer: what waits for a person, oldest first."""
+def desk_list(items: Sequence[Mapping[str, Any]], w: Words | None = None) -> str:
+    """The /desk answer: what waits for a person, oldest first (headlines and sources as published)."""
+    w = w or words()
     if not items:
-        return "<b>The desk</b>\nNothing waits for a decision."
-    lines = [f"<b>The desk</b>: {len(items)} waiting (oldest first)"]
+        return "<b>" + w._("The desk") + "</b>\n" + w._("Nothing waits for a decision.")
+    lines = ["<b>" + w._("The desk") + "</b>: " + w._("%(count)s waiting (oldest first)", count=len(items))]
     for item in items:
         measurement = item.get("measurement") or {}
-        level = Level(int(measurement.get("level", 0))).label
-        kind = "unconfirmed report" if item["kind"] == "unconfirmed" else "held easing"
+        level = level_name(w, int(measurement.get("level", 0)))
+        kind = w._("unconfirmed report") if item["kind"] == "unconfirmed" else w._("held easing")
+        direction = word(w, DIRECTION_WORDS, str(measurement.get("direction", "")))
         lines.append(
-            f"• #{item['id']} {kind}, {esc(measurement.get('direction', ''))} {level}: "
+            f"• #{item['id']} {kind}, {esc(direction)} {level}: "
             f"{link(str(item['title']), item.get('url'))} — {esc(item['source'])}"
         )
-    lines.append("\nDecide with the buttons on each desk message.")
+    lines.append("\n" + w._("Decide with the buttons on each desk message."))
     return "\n".join(lines)
