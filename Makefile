@@ -41,7 +41,7 @@ LOCALE := bot/domain/locale
 catalogs: $(STAMP)
 	$(BIN)/pybabel extract -k NP_:1c,2 --no-location --omit-header --sort-output -o $(LOCALE)/messages.pot bot handlers jobs
 	for po in $(LOCALE)/*.po; do \
-		$(BIN)/pybabel update --no-fuzzy-matching --omit-header --ignore-obsolete -i $(LOCALE)/messages.pot -o $$po \
+		$(BIN)/pybabel update -w 120 --no-fuzzy-matching --omit-header --ignore-obsolete -i $(LOCALE)/messages.pot -o $$po \
 			-l $$(basename $$po .po); done
 	rm $(LOCALE)/messages.pot
 
