@@ -39,7 +39,7 @@ bench: $(STAMP)
 # The message catalogs: every message id of the code into bot/domain/locale/LANG.po (new ones untranslated).
 LOCALE := bot/domain/locale
 catalogs: $(STAMP)
-	$(BIN)/pybabel extract -k NP_:1c,2 --no-location --omit-header --sort-output -o $(LOCALE)/messages.pot bot handlers jobs
+	$(BIN)/pybabel extract -k NP_:1c,2 -k Problem --no-location --omit-header --sort-output -o $(LOCALE)/messages.pot bot handlers jobs
 	for po in $(LOCALE)/*.po; do \
 		$(BIN)/pybabel update -w 120 --no-fuzzy-matching --omit-header --ignore-obsolete -i $(LOCALE)/messages.pot -o $$po \
 			-l $$(basename $$po .po); done

@@ -9,8 +9,9 @@ from collections.abc import Callable
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.domain.html import esc, split_message
-from bot.domain.i18n import Words, translate_lines, words
+from bot.domain.i18n import Words, language_of, translate_lines, words
 from bot.domain.labels import KIND_WORDS, word
+from bot.domain.problems import Problem
 from bot.domain.vocab import UnknownTerm
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def problem_text(problem: Exception, w: Words) -> str:
         if problem.suggestions:
             text += w._(" Closest: %(names)s.", names=w.listing(problem.suggestions))
         return text
-    text = translate_lines(w, str(problem))
+    text = w._(problem.message, **problem.values) if isinstance(problem, Problem) else translate_lines(w, str(problem))
     return text[0].upper() + text[1:] if text else w._("That did not work.")
 
 
@@ -82,7 +83,12 @@ async def reply_problem(update: Update, problem: Exception, hint: str = "", w: W
 
 async def slow_down(update: Update, seconds: float) -> None:
     """The one answer to a sender past the command budget; the commands after it get none until it has room."""
-    text = f"Slow down: too many commands at once. I will answer again in {max(1, math.ceil(seconds))} s."
+    user = update.effective_user
+    w = words(language_of(user.language_code if user else None))
+    text = w._(
+        "Slow down: too many commands at once. I will answer again in %(seconds)s s.",
+        seconds=max(1, math.ceil(seconds)),
+    )
     if update.callback_query is not None:
         await update.callback_query.answer(text)
         return

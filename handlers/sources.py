@@ -12,6 +12,7 @@ from bot.domain import i18n
 from bot.domain.html import esc, link
 from bot.domain.i18n import N_, NP_, Words
 from bot.domain.labels import DIRECTION_WORDS, level_name, word
+from bot.domain.problems import Problem
 from bot.domain.scripts import unread_script
 from handlers.context import Context, Services, UsageError, chat_words, check_arguments
 from handlers.replies import admin_in_private, refuse_unless_admin, reply_answer, reply_html, reply_problem
@@ -131,19 +132,23 @@ async def latest(update: Update, context: Context) -> None:
 async def checknow(update: Update, context: Context) -> None:
     """Check every source, or one, now (admins only)."""
     services = context.bot_data.services
-    if await refuse_unless_admin(update, services.admins, "checknow"):
+    w = chat_words(update, services)
+    if await refuse_unless_admin(update, services.admins, "checknow", w):
         return
     try:
         wanted = _checknow_arguments(services, context.args or [])
-    except UsageError as problem:
-        await reply_problem(update, problem)
+    except (UsageError, Problem) as problem:
+        await reply_problem(update, problem, w=w)
         return
     check_now = services.check_now
     if check_now is None:
-        await reply_html(update, "Checking is not running in this process.")
+        await reply_html(update, w._("Checking is not running in this process."))
         return
-    what = ", ".join(wanted) if wanted else "every source"
-    await reply_html(update, f"Checking {esc(what)} now; the summary follows.")
+    if wanted:
+        text = w._("Checking %(sources)s now; the summary follows.", sources=esc(w.listing(wanted)))
+    else:
+        text = w._("Checking every source now; the summary follows.")
+    await reply_html(update, text)
 
     async def check_and_report() -> None:
         lines = await check_now(wanted)
@@ -160,6 +165,9 @@ def _checknow_arguments(services: Services, args: Sequence[str]) -> list[str] | 
     known = [row["id"] for row in list_sources(services.db, services.watched)]
     if len(words) > 1 or words[0] not in known:
         closest = difflib.get_close_matches(words[0], known, n=3, cutoff=0.3)
-        hint = f" Closest: {', '.join(closest)}." if closest else ""
-        raise UsageError(f"unknown source '{words[0][:40]}'.{hint}\n{CHECKNOW_USAGE}")
+        raise Problem(
+            "unknown source '%(text)s'. Closest: %(names)s. Usage: /checknow [SOURCE]",
+            text=words[0][:40],
+            names=", ".join(closest) or "—",
+        )
     return words

@@ -22,7 +22,7 @@ from tests.loopback import LoopbackServer
 from tests.test_alert_e2e import HEADLINE, feed, loopback_source
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYWORDS = {**DEFAULT_KEYWORDS, "NP_": ((1, "c"), 2)}
+KEYWORDS = {**DEFAULT_KEYWORDS, "NP_": ((1, "c"), 2), "Problem": (1,)}
 PLACEHOLDER = re.compile(r"%\((\w+)\)s|\{(\w+)")  # named %-placeholders, and the chart templates' str.format ones
 
 
@@ -182,3 +182,20 @@ async def test_a_japanese_user_subscribes_in_japanese_and_the_chat_keeps_the_lan
     assert replies[0].startswith("✅ <b>日本 · 自動車</b> を購読しました。")
     assert replies[1].startswith("<b>購読</b>\n1. 日本 · 自動車\n\n配信: 即時。")
     assert stored_language(tmp_path / "bot.db", 906) == ("ja", 0)
+
+
+def test_input_problems_from_the_domain_are_said_in_the_reader_s_language() -> None:
+    from bot.domain.timing import parse_duration
+    from handlers.replies import problem_text
+
+    try:
+        parse_duration("forever")
+    except ValueError as problem:
+        assert str(problem) == "'forever' is not a duration; use e.g. 30m, 4h, 2d"  # logs and data files: English
+        assert (
+            problem_text(problem, words("ja"))
+            == "「forever」は期間ではありません。30m、4h、2d のように指定してください"
+        )
+        assert problem_text(problem, words("zh")).startswith("“forever”不是时长")
+    else:
+        raise AssertionError("a duration of 'forever' was accepted")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from bot.domain.problems import Problem
+
 
 class Level(IntEnum):
     """How tightly an issuer controls exports of a material to a target."""
@@ -34,4 +36,4 @@ def parse_level(text: str) -> Level:
         if level.label == word:
             return level
     names = ", ".join(level.label for level in Level)
-    raise ValueError(f"unknown level '{text[:20]}'. Known levels: {names}.")
+    raise Problem("unknown level '%(text)s'. Known levels: %(names)s.", text=text[:20], names=names)

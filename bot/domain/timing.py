@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from bot.domain.alert_payloads import AlertPayload, StatusPayload
 from bot.domain.ladder import Level
+from bot.domain.problems import Problem
 
 logger = logging.getLogger(__name__)
 BANNED = int(Level.BANNED)
@@ -41,7 +42,7 @@ def parse_clock(text: str) -> dt.time:
     match = _CLOCK.fullmatch(text.strip())
     hour, minute = (int(match.group(1)), int(match.group(2) or 0)) if match else (99, 99)
     if hour > 23 or minute > 59:
-        raise ValueError(f"'{text[:20]}' is not a time of day; use HH:MM, e.g. 08:00")
+        raise Problem("'%(text)s' is not a time of day; use HH:MM, e.g. 08:00", text=text[:20])
     return dt.time(hour, minute)
 
 
@@ -49,10 +50,10 @@ def parse_window(text: str) -> tuple[dt.time, dt.time]:
     """'22:00-07:00' as (start, end); the window may wrap midnight."""
     start, separator, end = text.partition("-")
     if not separator:
-        raise ValueError(f"'{text[:20]}' is not a window; use HH:MM-HH:MM, e.g. 22:00-07:00")
+        raise Problem("'%(text)s' is not a window; use HH:MM-HH:MM, e.g. 22:00-07:00", text=text[:20])
     window = parse_clock(start), parse_clock(end)
     if window[0] == window[1]:
-        raise ValueError("the window starts and ends at the same time")
+        raise Problem("the window starts and ends at the same time")
     return window
 
 
@@ -61,10 +62,10 @@ def parse_duration(text: str) -> dt.timedelta:
     cleaned = text.strip().lower().replace(" ", "")
     parts = _DURATION.findall(cleaned)
     if not parts or "".join(n + u for n, u in parts) != cleaned:
-        raise ValueError(f"'{text[:20]}' is not a duration; use e.g. 30m, 4h, 2d")
+        raise Problem("'%(text)s' is not a duration; use e.g. 30m, 4h, 2d", text=text[:20])
     duration = dt.timedelta(seconds=sum(int(number) * _UNITS[unit[0]] for number, unit in parts))
     if not dt.timedelta(0) < duration <= MAX_MUTE:
-        raise ValueError("a mute lasts from a minute to 30 days")
+        raise Problem("a mute lasts from a minute to 30 days")
     return duration
 
 
@@ -78,7 +79,7 @@ def zone(name: str) -> zoneinfo.ZoneInfo:
     try:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone '{name[:40]}'; use e.g. UTC, Asia/Tokyo, Europe/Berlin") from None
+        raise Problem("unknown time zone '%(name)s'; use e.g. UTC, Asia/Tokyo, Europe/Berlin", name=name[:40]) from None
 
 
 def next_daily(at: dt.time, timezone: str, now: dt.datetime) -> dt.datetime:
