@@ -148,16 +148,21 @@ def _driver(part: MaterialExposure, vocabulary: Vocabulary, w: Words) -> str:
         )
     else:
         sentence = w._("%(material)s: %(share)s from China (%(source)s); %(level)s since %(date)s", **values)
-    sentence += " (" + part.status.source
     if part.status.provenance == "reported":
-        sentence += w._(", reported, not confirmed by the issuer")
-    sentence += ")"
+        sentence = w._(
+            "%(sentence)s (%(source)s, reported, not confirmed by the issuer)",
+            sentence=sentence,
+            source=part.status.source,
+        )
+    else:
+        sentence = w._("%(sentence)s (%(source)s)", sentence=sentence, source=part.status.source)
     if part.status.lapsed:
-        sentence += w._(
-            "; in force again since the suspension ran out on %(date)s, no extension seen",
+        sentence = w._(
+            "%(sentence)s; in force again since the suspension ran out on %(date)s, no extension seen",
+            sentence=sentence,
             date=w.date(part.status.lapsed),
         )
-    return sentence + w._(".")
+    return w._("%(sentence)s.", sentence=sentence)
 
 
 def _feedstock_share(table: ExposureTable, vocabulary: Vocabulary, country: str, material: str) -> Figure:
