@@ -15,7 +15,7 @@ from bot.domain.i18n import N_, Language, Words, known_language, language_of, wo
 from bot.domain.knowledge import ExposureTable
 from bot.domain.status import Status, StatusBook
 from bot.domain.values import DeskChoice
-from bot.domain.vocab import Kind, UnknownTerm, Vocabulary
+from bot.domain.vocab import Kind, Vocabulary
 from handlers.chart_book import ChartBook
 from handlers.chat_admins import ChatAdmins
 from storage.statuses import current_statuses
@@ -128,7 +128,7 @@ def split_leading(vocabulary: Vocabulary, kind: Kind, words: Sequence[str]) -> t
         if code is not None:
             return code, list(words[end:])
     first = words[0] if words else ""
-    raise UnknownTerm(kind, first, [vocabulary.label(kind, code) for code in vocabulary.suggest(kind, first)])
+    raise vocabulary.unknown(kind, first, [(kind, code) for code in vocabulary.suggest(kind, first)])
 
 
 def chat_language(update: Update, services: Services) -> Language:

@@ -69,7 +69,8 @@ def problem_text(problem: Exception, w: Words) -> str:
         shown = problem.text if len(problem.text) <= 40 else problem.text[:40] + "…"
         text = w._("Unknown %(kind)s '%(text)s'.", kind=word(w, KIND_WORDS, problem.label), text=shown)
         if problem.suggestions:
-            text += w._(" Closest: %(names)s.", names=w.listing(problem.suggestions))
+            names = problem.localized.get(w.language, problem.suggestions)
+            text += w._(" Closest: %(names)s.", names=w.listing(names))
         return text
     text = w._(problem.message, **problem.values) if isinstance(problem, Problem) else translate_lines(w, str(problem))
     return text[0].upper() + text[1:] if text else w._("That did not work.")

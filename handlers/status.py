@@ -16,7 +16,7 @@ from bot.domain.ladder import Level
 from bot.domain.measure_answers import bears_on, event_line, measure_json, measures_message
 from bot.domain.measures import Measure, measure_from_row
 from bot.domain.status import Status
-from bot.domain.vocab import Kind, UnknownTerm
+from bot.domain.vocab import Kind
 from handlers.context import Context, Services, UsageError, chat_words, check_arguments
 from handlers.replies import reply_answer
 from storage.measures import all_measures, measure_events
@@ -49,10 +49,10 @@ def parse_subject(services: Services, words: Sequence[str]) -> Subject:
         if code is not None:
             return Subject(kind, code)
     vocabulary = services.vocabulary
-    scored = [(score, vocabulary.label(kind, code)) for kind in (Kind.COUNTRY, Kind.MATERIAL)
+    scored = [(score, (kind, code)) for kind in (Kind.COUNTRY, Kind.MATERIAL)
               for code, score in vocabulary.closest(kind, text, 3)]  # fmt: skip
-    suggestions = [label for _, label in sorted(scored, key=lambda pair: -pair[0])[:4]]
-    raise UnknownTerm(Kind.COUNTRY, text, suggestions, label="country or material")
+    named = [pair for _, pair in sorted(scored, key=lambda pair: -pair[0])[:4]]
+    raise vocabulary.unknown(Kind.COUNTRY, text, named, label="country or material")
 
 
 def _applies(services: Services, subject: Subject, status: Status) -> bool:

@@ -16,7 +16,7 @@ from bot.domain.i18n import N_, Words
 from bot.domain.labels import level_name
 from bot.domain.ladder import Level, parse_level
 from bot.domain.subscription import Subscription, lapsed_note
-from bot.domain.vocab import Kind, UnknownTerm, Vocabulary
+from bot.domain.vocab import Kind, Vocabulary
 from handlers.chat_rights import refuse_non_admin
 from handlers.context import Context, Services, UsageError, chat_words, check_arguments, split_leading
 from handlers.modes import modes_line
@@ -68,8 +68,9 @@ def parse_subscribe(vocabulary: Vocabulary, args: Sequence[str]) -> Subscription
     material = vocabulary.lookup(Kind.MATERIAL, text)
     if material is not None:
         return Subscription(country, material=material, min_level=min_level)
-    suggestions = vocabulary.suggest(Kind.SECTOR, text, 2) + vocabulary.suggest(Kind.MATERIAL, text, 2)
-    raise UnknownTerm(Kind.SECTOR, text, suggestions, label="sector or material")
+    named = [(Kind.SECTOR, c) for c in vocabulary.suggest(Kind.SECTOR, text, 2)]
+    named += [(Kind.MATERIAL, c) for c in vocabulary.suggest(Kind.MATERIAL, text, 2)]
+    raise vocabulary.unknown(Kind.SECTOR, text, named, label="sector or material")
 
 
 def _split_minimum(words: list[str]) -> tuple[list[str], int]:

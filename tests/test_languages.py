@@ -12,6 +12,7 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
 from bot.domain.i18n import LANGUAGES, language_of, locale_dir, parse_language, words
+from bot.domain.vocab import Kind, Vocabulary
 from handlers.charts import chart_answer
 from handlers.context import Services
 from storage.db import open_database
@@ -199,3 +200,15 @@ def test_input_problems_from_the_domain_are_said_in_the_reader_s_language() -> N
         assert problem_text(problem, words("zh")).startswith("“forever”不是时长")
     else:
         raise AssertionError("a duration of 'forever' was accepted")
+
+
+def test_the_closest_names_after_an_unknown_word_are_in_the_reader_s_language(vocabulary: Vocabulary) -> None:
+    from handlers.replies import problem_text
+
+    try:
+        vocabulary.resolve(Kind.COUNTRY, "japn")
+    except ValueError as problem:
+        assert "Japan (JP)" in problem_text(problem, words("en"))
+        assert "日本 (JP)" in problem_text(problem, words("ja"))
+    else:
+        raise AssertionError("'japn' was taken for a country")

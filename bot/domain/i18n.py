@@ -14,7 +14,6 @@ import functools
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, get_args
 
 from babel import Locale
 from babel.dates import format_date
@@ -23,8 +22,9 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 
-Language = Literal["en", "ja", "zh"]
-LANGUAGES: tuple[Language, ...] = get_args(Language)
+from bot.domain.values import LANGUAGES as LANGUAGES
+from bot.domain.values import Language as Language
+
 DEFAULT_LANGUAGE: Language = "en"
 LOCALES: dict[Language, str] = {"en": "en", "ja": "ja", "zh": "zh_Hans_CN"}
 LANGUAGE_NAMES: dict[Language, str] = {"en": "English", "ja": "日本語", "zh": "中文（简体）"}

@@ -7,7 +7,7 @@ the words of the contract. The outbox's own words (delivery states, modes, holds
 
 from __future__ import annotations
 
-from typing import Final, Literal, TypeAlias
+from typing import Final, Literal, TypeAlias, get_args
 
 ALL: Final = "ALL"  # the target of a measure on every destination, and a subscription to every country
 
@@ -53,3 +53,7 @@ CONFIRMED: Final = "confirmed"
 DISMISSED: Final = "dismissed"
 DeskItemKind: TypeAlias = Literal["unconfirmed", "easing"]
 DeskState: TypeAlias = Literal["pending", "confirmed", "dismissed", "corroborated"]
+
+# The languages of replies (bot/domain/i18n.py reads their catalogs).
+Language = Literal["en", "ja", "zh"]
+LANGUAGES: tuple[Language, ...] = get_args(Language)

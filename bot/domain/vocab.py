@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -13,6 +13,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
 from bot.domain.datafiles import DataFileError, JsonObject, data_path, read_yaml, require_keys
+from bot.domain.values import LANGUAGES
 
 SUGGESTION_CUTOFF = 0.6  # Jaro-Winkler similarity below which a known word is no help
 
@@ -28,10 +29,18 @@ class Kind(StrEnum):
 class UnknownTerm(ValueError):
     """A word the vocabulary does not know; carries the closest known names."""
 
-    def __init__(self, kind: Kind, text: str, suggestions: list[str], label: str | None = None) -> None:
+    def __init__(
+        self,
+        kind: Kind,
+        text: str,
+        suggestions: list[str],
+        label: str | None = None,
+        localized: Mapping[str, list[str]] | None = None,
+    ) -> None:
         self.kind = kind
         self.text = text
         self.suggestions = suggestions
+        self.localized = dict(localized or {})  # language → the suggestions as that language names them
         self.label = label or str(kind)
         shown = text if len(text) <= 40 else text[:40] + "…"
         hint = f" Closest: {', '.join(suggestions)}." if suggestions else ""
@@ -86,12 +95,22 @@ class Vocabulary:
         """The code for a word, or UnknownTerm naming the closest known ones."""
         code = self.lookup(kind, text)
         if code is None:
-            raise UnknownTerm(kind, text, [self.label(kind, c) for c in self.suggest(kind, text)])
+            raise self.unknown(kind, text, [(kind, c) for c in self.suggest(kind, text)])
         return code
 
-    def label(self, kind: Kind, code: str) -> str:
-        """How a suggestion is shown: a country as 'United States (US)', other terms by the slug people type."""
-        return f"{self.countries[code].name} ({code})" if kind == Kind.COUNTRY else code
+    def unknown(
+        self, kind: Kind, text: str, named: Sequence[tuple[Kind, str]], label: str | None = None
+    ) -> UnknownTerm:
+        """The error for a word it does not know, with the closest terms named in every language of replies."""
+        localized: dict[str, list[str]] = {lang: [self.label(k, c, lang) for k, c in named] for lang in LANGUAGES}
+        return UnknownTerm(kind, text, localized["en"], label, localized)
+
+    def label(self, kind: Kind, code: str, language: str = "en") -> str:
+        """How a suggestion is shown: a country as 'United States (US)', other terms by the slug people type
+        (in Japanese and Chinese with the native name first: 'ガリウム (gallium)')."""
+        if kind == Kind.COUNTRY:
+            return f"{self.display(kind, code, language)} ({code})"
+        return code if language == "en" else f"{self.display(kind, code, language)} ({code})"
 
     def country(self, text: str) -> str:
         """The country code for a name, adjective, code or native name."""
