@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -14,7 +13,7 @@ from bot.domain.html import esc
 from bot.domain.i18n import N_, Words, words
 from bot.domain.ladder import Level
 from bot.domain.measure_answers import bears_on, event_line, measure_json, measures_message
-from bot.domain.measures import Measure, measure_from_row
+from bot.domain.measures import Measure, measure_from_row, statuses_of_measure
 from bot.domain.status import Status
 from bot.domain.vocab import Kind
 from handlers.context import Context, Services, UsageError, chat_words, check_arguments
@@ -92,7 +91,7 @@ def status_document(services: Services, args: Sequence[str]) -> JsonObject:
         status_json(status, "suspended")
         for measure in measures
         if measure.state_on(today) == "suspended"
-        for status in _suspended_statuses(measure)
+        for status in statuses_of_measure(measure, today)
         if _applies(services, subject, status)
     ]
     return {
@@ -101,31 +100,6 @@ def status_document(services: Services, args: Sequence[str]) -> JsonObject:
         "statuses": [status_json(status) for status in statuses_for(services, subject)] + suspended,
         "measures": [measure_json(measure, today) for measure in measures if measure.state_on(today) != "lifted"],
     }
-
-
-def _suspended_statuses(measure: Measure) -> list[Status]:
-    since = dt.datetime.combine(measure.state_since or measure.effective, dt.time(), tzinfo=dt.UTC)
-    return [
-        Status(
-            measure.issuer,
-            target,
-            material,
-            measure.level,
-            since,
-            measure.title,
-            measure.source,
-            measure.url,
-            measure.until,
-            measure.end_use,
-            measure.id,
-            measure.provenance,
-            measure.effective,
-            None,
-            measure.instrument,
-        )
-        for target in measure.targets
-        for material in measure.materials
-    ]
 
 
 def _subject_name(services: Services, subject: Subject, w: Words) -> str:

@@ -227,10 +227,12 @@ def apply_to_measures(
     vocabulary: Vocabulary,
     desk: Sequence[int] = (),
 ) -> list[tuple[int, StatusChange]]:
-    """Move the measures an item bears on, then the statuses; return the changes that moved effective levels."""
-    changes = apply_lapses(db, vocabulary, now)
+    """Move the measures an item bears on, then the statuses; return the changes that moved effective levels.
+
+    A suspension that ran out is left to `apply_lapses` (daily and at start): statuses derive from recorded
+    states only, so an item never moves a lapse's statuses under its own name."""
     if not moves_measures(measurement):
-        return changes
+        return []
     candidates = [
         measure_from_row(row)
         for row in measures_touching(
@@ -243,7 +245,7 @@ def apply_to_measures(
         touched = _tighten(db, candidates, measurement, cause, now, desk)
     else:
         touched = _ease(db, candidates, measurement, cause, now, vocabulary, desk)
-    return changes + (sync_statuses(db, vocabulary, now, cause, touched=touched) if touched else [])
+    return sync_statuses(db, vocabulary, now, cause, touched=touched) if touched else []
 
 
 def _all_destinations(vocabulary: Vocabulary, targets: Sequence[str]) -> set[str]:

@@ -3,23 +3,11 @@ effective level a status change moves (docs/ARCHITECTURE.md, "Effective levels")
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from bot.domain.ladder import Level
 from bot.domain.measure import Measurement
 from bot.domain.status import StatusBook
 from storage.rows import Row
 from storage.statuses import StatusChange
-
-
-@dataclass(frozen=True, slots=True)
-class Evidence:
-    """Where a measurement comes from: the item's title, link, source and stored id."""
-
-    title: str
-    url: str | None
-    source: str  # who reported it, as people should read it: the source's name
-    item_id: int | None = None
 
 
 def signal_rows(measurement: Measurement) -> list[Row]:

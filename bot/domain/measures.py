@@ -115,7 +115,7 @@ def statuses_of(measures: Iterable[Measure], today: dt.date, *, recorded_only: b
     for measure in measures:
         if not measure.in_force(today) or (recorded_only and measure.lapse_due(today)):
             continue
-        for status in _statuses_of_measure(measure, today):
+        for status in statuses_of_measure(measure, today):
             key = (status.issuer, status.target, status.material, status.end_use)
             held = best.get(key)
             if held is None or (status.level, -status.since.timestamp()) > (held.level, -held.since.timestamp()):
@@ -123,16 +123,18 @@ def statuses_of(measures: Iterable[Measure], today: dt.date, *, recorded_only: b
     return sorted(best.values(), key=lambda s: (s.issuer, s.target, s.material, s.end_use))
 
 
-def _statuses_of_measure(measure: Measure, today: dt.date) -> Iterable[Status]:
+def statuses_of_measure(measure: Measure, today: dt.date) -> Iterable[Status]:
+    """The statuses one measure states, whatever its state (a suspended one's carry the day it runs to)."""
     since = dt.datetime.combine(measure.state_since or measure.effective, dt.time(), tzinfo=dt.UTC)
     lapsed = measure.lapsed_on(today)
     if lapsed is not None:
         since = dt.datetime.combine(lapsed + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    until = measure.until if measure.state_on(today) == "suspended" else None
     for target in measure.targets:
         for material in measure.materials:
             yield Status(
                 issuer=measure.issuer, target=target, material=material, level=measure.level, since=since,
-                title=measure.title, source=measure.source, url=measure.url, until=None,
+                title=measure.title, source=measure.source, url=measure.url, until=until,
                 end_use=measure.end_use, measure=measure.id, provenance=measure.provenance,
                 effective=measure.effective, lapsed=lapsed, instrument=measure.instrument,
             )  # fmt: skip
@@ -242,17 +244,10 @@ def remaining_level(
     levels = [
         m.level
         for m in measures
-        if m.in_force(today) and m.end_use == "any" and reached & _reach_up(vocabulary, m.materials)
+        if m.in_force(today) and m.end_use == "any" and reached & covered_materials(vocabulary, m.materials)
         and any(covers_target(m, _destinations(vocabulary, t)) for t in targets)
     ]  # fmt: skip
     return max(levels, default=Level.NORMAL)
-
-
-def _reach_up(vocabulary: Vocabulary, materials: Iterable[str]) -> set[str]:
-    found: set[str] = set()
-    for material in materials:
-        found |= covered_materials(vocabulary, [material])
-    return found
 
 
 def _destinations(vocabulary: Vocabulary, target: str) -> frozenset[str]:
