@@ -1,9 +1,10 @@
 """Which addresses a fetch may connect to: checked when the connection is made, on the address connected to.
 
-The guard resolves the host itself, checks every address the name resolves to, and connects to a checked
-address, so a name that resolves to a public address when a URL is checked and to 127.0.0.1 a moment later
-(DNS rebinding) reaches nothing it should not. Numeric hosts in every form a resolver accepts (2130706433,
-127.1, 0x7f.0.0.1, 0177.0.0.1, ::ffff:127.0.0.1) are read as the address they name, never sent to DNS.
+The guard is the connector's resolver: it resolves the host itself, checks every address the name resolves to,
+and hands the connector only checked addresses to dial, so a name that resolves to a public address when a URL
+is checked and to 127.0.0.1 a moment later (DNS rebinding) reaches nothing it should not. Numeric hosts in every
+form a resolver accepts (2130706433, 127.1, 0x7f.0.0.1, 0177.0.0.1, ::ffff:127.0.0.1) are read as the address
+they name, never sent to DNS.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import socket
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Literal
 
-import httpcore
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolve = Callable[[str, int], Awaitable[list[str]]]
+Route = Callable[[str, int], tuple[str, int]]  # a checked address and port → where the connection is dialled
 Refusal = Literal["unspecified", "multicast", "link-local", "reserved", "loopback", "private"]
 
 # Reached only where the sources file says `allow_private: true` (an operator's own intranet). The others never:
@@ -119,68 +121,79 @@ def _ipv4_from_parts(numbers: list[int], host: str) -> ipaddress.IPv4Address:
     return ipaddress.IPv4Address(value << 8 * (4 - len(leading)) | last)
 
 
+class CannotResolve(OSError):
+    """A host name with no address (or a resolver that failed): another try may help."""
+
+
 async def system_resolve(host: str, port: int) -> list[str]:
     """The addresses the system resolver gives for a host name, in its order, each once."""
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
-        raise httpcore.ConnectError(f"cannot resolve {host}: {error.strerror}") from None
+        raise CannotResolve(f"cannot resolve {host}: {error.strerror}") from None
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-class AddressGuard(httpcore.AsyncNetworkBackend):
-    """httpcore's network backend, refusing addresses a fetch may not reach before any packet is sent."""
+def same_address(address: str, port: int) -> tuple[str, int]:
+    """Where a checked address is dialled: at itself."""
+    return address, port
 
-    def __init__(
-        self,
-        *,
-        allow_private: bool,
-        resolve: Resolve = system_resolve,
-        inner: httpcore.AsyncNetworkBackend | None = None,
-    ) -> None:
+
+class AddressGuard(AbstractResolver):
+    """aiohttp's resolver, refusing the addresses a fetch may not reach before any packet is sent.
+
+    The connector dials exactly the addresses this returns (no second lookup), so the address checked is the
+    address connected to. Numeric hosts never reach a resolver: the fetcher checks them with `checked_literal`.
+    """
+
+    def __init__(self, *, allow_private: bool, resolve: Resolve = system_resolve, route: Route = same_address) -> None:
         self._allow_private = allow_private
         self._resolve = resolve
-        self._inner = inner or httpcore.AnyIOBackend()
+        self._route = route  # the identity; tests forward a stand-in public address to a loopback server
+
+    def checked_literal(self, host: str) -> IPAddress | None:
+        """The address a numeric host names, if allowed (None for a name); raises AddressRefused, or
+        InvalidNumericHost for numbers that are no address."""
+        literal = literal_address(host)
+        if literal is not None:
+            self._check(host, [literal])
+        return literal
 
     async def checked_addresses(self, host: str, port: int) -> list[IPAddress]:
         """Every address of the host, each allowed; raises AddressRefused naming the first that is not."""
         try:
             literal = literal_address(host)
         except InvalidNumericHost as error:
-            raise httpcore.ConnectError(str(error)) from None
+            raise CannotResolve(str(error)) from None
         addresses = [literal] if literal is not None else _addresses(await self._resolve(host, port))
+        self._check(host, addresses)
+        if not addresses:
+            raise CannotResolve(f"cannot resolve {host}: no address")
+        return addresses
+
+    def _check(self, host: str, addresses: Iterable[IPAddress]) -> None:
         for address in addresses:
             kind = refusal(address, self._allow_private)
             if kind is not None:
                 raise AddressRefused(host, address, kind)
-        if not addresses:
-            raise httpcore.ConnectError(f"cannot resolve {host}: no address")
-        return addresses
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        """Connect to the first checked address that answers (TLS still checks the host name)."""
-        error: Exception | None = None
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        """The checked addresses of a host name, as the connector dials them (TLS still checks the host name)."""
+        results: list[ResolveResult] = []
         for address in await self.checked_addresses(host, port):
-            try:
-                return await self._inner.connect_tcp(
-                    str(address), port, timeout=timeout, local_address=local_address, socket_options=socket_options
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as failed:
-                error = failed
-        assert error is not None
-        raise error
+            dialled, dialled_port = self._route(str(address), port)
+            version = ipaddress.ip_address(dialled.split("%")[0]).version
+            results.append({
+                "hostname": host, "host": dialled, "port": dialled_port,
+                "family": socket.AF_INET6 if version == 6 else socket.AF_INET, "proto": 0, "flags": 0,
+            })  # fmt: skip
+        return results
 
-    async def sleep(self, seconds: float) -> None:
-        """As the inner backend sleeps."""
-        await self._inner.sleep(seconds)
+    async def close(self) -> None:
+        """Nothing to release: lookups go through the event loop."""
 
 
 def _addresses(found: Iterable[str]) -> list[IPAddress]:

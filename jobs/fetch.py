@@ -3,10 +3,12 @@
 Redirects are followed here, one hop at a time (each to http(s) only, never from https down to http), and every
 connection of every hop goes through an AddressGuard: loopback, private, link-local and other non-public
 addresses are refused unless the source allows private ones.
+
+The client is aiohttp: its C parser costs a fifth of the CPU per request of a pure-Python one, which is most of
+a cycle of 304s (docs/ARCHITECTURE.md, "Speed").
 """
 
-# With jobs/address_guard.py, the only modules of the project that import httpx and httpcore: the rest sees
-# FetchResult values.
+# With jobs/address_guard.py, the only modules of the project that import aiohttp: the rest sees FetchResult values.
 
 from __future__ import annotations
 
@@ -21,10 +23,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-import httpcore
-import httpx
+import aiohttp
+from yarl import URL
 
-from jobs.address_guard import AddressGuard, AddressRefused, Resolve, system_resolve
+from jobs.address_guard import (
+    AddressGuard,
+    AddressRefused,
+    InvalidNumericHost,
+    Resolve,
+    Route,
+    same_address,
+    system_resolve,
+)
 from jobs.charset import decode_body
 from jobs.inflate import BodyRefused, BoundedBody
 
@@ -39,7 +49,6 @@ _ACCEPT = (
 _ACCEPT_ENCODING = "gzip, deflate"
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_KEEPALIVE = 16
 
 Outcome = Literal["fetched", "not_modified", "failed"]
 
@@ -53,7 +62,7 @@ class FetchLimits:
     connect_timeout: float = 5.0
     read_timeout: float = 10.0  # between two reads
     total_timeout: float = 30.0  # one attempt, request to last byte
-    concurrency: int = 64  # requests in flight, all hosts together
+    concurrency: int = 128  # requests in flight, all hosts together
     per_host: int = 4
     attempts: int = 3  # tries per fetch for transient failures
     backoff_base: float = 0.5  # seconds before the second try; doubles, with jitter
@@ -102,7 +111,7 @@ class FetchResult:
     elapsed: float = 0.0
 
 
-class _Failure(Exception):
+class FetchFailure(Exception):
     """One attempt failed: why, whether another try may help, and what the server had said."""
 
     def __init__(
@@ -143,26 +152,24 @@ class _Progress:
 
 
 class Fetcher:
-    """Fetches URLs through shared clients, within FetchLimits; close it with aclose or async with."""
+    """Fetches URLs through shared sessions, within FetchLimits; close it with aclose or async with."""
 
     def __init__(
         self,
         limits: FetchLimits = FetchLimits(),
         *,
         user_agent: str = DEFAULT_USER_AGENT,
-        transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         resolve: Resolve = system_resolve,
-        network: httpcore.AsyncNetworkBackend | None = None,
+        route: Route = same_address,
     ) -> None:
         self._limits = limits
         self._user_agent = user_agent
-        self._transport = transport  # in-process (httpx.MockTransport): no network, so no guard either
         self._sleep = sleep
         self._resolve = resolve  # host name → addresses, each checked before a connection is made
-        self._network = network  # makes the connections the guard allows (default: httpcore's own)
+        self._route = route  # where a checked address is dialled (tests forward a public address to loopback)
         self._random = random.Random()
-        self._clients: dict[bool, httpx.AsyncClient] = {}  # by allow_private: each has its own guard
+        self._sessions: dict[bool, tuple[aiohttp.ClientSession, AddressGuard]] = {}  # by allow_private
         self._closed = False
         self._everywhere = asyncio.Semaphore(limits.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
@@ -172,16 +179,15 @@ class Fetcher:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        """Close the clients."""
+        """Close the sessions."""
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the shared clients (or the unused transport); fetching afterwards is an error."""
+        """Close the shared sessions; fetching afterwards is an error."""
         self._closed = True
-        for client in self._clients.values():
-            await client.aclose()
-        if not self._clients and self._transport is not None:
-            await self._transport.aclose()
+        for session, _ in self._sessions.values():
+            await session.close()
+        self._sessions.clear()
 
     async def fetch(
         self, url: str, validators: Validators = Validators(), *, allow_private: bool = False
@@ -192,15 +198,15 @@ class Fetcher:
         """
         started = time.monotonic()
         try:
-            host = _host_of(url)
-        except _Failure as failure:
+            target = _fetchable(url)
+        except FetchFailure as failure:
             return failure.result(url, started)
         attempt = 1
         while True:
             try:
-                async with self._slot(host):
-                    return await self._attempt(url, validators, started, allow_private)
-            except _Failure as failure:
+                async with self._slot(target.host or ""):
+                    return await self._attempt(url, target, validators, started, allow_private)
+            except FetchFailure as failure:
                 delay = self._retry_delay(failure, attempt)
                 if delay is None:
                     return failure.result(url, started)
@@ -216,7 +222,7 @@ class Fetcher:
         async with self._hosts[host], self._everywhere:
             yield
 
-    def _retry_delay(self, failure: _Failure, attempt: int) -> float | None:
+    def _retry_delay(self, failure: FetchFailure, attempt: int) -> float | None:
         """Seconds to wait before the next try, or None when this failure ends the fetch."""
         if not failure.transient or attempt >= self._limits.attempts:
             return None
@@ -225,114 +231,125 @@ class Fetcher:
         jitter = 0.75 + self._random.random() / 2  # ±25 %: spread out, yet each wait longer than the last
         return float(self._limits.backoff_base * 2 ** (attempt - 1) * jitter)
 
-    def _client(self, allow_private: bool) -> httpx.AsyncClient:
-        """The shared client for this kind of source, created on first use: nothing happens at construction."""
+    def _session(self, allow_private: bool) -> tuple[aiohttp.ClientSession, AddressGuard]:
+        """The shared session for this kind of source and its guard, created on first use (inside the loop)."""
         if self._closed:
             raise RuntimeError("this Fetcher is closed")
-        if self._transport is not None:
-            allow_private = True  # one client over the in-process transport
-        if allow_private not in self._clients:
-            transport = self._transport or _guarded_transport(
-                self._limits, AddressGuard(allow_private=allow_private, resolve=self._resolve, inner=self._network)
-            )
-            self._clients[allow_private] = _make_client(self._limits, self._user_agent, transport)
-        return self._clients[allow_private]
+        if allow_private not in self._sessions:
+            guard = AddressGuard(allow_private=allow_private, resolve=self._resolve, route=self._route)
+            self._sessions[allow_private] = (_make_session(self._limits, self._user_agent, guard), guard)
+        return self._sessions[allow_private]
 
-    async def _attempt(self, url: str, validators: Validators, started: float, allow_private: bool) -> FetchResult:
-        """One request, following redirects; raises _Failure."""
+    async def _attempt(
+        self, url: str, target: URL, validators: Validators, started: float, allow_private: bool
+    ) -> FetchResult:
+        """One request, following redirects; raises FetchFailure."""
         progress = _Progress()
+        session, guard = self._session(allow_private)
         try:
             async with asyncio.timeout(self._limits.total_timeout):
-                return await self._follow(url, validators, started, self._client(allow_private), progress)
+                return await self._follow(url, target, validators, started, session, guard, progress)
         except TimeoutError:
             failure = _timeout_failure(progress, self._limits.total_timeout)
-        except (httpx.HTTPError, httpx.InvalidURL) as error:
+        except aiohttp.ClientError as error:
             failure = _transport_failure(error, progress)
         except AddressRefused as refused:
-            failure = _Failure(str(refused))
-        except _Failure as raised:
+            failure = FetchFailure(str(refused))
+        except FetchFailure as raised:
             failure = raised
         failure.status_code = failure.status_code or progress.status_code
         failure.final_url = failure.final_url or progress.final_url
         raise failure
 
     async def _follow(
-        self, url: str, validators: Validators, started: float, client: httpx.AsyncClient, progress: _Progress
+        self,
+        url: str,
+        target: URL,
+        validators: Validators,
+        started: float,
+        session: aiohttp.ClientSession,
+        guard: AddressGuard,
+        progress: _Progress,
     ) -> FetchResult:
-        """GET url and the redirects it leads to, at most max_redirects of them; raises _Failure."""
-        target = httpx.URL(url)
+        """GET url and the redirects it leads to, at most max_redirects of them; raises FetchFailure."""
         for _ in range(self._limits.max_redirects + 1):
             progress.final_url = str(target)
-            async with client.stream("GET", target, headers=validators.request_headers()) as response:
-                following = redirect_target(response)
+            dialled = _numeric_host_checked(target, guard)
+            async with session.get(dialled, headers=validators.request_headers(), allow_redirects=False) as response:
+                following = redirect_target(target, response.status, response.headers.get("Location"))
                 if following is None:
-                    progress.status_code, progress.final_url = response.status_code, str(response.url)
-                    return await self._read(url, response, validators, started)
+                    progress.status_code, progress.final_url = response.status, str(target)
+                    return await self._read(url, target, response, validators, started)
             target = following
-        raise _Failure("too many redirects")
+        raise FetchFailure("too many redirects")
 
-    async def _read(self, url: str, response: httpx.Response, sent: Validators, started: float) -> FetchResult:
+    async def _read(
+        self, url: str, final: URL, response: aiohttp.ClientResponse, sent: Validators, started: float
+    ) -> FetchResult:
         """Turn a response into a result: 304, an HTTP error, or the decoded body."""
-        status = response.status_code
+        status = response.status
         if status == 304:
-            return _result("not_modified", url, response, started, validators=_kept_validators(sent, response))
+            return _result("not_modified", url, final, response, started, validators=_kept_validators(sent, response))
         if not 200 <= status < 300:
-            raise _Failure(f"HTTP {status}", transient=status in _RETRY_STATUSES, retry_after=_retry_after_of(response))
+            raise FetchFailure(
+                f"HTTP {status}", transient=status in _RETRY_STATUSES, retry_after=_retry_after_of(response)
+            )
         try:
             body = await _read_body(response, self._limits.max_bytes)
         except BodyRefused as refused:
-            raise _Failure(str(refused)) from None
-        text = decode_body(body, response.headers.get("content-type"))
-        return _result("fetched", url, response, started, validators=_validators_of(response), text=text)
+            response.close()  # the rest of the body is not wanted: the connection goes, not back to the pool
+            raise FetchFailure(str(refused)) from None
+        text = decode_body(body, response.headers.get("Content-Type"))
+        return _result("fetched", url, final, response, started, validators=_validators_of(response), text=text)
 
 
-def redirect_target(response: httpx.Response) -> httpx.URL | None:
-    """Where a redirect leads (None when the response is no redirect); raises _Failure for a refused one."""
-    location = response.headers.get("location")
-    if response.status_code not in _REDIRECT_STATUSES or not location:
+def _numeric_host_checked(target: URL, guard: AddressGuard) -> URL:
+    """The URL to request: a numeric host (2130706433, 127.1, [::ffff:127.0.0.1]) checked by the guard here, as
+    the connector dials it without a lookup, and written as the address it names; raises AddressRefused."""
+    host = target.raw_host or ""
+    try:
+        literal = guard.checked_literal(host)
+    except InvalidNumericHost as error:
+        raise FetchFailure(f"invalid URL: {error}") from None
+    if literal is None or host == literal.compressed:
+        return target
+    return target.with_host(literal.compressed)
+
+
+def redirect_target(current: URL, status: int, location: str | None) -> URL | None:
+    """Where a redirect leads (None when the response is no redirect); raises FetchFailure for a refused one."""
+    if status not in _REDIRECT_STATUSES or not location:
         return None
     try:
-        target = response.url.join(location)
-    except httpx.InvalidURL as error:
-        raise _Failure(f"redirect to an invalid URL: {error}") from None
+        target = current.join(URL(location))
+    except ValueError as error:
+        raise FetchFailure(f"redirect to an invalid URL: {error}") from None
     if target.scheme not in ("http", "https") or not target.host:
-        raise _Failure(f"redirect to a non-http(s) URL refused: {str(target)[:100]}")
-    if response.url.scheme == "https" and target.scheme == "http":
-        raise _Failure(f"redirect from https to http refused: {str(target)[:100]}")
+        raise FetchFailure(f"redirect to a non-http(s) URL refused: {str(target)[:100]}")
+    if current.scheme == "https" and target.scheme == "http":
+        raise FetchFailure(f"redirect from https to http refused: {str(target)[:100]}")
     return target
 
 
-def _guarded_transport(limits: FetchLimits, guard: AddressGuard) -> httpx.AsyncHTTPTransport:
-    """httpx's transport over a connection pool whose every connection is made through an AddressGuard."""
-    transport = httpx.AsyncHTTPTransport(trust_env=False)
-    # httpx takes no network backend, so its pool is replaced by one with the same settings and the guard;
-    # the transport still maps httpcore's errors to httpx's. trust_env=False: no proxy would see the guard.
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False),
-        max_connections=limits.concurrency,
-        max_keepalive_connections=_KEEPALIVE,
-        network_backend=guard,
-    )
-    return transport
-
-
-def _make_client(limits: FetchLimits, user_agent: str, transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
-    """One client: redirects are ours to follow; timeouts, pool size and default headers from the limits."""
-    return httpx.AsyncClient(
-        transport=transport,
-        follow_redirects=False,
-        timeout=httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout),
-        # Few idle connections: sources are minutes apart, so keep-alive rarely helps, and httpcore scans
-        # its whole pool on every request.
-        limits=httpx.Limits(max_connections=limits.concurrency, max_keepalive_connections=_KEEPALIVE),
+def _make_session(limits: FetchLimits, user_agent: str, guard: AddressGuard) -> aiohttp.ClientSession:
+    """One session: redirects are ours to follow, bodies ours to inflate (within the size limit), no cookies
+    carried from one source to another, no proxy from the environment (a proxy would not see the guard)."""
+    connector = aiohttp.TCPConnector(limit=limits.concurrency, limit_per_host=0, resolver=guard)
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=limits.connect_timeout, sock_read=limits.read_timeout),
         headers={"User-Agent": user_agent, "Accept": _ACCEPT, "Accept-Encoding": _ACCEPT_ENCODING},
+        auto_decompress=False,
+        cookie_jar=aiohttp.DummyCookieJar(),
+        trust_env=False,
     )
 
 
 def _result(
     outcome: Outcome,
     url: str,
-    response: httpx.Response,
+    final: URL,
+    response: aiohttp.ClientResponse,
     started: float,
     *,
     validators: Validators,
@@ -342,66 +359,70 @@ def _result(
     return FetchResult(
         outcome,
         url=url,
-        final_url=str(response.url),
-        status_code=response.status_code,
+        final_url=str(final),
+        status_code=response.status,
         text=text,
-        content_type=response.headers.get("content-type"),
+        content_type=response.headers.get("Content-Type"),
         validators=validators,
         elapsed=time.monotonic() - started,
     )
 
 
-def _host_of(url: str) -> str:
-    """The host that the per-host limit counts; raises _Failure for URLs that cannot be fetched."""
+def _fetchable(url: str) -> URL:
+    """The URL to fetch; raises FetchFailure for one that cannot be fetched."""
     try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL as error:
-        raise _Failure(f"invalid URL: {error}") from None
+        parsed = URL(url)
+    except (ValueError, TypeError) as error:
+        raise FetchFailure(f"invalid URL: {error}") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise _Failure("not an http(s) URL")
-    return parsed.host
+        raise FetchFailure("not an http(s) URL")
+    return parsed
 
 
-def _timeout_failure(progress: _Progress, total: float) -> _Failure:
+def _timeout_failure(progress: _Progress, total: float) -> FetchFailure:
     """The total timeout fired: before the headers another try may help, during the body it will not."""
     if progress.status_code is None:
-        return _Failure("timeout before headers", transient=True)
-    return _Failure(f"total timeout ({total:g}s) while reading the body")
+        return FetchFailure("timeout before headers", transient=True)
+    return FetchFailure(f"total timeout ({total:g}s) while reading the body")
 
 
-def _transport_failure(error: Exception, progress: _Progress) -> _Failure:
-    """Name an httpx error briefly; trouble before the headers is worth another try."""
+def _transport_failure(error: aiohttp.ClientError, progress: _Progress) -> FetchFailure:
+    """Name an aiohttp error briefly; trouble before the headers is worth another try."""
     before_headers = progress.status_code is None
-    if isinstance(error, httpx.InvalidURL | httpx.UnsupportedProtocol):
-        return _Failure(f"invalid URL: {error}")
-    if isinstance(error, httpx.ConnectTimeout):
-        return _Failure("connect timeout", transient=True)
-    if isinstance(error, httpx.ConnectError):
-        return _Failure(f"cannot connect: {error}", transient=True)
-    if isinstance(error, httpx.TimeoutException):
-        return _Failure("timeout before headers", transient=True) if before_headers else _Failure("read timeout")
-    if isinstance(error, httpx.NetworkError | httpx.RemoteProtocolError):
+    if isinstance(error, aiohttp.InvalidURL):
+        return FetchFailure(f"invalid URL: {error}")
+    if isinstance(error, aiohttp.ConnectionTimeoutError):
+        return FetchFailure("connect timeout", transient=True)
+    if isinstance(error, aiohttp.ClientConnectorError):
+        return FetchFailure(f"cannot connect: {error.os_error}", transient=True)
+    if isinstance(error, aiohttp.ServerTimeoutError):
+        return (
+            FetchFailure("timeout before headers", transient=True) if before_headers else FetchFailure("read timeout")
+        )
+    if isinstance(error, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError | aiohttp.ClientPayloadError):
         if before_headers:
-            return _Failure("connection closed before headers", transient=True)
-        return _Failure("connection reset mid-body")
-    return _Failure(f"{type(error).__name__}: {error}")
+            return FetchFailure("connection closed before headers", transient=True)
+        return FetchFailure("connection reset mid-body")
+    if isinstance(error, aiohttp.ClientResponseError):  # a response aiohttp could not read (a bad status line)
+        return FetchFailure(f"unreadable response: {error.message}", transient=before_headers)
+    return FetchFailure(f"{type(error).__name__}: {error}")
 
 
-def _validators_of(response: httpx.Response) -> Validators:
+def _validators_of(response: aiohttp.ClientResponse) -> Validators:
     """The ETag and Last-Modified the server sent."""
-    return Validators(etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"))
+    return Validators(etag=response.headers.get("ETag"), last_modified=response.headers.get("Last-Modified"))
 
 
-def _kept_validators(sent: Validators, response: httpx.Response) -> Validators:
+def _kept_validators(sent: Validators, response: aiohttp.ClientResponse) -> Validators:
     """After a 304: what the server sent again, else what we had."""
     fresh = _validators_of(response)
     return Validators(etag=fresh.etag or sent.etag, last_modified=fresh.last_modified or sent.last_modified)
 
 
-def _retry_after_of(response: httpx.Response) -> float | None:
+def _retry_after_of(response: aiohttp.ClientResponse) -> float | None:
     """Retry-After in seconds, dates measured from the server's own Date header when it sent one."""
-    server_now = _http_date(response.headers.get("date")) or datetime.now(UTC)
-    return parse_retry_after(response.headers.get("retry-after"), server_now)
+    server_now = _http_date(response.headers.get("Date")) or datetime.now(UTC)
+    return parse_retry_after(response.headers.get("Retry-After"), server_now)
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
@@ -424,15 +445,10 @@ def _http_date(value: str | None) -> datetime | None:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
-async def _read_body(response: httpx.Response, limit: int) -> bytes:
+async def _read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
     """Stream the body, decoding gzip/deflate ourselves so that the limit bounds the inflated size."""
-    reader = BoundedBody(response.headers.get("content-encoding"), limit)
-    reader.check_declared_length(response.headers.get("content-length"))
-    if response.is_stream_consumed:
-        # In-process transports (httpx.MockTransport) hand over a body already read and decoded.
-        reader = BoundedBody(None, limit)
-        reader.feed(response.content)
-    else:
-        async for chunk in response.aiter_raw():
-            reader.feed(chunk)
+    reader = BoundedBody(response.headers.get("Content-Encoding"), limit)
+    reader.check_declared_length(response.headers.get("Content-Length"))
+    async for chunk in response.content.iter_any():
+        reader.feed(chunk)
     return reader.finish()

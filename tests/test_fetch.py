@@ -8,7 +8,6 @@ import zlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 
 from jobs.charset import decode_body
@@ -122,15 +121,6 @@ async def test_redirect_is_followed(fetcher: Fetcher) -> None:
     async with serve({"/old": redirect("/new", 301), "/new": Response(200, RSS)}) as base_url:
         result = await fetcher.fetch(base_url + "/old", allow_private=True)
     assert (result.outcome, result.url, result.final_url) == ("fetched", base_url + "/old", base_url + "/new")
-
-
-async def test_mock_transport_can_stand_in_for_the_network(sleeps: RecordedSleep) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, text="hello", headers={"Content-Type": "text/plain; charset=utf-8"})
-
-    async with Fetcher(LIMITS, transport=httpx.MockTransport(handler), sleep=sleeps) as fetcher:
-        result = await fetcher.fetch("https://feeds.example.com/x")
-    assert (result.outcome, result.text, result.final_url) == ("fetched", "hello", "https://feeds.example.com/x")
 
 
 # --- HTTP errors and retries -------------------------------------------------------------------------------

@@ -1,20 +1,18 @@
 """No private fetches: the fetcher reaches loopback, private and link-local addresses only where allowed.
 
 No test here sends anything to a private, link-local or public address: names resolve through a fake resolver,
-and a fake network forwards the one public address the tests use to a loopback server (or records the attempt).
+and a fake route dials the one public address the tests use at a loopback server (and records every dial).
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
 
-import httpcore
-import httpx
 import pytest
+from yarl import URL
 
 from jobs.address_guard import AddressGuard, AddressRefused, address_kind, literal_address
-from jobs.fetch import Fetcher, FetchLimits
+from jobs.fetch import Fetcher, FetchFailure, FetchLimits, redirect_target
 from tests.loopback import LoopbackServer, Response, redirect
 
 LIMITS = FetchLimits(connect_timeout=1.0, read_timeout=1.0, total_timeout=3.0, attempts=2, backoff_base=0.01)
@@ -34,28 +32,21 @@ class FakeResolver:
         return self.answers[host]
 
 
-class FakeNetwork(httpcore.AsyncNetworkBackend):
-    """Connects loopback addresses for real, forwards PUBLIC to a loopback port, and records every attempt."""
+class FakeRoute:
+    """Where the guard's checked addresses are dialled: loopback as it is, PUBLIC at a loopback port; records every
+    dial, and fails the test on any other address."""
 
     def __init__(self, forward_port: int | None = None) -> None:
         self.forward_port = forward_port
         self.attempts: list[tuple[str, int]] = []
-        self._real = httpcore.AnyIOBackend()
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        self.attempts.append((host, port))
-        if host == PUBLIC and self.forward_port is not None:
-            return await self._real.connect_tcp("127.0.0.1", self.forward_port, timeout=timeout)
-        if ipaddress.ip_address(host).is_loopback:
-            return await self._real.connect_tcp(host, port, timeout=timeout)
-        raise AssertionError(f"a test tried to connect to {host}")
+    def __call__(self, address: str, port: int) -> tuple[str, int]:
+        self.attempts.append((address, port))
+        if address == PUBLIC and self.forward_port is not None:
+            return "127.0.0.1", self.forward_port
+        if ipaddress.ip_address(address).is_loopback:
+            return address, port
+        raise AssertionError(f"a test tried to connect to {address}")
 
 
 # --- redirects ----------------------------------------------------------------------------------------------
@@ -66,9 +57,9 @@ async def test_a_public_feed_redirecting_to_loopback_is_refused_before_connectin
         port = internal.base_url.rsplit(":", 1)[1]
         routes = {"/feed": redirect(f"http://127.0.0.1:{port}/secret")}
         async with LoopbackServer(routes) as public:
-            network = FakeNetwork(forward_port=int(public.base_url.rsplit(":", 1)[1]))
+            network = FakeRoute(forward_port=int(public.base_url.rsplit(":", 1)[1]))
             resolver = FakeResolver({"feeds.example": [PUBLIC]})
-            async with Fetcher(LIMITS, resolve=resolver, network=network) as fetcher:
+            async with Fetcher(LIMITS, resolve=resolver, route=network) as fetcher:
                 result = await fetcher.fetch("http://feeds.example/feed")
     assert result.outcome == "failed"
     assert result.error == (
@@ -94,9 +85,9 @@ async def test_an_allowed_loopback_feed_redirecting_to_another_loopback_port_is_
 async def test_a_redirect_to_a_name_of_a_private_address_is_refused_without_connecting() -> None:
     routes = {"/feed": redirect("http://intranet.example/admin")}
     async with LoopbackServer(routes) as public:
-        network = FakeNetwork(forward_port=int(public.base_url.rsplit(":", 1)[1]))
+        network = FakeRoute(forward_port=int(public.base_url.rsplit(":", 1)[1]))
         resolver = FakeResolver({"feeds.example": [PUBLIC], "intranet.example": [PUBLIC, "10.0.0.7"]})
-        async with Fetcher(LIMITS, resolve=resolver, network=network) as fetcher:
+        async with Fetcher(LIMITS, resolve=resolver, route=network) as fetcher:
             result = await fetcher.fetch("http://feeds.example/feed")
     assert result.error == (
         "refused to connect to 10.0.0.7 (the address of intranet.example): a private address; "
@@ -106,32 +97,24 @@ async def test_a_redirect_to_a_name_of_a_private_address_is_refused_without_conn
     assert resolver.asked == ["feeds.example", "intranet.example"]
 
 
-def redirecting(location: str) -> httpx.MockTransport:
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/feed":
-            return httpx.Response(302, headers={"Location": location})
-        return httpx.Response(200, text=RSS)
-
-    return httpx.MockTransport(handler)
-
-
 @pytest.mark.parametrize(
     ("location", "reason"),
     [
         ("http://feeds.example.com/plain", "redirect from https to http refused: http://feeds.example.com/plain"),
-        ("file:///etc/passwd", "redirect to a non-http(s) URL refused: file:/etc/passwd"),
+        ("file:///etc/passwd", "redirect to a non-http(s) URL refused: file:///etc/passwd"),
     ],
 )
-async def test_refused_redirects(location: str, reason: str) -> None:
-    async with Fetcher(LIMITS, transport=redirecting(location)) as fetcher:
-        result = await fetcher.fetch("https://feeds.example.com/feed")
-    assert (result.outcome, result.error) == ("failed", reason)
+def test_refused_redirects(location: str, reason: str) -> None:
+    with pytest.raises(FetchFailure) as refused:
+        redirect_target(URL("https://feeds.example.com/feed"), 302, location)
+    assert refused.value.reason == reason
 
 
-async def test_https_to_https_redirect_is_followed() -> None:
-    async with Fetcher(LIMITS, transport=redirecting("https://mirror.example.com/feed2")) as fetcher:
-        result = await fetcher.fetch("https://feeds.example.com/feed")
-    assert (result.outcome, result.final_url) == ("fetched", "https://mirror.example.com/feed2")
+def test_https_to_https_and_relative_redirects_are_followed() -> None:
+    here = URL("https://feeds.example.com/news/feed")
+    assert redirect_target(here, 301, "https://mirror.example.com/feed2") == URL("https://mirror.example.com/feed2")
+    assert redirect_target(here, 308, "../feed2") == URL("https://feeds.example.com/feed2")
+    assert redirect_target(here, 200, "https://mirror.example.com/feed2") is None  # not a redirect status
 
 
 async def test_redirects_are_counted_by_the_fetcher() -> None:
@@ -147,10 +130,10 @@ async def test_redirects_are_counted_by_the_fetcher() -> None:
 
 @pytest.mark.parametrize("host", ["2130706433", "127.1", "0x7f.0.0.1", "0177.1", "017700000001", "[::ffff:127.0.0.1]"])
 async def test_numeric_forms_of_loopback_are_refused_before_any_connection(host: str) -> None:
-    resolver, network = FakeResolver({}), FakeNetwork()
+    resolver, network = FakeResolver({}), FakeRoute()
     async with LoopbackServer({"/feed": Response(200, RSS)}) as server:
         port = server.base_url.rsplit(":", 1)[1]
-        async with Fetcher(LIMITS, resolve=resolver, network=network) as fetcher:
+        async with Fetcher(LIMITS, resolve=resolver, route=network) as fetcher:
             result = await fetcher.fetch(f"http://{host}:{port}/feed")
     assert result.outcome == "failed" and result.error is not None
     assert result.error.startswith(f"refused to connect to {literal_address(host)}")
@@ -159,20 +142,21 @@ async def test_numeric_forms_of_loopback_are_refused_before_any_connection(host:
 
 
 async def test_a_numeric_host_is_connected_to_as_the_address_it_names_when_allowed() -> None:
-    network = FakeNetwork()
+    resolver = FakeResolver({})
     async with LoopbackServer({"/feed": Response(200, RSS)}) as server:
         port = int(server.base_url.rsplit(":", 1)[1])
-        async with Fetcher(LIMITS, network=network) as fetcher:
+        async with Fetcher(LIMITS, resolve=resolver) as fetcher:
             result = await fetcher.fetch(f"http://2130706433:{port}/feed", allow_private=True)
     assert result.outcome == "fetched"
-    assert network.attempts == [("127.0.0.1", port)]
+    assert server.requests[0].headers["host"] == f"127.0.0.1:{port}"  # asked of the address it names
+    assert resolver.asked == []  # never a name to look up
 
 
 async def test_a_name_is_connected_to_at_the_address_that_was_checked() -> None:
-    resolver, network = FakeResolver({"feed.example": ["127.0.0.1"]}), FakeNetwork()
+    resolver, network = FakeResolver({"feed.example": ["127.0.0.1"]}), FakeRoute()
     async with LoopbackServer({"/feed": Response(200, RSS)}) as server:
         port = int(server.base_url.rsplit(":", 1)[1])
-        async with Fetcher(LIMITS, resolve=resolver, network=network) as fetcher:
+        async with Fetcher(LIMITS, resolve=resolver, route=network) as fetcher:
             refused = await fetcher.fetch(f"http://feed.example:{port}/feed")
             allowed = await fetcher.fetch(f"http://feed.example:{port}/feed", allow_private=True)
     assert refused.error is not None and "127.0.0.1 (the address of feed.example): a loopback" in refused.error
@@ -202,10 +186,10 @@ def test_address_kinds(address: str, kind: str | None) -> None:
 
 @pytest.mark.parametrize("address", ["169.254.169.254", "fe80::1", "224.0.0.1", "0.0.0.0", "240.0.0.1"])
 async def test_allow_private_never_opens_link_local_multicast_or_reserved(address: str) -> None:
-    network = FakeNetwork()
-    guard = AddressGuard(allow_private=True, resolve=FakeResolver({"metadata.example": [address]}), inner=network)
+    network = FakeRoute()
+    guard = AddressGuard(allow_private=True, resolve=FakeResolver({"metadata.example": [address]}), route=network)
     with pytest.raises(AddressRefused):
-        await guard.connect_tcp("metadata.example", 80)
+        await guard.resolve("metadata.example", 80)
     assert network.attempts == []
 
 
