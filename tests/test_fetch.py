@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from jobs.charset import decode_body
-from jobs.fetch import Fetcher, FetchLimits, FetchResult, Validators, parse_retry_after
+from jobs.fetch import Fetcher, FetchLimits, FetchResult, Slots, Validators, parse_retry_after
 from jobs.parse import ParsedItem, ParseError, parse_items
 from tests.loopback import (
     Exchange,
@@ -344,6 +344,45 @@ async def test_global_limit_is_kept(sleeps: RecordedSleep) -> None:
         results = await asyncio.gather(*(fetcher.fetch(server.url("/slow"), allow_private=True) for _ in range(9)))
     assert [result.outcome for result in results] == ["fetched"] * 9
     assert server.max_active == 3
+
+
+async def test_slots_are_taken_in_order_of_asking() -> None:
+    slots, order = Slots(1), []
+
+    async def take(name: str) -> None:
+        async with slots:
+            order.append(name)
+            await asyncio.sleep(0)
+
+    await asyncio.gather(*(take(name) for name in "abcde"))
+    assert order == list("abcde") and slots.free == 1
+
+
+async def test_a_cancelled_waiter_loses_no_slot() -> None:
+    slots = Slots(1)
+    async with slots:
+        waiter = asyncio.create_task(slots.__aenter__())
+        await asyncio.sleep(0)
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+    assert slots.free == 1
+
+
+async def test_a_slot_handed_to_a_waiter_cancelled_meanwhile_goes_to_the_next() -> None:
+    slots = Slots(1)
+    await slots.__aenter__()
+    first = asyncio.create_task(slots.__aenter__())
+    second = asyncio.create_task(slots.__aenter__())
+    await asyncio.sleep(0)
+    await slots.__aexit__()  # handed to the first in line ...
+    first.cancel()  # ... which is cancelled before it runs
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    await asyncio.wait_for(second, timeout=1)  # the second got it
+    assert slots.free == 0
+    await slots.__aexit__()
+    assert slots.free == 1
 
 
 # --- what the parser makes of what was fetched --------------------------------------------------------------
