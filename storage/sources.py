@@ -14,19 +14,23 @@ SourceHealth: TypeAlias = Literal["new", "ok", "degraded", "down"]  # new: never
 
 
 def sync_sources(db: Database, sources: Iterable[Row]) -> None:
-    """Insert new sources and refresh the description of known ones, keeping their state."""
-    for source in sources:
-        db.execute(
-            """INSERT INTO sources (id, name, kind, url, every_seconds) VALUES (:id, :name, :kind, :url, :every_seconds)
+    """Insert new sources and refresh the description of known ones, keeping their state (committed here unless
+    the caller holds a transaction)."""
+    with db.atomic():
+        db.conn.executemany(
+            """INSERT INTO sources (id, name, kind, url, every_seconds)
+               VALUES (:id, :name, :kind, :url, :every_seconds)
                ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, url = excluded.url,
                    every_seconds = excluded.every_seconds""",
-            {key: source[key] for key in IDENTITY},
+            ({key: source[key] for key in IDENTITY} for source in sources),
         )
 
 
 def get_source(db: Database, source_id: str) -> Row | None:
-    """One source's row, or None."""
-    return next(iter(db.query("SELECT * FROM sources WHERE id = ?", [source_id])), None)
+    """One source's row, or None (read twice per check of a source: kept to one statement)."""
+    cursor = db.conn.execute("SELECT * FROM sources WHERE id = ?", [source_id])
+    row = cursor.fetchone()
+    return None if row is None else dict(zip([column[0] for column in cursor.description], row, strict=True))
 
 
 def list_sources(db: Database, ids: Iterable[str] | None = None) -> list[Row]:
