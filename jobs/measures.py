@@ -34,6 +34,7 @@ from bot.domain.vocab import Vocabulary
 from jobs.alerts import desk_alert, follow_up
 from storage.desk import add_desk_item, decide_desk_item, pending_for_measure
 from storage.measures import (
+    add_measure_source,
     all_measures,
     measure_item_ids,
     measures_touching,
@@ -319,15 +320,18 @@ def _tighten(
             hold_for_desk(db, "unconfirmed", new, measurement, cause, now, desk)
         return [new]
     confirms = held.provenance == "reported" and new.provenance == "official"
-    if cause.source not in held.sources:  # an independent source, or the issuer itself: no person needed
+    independent = cause.source not in held.sources
+    if independent:  # an independent source, or the issuer itself: no person needed
         settle_desk(db, held.id, f"{'official source' if confirms else 'second source'}: {cause.source}", now)
-    sources = held.sources if cause.source in held.sources else (*held.sources, cause.source)
-    updated = replace(held, sources=sources, provenance="official" if confirms else held.provenance)
+    if not confirms:  # one more piece of evidence: the measure's keys, level and state stay as they are
+        add_measure_source(db, held.id, cause.source if independent else None, now.isoformat())
+        record_measure_event(db, {"measure_id": held.id, "kind": "evidence", **event})
+        return []
+    updated = replace(held, sources=(*held.sources, cause.source) if independent else held.sources,
+                      provenance="official")  # fmt: skip
     save_measure(db, to_row(updated, "live"), now.isoformat())
     earlier_items = measure_item_ids(db, held.id)
-    record_measure_event(db, {"measure_id": held.id, "kind": "confirmed" if confirms else "evidence", **event})
-    if not confirms:
-        return []
+    record_measure_event(db, {"measure_id": held.id, "kind": "confirmed", **event})
     label = updated.instrument or held.title
     payload = FollowUpPayload(measure=held.id, measure_label=label, title=cause.title, url=cause.url,
                               source=cause.source, at=now.isoformat(), item_id=cause.item_id)  # fmt: skip

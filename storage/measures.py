@@ -76,6 +76,18 @@ def save_measure(db: Database, row: Mapping[str, Any], now: str) -> None:
     )
 
 
+def add_measure_source(db: Database, measure_id: str, source: str | None, now: str) -> None:
+    """One more report of a stored measure: `source` appended to its sources (None: a source it has already),
+    the row marked as written by a live item. Its keys stay as they are. The caller holds the transaction."""
+    if source is None:
+        db.execute("UPDATE measures SET origin = 'live', updated_at = ? WHERE id = ?", [now, measure_id])
+        return
+    db.execute(
+        "UPDATE measures SET sources = json_insert(sources, '$[#]', ?), origin = 'live', updated_at = ? WHERE id = ?",
+        [source, now, measure_id],
+    )
+
+
 def record_measure_event(db: Database, event: Mapping[str, Any]) -> int:
     """Append an event to a measure's history: announced, suspended, extended, lifted, lapsed, confirmed,
     evidence, withdrawn. The caller holds the transaction."""

@@ -219,6 +219,26 @@ def test_a_reported_measure_is_one_measure_for_several_sources_and_an_official_o
     assert db.execute("SELECT chat_id FROM deliveries WHERE alert_id = ?", [confirmation["id"]]).fetchall() == [(1,)]
 
 
+def test_more_evidence_appends_a_new_source_once_and_leaves_the_measure_as_it_was(
+    vocabulary: Vocabulary, table: ExposureTable
+) -> None:
+    now = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+    db = open_database(":memory:", now)
+    check(db, vocabulary, table, "China halts dysprosium export licences for Germany, sources say", now)
+    [before] = db.query("SELECT * FROM measures")
+    keys = db.execute("SELECT * FROM measure_keys ORDER BY target, material").fetchall()
+    later = now + dt.timedelta(hours=1)
+    check(db, vocabulary, table, "China has halted dysprosium export licences for Germany, sources say", later, PRESS)
+    check(db, vocabulary, table, "China halted dysprosium export licences for Germany, sources said", later, WIRE)
+    check(db, vocabulary, table, "Dysprosium licences for Germany halted by China, sources say", later, PRESS)
+    [after] = db.query("SELECT * FROM measures")
+    assert json.loads(after.pop("sources")) == ["Wire", "Press"] and json.loads(before.pop("sources")) == ["Wire"]
+    assert after == {**before, "updated_at": later.isoformat()}
+    assert db.execute("SELECT * FROM measure_keys ORDER BY target, material").fetchall() == keys
+    events = [(e["kind"], e["source"]) for e in reversed(measure_events(db, [before["id"]]))]
+    assert events == [("reported", "Wire"), ("evidence", "Press"), ("evidence", "Wire"), ("evidence", "Press")]
+
+
 # ---------------------------------------------------------------- the measures file refuses bad entries
 
 
