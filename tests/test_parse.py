@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email.utils
+import itertools
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +22,7 @@ from jobs.parse import (
     ParseError,
     check_selector,
     clean_text,
+    common_rfc822_date,
     items_fingerprint,
     parse_date,
     parse_items,
@@ -128,6 +131,39 @@ def test_feed_dates_become_utc(guid: str, expected: datetime | None) -> None:
     item = by_guid(feed("dates.xml"))[guid]
     assert item.published == expected
     assert item.published is None or item.published.utcoffset() is not None
+
+
+def email_utils_date(value: str) -> datetime | None:
+    """What email.utils makes of an RFC 822 date, in UTC (naive taken as UTC), or None where it refuses it."""
+    try:
+        found = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
+
+
+RFC822_VARIANTS = [
+    f"{name}{day} {month} {year} {time} {zone}"
+    for name, day, month, year, time, zone in itertools.product(
+        ("", "Thu, ", "Sun, ", "thu, "),
+        ("09", "9", "31", "00", "30"),
+        ("Oct", "oct", "OCT", "Feb", "Foo"),
+        ("2025", "1899", "0001", "9999"),
+        ("16:00:00", "08:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "00:00:00"),
+        ("GMT", "UT", "UTC", "Z", "+0800", "-0000", "+0000", "-1130", "+0860", "+2359", "+2400", "-9999", "EDT"),
+    )
+]
+
+
+def test_the_common_rfc822_form_is_read_as_email_utils_reads_it() -> None:
+    read = {value: common_rfc822_date(value) for value in RFC822_VARIANTS}
+    assert all(found is None or found == email_utils_date(value) for value, found in read.items())
+    assert all(found is None or found.tzinfo is UTC for found in read.values())
+    # left to email.utils, of what it reads: only named zones other than GMT and UT, and years below 1000
+    left = [value for value, found in read.items() if found is None and email_utils_date(value) is not None]
+    assert left and all(value.endswith(" EDT") or " 0001 " in value for value in left)
+    assert read["Thu, 09 Oct 2025 16:00:00 +0800"] == datetime(2025, 10, 9, 8, 0, tzinfo=UTC)  # as feeds write it
+    assert read["9 Oct 2025 08:00 -1130"] == datetime(2025, 10, 9, 19, 30, tzinfo=UTC)
 
 
 def test_ill_formed_feed_that_still_has_entries_is_accepted() -> None:
