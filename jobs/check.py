@@ -12,7 +12,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from sqlite_utils import Database
@@ -24,7 +24,7 @@ from jobs.parse import ParsedItem, ParseError, items_fingerprint, parse_items
 from jobs.sources import SourceSpec
 from storage.items import insert_new_items
 from storage.rows import Row
-from storage.sources import SourceHealth, get_source, record_failure, record_success, sync_sources
+from storage.sources import IDENTITY, SourceHealth, get_source, record_failure, record_success, sync_sources
 
 logger = logging.getLogger(__name__)
 
@@ -216,7 +216,7 @@ class Checker:
     def register(self, sources: Iterable[SourceSpec]) -> None:
         """Make sure every source has its row."""
         with self.db.atomic():
-            sync_sources(self.db, (asdict(source) for source in sources))
+            sync_sources(self.db, ({key: getattr(source, key) for key in IDENTITY} for source in sources))
 
     async def check_all(
         self, sources: Sequence[SourceSpec], on_checked: Callable[[SourceReport], None] | None = None

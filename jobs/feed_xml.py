@@ -126,7 +126,9 @@ def _entry(element: etree._Element, base: str, *, atom: bool) -> dict[str, Any]:
     if about:
         entry["id"] = about
     for child in element.iterchildren(tag=etree.Element):
-        _read_child(entry, child, base, atom)
+        reader = _READERS.get(child.tag)  # elements nobody reads are passed over
+        if reader is not None:
+            reader(entry, child, _based(base, child), atom)
     if entry.get("guidislink"):
         entry["id"] = join_url(base, entry["id"])
     if "link" not in entry and entry.get("guidislink"):
@@ -134,13 +136,6 @@ def _entry(element: etree._Element, base: str, *, atom: bool) -> dict[str, Any]:
     if "summary" not in entry and entry.get("content"):
         entry["summary"] = entry["content"][0]["value"]
     return entry
-
-
-def _read_child(entry: dict[str, Any], child: etree._Element, base: str, atom: bool) -> None:
-    """Fold one child element into the entry (elements nobody reads are passed over)."""
-    reader = _READERS.get(child.tag)
-    if reader is not None:
-        reader(entry, child, _based(base, child), atom)
 
 
 def _read_title(entry: dict[str, Any], child: etree._Element, base: str, atom: bool) -> None:
