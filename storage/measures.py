@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from storage.rows import Row
+from storage.rows import Row, select
 
 MEASURE_COLUMNS = (
     "id", "issuer", "instrument", "title", "source", "url", "targets", "materials", "end_use", "level",
@@ -27,8 +27,7 @@ _JSON_COLUMNS = ("targets", "materials", "sources")
 
 def all_measures(db: Database) -> list[Row]:
     """Every measure, oldest first, JSON columns decoded."""
-    rows = db.query("SELECT * FROM measures ORDER BY announced, id")
-    return [_decoded(row) for row in rows]
+    return [_decoded(row) for row in select(db, "SELECT * FROM measures ORDER BY announced, id")]
 
 
 def measures_touching(db: Database, issuer: str, targets: Iterable[str], materials: Iterable[str]) -> list[Row]:
@@ -41,19 +40,19 @@ def measures_touching(db: Database, issuer: str, targets: Iterable[str], materia
                   SELECT measure_id FROM measure_keys
                   WHERE issuer = ? AND material IN ({on_material}) AND target IN ({on_target}))
               ORDER BY announced, id"""
-    return [_decoded(row) for row in db.query(sql, [issuer, *materials, *targets])]
+    return [_decoded(row) for row in select(db, sql, [issuer, *materials, *targets])]
 
 
 def suspensions_run_out(db: Database, today: str) -> list[Row]:
     """Suspended measures whose suspension ended before `today` (ISO date)."""
     sql = "SELECT * FROM measures WHERE state = 'suspended' AND until IS NOT NULL AND until < ? ORDER BY until, id"
-    return [_decoded(row) for row in db.query(sql, [today])]
+    return [_decoded(row) for row in select(db, sql, [today])]
 
 
 def get_measure(db: Database, measure_id: str) -> Row | None:
     """One measure, or None."""
-    row = next(iter(db.query("SELECT * FROM measures WHERE id = ?", [measure_id])), None)
-    return None if row is None else _decoded(row)
+    rows = select(db, "SELECT * FROM measures WHERE id = ?", [measure_id])
+    return _decoded(rows[0]) if rows else None
 
 
 def measure_ids(db: Database) -> set[str]:

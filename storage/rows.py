@@ -3,6 +3,17 @@ the domain types them as it reads them (`Status.from_row`, `measure_from_row`)."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, TypeAlias
 
+from sqlite_utils import Database
+
 Row: TypeAlias = dict[str, Any]
+
+
+def select(db: Database, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    """The rows a SELECT gives, read straight from the connection: sqlite-utils' `query` runs every statement
+    inside a savepoint of its own (three statements for one), which the checker's hot reads need not pay."""
+    cursor = db.conn.execute(sql, params)
+    keys = [column[0] for column in cursor.description]
+    return [dict(zip(keys, row, strict=True)) for row in cursor]

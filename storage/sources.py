@@ -7,7 +7,7 @@ from typing import Literal, TypeAlias
 
 from sqlite_utils import Database
 
-from storage.rows import Row
+from storage.rows import Row, select
 
 IDENTITY = ("id", "name", "kind", "url", "every_seconds")
 SourceHealth: TypeAlias = Literal["new", "ok", "degraded", "down"]  # new: never checked
@@ -28,9 +28,8 @@ def sync_sources(db: Database, sources: Iterable[Row]) -> None:
 
 def get_source(db: Database, source_id: str) -> Row | None:
     """One source's row, or None (read twice per check of a source: kept to one statement)."""
-    cursor = db.conn.execute("SELECT * FROM sources WHERE id = ?", [source_id])
-    row = cursor.fetchone()
-    return None if row is None else dict(zip([column[0] for column in cursor.description], row, strict=True))
+    rows = select(db, "SELECT * FROM sources WHERE id = ?", [source_id])
+    return rows[0] if rows else None
 
 
 def list_sources(db: Database, ids: Iterable[str] | None = None) -> list[Row]:

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 
 from sqlite_utils import Database
 
-from storage.rows import Row
+from storage.rows import Row, select
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +38,7 @@ def current_statuses(db: Database, issuer: str | None = None) -> list[Row]:
     """Every current status (of one issuer, if given), strongest first."""
     where, params = ("WHERE issuer = ?", [issuer]) if issuer else ("", [])
     sql = f"SELECT * FROM statuses {where} ORDER BY level DESC, since DESC, target, material"
-    return list(db.query(sql, params))
+    return select(db, sql, params)
 
 
 def statuses_among(db: Database, issuer: str, targets: Iterable[str], materials: Iterable[str]) -> list[Row]:
@@ -46,7 +46,7 @@ def statuses_among(db: Database, issuer: str, targets: Iterable[str], materials:
     targets, materials = list(targets), list(materials)
     marks = ", ".join("?" for _ in targets), ", ".join("?" for _ in materials)
     sql = f"SELECT * FROM statuses WHERE issuer = ? AND target IN ({marks[0]}) AND material IN ({marks[1]})"
-    return list(db.query(sql, [issuer, *targets, *materials]))
+    return select(db, sql, [issuer, *targets, *materials])
 
 
 def record_change(db: Database, change: StatusChange) -> int:

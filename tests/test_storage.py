@@ -14,6 +14,7 @@ from bot.domain.vocab import Vocabulary
 from jobs.baseline import apply_baseline
 from jobs.measures import apply_lapses
 from storage.db import connect, open_database
+from storage.rows import select
 from storage.schema import MIGRATIONS, applied_migrations, migrate
 from storage.statuses import (
     StatusChange,
@@ -93,3 +94,15 @@ def test_baseline_loads_once_and_derives_the_statuses_of_the_measures(
     assert levels[("ALL", "dysprosium", "any")] == 2  # Ann. 18/2025 was never suspended
     assert get_status(db, "CN", "US", "gallium")["lapsed"] == "2026-11-27"  # type: ignore[index]
     assert get_status(db, "CN", "JP", "dual_use")["level"] == 1  # type: ignore[index]  # entity listing: watch
+
+
+def test_select_reads_the_rows_query_reads_and_leaves_no_transaction_open(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "bot.db", NOW)
+    with db.atomic():
+        record_change(db, change(0, 2, "2026-11-29T09:00:00+00:00"))
+        record_change(db, change(2, 4, "2026-11-29T10:00:00+00:00", target="KR", until="2027-01-01"))
+    sql = "SELECT * FROM status_changes WHERE issuer = ? ORDER BY id"
+    assert select(db, sql, ["CN"]) == list(db.query(sql, ["CN"]))
+    assert [row["target"] for row in select(db, sql, ["CN"])] == ["JP", "KR"]
+    assert select(db, sql, ["US"]) == []
+    assert not db.conn.in_transaction
