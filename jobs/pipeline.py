@@ -18,10 +18,11 @@ from bot.domain.rules import Rules, load_rules
 from bot.domain.vocab import load_vocabulary
 from jobs.alerts import AlertContext, admin_alert, alerts_for_changes
 from jobs.check import HealthEvent, NewItem
-from jobs.measures import Cause, apply_to_measures
+from jobs.measures import Cause, apply_to_measures, moves_measures
 from jobs.moves import signal_rows
 from jobs.parse import ParsedItem
 from jobs.sources import SourceSpec
+from storage.rows import Row
 from storage.signals import record_signals
 from storage.statuses import StatusChange
 
@@ -40,15 +41,16 @@ class MeasuringSink:
     def __call__(self, db: Database, items: Sequence[NewItem], now: dt.datetime) -> int:
         """Handle one source's new items; return how many statuses moved."""
         changes: list[tuple[int, StatusChange]] = []
+        signals: list[tuple[int, Row]] = []
         for item in items:
             measurement = item.measurement or self.measure(item)
             if item.source.trust == "official" and measurement.relevant:
                 measurement = replace(measurement, provenance="official")  # the issuer's own page says so
-            if measurement.relevant:
-                record_signals(db, item.id, signal_rows(measurement), now.isoformat())
-            if item.fresh:
+            signals += ((item.id, row) for row in signal_rows(measurement))
+            if item.fresh and moves_measures(measurement):
                 cause = Cause(item.title, item.source.name, item.link, item.id, trust=item.source.trust)
                 changes += apply_to_measures(db, measurement, cause, now, self.alerts.vocabulary, self.alerts.desk)
+        record_signals(db, signals, now.isoformat())  # nothing of the above reads them: one statement for all
         if changes:
             alerts_for_changes(db, changes, self.alerts, now)
         return len(changes)

@@ -13,15 +13,16 @@ from storage.rows import Row
 SIGNAL_KEYS = ("issuer", "target", "material", "level", "direction", "evidence")
 
 
-def record_signals(db: Database, item_id: int, measurement_rows: Iterable[Mapping[str, Any]], now: str) -> int:
-    """Store an item's signals; return how many. Each row holds SIGNAL_KEYS, `evidence` a list of phrases.
+def record_signals(db: Database, signals: Iterable[tuple[int, Mapping[str, Any]]], now: str) -> int:
+    """Store items' signals, each an (item id, row) pair; return how many. Each row holds SIGNAL_KEYS,
+    `evidence` a list of phrases.
 
-    Runs inside the caller's transaction (the item's work commits together).
+    Runs inside the caller's transaction (the items' work commits together).
     """
     rows = [
         [item_id, row["issuer"], row["target"], row["material"], int(row["level"]), row["direction"],
          json.dumps(list(row["evidence"]), ensure_ascii=False), now]
-        for row in measurement_rows
+        for item_id, row in signals
     ]  # fmt: skip
     db.conn.executemany(
         """INSERT INTO signals (item_id, issuer, target, material, level, direction, evidence, created_at)

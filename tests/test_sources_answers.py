@@ -114,8 +114,8 @@ def test_latest_says_what_measuring_made_of_each_item_and_keeps_an_unread_script
          "published_at": "2026-11-28T01:00:00+00:00"},
     ]  # fmt: skip
     stored = insert_new_items(services.db, "mofcom", rows, NOW.isoformat())
-    record_signals(services.db, int(stored[1]["id"]), [{"issuer": "CN", "target": "US", "material": "gallium",
-                   "level": 5, "direction": "tighten", "evidence": ["bans"]}], NOW.isoformat())  # fmt: skip
+    record_signals(services.db, [(int(stored[1]["id"]), {"issuer": "CN", "target": "US", "material": "gallium",
+                   "level": 5, "direction": "tighten", "evidence": ["bans"]})], NOW.isoformat())  # fmt: skip
     lines = latest_answer(services, ["5"]).splitlines()
     assert lines[1].endswith("— <i>not read (Korean script)</i>")
     assert lines[2].endswith("— tighten banned → US")
