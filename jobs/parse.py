@@ -177,8 +177,9 @@ def clean_text(value: str | None, *, markup: bool = True) -> str:
     if markup and ("<" in value or "&" in value):
         value = _markup_to_text(value)
     # Zero-width characters survive NFKC and whitespace collapsing, and would split words for the matchers;
-    # direction controls could turn a headline around on screen.
-    value = strip_invisible(unicodedata.normalize("NFKC", value))
+    # direction controls could turn a headline around on screen. ASCII text holds neither and NFKC keeps it.
+    if not value.isascii():
+        value = strip_invisible(unicodedata.normalize("NFKC", value))
     return " ".join(value.split())
 
 

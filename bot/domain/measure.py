@@ -121,7 +121,9 @@ def prepare(title: str, summary: str, max_chars: int, simplify: Callable[[str], 
         text = html.unescape(text)
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
-    text = " ".join(text.translate(_SEPARATORS).split())[:max_chars]
+    if not text.isascii() or "-" in text or "_" in text:
+        text = text.translate(_SEPARATORS)
+    text = " ".join(text.split())[:max_chars]
     if not text.isascii() and _HAN.search(text) is not None and _KANA.search(text) is None:
         return simplify(text)
     return text
