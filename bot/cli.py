@@ -310,7 +310,7 @@ async def run_console(settings: Settings) -> None:
     from bot.console import CONSOLE_CHAT_ID, ConsoleRequest, chat_in_terminal
     from bot.lifecycle import running
 
-    local = settings.model_copy(update={"chokepoint_admins": settings.chokepoint_admins | {CONSOLE_CHAT_ID}})
+    local = replace(settings, chokepoint_admins=settings.chokepoint_admins | {CONSOLE_CHAT_ID})
     sources = load_watched_sources(settings.chokepoint_sources)
     charts = settings.chokepoint_db.parent / "charts"
     app = build_application(
