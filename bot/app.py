@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlite_utils import Database
 from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
@@ -43,6 +42,7 @@ from jobs.deliver import DeliveryWorker
 from jobs.desk import decide
 from jobs.limits import CommandBudget, RateLimiter, SendLimits
 from jobs.sources import SourceSpec
+from storage.database import Database
 from storage.heartbeats import POLL, START
 
 logger = logging.getLogger(__name__)

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
-
 from bot.domain.html import counted
 from bot.domain.rules import load_rules
 from bot.runtime import alert_context
@@ -21,6 +19,7 @@ from jobs.fetch import Fetcher
 from jobs.pipeline import MeasuringSink, SourceHealthAlerts, measure_in_worker
 from jobs.sources import SourceSpec, bundled_sources_path, load_sources
 from jobs.workers import ParserPool
+from storage.database import Database
 from storage.heartbeats import CHECK
 from storage.sources import get_source, list_sources
 

@@ -7,8 +7,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from sqlite_utils import Database
-
 from bot.domain.clock import utc_now
 from bot.domain.i18n import N_, Language, Words, known_language, language_of, words
 from bot.domain.knowledge import ExposureTable
@@ -17,6 +15,7 @@ from bot.domain.values import DeskChoice
 from bot.domain.vocab import Kind, Vocabulary
 from handlers.chart_book import ChartBook
 from handlers.chat_admins import ChatAdmins
+from storage.database import Database
 from storage.statuses import current_statuses
 from storage.subscribers import chosen_language, note_language
 
