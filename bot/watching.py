@@ -73,8 +73,7 @@ def open_watch(services: Services, sources: list[SourceSpec], notify: Callable[[
         services.db, fetcher, sink=sink, on_health=SourceHealthAlerts(services.admins), parse=pool,
         notify=notify, clock=services.clock,
     )  # fmt: skip
-    checker.register(sources)
-    return Watch(sources, fetcher, pool, checker)
+    return Watch(sources, fetcher, pool, checker)  # each check registers its sources; the schedule does too
 
 
 def summary_lines(summary: CheckSummary) -> list[str]:
@@ -104,6 +103,7 @@ def start_checks(watch: Watch, scheduler: BaseScheduler, services: Services) -> 
     from bot.heartbeat import heartbeat  # it imports the Telegram library, which `check` does without
     from jobs.schedule import schedule_checks, should_run
 
+    watch.checker.register(watch.sources)  # a new source has its row before the schedule reads when it is due
     next_checks = {row["id"]: row["next_check_at"] for row in list_sources(services.db)}
 
     beat = heartbeat(services, CHECK)
