@@ -9,6 +9,7 @@ printed, with the reason.
 
 from __future__ import annotations
 
+import compileall
 import json
 import os
 import socket
@@ -136,6 +137,14 @@ def urlwatch_cycle(urlwatch: Path, folder: Path) -> Run:
     return measure([str(urlwatch), *(part for flag, name in files.items() for part in (flag, str(folder / name)))], env)
 
 
+def compile_bytecode() -> None:
+    """Write the bytecode of chokepoint's own modules, as `pip install` does for an installed package (and did for
+    urlwatch): a checkout run under PYTHONDONTWRITEBYTECODE compiles every module again at each start, ~0.15 s
+    here that an installed chokepoint never spends."""
+    for package in ("bot", "handlers", "jobs", "storage"):
+        compileall.compile_dir(Path(__file__).parent.parent / package, quiet=1)
+
+
 def startup(folder: Path) -> float:
     """Median seconds from starting `chokepoint check` to its first request, over STARTUP_RUNS new databases."""
     times = []
@@ -181,6 +190,7 @@ def check_summaries(cold: dict[str, Any], warm: dict[str, Any]) -> None:
 
 def main() -> None:
     """`make bench peer`."""
+    compile_bytecode()
     server, port = start_server(HOSTS, DELAY_MS)
     try:
         with tempfile.TemporaryDirectory() as name:

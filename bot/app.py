@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlite_utils import Database
 from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
@@ -31,7 +30,7 @@ from bot.domain.i18n import DEFAULT_LANGUAGE, LANGUAGES, words
 from bot.domain.values import DeskChoice
 from bot.heartbeat import POLL_BEAT_EVERY, PollingRequest, heartbeat
 from bot.pacing import SharedPacing
-from bot.runtime import alert_context, close_services, open_services, quiet_noisy_loggers
+from bot.runtime import alert_context, announce_lapses_now, close_services, open_services, quiet_noisy_loggers
 from bot.telegram_sender import start_delivery, stop_delivery
 from bot.updates import ChatOrderedUpdates
 from bot.watching import Watch, check_now, open_watch, start_checks
@@ -41,9 +40,9 @@ from handlers.registry import button_handlers, commands
 from handlers.replies import slow_down
 from jobs.deliver import DeliveryWorker
 from jobs.desk import decide
-from jobs.lapses import announce_lapses
 from jobs.limits import CommandBudget, RateLimiter, SendLimits
 from jobs.sources import SourceSpec
+from storage.database import Database
 from storage.heartbeats import POLL, START
 
 logger = logging.getLogger(__name__)
@@ -175,17 +174,6 @@ def desk_decider(services: Services) -> Callable[[int, DeskChoice, str], DeskDec
         return decision
 
     return decide_now
-
-
-def announce_lapses_now(services: Services) -> list[int]:
-    """Raise the alerts of suspensions that ran out, then wake delivery; a failure is logged, never raised."""
-    try:
-        created = announce_lapses(services.db, alert_context(services), services.clock())
-    except Exception:
-        logger.exception("announcing lapsed suspensions failed")
-        return []
-    services.wake_delivery()
-    return created
 
 
 def _lapses_job(services: Services) -> Callable[[], Coroutine[Any, Any, None]]:

@@ -15,21 +15,16 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings, SettingsError, env_file_warning, load_settings
 from bot.domain.clock import utc_now
 from bot.domain.datafiles import DataFileError
 from bot.domain.health import HealthLimits, check_limit, health_verdict
 from bot.domain.html import to_plain
-from bot.domain.measure import Measurement, measure
-from bot.domain.measure_file import load_measures
-from bot.domain.measures import Measure, level_after_easing
-from bot.domain.rules import load_rules
-from bot.domain.values import EASE
-from bot.domain.vocab import Vocabulary, load_vocabulary
 from bot.progress import progress_bar, wants_progress
 from bot.runtime import (
+    announce_lapses_now,
     close_services,
     log_to_file,
     open_services,
@@ -45,8 +40,14 @@ from storage.heartbeats import heartbeats_in
 from storage.instance_lock import AlreadyRunning, InstanceLock
 from storage.schema import SchemaTooNew
 
-# The Telegram library, the application and the handlers are imported by the commands that use them: a one-shot
-# `check` starts fetching in a fraction of a second instead of after a second of imports.
+if TYPE_CHECKING:
+    from bot.domain.measure import Measurement
+    from bot.domain.measures import Measure
+    from bot.domain.vocab import Vocabulary
+
+# The Telegram library, the application, the handlers and the measuring rules are imported by the commands that
+# use them: a one-shot `check` starts fetching in a fraction of a second instead of after a second of imports
+# (tests/test_startup.py holds the heavy libraries out of its imports).
 
 logger = logging.getLogger("chokepoint")
 
@@ -160,6 +161,9 @@ def with_remaining_level(
     measurement: Measurement, measures: Sequence[Measure], vocabulary: Vocabulary, today: dt.date
 ) -> Measurement:
     """An easing's level: what its text says stays in force, else what the bundled measures leave."""
+    from bot.domain.measures import level_after_easing  # with the rules, which `classify` and `--show` load
+    from bot.domain.values import EASE
+
     if measurement.direction != EASE:
         return measurement
     return replace(measurement, level=int(level_after_easing(measures, measurement, vocabulary, today)))
@@ -185,6 +189,11 @@ def _summary(measurement: Measurement) -> str:
 
 
 def _classify(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.domain.measure import measure
+    from bot.domain.measure_file import load_measures
+    from bot.domain.rules import load_rules
+    from bot.domain.vocab import load_vocabulary
+
     vocabulary = load_vocabulary()
     rules, measures, today = load_rules(vocabulary), load_measures(vocabulary), utc_now().date()
     headlines = _stdin_lines() if args.text == ["-"] else iter([" ".join(args.text)])
@@ -224,8 +233,6 @@ async def _check_once(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with progress_bar(len(sources), sys.stdout, shown=shown) as tick:
             summary = await watch.checker.check_all(sources, lambda report: tick(report.id))
-        from bot.app import announce_lapses_now
-
         announce_lapses_now(services)  # a one-off check raises the alerts of suspensions that ran out too
     finally:
         await watch.close()
@@ -261,7 +268,11 @@ def pick_source(sources: Sequence[SourceSpec], wanted: str | None) -> SourceSpec
 async def _show_source(args: argparse.Namespace, settings: Settings) -> int:
     """Fetch one source now and print what it holds and what measuring makes of each item; nothing is stored,
     so an operator can check a selector and the reading against the live page."""
-    from jobs.check import read_source  # deferred: a plain check starts without them
+    from bot.domain.measure import measure  # deferred: a plain check starts without them
+    from bot.domain.measure_file import load_measures
+    from bot.domain.rules import load_rules
+    from bot.domain.vocab import load_vocabulary
+    from jobs.check import read_source
     from jobs.fetch import Fetcher
     from jobs.parse import ParseError
 
@@ -299,7 +310,7 @@ async def run_console(settings: Settings) -> None:
     from bot.console import CONSOLE_CHAT_ID, ConsoleRequest, chat_in_terminal
     from bot.lifecycle import running
 
-    local = settings.model_copy(update={"chokepoint_admins": settings.chokepoint_admins | {CONSOLE_CHAT_ID}})
+    local = replace(settings, chokepoint_admins=settings.chokepoint_admins | {CONSOLE_CHAT_ID})
     sources = load_watched_sources(settings.chokepoint_sources)
     charts = settings.chokepoint_db.parent / "charts"
     app = build_application(

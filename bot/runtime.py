@@ -45,6 +45,17 @@ def alert_context(services: Services) -> AlertContext:
     return AlertContext(services.vocabulary, services.table, services.desk)
 
 
+def announce_lapses_now(services: Services) -> list[int]:
+    """Raise the alerts of suspensions that ran out, then wake delivery; a failure is logged, never raised."""
+    try:
+        created = announce_lapses(services.db, alert_context(services), services.clock())
+    except Exception:
+        logger.exception("announcing lapsed suspensions failed")
+        return []
+    services.wake_delivery()
+    return created
+
+
 def prepare_database(settings: Settings, now: dt.datetime | None = None) -> None:
     """Create or migrate the database before the bot starts: SchemaTooNew or sqlite3.Error stop it there."""
     open_database(settings.chokepoint_db, now or utc_now()).close()

@@ -13,7 +13,6 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from sqlite_utils import Database
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
@@ -36,6 +35,7 @@ from jobs.deliver import (
     Transient,
 )
 from jobs.limits import RateLimiter
+from storage.database import Database
 from storage.db import connect
 from storage.outbox import database_file
 

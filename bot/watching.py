@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
-
 from bot.domain.html import counted
 from bot.domain.rules import load_rules
 from bot.runtime import alert_context
@@ -21,6 +19,7 @@ from jobs.fetch import Fetcher
 from jobs.pipeline import MeasuringSink, SourceHealthAlerts, measure_in_worker
 from jobs.sources import SourceSpec, bundled_sources_path, load_sources
 from jobs.workers import ParserPool
+from storage.database import Database
 from storage.heartbeats import CHECK
 from storage.sources import get_source, list_sources
 
@@ -74,8 +73,7 @@ def open_watch(services: Services, sources: list[SourceSpec], notify: Callable[[
         services.db, fetcher, sink=sink, on_health=SourceHealthAlerts(services.admins), parse=pool,
         notify=notify, clock=services.clock,
     )  # fmt: skip
-    checker.register(sources)
-    return Watch(sources, fetcher, pool, checker)
+    return Watch(sources, fetcher, pool, checker)  # each check registers its sources; the schedule does too
 
 
 def summary_lines(summary: CheckSummary) -> list[str]:
@@ -105,6 +103,7 @@ def start_checks(watch: Watch, scheduler: BaseScheduler, services: Services) -> 
     from bot.heartbeat import heartbeat  # it imports the Telegram library, which `check` does without
     from jobs.schedule import schedule_checks, should_run
 
+    watch.checker.register(watch.sources)  # a new source has its row before the schedule reads when it is due
     next_checks = {row["id"]: row["next_check_at"] for row in list_sources(services.db)}
 
     beat = heartbeat(services, CHECK)

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING
 
-from bot.domain.chart_render import Chart, ChartRenderer
-from bot.domain.chart_words import ChartWords
+if TYPE_CHECKING:  # the drawing modules load when the first chart is drawn or warmed (see ChartBook._default)
+    from bot.domain.chart_render import Chart, ChartRenderer
+    from bot.domain.chart_words import ChartWords
 
 logger = logging.getLogger(__name__)
 
-Renderer = Callable[[Chart, ChartWords], bytes]
+Renderer = Callable[["Chart", "ChartWords"], bytes]
 KEPT = 64  # pictures kept, the least recently asked for dropped first
 
 
@@ -28,14 +31,31 @@ class ChartBook:
     def __init__(
         self, render: Renderer | None = None, kept: int = KEPT, warm: Callable[[], None] | None = None
     ) -> None:
-        """`render` draws (a ChartRenderer's by default); `warm` prepares it (the default renderer's warm-up; none
-        for a renderer given without one)."""
-        renderer = ChartRenderer()
-        self._render = render or renderer.render
-        self._warm = warm or (renderer.warm if render is None else None)
+        """`render` draws (a ChartRenderer's by default, made on first use); `warm` prepares it (the default
+        renderer's warm-up; none for a renderer given without one)."""
+        self._renderer: ChartRenderer | None = None
+        self._making = threading.Lock()  # the first drawing and the warm-up may both ask for it, in two threads
+        self._render = render or self._default_render
+        self._warm = warm or (self._default_warm if render is None else None)
         self._kept = kept
         self._pictures: OrderedDict[Hashable, bytes] = OrderedDict()
         self._warming: asyncio.Future[None] | None = None
+
+    def _default(self) -> ChartRenderer:
+        """The default renderer, made when first asked for: the drawing modules are imported then, in a worker
+        thread, not by every process that opens the services (a one-shot `check` draws nothing)."""
+        with self._making:
+            if self._renderer is None:
+                from bot.domain.chart_render import ChartRenderer
+
+                self._renderer = ChartRenderer()
+            return self._renderer
+
+    def _default_render(self, chart: Chart, words: ChartWords) -> bytes:
+        return self._default().render(chart, words)
+
+    def _default_warm(self) -> None:
+        self._default().warm()
 
     def warm_up(self) -> None:
         """Load the drawing library and fonts in a worker thread now, so the first chart asked for is not slower

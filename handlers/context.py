@@ -7,10 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from sqlite_utils import Database
-
 from bot.domain.clock import utc_now
-from bot.domain.desk import DeskDecision
 from bot.domain.i18n import N_, Language, Words, known_language, language_of, words
 from bot.domain.knowledge import ExposureTable
 from bot.domain.status import Status, StatusBook
@@ -18,12 +15,15 @@ from bot.domain.values import DeskChoice
 from bot.domain.vocab import Kind, Vocabulary
 from handlers.chart_book import ChartBook
 from handlers.chat_admins import ChatAdmins
+from storage.database import Database
 from storage.statuses import current_statuses
 from storage.subscribers import chosen_language, note_language
 
 if TYPE_CHECKING:  # the Telegram library takes ~0.2 s to import: one-shot commands such as `check` never need it
     from telegram import Update
     from telegram.ext import CallbackContext, ExtBot
+
+    from bot.domain.desk import DeskDecision
 
 CheckNow = Callable[[Sequence[str] | None], Awaitable[list[str]]]  # source ids (None: all) → summary lines
 MAX_ARGUMENT_CHARS = 64

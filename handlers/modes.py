@@ -15,7 +15,6 @@ import zoneinfo
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from sqlite_utils import Database
 from telegram import Chat, Update
 
 from bot.domain import i18n
@@ -34,6 +33,7 @@ from bot.domain.timing import (
 from handlers.chat_rights import refuse_non_admin
 from handlers.context import Context, Services, UsageError, chat_words, check_arguments
 from handlers.replies import reply_html, reply_problem
+from storage.database import Database
 from storage.outbox import HOLD_REASONS, held_by, held_deliveries, mode_of, rehold, stamp
 from storage.rows import Row
 from storage.subscribers import get_subscriber, save_subscriber, set_digest, set_muted_until, set_quiet

@@ -26,8 +26,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
-from sqlite_utils import Database
-
 from bot.domain.alert_payloads import (
     AdminPayload,
     ChangeEntry,
@@ -48,6 +46,7 @@ from bot.domain.timing import hold_of, hold_of_timezone, placement, zone
 from bot.domain.values import ALL, EndUse, FollowUpKind, Provenance, Severity
 from bot.domain.vocab import Kind, Vocabulary
 from jobs.moves import effective_move
+from storage.database import Database
 from storage.outbox import (
     chats_alerted_for_items,
     due_digest_chats,

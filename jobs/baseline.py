@@ -13,11 +13,10 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 
-from sqlite_utils import Database
-
 from bot.domain.measures import Measure
 from bot.domain.vocab import Vocabulary
 from jobs.measures import Cause, sync_statuses, to_row
+from storage.database import Database
 from storage.measures import measure_ids, record_measure_event, save_measure
 
 logger = logging.getLogger(__name__)

@@ -6,8 +6,6 @@ import codecs
 import re
 from collections.abc import Iterator
 
-import charset_normalizer
-
 _SNIFF_BYTES = 4096
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -100,6 +98,8 @@ def _canonical(label: str | None) -> str | None:
 
 def _detected_charset(body: bytes) -> str | None:
     """charset-normalizer's best guess, widened to its superset."""
+    import charset_normalizer  # here: most bodies declare their charset or are UTF-8, and a check starts sooner
+
     match = charset_normalizer.from_bytes(body).best()
     name = _canonical(match.encoding) if match is not None else None
     return _SUPERSETS.get(name, name) if name is not None else None

@@ -15,13 +15,12 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from sqlite_utils import Database
-
 from bot.domain.datafiles import JsonObject
 from bot.domain.measure import Measurement
 from jobs.fetch import Fetcher, FetchResult, Validators
 from jobs.parse import ParsedItem, ParseError, items_fingerprint, parse_items
 from jobs.sources import SourceSpec
+from storage.database import Database
 from storage.items import insert_new_items
 from storage.rows import Row
 from storage.sources import IDENTITY, SourceHealth, get_source, record_failure, record_success, sync_sources

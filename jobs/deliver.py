@@ -27,8 +27,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlite_utils import Database
-
 from bot.domain.alert_payloads import AlertPayload, alert_kind, read_payload
 from bot.domain.alert_text import alert_buttons, alert_message
 from bot.domain.clock import utc_now
@@ -37,6 +35,7 @@ from bot.domain.values import AlertKind
 from bot.domain.vocab import Vocabulary
 from jobs.alerts import admin_alert, compose_due_digests
 from jobs.limits import RateLimiter, RetryPolicy, SendLimits
+from storage.database import Database
 from storage.outbox import (
     INSTANT,
     claim,

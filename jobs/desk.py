@@ -15,8 +15,6 @@ import datetime as dt
 from dataclasses import replace
 from typing import cast
 
-from sqlite_utils import Database
-
 from bot.domain.alert_payloads import FollowUpPayload
 from bot.domain.desk import DeskDecision
 from bot.domain.measures import measure_from_row
@@ -29,6 +27,7 @@ from jobs.measures import (
     sync_statuses,
     to_row,
 )
+from storage.database import Database
 from storage.desk import decide_desk_item, get_desk_item
 from storage.measures import get_measure, measure_item_ids, record_measure_event, save_measure
 from storage.rows import Row

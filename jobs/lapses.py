@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlite_utils import Database
-
 from jobs.alerts import AlertContext, alerts_for_changes
 from jobs.measures import apply_lapses
+from storage.database import Database
 
 
 def announce_lapses(db: Database, context: AlertContext, now: dt.datetime) -> list[int]:

@@ -21,8 +21,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Literal, TypeAlias
 
-from sqlite_utils import Database
-
 from bot.domain.alert_payloads import DeskPayload, FollowUpPayload
 from bot.domain.datafiles import JsonObject
 from bot.domain.ladder import Level
@@ -32,6 +30,7 @@ from bot.domain.status import Status, StatusBook
 from bot.domain.values import EASE, SUSPEND, TIGHTEN, DeskItemKind, Trust
 from bot.domain.vocab import Vocabulary
 from jobs.alerts import desk_alert, follow_up
+from storage.database import Database
 from storage.desk import add_desk_item, decide_desk_item, pending_for_measure
 from storage.measures import (
     add_measure_source,

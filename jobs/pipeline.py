@@ -11,8 +11,6 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from sqlite_utils import Database
-
 from bot.domain.measure import Measurement, measure
 from bot.domain.rules import Rules, load_rules
 from bot.domain.vocab import load_vocabulary
@@ -22,6 +20,7 @@ from jobs.measures import Cause, apply_to_measures, moves_measures
 from jobs.moves import signal_rows
 from jobs.parse import ParsedItem
 from jobs.sources import SourceSpec
+from storage.database import Database
 from storage.rows import Row
 from storage.signals import record_signals
 from storage.statuses import StatusChange

@@ -9,8 +9,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlite_utils import Database
-
+from storage.database import Database
 from storage.schema import migrate
 
 MEMORY = ":memory:"
@@ -47,14 +46,16 @@ class ImmediateDatabase(Database):
 def connect(path: str | Path) -> Database:
     """A connection with the pragmas every part of the bot relies on (no migration)."""
     # isolation_level IMMEDIATE: a lone write outside atomic() begins its implicit transaction IMMEDIATE too.
+    # execute_plugins=False: no sqlite-utils plugins are used, and looking for them scans every installed package.
     if str(path) == MEMORY:
-        db = ImmediateDatabase(sqlite3.connect(MEMORY, check_same_thread=False, isolation_level="IMMEDIATE"))
+        connection = sqlite3.connect(MEMORY, check_same_thread=False, isolation_level="IMMEDIATE")
+        db = ImmediateDatabase(connection, execute_plugins=False)
     else:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(
             str(path), check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level="IMMEDIATE"
         )
-        db = ImmediateDatabase(connection)
+        db = ImmediateDatabase(connection, execute_plugins=False)
         db.enable_wal()
     db.execute("PRAGMA foreign_keys = ON")
     db.execute("PRAGMA synchronous = NORMAL")

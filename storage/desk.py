@@ -6,8 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlite_utils import Database
-
+from storage.database import Database
 from storage.rows import Row
 
 PENDING = "pending"

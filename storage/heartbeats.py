@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 from typing import Literal, TypeAlias
 
-from sqlite_utils import Database
+from storage.database import Database
 
 Heartbeat: TypeAlias = Literal["start", "poll", "check"]
 START: Heartbeat = "start"

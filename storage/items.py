@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlite_utils import Database
-
+from storage.database import Database
 from storage.rows import Row
 
 COLUMNS = ("guid", "title", "summary", "link", "published_at")

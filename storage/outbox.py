@@ -16,8 +16,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, Protocol, TypeAlias
 
-from sqlite_utils import Database
-
+from storage.database import Database
 from storage.rows import Row
 
 DeliveryState: TypeAlias = Literal["pending", "sending", "sent", "failed", "dropped", "digested"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeAlias
 
-from sqlite_utils import Database
+from storage.database import Database
 
 Row: TypeAlias = dict[str, Any]
 

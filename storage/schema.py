@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlite_utils import Database
+from storage.database import Database
 
 MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-from sqlite_utils import Database
-
+from storage.database import Database
 from storage.rows import Row, select
 
 

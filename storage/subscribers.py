@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TypeAlias
 
-from sqlite_utils import Database
-
+from storage.database import Database
 from storage.rows import Row
 
 SubscriptionKey: TypeAlias = tuple[str, str, str, int]  # (country, sector, material, min_level)

@@ -81,3 +81,26 @@ def test_env_example_copied_as_is_gives_the_defaults(monkeypatch: pytest.MonkeyP
     assert settings.chokepoint_db == Path("chokepoint.db")
     assert settings.token is None
     assert settings.chokepoint_admins == frozenset()
+
+
+def test_the_environment_comes_before_dotenv_and_an_empty_value_means_unset(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        'export CHOKEPOINT_DB="from file.db"\nCHOKEPOINT_TIMEZONE=Asia/Tokyo  # a comment\nOTHER=1\n', encoding="utf-8"
+    )
+    monkeypatch.setenv("CHOKEPOINT_TIMEZONE", "Europe/Berlin")
+    monkeypatch.setenv("CHOKEPOINT_DB", "")  # empty: the file's value stands
+    monkeypatch.setenv("chokepoint_admins", "5")  # a name in any case
+    settings = load_settings(env_file)
+    assert settings.chokepoint_db == Path("from file.db")
+    assert settings.chokepoint_timezone == "Europe/Berlin"
+    assert settings.chokepoint_admins == frozenset({5})
+
+
+def test_keyword_arguments_come_first_and_are_checked_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHOKEPOINT_SEND_RATE", "10")
+    assert load_settings(None, chokepoint_send_rate=4).chokepoint_send_rate == 4
+    with pytest.raises(SettingsError, match=r"^CHOKEPOINT_SEND_RATE: "):
+        load_settings(None, chokepoint_send_rate=0)

@@ -7,8 +7,11 @@ import datetime as dt
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.watching import open_watch, start_checks
+from handlers.context import Services
 from jobs.schedule import MAX_START_SPREAD, first_run_at, guarded, is_due, schedule_checks, should_run, stagger
 from jobs.sources import SourceSpec
+from storage.sources import list_sources
 
 NOW = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.UTC)
 
@@ -82,3 +85,13 @@ def test_a_failing_source_waits_for_its_backoff_but_not_for_jitter() -> None:
     row["next_check_at"] = (failed_at + dt.timedelta(seconds=2400)).isoformat()
     assert not should_run(row, NOW + dt.timedelta(seconds=1200), 600)
     assert should_run(row, NOW + dt.timedelta(seconds=2400), 600)
+
+
+async def test_opening_the_checks_writes_nothing_and_the_schedule_registers_its_sources(services: Services) -> None:
+    watch = open_watch(services, [spec("a"), spec("b")])
+    try:
+        assert list_sources(services.db) == []  # a one-shot check registers its sources as it checks them
+        start_checks(watch, AsyncIOScheduler(timezone="UTC"), services)
+        assert [row["id"] for row in list_sources(services.db)] == ["a", "b"]
+    finally:
+        await watch.close()

@@ -14,16 +14,16 @@ import functools
 import io
 from dataclasses import dataclass
 from pathlib import Path
-
-from babel import Locale
-from babel.dates import format_date
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.numbers import format_decimal, format_percent
-from babel.support import NullTranslations, Translations
+from typing import TYPE_CHECKING
 
 from bot.domain.values import LANGUAGES as LANGUAGES
 from bot.domain.values import Language as Language
+
+# Babel is imported where a catalog is compiled or a date or number formatted: a process that never writes to
+# a person (a one-shot `check`) starts without it.
+if TYPE_CHECKING:
+    from babel import Locale
+    from babel.support import NullTranslations
 
 DEFAULT_LANGUAGE: Language = "en"
 LOCALES: dict[Language, str] = {"en": "en", "ja": "ja", "zh": "zh_Hans_CN"}
@@ -71,6 +71,8 @@ class Words:
     @property
     def locale(self) -> Locale:
         """Babel's locale for the language."""
+        from babel import Locale
+
         return Locale.parse(LOCALES[self.language])
 
     def _(self, message: str, **values: object) -> str:
@@ -94,14 +96,20 @@ class Words:
                 return self.date(dt.date.fromisoformat(day[:10]))
             except ValueError:
                 return day
+        from babel.dates import format_date
+
         return format_date(day, format=DATE_FORMATS[self.language], locale=self.locale)
 
     def number(self, value: float, pattern: str | None = None) -> str:
         """A number with the locale's separators (a CLDR `pattern` such as '0.00' fixes the decimals)."""
+        from babel.numbers import format_decimal
+
         return format_decimal(value, format=pattern, locale=self.locale)
 
     def percent(self, share: float) -> str:
         """A share (0..1) as a whole percentage."""
+        from babel.numbers import format_percent
+
         return format_percent(share, format="#,##0%", locale=self.locale)
 
     def listing(self, items: list[str]) -> str:
@@ -111,6 +119,10 @@ class Words:
 
 def compile_catalog(path: Path) -> NullTranslations:
     """A `.po` file compiled in memory (fuzzy entries are left out, as msgfmt does)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+    from babel.support import Translations
+
     with path.open("rb") as source:
         catalog = read_po(source, locale=path.stem)
     compiled = io.BytesIO()

@@ -1,0 +1,87 @@
+"""What a one-shot `chokepoint check` imports: only what checking needs, so that it starts fetching at once.
+
+The drawing library (and numpy under it), the Telegram library, the scheduler, Babel and rich are each a tenth
+of a second or more of imports that a check never uses; a module-level import of one of them anywhere on the
+check's path would quietly bring it back. These tests run whole checks in a child process and read what it
+imported: a structural check, not a timed one (`make bench peer` prints the start-up time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.loopback import Response, sequence, serve
+
+HEAVY = {"matplotlib", "numpy", "telegram", "apscheduler", "babel", "rich"}
+ITEM = "<item><title>{title}</title><link>https://example.org/{n}</link><guid>{n}</guid></item>"
+TITLES = ("Bank of Japan holds rates steady", "MOFCOM announces export ban on tungsten to Japan, effective now")
+# Runs the command line in this process, then prints the top-level packages it imported on a line of its own.
+RUN_AND_LIST = (
+    "import json, sys\nfrom bot.cli import main\ncode = main(sys.argv[1:])\n"
+    "print(json.dumps({'code': code, 'packages': sorted({name.split('.')[0] for name in sys.modules})}))"
+)
+
+
+def feed(items: int) -> str:
+    """A feed of the first `items` titles."""
+    body = "".join(ITEM.format(title=title, n=n) for n, title in enumerate(TITLES[:items]))
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{body}</channel></rss>'
+
+
+def imported_by(*args: str, env: dict[str, str], cwd: Path) -> tuple[dict[str, object], set[str]]:
+    """Run the command line in a child process: what it printed as JSON first, and the packages it imported."""
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_AND_LIST, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+    *printed, listing = done.stdout.strip().splitlines()
+    loaded = json.loads(listing)
+    assert loaded["code"] == 0, done.stderr
+    return json.loads("\n".join(printed)), set(loaded["packages"])
+
+
+async def test_a_one_shot_check_imports_no_drawing_telegram_scheduler_babel_or_rich(tmp_path: Path) -> None:
+    """A first check (every item new) and a second one that measures a new item and moves a status."""
+    env = {**os.environ, "CHOKEPOINT_DB": str(tmp_path / "check.db"), "TELEGRAM_BOT_TOKEN": ""}
+    served = sequence(*(Response(200, feed(n), {"Content-Type": "application/rss+xml"}) for n in (1, 2)))
+    async with serve({"/feed": served}) as base:
+        sources = tmp_path / "sources.yaml"
+        source = f"id: feed, name: feed, kind: rss, url: '{base}/feed', every: 10m, trust: official, issuer: CN"
+        sources.write_text(f"sources:\n  - {{{source}, allow_private: true}}\n")  # the feed is on loopback
+        runs = [
+            await asyncio.to_thread(imported_by, "check", "--json", "--sources", str(sources), env=env, cwd=tmp_path)
+            for _ in range(2)
+        ]
+    (first, first_packages), (second, second_packages) = runs
+    assert (first["new_items"], second["new_items"], second["status_changes"]) == (1, 1, 1)
+    assert HEAVY & first_packages == set()
+    assert HEAVY & second_packages == set()
+
+
+def test_the_heavy_packages_are_the_ones_the_bot_itself_imports() -> None:
+    """The check above can fail: the bot's own wiring imports each of them."""
+    code = "import sys, bot.app, bot.domain.chart_render, bot.progress\n" + (
+        "from bot.domain.i18n import words\nfrom bot.domain.chart_render import ChartRenderer\n"
+        "words('ja').date('2026-01-06'); ChartRenderer().warm()\n"
+        "from bot.progress import progress_bar\nimport io\n"
+        "with progress_bar(1, io.StringIO(), shown=True): pass\n"
+        "print(' '.join(sorted({name.split('.')[0] for name in sys.modules})))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert set(done.stdout.split()) >= HEAVY
+
+
+@pytest.mark.parametrize("first", ["storage.database", "storage.db", "handlers.context"])
+def test_sqlite_utils_comes_without_numpy_and_numpy_still_imports_after(first: str) -> None:
+    code = (
+        f"import sys, {first}\nassert 'numpy' not in sys.modules\nimport numpy, sqlite_utils.db\n"
+        "print(numpy.__name__, sqlite_utils.db.np)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.split() == ["numpy", "None"]  # numpy imports; sqlite-utils' optional use of it stays off
