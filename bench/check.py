@@ -17,7 +17,8 @@ from bot.domain.vocab import load_vocabulary
 from jobs.alerts import AlertContext
 from jobs.check import Checker, ItemSink, keep_items
 from jobs.fetch import Fetcher
-from jobs.pipeline import MeasuringSink, measure_in_worker
+from jobs.pipeline import MeasuringSink
+from jobs.reading import measure_in_worker
 from jobs.sources import SourceSpec
 from jobs.workers import ParserPool
 from storage.db import open_database

@@ -272,9 +272,9 @@ async def _show_source(args: argparse.Namespace, settings: Settings) -> int:
     from bot.domain.measure_file import load_measures
     from bot.domain.rules import load_rules
     from bot.domain.vocab import load_vocabulary
-    from jobs.check import read_source
     from jobs.fetch import Fetcher
     from jobs.parse import ParseError
+    from jobs.reading import read_source
 
     if not args.show:
         raise ValueError("--source goes with --show (a check of one source that stores nothing)")

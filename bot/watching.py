@@ -16,7 +16,8 @@ from bot.runtime import alert_context
 from handlers.context import Services
 from jobs.check import Checker, CheckSummary, ItemSink, NewItem
 from jobs.fetch import Fetcher
-from jobs.pipeline import MeasuringSink, SourceHealthAlerts, measure_in_worker
+from jobs.pipeline import MeasuringSink, SourceHealthAlerts
+from jobs.reading import measure_in_worker
 from jobs.sources import SourceSpec, bundled_sources_path, load_sources
 from jobs.workers import ParserPool
 from storage.database import Database

@@ -18,7 +18,8 @@ from typing import Literal, Protocol
 from bot.domain.datafiles import JsonObject
 from bot.domain.measure import Measurement
 from jobs.fetch import Fetcher, FetchResult, Validators
-from jobs.parse import ParsedItem, ParseError, items_fingerprint, parse_items
+from jobs.parse import ParsedItem, ParseError, items_fingerprint
+from jobs.reading import Reading, read_source
 from jobs.sources import SourceSpec
 from storage.database import Database
 from storage.items import insert_new_items
@@ -71,31 +72,7 @@ class HealthSink(Protocol):
     def __call__(self, db: Database, source: SourceSpec, event: HealthEvent, detail: str, now: dt.datetime) -> None: ...
 
 
-Annotate = Callable[[SourceSpec, ParsedItem], Measurement]
-
-
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """A parsed item and what the reader already made of it (when measuring runs there)."""
-
-    item: ParsedItem
-    measurement: Measurement | None = None
-
-
 Reader = Callable[[SourceSpec, str, str], Awaitable[list[Reading]]]
-
-
-def read_source(
-    source: SourceSpec, text: str, base_url: str, annotate: Annotate | None = None, *, slow: bool = True
-) -> list[Reading]:
-    """Parse a source's body as its kind says, and annotate each item (plain, so a worker process can run it).
-
-    With slow=False, raise SlowPath for what may take long (see parse_items).
-    """
-    items = parse_items(
-        source.kind, text, base_url=base_url, select=source.select, json_keys=source.json_keys, slow=slow
-    )
-    return [Reading(item, annotate(source, item) if annotate else None) for item in items]
 
 
 async def read_inline(source: SourceSpec, text: str, base_url: str) -> list[Reading]:

@@ -7,18 +7,15 @@ they cause commit together or not at all.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from bot.domain.measure import Measurement, measure
-from bot.domain.rules import Rules, load_rules
-from bot.domain.vocab import load_vocabulary
+from bot.domain.rules import Rules
 from jobs.alerts import AlertContext, admin_alert, alerts_for_changes
 from jobs.check import HealthEvent, NewItem
 from jobs.measures import Cause, apply_to_measures, moves_measures
 from jobs.moves import signal_rows
-from jobs.parse import ParsedItem
 from jobs.sources import SourceSpec
 from storage.database import Database
 from storage.rows import Row
@@ -57,17 +54,6 @@ class MeasuringSink:
     def measure(self, item: NewItem) -> Measurement:
         """Measure an item the reader did not measure."""
         return measure(item.title, item.summary, self.rules, default_issuer=item.source.issuer)
-
-
-@functools.cache
-def _worker_rules() -> Rules:
-    """The measuring rules of a parser worker process, loaded on its first item."""
-    return load_rules(load_vocabulary())
-
-
-def measure_in_worker(source: SourceSpec, item: ParsedItem) -> Measurement:
-    """Measure an item inside a parser worker, so that measuring runs in parallel with the event loop."""
-    return measure(item.title, item.summary, _worker_rules(), default_issuer=source.issuer)
 
 
 def window_of(now: dt.datetime) -> int:
