@@ -14,13 +14,16 @@ SourceHealth: TypeAlias = Literal["new", "ok", "degraded", "down"]  # new: never
 
 def sync_sources(db: Database, sources: Iterable[Row]) -> None:
     """Insert new sources and refresh the description of known ones, keeping their state (committed here unless
-    the caller holds a transaction)."""
+    the caller holds a transaction). An unchanged source is not written again: a thousand of them cost a
+    check ~0.1 s of page writes otherwise."""
     with db.atomic():
         db.conn.executemany(
             """INSERT INTO sources (id, name, kind, url, every_seconds)
                VALUES (:id, :name, :kind, :url, :every_seconds)
                ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, url = excluded.url,
-                   every_seconds = excluded.every_seconds""",
+                   every_seconds = excluded.every_seconds
+               WHERE (name, kind, url, every_seconds)
+                   IS NOT (excluded.name, excluded.kind, excluded.url, excluded.every_seconds)""",
             ({key: source[key] for key in IDENTITY} for source in sources),
         )
 

@@ -13,9 +13,10 @@ from bot.domain.measures import Measure
 from bot.domain.vocab import Vocabulary
 from jobs.baseline import apply_baseline
 from jobs.measures import apply_lapses
-from storage.db import connect, open_database
+from storage.db import MEMORY, connect, open_database
 from storage.rows import select
 from storage.schema import MIGRATIONS, applied_migrations, migrate
+from storage.sources import get_source, sync_sources
 from storage.statuses import (
     StatusChange,
     current_statuses,
@@ -106,3 +107,30 @@ def test_select_reads_the_rows_query_reads_and_leaves_no_transaction_open(tmp_pa
     assert [row["target"] for row in select(db, sql, ["CN"])] == ["JP", "KR"]
     assert select(db, sql, ["US"]) == []
     assert not db.conn.in_transaction
+
+
+def test_sync_sources_refreshes_a_changed_description_and_keeps_the_state() -> None:
+    db = connect(MEMORY)
+    migrate(db, NOW)
+    first = {"id": "s", "name": "Old", "kind": "rss", "url": "https://a.example/rss", "every_seconds": 600}
+    sync_sources(db, [first])
+    db.execute("UPDATE sources SET etag = 'e1', items_seen = 7 WHERE id = 's'")
+    db.conn.commit()
+    sync_sources(db, [first])  # unchanged: kept as it is
+    sync_sources(db, [{**first, "name": "New", "every_seconds": 300}])
+    row = get_source(db, "s")
+    assert row is not None
+    assert (row["name"], row["every_seconds"], row["etag"], row["items_seen"]) == ("New", 300, "e1", 7)
+
+
+def test_sync_sources_writes_no_row_for_an_unchanged_source() -> None:
+    db = connect(MEMORY)
+    migrate(db, NOW)
+    rows = [{"id": f"s{n}", "name": f"S{n}", "kind": "rss", "url": f"https://a.example/{n}", "every_seconds": 600}
+            for n in range(3)]  # fmt: skip
+    sync_sources(db, rows)
+    before = db.conn.total_changes
+    sync_sources(db, rows)
+    assert db.conn.total_changes == before
+    sync_sources(db, [{**rows[1], "url": "https://b.example/1"}])
+    assert db.conn.total_changes == before + 1
