@@ -1,8 +1,9 @@
 """Side by side with urlwatch 2.29: whole processes on 1,000 RSS feeds of 20 items, 30 loopback hosts, 50 ms each.
 
 `chokepoint check --json` and `urlwatch` each run as their own process on the same feeds: a cold cycle (a new
-database or cache, every item new) then a warm one (ETag → 304). Printed: each time, the ratio, warm sources/s,
-the peak memory of each process tree, and chokepoint's start-up (process start to its first request).
+database or cache, every item new) then a warm one (ETag → 304). Printed for each of three runs in a row: each
+time, the ratio, warm sources/s, the peak memory of each process tree, and chokepoint's start-up (process start
+to its first request); then each figure's spread over the runs against its aim.
 urlwatch goes into a temporary virtual environment; where pip cannot install it, only chokepoint's figures are
 printed, with the reason.
 """
@@ -34,6 +35,7 @@ HOSTS = 30
 DELAY_MS = 50
 URLWATCH = "urlwatch==2.29"
 STARTUP_RUNS = 5
+RUNS = 3  # the aims must hold on three runs in a row
 
 
 @dataclass(frozen=True)
@@ -188,26 +190,79 @@ def check_summaries(cold: dict[str, Any], warm: dict[str, Any]) -> None:
         raise RuntimeError(f"unexpected check results: cold {cold}, warm {warm}")
 
 
+@dataclass(frozen=True)
+class Figures:
+    """One side-by-side run's figures, against the aims of a check cycle."""
+
+    cold_ratio: float | None  # urlwatch's time over chokepoint's, whole processes
+    warm_ratio: float | None
+    warm_whole: float  # sources/s of the whole warm process
+    warm_in_process: float  # sources/s of the warm cycle as the check times itself
+    peak_mb: float
+    startup: float
+
+
+AIMS = (  # (what, the figure, the aim, higher is better)
+    ("cold vs urlwatch", lambda f: f.cold_ratio, 3.0, True),
+    ("warm vs urlwatch", lambda f: f.warm_ratio, 4.0, True),
+    ("warm sources/s, in-process", lambda f: f.warm_in_process, 1_500.0, True),
+    ("warm sources/s, whole process", lambda f: f.warm_whole, 1_500.0, True),
+    ("peak memory of the tree, MB", lambda f: f.peak_mb, 150.0, False),
+    ("start-up to the first request, s", lambda f: f.startup, 0.3, False),
+)
+
+
+def one_run(folder: Path, urls: Sequence[str], urlwatch: Path | None) -> Figures:
+    """A cold and a warm cycle of each tool, each in a new database or cache in FOLDER; the start-up."""
+    folder.mkdir()
+    (folder / "s.yaml").write_text(sources_yaml(urls))
+    (folder / "urls.yaml").write_text(urls_yaml(urls))
+    cold, cold_summary = chokepoint_cycle(folder)
+    other_cold = urlwatch_cycle(urlwatch, folder) if urlwatch else None
+    warm, warm_summary = chokepoint_cycle(folder)
+    other_warm = urlwatch_cycle(urlwatch, folder) if urlwatch else None
+    check_summaries(cold_summary, warm_summary)
+    theirs = (other_cold, other_warm) if other_cold and other_warm else None
+    report((cold, warm), (cold_summary, warm_summary), theirs)
+    first = startup(folder)
+    print(f"start-up of `chokepoint check` to its first request: {first:.2f} s (median of {STARTUP_RUNS})")
+    return Figures(
+        cold_ratio=other_cold.seconds / cold.seconds if other_cold else None,
+        warm_ratio=other_warm.seconds / warm.seconds if other_warm else None,
+        warm_whole=FEEDS / warm.seconds,
+        warm_in_process=FEEDS / float(warm_summary["seconds"]),
+        peak_mb=max(cold.peak_mb, warm.peak_mb),
+        startup=first,
+    )
+
+
+def spread(runs: Sequence[Figures]) -> None:
+    """Each aim: its lowest and highest figure over the runs, and whether every run met it."""
+    print(f"\nover {len(runs)} runs in a row:")
+    for name, figure, aim, higher in AIMS:
+        values = [value for value in (figure(run) for run in runs) if value is not None]
+        if not values:
+            print(f"  {name:34s} -")
+            continue
+        met = all(value >= aim if higher else value <= aim for value in values)
+        shown = f"{min(values):,.2f}–{max(values):,.2f}"
+        print(f"  {name:34s} {shown:>17s}  aim {'≥' if higher else '≤'} {aim:g}: {'met' if met else 'not met'}")
+
+
 def main() -> None:
-    """`make bench peer`."""
+    """`make bench peer`: RUNS side-by-side runs in a row, then the spread of each figure against its aim."""
     compile_bytecode()
     server, port = start_server(HOSTS, DELAY_MS)
     try:
         with tempfile.TemporaryDirectory() as name:
             folder = Path(name)
             urls = feed_urls(port)
-            (folder / "s.yaml").write_text(sources_yaml(urls))
-            (folder / "urls.yaml").write_text(urls_yaml(urls))
             urlwatch = install_urlwatch(folder)
-            cold, cold_summary = chokepoint_cycle(folder)
-            other_cold = urlwatch_cycle(urlwatch, folder) if urlwatch else None
-            warm, warm_summary = chokepoint_cycle(folder)
-            other_warm = urlwatch_cycle(urlwatch, folder) if urlwatch else None
-            check_summaries(cold_summary, warm_summary)
-            theirs = (other_cold, other_warm) if other_cold and other_warm else None
-            report((cold, warm), (cold_summary, warm_summary), theirs)
-            first = startup(folder)
-            print(f"start-up of `chokepoint check` to its first request: {first:.2f} s (median of {STARTUP_RUNS})")
+            runs = []
+            for n in range(RUNS):
+                print(f"\nrun {n + 1} of {RUNS}")
+                runs.append(one_run(folder / f"run-{n}", urls, urlwatch))
+            spread(runs)
     finally:
         if server.stdin:
             server.stdin.close()
