@@ -245,8 +245,13 @@ def spread(runs: Sequence[Figures]) -> None:
             print(f"  {name:34s} -")
             continue
         met = all(value >= aim if higher else value <= aim for value in values)
-        shown = f"{min(values):,.2f}–{max(values):,.2f}"
+        shown = f"{_figure(min(values))}–{_figure(max(values))}"
         print(f"  {name:34s} {shown:>17s}  aim {'≥' if higher else '≤'} {aim:g}: {'met' if met else 'not met'}")
+
+
+def _figure(value: float) -> str:
+    """A figure as the spread shows it: whole numbers from 100 on."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:.2f}"
 
 
 def main() -> None:
