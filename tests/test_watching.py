@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from bot.watching import SinkOnFirstItems
-from jobs.check import NewItem
+from jobs.check import ItemSink, NewItem
 from storage.database import Database
 from storage.db import MEMORY, connect
 
@@ -21,11 +21,11 @@ def test_the_sink_is_built_on_its_first_items_and_once() -> None:
         handed.append(len(items))
         return len(items)
 
-    def build() -> object:
+    def build() -> ItemSink:
         built.append(1)
         return sink
 
-    lazy = SinkOnFirstItems(build)  # type: ignore[arg-type]
+    lazy = SinkOnFirstItems(build)
     assert built == []  # a cycle of 304s never calls it, so never builds it
     db = connect(MEMORY)
     assert (lazy(db, [], NOW), lazy(db, [], NOW)) == (0, 0)
