@@ -17,6 +17,7 @@ import contextlib
 import email.utils
 import logging
 import random
+import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -50,6 +51,7 @@ _ACCEPT = (
 _ACCEPT_ENCODING = "gzip, deflate"
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 Outcome = Literal["fetched", "not_modified", "failed"]
 
@@ -89,11 +91,17 @@ class Validators:
     def request_headers(self) -> dict[str, str]:
         """If-None-Match and If-Modified-Since for the validators present."""
         headers = {}
-        if self.etag:
+        if self.etag and _sendable(self.etag):
             headers["If-None-Match"] = self.etag
-        if self.last_modified:
+        if self.last_modified and _sendable(self.last_modified):
             headers["If-Modified-Since"] = self.last_modified
         return headers
+
+
+def _sendable(value: str) -> bool:
+    """Whether a header value holds no control character but tab: aiohttp reads such values in a response, yet
+    raises ValueError rather than send one (RFC 9110, section 5.5)."""
+    return _CONTROL.search(value) is None
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,6 +117,23 @@ async def test_304_without_validators_in_the_answer_keeps_ours(fetcher: Fetcher)
     assert (result.outcome, result.validators) == ("not_modified", Validators(etag='"old"'))
 
 
+async def test_validators_with_a_control_character_are_not_sent_back(fetcher: Fetcher) -> None:
+    # aiohttp reads such a header but refuses to send it (a ValueError): sent back, it would break every later
+    # fetch of the source, whose validators are stored.
+    route = Response(200, RSS, {"ETag": '"v\x01"', "Last-Modified": "Thu, 09 Oct 2025 08:00:00 GMT\x7f"})
+    async with LoopbackServer({"/feed": route}) as server:
+        first = await fetcher.fetch(server.url("/feed"), allow_private=True)
+        second = await fetcher.fetch(server.url("/feed"), first.validators, allow_private=True)
+    assert first.validators == Validators('"v\x01"', "Thu, 09 Oct 2025 08:00:00 GMT\x7f")
+    assert (second.outcome, second.text) == ("fetched", RSS)
+    assert "if-none-match" not in server.requests[1].headers
+    assert "if-modified-since" not in server.requests[1].headers
+
+
+def test_only_sendable_validators_are_request_headers() -> None:
+    assert Validators('"a\tb"', "x\ny").request_headers() == {"If-None-Match": '"a\tb"'}
+
+
 async def test_redirect_is_followed(fetcher: Fetcher) -> None:
     async with serve({"/old": redirect("/new", 301), "/new": Response(200, RSS)}) as base_url:
         result = await fetcher.fetch(base_url + "/old", allow_private=True)
