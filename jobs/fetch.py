@@ -374,9 +374,10 @@ def redirect_target(current: URL, status: int, location: str | None) -> URL | No
         return None
     try:
         target = current.join(URL(location))
+        host = target.host  # decodes punycode: xn-- that decodes to no name raises UnicodeError
     except ValueError as error:
         raise FetchFailure(f"redirect to an invalid URL: {error}") from None
-    if target.scheme not in ("http", "https") or not target.host:
+    if target.scheme not in ("http", "https") or not host:
         raise FetchFailure(f"redirect to a non-http(s) URL refused: {str(target)[:100]}")
     if current.scheme == "https" and target.scheme == "http":
         raise FetchFailure(f"redirect from https to http refused: {str(target)[:100]}")
@@ -424,9 +425,10 @@ def _fetchable(url: str) -> URL:
     """The URL to fetch; raises FetchFailure for one that cannot be fetched."""
     try:
         parsed = URL(url)
+        host = parsed.host  # decodes punycode: xn-- that decodes to no name raises UnicodeError
     except (ValueError, TypeError) as error:
         raise FetchFailure(f"invalid URL: {error}") from None
-    if parsed.scheme not in ("http", "https") or not parsed.host:
+    if parsed.scheme not in ("http", "https") or not host:
         raise FetchFailure("not an http(s) URL")
     return parsed
 

@@ -244,6 +244,8 @@ async def test_connection_refused_is_retried_then_fails(fetcher: Fetcher, sleeps
         ("not a url", "not an http(s) URL"),
         ("http://", "not an http(s) URL"),
         ("http://[::1", "invalid URL: "),
+        ("http://xn--/feed", "invalid URL: "),  # punycode that decodes to no name
+        ("http://a.xn--a/feed", "invalid URL: "),
     ],
 )
 async def test_unfetchable_urls_fail_without_a_request(fetcher: Fetcher, url: str, error: str) -> None:

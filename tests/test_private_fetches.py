@@ -110,6 +110,15 @@ def test_refused_redirects(location: str, reason: str) -> None:
     assert refused.value.reason == reason
 
 
+@pytest.mark.parametrize("location", ["http://xn--/feed", "https://feeds.xn--a/feed"])
+async def test_a_redirect_to_a_host_that_is_no_name_fails_the_fetch(location: str) -> None:
+    async with LoopbackServer({"/feed": redirect(location)}) as server, Fetcher(LIMITS) as fetcher:
+        result = await fetcher.fetch(server.url("/feed"), allow_private=True)
+    assert result.outcome == "failed" and result.error is not None
+    assert result.error.startswith("redirect to an invalid URL: ")
+    assert len(server.requests) == 1
+
+
 def test_https_to_https_and_relative_redirects_are_followed() -> None:
     here = URL("https://feeds.example.com/news/feed")
     assert redirect_target(here, 301, "https://mirror.example.com/feed2") == URL("https://mirror.example.com/feed2")
