@@ -301,10 +301,10 @@ class Fetcher:
         try:
             async with asyncio.timeout(self._limits.total_timeout):
                 return await self._follow(url, target, validators, started, session, guard, progress)
+        except aiohttp.ClientError as error:  # first: aiohttp's connect and read timeouts are TimeoutErrors too
+            failure = _transport_failure(error, progress)
         except TimeoutError:
             failure = _timeout_failure(progress, self._limits.total_timeout)
-        except aiohttp.ClientError as error:
-            failure = _transport_failure(error, progress)
         except AddressRefused as refused:
             failure = FetchFailure(str(refused))
         except FetchFailure as raised:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import zlib
 from collections.abc import AsyncIterator, Callable
@@ -213,6 +214,35 @@ async def test_dripping_body_is_cut_by_the_total_timeout() -> None:
     assert result.status_code == 200
     assert len(server.requests) == 1  # a body that was coming is not fetched again
     assert server.exchanges[0].bytes_written < 1000
+
+
+async def test_a_body_that_stops_coming_is_cut_by_the_read_timeout() -> None:
+    async def stall(request: Request, exchange: Exchange) -> None:
+        await exchange.send_head(200, {"Content-Length": "1000"})
+        await exchange.write(b"x" * 10)
+        await exchange.wait_for_disconnect()
+
+    limits = FetchLimits(read_timeout=0.2, total_timeout=5.0, attempts=3)
+    result, server = await fetch_once("/feed", stall, limits)
+    assert (result.outcome, result.error, result.status_code) == ("failed", "read timeout", 200)
+    assert len(server.requests) == 1  # a body that was coming is not fetched again
+
+
+async def test_a_connection_that_is_never_accepted_is_a_connect_timeout(sleeps: RecordedSleep) -> None:
+    limits = FetchLimits(connect_timeout=0.2, total_timeout=5.0, attempts=2, backoff_base=0.01)
+    with socket.socket() as listener, contextlib.ExitStack() as fillers:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)  # never accepted: once the queue is full, the kernel leaves further handshakes unanswered
+        port = listener.getsockname()[1]
+        for _ in range(3):
+            filler = fillers.enter_context(socket.socket())
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect(("127.0.0.1", port))
+        async with Fetcher(limits, sleep=sleeps) as fetcher:
+            result = await fetcher.fetch(f"http://127.0.0.1:{port}/feed", allow_private=True)
+    assert (result.outcome, result.error, result.status_code) == ("failed", "connect timeout", None)
+    assert len(sleeps.delays) == 1  # worth another try
 
 
 async def test_connection_reset_mid_body() -> None:
