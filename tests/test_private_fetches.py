@@ -134,6 +134,29 @@ async def test_redirects_are_counted_by_the_fetcher() -> None:
     assert len(server.requests) == LIMITS.max_redirects + 1
 
 
+# --- what one fetch could carry to another --------------------------------------------------------------
+
+
+async def test_a_proxy_named_in_the_environment_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A proxy would make the connections the guard checks: to the proxy, not to the address fetched.
+    async with LoopbackServer({}) as proxy, LoopbackServer({"/feed": Response(200, RSS)}) as server:
+        for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.setenv(name, proxy.base_url)
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        async with Fetcher(LIMITS) as fetcher:
+            result = await fetcher.fetch(server.url("/feed"), allow_private=True)
+    assert (result.outcome, proxy.connections, len(server.requests)) == ("fetched", 0, 1)
+
+
+async def test_a_cookie_set_by_one_source_is_not_sent_to_another() -> None:
+    routes = {"/a": Response(200, RSS, {"Set-Cookie": "session=one-source; Path=/"}), "/b": Response(200, RSS)}
+    async with LoopbackServer(routes) as server, Fetcher(LIMITS) as fetcher:
+        await fetcher.fetch(server.url("/a"), allow_private=True)
+        await fetcher.fetch(server.url("/b"), allow_private=True)
+    assert "cookie" not in server.requests_to("/b")[0].headers
+
+
 # --- numeric forms of loopback ------------------------------------------------------------------------------
 
 
