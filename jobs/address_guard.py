@@ -132,6 +132,8 @@ async def system_resolve(host: str, port: int) -> list[str]:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
         raise CannotResolve(f"cannot resolve {host}: {error.strerror}") from None
+    except UnicodeError as error:  # a name IDNA cannot encode (an empty label, a label over 63 characters)
+        raise CannotResolve(f"cannot resolve {host}: not a host name ({error})") from None
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 

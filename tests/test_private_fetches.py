@@ -119,6 +119,16 @@ async def test_a_redirect_to_a_host_that_is_no_name_fails_the_fetch(location: st
     assert len(server.requests) == 1
 
 
+@pytest.mark.parametrize("host", ["feeds..example", "x" * 64 + ".example"])
+async def test_a_redirect_to_a_name_no_resolver_can_look_up_fails_the_fetch(host: str) -> None:
+    # The system resolver: the name fails IDNA encoding (an empty label, one over 63 characters) before any lookup.
+    async with LoopbackServer({"/feed": redirect(f"http://{host}/feed")}) as server, Fetcher(LIMITS) as fetcher:
+        result = await fetcher.fetch(server.url("/feed"), allow_private=True)
+    assert result.outcome == "failed" and result.error is not None
+    assert result.error.startswith(f"cannot connect: cannot resolve {host}: ")
+    assert result.final_url == f"http://{host}/feed"
+
+
 def test_https_to_https_and_relative_redirects_are_followed() -> None:
     here = URL("https://feeds.example.com/news/feed")
     assert redirect_target(here, 301, "https://mirror.example.com/feed2") == URL("https://mirror.example.com/feed2")
