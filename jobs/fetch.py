@@ -463,8 +463,19 @@ def _transport_failure(error: aiohttp.ClientError, progress: _Progress) -> Fetch
 
 
 def _validators_of(response: aiohttp.ClientResponse) -> Validators:
-    """The ETag and Last-Modified the server sent."""
-    return Validators(etag=response.headers.get("ETag"), last_modified=response.headers.get("Last-Modified"))
+    """The ETag and Last-Modified the server sent, each when it is text."""
+    return Validators(etag=_text_header(response, "ETag"), last_modified=_text_header(response, "Last-Modified"))
+
+
+def _text_header(response: aiohttp.ClientResponse, name: str) -> str | None:
+    """A header's value, or None when it is not UTF-8: aiohttp keeps such bytes as lone surrogates, which SQLite
+    refuses to store."""
+    value = response.headers.get(name)
+    try:
+        (value or "").encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return value
 
 
 def _kept_validators(sent: Validators, response: aiohttp.ClientResponse) -> Validators:

@@ -131,6 +131,15 @@ async def test_validators_with_a_control_character_are_not_sent_back(fetcher: Fe
     assert "if-modified-since" not in server.requests[1].headers
 
 
+async def test_validators_that_are_not_utf_8_are_not_kept(fetcher: Fetcher) -> None:
+    # aiohttp hands such bytes over as lone surrogates, which SQLite refuses to store: the source's check would
+    # fail while recording, on every check.
+    utf_8, latin_1 = 'W/"caf\xc3\xa9"', "Thu, 09 Oct 2025 08:00:00 GMT\xa0"  # as bytes on the wire
+    async with serve({"/feed": Response(200, RSS, {"ETag": utf_8, "Last-Modified": latin_1})}) as base_url:
+        result = await fetcher.fetch(base_url + "/feed", allow_private=True)
+    assert (result.outcome, result.validators) == ("fetched", Validators('W/"café"', None))
+
+
 def test_only_sendable_validators_are_request_headers() -> None:
     assert Validators('"a\tb"', "x\ny").request_headers() == {"If-None-Match": '"a\tb"'}
 
