@@ -26,6 +26,7 @@ Refusal = Literal["unspecified", "multicast", "link-local", "reserved", "loopbac
 # link-local holds the cloud metadata service (169.254.169.254), and nothing is served at the rest.
 PRIVATE_KINDS: frozenset[Refusal] = frozenset({"loopback", "private"})
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_DIGITS_AND_DOTS = frozenset("0123456789.")
 
 
 class AddressRefused(Exception):
@@ -93,6 +94,8 @@ def literal_address(host: str) -> IPAddress | None:
     parts = host.removesuffix(".").split(".")
     numbers = [_inet_number(part) for part in parts]
     if not parts or any(number is None for number in numbers):
+        if host and set(host) <= _DIGITS_AND_DOTS:  # 127..1, .1, 127.0.0.1..: no name, and no address either
+            raise InvalidNumericHost(f"{host} is not an IP address")
         return None
     return _ipv4_from_parts([number for number in numbers if number is not None], host)
 

@@ -219,11 +219,16 @@ class Checker:
         if row is None:
             self.register([source])
         validators = Validators(row["etag"], row["last_modified"]) if row else Validators()
-        result = await self.fetcher.fetch(source.url, validators, allow_private=source.allow_private)
+        # A bug of ours on one source must not stop the others (a check of many is one gather): it is logged with
+        # its traceback and the source fails.
+        try:
+            result = await self.fetcher.fetch(source.url, validators, allow_private=source.allow_private)
+        except Exception:
+            logger.exception("check of %s failed while fetching", source.id)
+            return self._failed(source, "internal error while fetching (logged)", started)
         try:
             return await self._record(source, row, result, started)
         except Exception:
-            # A bug of ours on one source must not stop the others; it is logged with its traceback.
             logger.exception("check of %s failed while recording", source.id)
             return self._failed(source, "internal error while recording (logged)", started)
 

@@ -18,7 +18,7 @@ from jobs.check import (
     keep_items,
     read_inline,
 )
-from jobs.fetch import Fetcher, FetchLimits
+from jobs.fetch import Fetcher, FetchLimits, FetchResult, Validators
 from jobs.sources import SourceSpec
 from storage.sources import get_source
 from tests.loopback import Exchange, Request, Response, conditional, endless_body, no_headers, redirect, serve
@@ -223,3 +223,27 @@ async def test_the_same_body_again_is_not_parsed_again(db: Database) -> None:
         ("changed", 1),
     ]
     assert parsed == ["s", "s"]  # the second body was the first one again
+
+
+NO_VALIDATORS = Validators()
+
+
+class FetcherWithABug(Fetcher):
+    """A fetcher that raises on one URL, as a bug of ours would."""
+
+    async def fetch(
+        self, url: str, validators: Validators = NO_VALIDATORS, *, allow_private: bool = False
+    ) -> FetchResult:
+        if url.endswith("/bug"):
+            raise ValueError("a bug of ours")
+        return await super().fetch(url, validators, allow_private=allow_private)
+
+
+async def test_a_bug_while_fetching_one_source_fails_that_source_only(db: Database) -> None:
+    async with serve({"/f": Response(200, feed("news"), RSS)}) as base, FetcherWithABug(FAST) as fetcher:
+        summary = await checker(db, fetcher, Recorder()).check_all(
+            [spec("ok", f"{base}/f"), spec("bad", f"{base}/bug")]
+        )
+    reports = {report.id: report for report in summary.sources}
+    assert (reports["ok"].outcome, reports["ok"].new_items) == ("changed", 1)
+    assert (reports["bad"].outcome, reports["bad"].error) == ("failed", "internal error while fetching (logged)")

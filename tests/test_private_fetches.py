@@ -183,6 +183,17 @@ async def test_numeric_forms_of_loopback_are_refused_before_any_connection(host:
     assert (server.connections, network.attempts, resolver.asked) == (0, [], [])
 
 
+@pytest.mark.parametrize("host", ["127..1", ".1", "127.0.0.1.."])
+async def test_digits_and_dots_that_are_no_address_are_never_resolved_nor_connected(host: str) -> None:
+    resolver, network = FakeResolver({}), FakeRoute()
+    async with LoopbackServer({"/feed": Response(200, RSS)}) as server:
+        port = server.base_url.rsplit(":", 1)[1]
+        async with Fetcher(LIMITS, resolve=resolver, route=network) as fetcher:
+            result = await fetcher.fetch(f"http://{host}:{port}/feed", allow_private=True)
+    assert (result.outcome, result.error) == ("failed", f"invalid URL: {host} is not an IP address")
+    assert (server.connections, network.attempts, resolver.asked) == (0, [], [])
+
+
 async def test_a_numeric_host_is_connected_to_as_the_address_it_names_when_allowed() -> None:
     resolver = FakeResolver({})
     async with LoopbackServer({"/feed": Response(200, RSS)}) as server:
