@@ -66,8 +66,8 @@ class FetchLimits:
     connect_timeout: float = 5.0
     read_timeout: float = 10.0  # between two reads
     total_timeout: float = 30.0  # one attempt, request to last byte
-    concurrency: int = 128  # requests in flight, all hosts together
-    per_host: int = 4
+    concurrency: int = 192  # requests in flight, all hosts together
+    per_host: int = 6  # as browsers keep to one host
     attempts: int = 3  # tries per fetch for transient failures
     backoff_base: float = 0.5  # seconds before the second try; doubles, with jitter
     max_retry_after: float = 30.0  # a longer Retry-After ends the fetch instead of holding it
@@ -389,7 +389,7 @@ def _make_session(limits: FetchLimits, user_agent: str, guard: AddressGuard) -> 
     """One session: redirects are ours to follow, bodies ours to inflate (within the size limit), no cookies
     carried from one source to another, no proxy from the environment (a proxy would not see the guard)."""
     # An idle connection is kept a few seconds, for the next source on the same host in this cycle: with hundreds
-    # of hosts, aiohttp's default 15 s would hold up to 4 idle sockets per host (it caps only connections in use).
+    # of hosts, aiohttp's default 15 s would hold up to 6 idle sockets per host (it caps only connections in use).
     connector = aiohttp.TCPConnector(
         limit=limits.concurrency, limit_per_host=0, resolver=guard, keepalive_timeout=_KEEPALIVE_SECONDS
     )
