@@ -452,6 +452,9 @@ def _transport_failure(error: aiohttp.ClientError, progress: _Progress) -> Fetch
         return FetchFailure(f"invalid URL: {error}")
     if isinstance(error, aiohttp.ConnectionTimeoutError):
         return FetchFailure("connect timeout", transient=True)
+    if isinstance(error, aiohttp.ClientConnectorCertificateError):  # another try meets the same certificate
+        reason = getattr(error.certificate_error, "verify_message", None) or error.certificate_error
+        return FetchFailure(f"TLS certificate refused: {reason}")
     if isinstance(error, aiohttp.ClientConnectorError):
         return FetchFailure(f"cannot connect: {error.os_error}", transient=True)
     if isinstance(error, aiohttp.ServerTimeoutError):

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
 import zlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import pytest
+import trustme
 
 from jobs.charset import decode_body
 from jobs.fetch import Fetcher, FetchLimits, FetchResult, Slots, Validators, parse_retry_after
@@ -274,6 +276,27 @@ async def test_connection_refused_is_retried_then_fails(fetcher: Fetcher, sleeps
     assert result.outcome == "failed" and result.error is not None
     assert result.error.startswith("cannot connect")
     assert len(sleeps.delays) == LIMITS.attempts - 1
+
+
+async def test_a_certificate_no_trusted_authority_vouches_for_fails_at_once(
+    fetcher: Fetcher, sleeps: RecordedSleep
+) -> None:
+    certificate = trustme.CA().issue_cert("127.0.0.1")  # from an authority the system does not trust
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificate.configure_cert(context)
+    handshakes: list[int] = []
+
+    async def serve_tls(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handshakes.append(1)
+        writer.close()
+
+    server = await asyncio.start_server(serve_tls, "127.0.0.1", 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        result = await fetcher.fetch(f"https://127.0.0.1:{port}/feed", allow_private=True)
+    assert result.outcome == "failed" and result.error is not None
+    assert result.error.startswith("TLS certificate refused: ") and "certificate" in result.error[25:]
+    assert sleeps.delays == []  # not tried again
 
 
 @pytest.mark.parametrize(
