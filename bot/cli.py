@@ -31,6 +31,7 @@ from bot.runtime import (
     prepare_database,
     quiet_noisy_loggers,
     redact_secrets,
+    relax_garbage_collection,
 )
 from bot.watching import load_watched_sources, open_watch, summary_lines
 from handlers.context import Services, UsageError
@@ -406,6 +407,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     quiet_noisy_loggers()
+    relax_garbage_collection()
     try:
         settings = load_settings()
         redact_secrets([settings.token or ""])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 from pathlib import Path
 
@@ -103,6 +104,19 @@ def log_to_file(path: Path) -> None:
             new.addFilter(kept)
         root.removeHandler(old)
         root.addHandler(new)
+
+
+# The cyclic collector's first generation runs after this many allocations (Python's default is 700): a check
+# cycle allocates futures, responses and rows by the hundred thousand, nearly none of them in cycles, and the
+# default spent a quarter of a warm cycle's CPU collecting them (make bench peer; docs/ARCHITECTURE.md, "Speed").
+GC_FIRST_GENERATION = 20_000
+
+
+def relax_garbage_collection() -> None:
+    """Collect cycles less often: the first generation after GC_FIRST_GENERATION allocations; the older ones as
+    often, relative to it, as by default."""
+    _, second, third = gc.get_threshold()
+    gc.set_threshold(GC_FIRST_GENERATION, second, third)
 
 
 def quiet_noisy_loggers() -> None:
