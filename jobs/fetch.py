@@ -198,11 +198,6 @@ class Slots:
                 return
         self._free += 1
 
-    @property
-    def free(self) -> int:
-        """Slots nobody holds."""
-        return self._free
-
 
 class Fetcher:
     """Fetches URLs through shared sessions, within FetchLimits; close it with aclose or async with."""
