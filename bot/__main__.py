@@ -1,5 +1,5 @@
 """`python -m bot`: the same as the `chokepoint` script."""
 
-from bot.cli import main
+from bot.launch import main
 
 raise SystemExit(main())

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from bot.domain.measure import Measurement
     from bot.domain.measures import Measure
     from bot.domain.vocab import Vocabulary
+    from jobs.lane import ReadingLane
 
 # The Telegram library, the application, the handlers and the measuring rules are imported by the commands that
 # use them: a one-shot `check` starts fetching in a fraction of a second instead of after a second of imports
@@ -226,10 +227,10 @@ def with_services(
     return run
 
 
-async def _check_once(args: argparse.Namespace, settings: Settings) -> int:
+async def _check_once(args: argparse.Namespace, settings: Settings, lane: ReadingLane | None) -> int:
     sources = load_watched_sources(args.sources or settings.chokepoint_sources)
     services = open_services(settings)
-    watch = open_watch(services, sources)
+    watch = open_watch(services, sources, lane=lane)
     shown = wants_progress(sys.stdout, json_output=args.json)
     try:
         with progress_bar(len(sources), sys.stdout, shown=shown) as tick:
@@ -245,15 +246,17 @@ async def _check_once(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _check(args: argparse.Namespace, settings: Settings) -> int:
-    """One check of every source; failing sources are data (exit 0), an unusable run is not (exit 2)."""
+def _check(args: argparse.Namespace, settings: Settings, reading_lane: ReadingLane | None = None) -> int:
+    """One check of every source; failing sources are data (exit 0), an unusable run is not (exit 2).
+
+    READING_LANE: the reading worker, when bot/launch.py started it early; else the check starts its own."""
     if args.show or args.source:
         try:
             return asyncio.run(_show_source(args, settings))
         except ValueError as problem:
             print(f"chokepoint: {problem}", file=sys.stderr)
             return 2
-    return asyncio.run(_check_once(args, settings))
+    return asyncio.run(_check_once(args, settings, reading_lane))
 
 
 def pick_source(sources: Sequence[SourceSpec], wanted: str | None) -> SourceSpec:
@@ -400,8 +403,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
 }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `chokepoint` script and `python -m bot`."""
+def main(argv: Sequence[str] | None = None, reading_lane: ReadingLane | None = None) -> int:
+    """Run one command (bot/launch.py is the `chokepoint` script's entry point, and hands over READING_LANE when it
+    started the reading worker of a check)."""
     args = argument_parser().parse_args(argv)
     # Opt in to PTB's coming RetryAfter.retry_after as a timedelta; the sender reads either form.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -414,6 +418,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         warning = env_file_warning(Path(".env"))
         if warning:
             print(f"chokepoint: warning: {warning}", file=sys.stderr)
+        if args.command == "check":
+            return _check(args, settings, reading_lane)
         return COMMANDS[args.command](args, settings)
     except (SettingsError, DataFileError, SourcesFileError, AlreadyRunning, SchemaTooNew) as problem:
         print(f"chokepoint: {problem}", file=sys.stderr)

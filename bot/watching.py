@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -13,13 +12,13 @@ from bot.domain.html import counted
 from bot.domain.rules import load_rules
 from bot.runtime import alert_context
 from handlers.context import Services
-from jobs.check import Checker, CheckSummary, ItemSink, NewItem
+from jobs.check import Checker, CheckSummary
 from jobs.fetch import Fetcher
-from jobs.pipeline import MeasuringSink, SourceHealthAlerts
+from jobs.lane import ReadingLane
+from jobs.pipeline import MeasuringSink, RulesOnFirstUse, SourceHealthAlerts
 from jobs.reading import measure_in_worker
 from jobs.sources import SourceSpec, bundled_sources_path, load_sources
 from jobs.workers import ParserPool
-from storage.database import Database
 from storage.heartbeats import CHECK
 from storage.sources import get_source, list_sources
 
@@ -44,32 +43,22 @@ class Watch:
         self.pool.close()
 
 
-class SinkOnFirstItems:
-    """A sink built when the first new items arrive: compiling the measuring rules takes ~0.3 s of CPU, which a
-    check whose sources are all unchanged (a cycle of 304s) never needs to spend."""
-
-    def __init__(self, build: Callable[[], ItemSink]) -> None:
-        self._build = build
-        self._sink: ItemSink | None = None
-
-    def __call__(self, db: Database, items: Sequence[NewItem], now: dt.datetime) -> int:
-        """Hand the items to the sink, built now if this is the first call."""
-        if self._sink is None:
-            self._sink = self._build()
-        return self._sink(db, items, now)
-
-
 def sources_path(configured: Path | None) -> Path:
     """CHOKEPOINT_SOURCES, or the bundled file."""
     return configured or bundled_sources_path()
 
 
-def open_watch(services: Services, sources: list[SourceSpec], notify: Callable[[], None] = lambda: None) -> Watch:
+def open_watch(
+    services: Services,
+    sources: list[SourceSpec],
+    notify: Callable[[], None] = lambda: None,
+    lane: ReadingLane | None = None,
+) -> Watch:
     """A fetcher, parser workers and a checker over the services' database, measuring what it finds."""
     fetcher = Fetcher()
-    pool = ParserPool(annotate=measure_in_worker)
+    pool = ParserPool(annotate=measure_in_worker, lane=lane or ReadingLane(measure_in_worker))
     alerts = alert_context(services)
-    sink = SinkOnFirstItems(lambda: MeasuringSink(load_rules(services.vocabulary), alerts))
+    sink = MeasuringSink(RulesOnFirstUse(lambda: load_rules(services.vocabulary)), alerts)
     checker = Checker(
         services.db, fetcher, sink=sink, on_health=SourceHealthAlerts(services.admins), parse=pool,
         notify=notify, clock=services.clock,

@@ -22,8 +22,9 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from jobs.lane import ReadingLane, answer, exit_with_parent
 from jobs.parse import ParseError, SlowPath
-from jobs.reading import Annotate, Reading, pack, read_source, unpack
+from jobs.reading import Annotate, Reading, read_source, unpack
 from jobs.sources import SourceSpec
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,6 @@ logger = logging.getLogger(__name__)
 DEADLINE = 20.0  # seconds one parse may take
 START_TIMEOUT = 60.0  # seconds a new worker may take to import what it needs, before the deadline counts
 _STOP_GRACE = 1.0  # seconds a worker has to exit when asked, before it is killed
-_PARENT_POLL = 0.5  # seconds between a worker's looks at whether its parent is alive
 _READY = ("ready", None)
 
 
@@ -49,10 +49,18 @@ class _Worker:
 
 
 class ParserPool:
-    """Parse (and annotate) in worker processes, each parse bounded by a deadline. Workers start when needed."""
+    """Parse (and annotate) in worker processes, each parse bounded by a deadline. Workers start when needed; the
+    reading lane, when given, takes the fast path's bodies and closes with the pool."""
 
-    def __init__(self, workers: int = 2, annotate: Annotate | None = None, deadline: float = DEADLINE) -> None:
+    def __init__(
+        self,
+        workers: int = 2,
+        annotate: Annotate | None = None,
+        deadline: float = DEADLINE,
+        lane: ReadingLane | None = None,
+    ) -> None:
         self._size = workers
+        self._lane = lane
         self._annotate = annotate  # a module-level function: it travels to the workers by name
         self._deadline = deadline
         self._context = multiprocessing.get_context("spawn")
@@ -63,16 +71,16 @@ class ParserPool:
         self._closed = False
 
     async def __call__(self, source: SourceSpec, text: str, base_url: str) -> list[Reading]:
-        """Read a body: here when that is quick and bounded, else in a worker.
+        """Read a body: in the reading lane or here when that is quick and bounded, else in a worker.
 
-        Feeds that lxml reads, and JSON, are parsed in this process: ~0.3 ms for a feed of 20 items, less than
-        shipping the body to a worker and the items back costs the event loop (feeds arrive in bursts: a worker
-        fed a queue of them saved a thousand feeds only 0.3 s of CPU, measured), and bounded (libxml2 and the
-        JSON reader are linear and refuse deep nesting, markup is stripped in one linear pass, entries are
-        capped). HTML pages and feeds that only feedparser reads go to a worker, under the deadline.
+        Feeds that lxml reads, and JSON, take the fast path: bounded (libxml2 and the JSON reader are linear and
+        refuse deep nesting, markup is stripped in one linear pass, entries are capped), so it runs without a
+        deadline, in the reading lane's worker beside the event loop (jobs/lane.py) or, when the lane does not
+        take the body, here. HTML pages and feeds that only feedparser reads go to a worker, under the deadline.
         """
         try:
-            return read_source(source, text, base_url, slow=False)
+            readings = await self._lane.read(source, text, base_url) if self._lane else None
+            return read_source(source, text, base_url, slow=False) if readings is None else readings
         except SlowPath:
             return await self.in_worker(source, text, base_url)
 
@@ -105,6 +113,8 @@ class ParserPool:
     def close(self) -> None:
         """Stop every worker: idle ones are asked, busy ones killed; returns within a few seconds."""
         self._closed = True
+        if self._lane is not None:
+            self._lane.close()
         idle, self._idle = self._idle, []
         for worker in idle:
             _ask_to_stop(worker)
@@ -217,7 +227,7 @@ def _kill(worker: _Worker) -> None:
 def serve(connection: Connection, annotate: Annotate | None, parent: int) -> None:
     """A worker's life: read requests until told to stop, the pipe closes or the parent dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it then closes the pool
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    threading.Thread(target=exit_with_parent, args=(parent,), daemon=True).start()
     connection.send(_READY)
     while True:
         try:
@@ -226,22 +236,5 @@ def serve(connection: Connection, annotate: Annotate | None, parent: int) -> Non
             return
         if request is None:
             return
-        connection.send(_answer(request, annotate))
-
-
-def _answer(request: tuple[SourceSpec, str, str], annotate: Annotate | None) -> tuple[str, Any]:
-    """The readings (packed), or the parse error's reason, or (a bug of ours) the exception's name and message."""
-    source, text, base_url = request
-    try:
-        return "ok", pack(read_source(source, text, base_url, annotate))
-    except ParseError as error:
-        return "error", str(error)
-    except Exception as error:  # a bug of ours on one body must not end the worker
-        return "bug", f"{type(error).__name__}: {error}"
-
-
-def _exit_with_parent(parent: int) -> None:
-    """End this worker when its parent is gone (killed, say), even in the middle of a parse."""
-    while os.getppid() == parent:
-        time.sleep(_PARENT_POLL)
-    os._exit(0)
+        source, text, base_url = request
+        connection.send(answer(source, text, base_url, annotate, slow=True))

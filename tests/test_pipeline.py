@@ -7,11 +7,12 @@ import datetime as dt
 from sqlite_utils import Database
 
 from bot.domain.knowledge import ExposureTable
-from bot.domain.rules import load_rules
+from bot.domain.measure import irrelevant
+from bot.domain.rules import Rules, load_rules
 from bot.domain.vocab import Vocabulary
 from jobs.alerts import AlertContext
 from jobs.check import NewItem
-from jobs.pipeline import MeasuringSink, SourceHealthAlerts, window_of
+from jobs.pipeline import MeasuringSink, RulesOnFirstUse, SourceHealthAlerts, window_of
 from jobs.sources import SourceSpec
 from storage.items import insert_new_items
 from storage.subscribers import add_subscription, save_subscriber
@@ -72,6 +73,27 @@ def test_a_stale_item_leaves_signals_but_moves_nothing(
     assert sink(vocabulary, table)(db, [item], NOW) == 0
     assert get_status(db, "CN", "JP", "rare_earths") is None
     assert db.execute("SELECT count(*) FROM signals WHERE item_id = ?", [item.id]).fetchone()[0] >= 1
+
+
+def test_the_rules_are_compiled_for_the_first_item_that_arrives_unmeasured_and_once(
+    db: Database, vocabulary: Vocabulary, table: ExposureTable
+) -> None:
+    compiled: list[Rules] = []
+
+    def compile_rules() -> Rules:
+        compiled.append(load_rules(vocabulary))
+        return compiled[-1]
+
+    measuring = MeasuringSink(RulesOnFirstUse(compile_rules), AlertContext(vocabulary, table))
+    quiet = "Bank of Japan holds rates steady"
+    measured = NewItem(stored_item(db, quiet, "a"), SOURCE, quiet, "", None, NOW, True, irrelevant())
+    assert measuring(db, [measured], NOW) == 0
+    assert compiled == []  # the item arrived measured (by the reading lane): nothing to compile
+    for guid in ("b", "c"):
+        item = NewItem(stored_item(db, HEADLINE, guid), SOURCE, HEADLINE, "", None, NOW, fresh=True)
+        measuring(db, [item], NOW)
+    assert get_status(db, "CN", "JP", "rare_earths") is not None
+    assert len(compiled) == 1
 
 
 def test_health_alerts_reach_admins_once_per_window(db: Database) -> None:

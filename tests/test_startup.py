@@ -17,14 +17,16 @@ from pathlib import Path
 
 import pytest
 
+from bot.launch import checks_every_source
 from tests.loopback import Response, sequence, serve
 
 HEAVY = {"matplotlib", "numpy", "telegram", "apscheduler", "babel", "rich"}
 ITEM = "<item><title>{title}</title><link>https://example.org/{n}</link><guid>{n}</guid></item>"
 TITLES = ("Bank of Japan holds rates steady", "MOFCOM announces export ban on tungsten to Japan, effective now")
-# Runs the command line in this process, then prints the top-level packages it imported on a line of its own.
+# Runs the command line in this process as the `chokepoint` script does (bot/launch.py: a check starts its reading
+# worker first), then prints the top-level packages it imported on a line of its own.
 RUN_AND_LIST = (
-    "import json, sys\nfrom bot.cli import main\ncode = main(sys.argv[1:])\n"
+    "import json, sys\nfrom bot.launch import main\ncode = main(sys.argv[1:])\n"
     "print(json.dumps({'code': code, 'packages': sorted({name.split('.')[0] for name in sys.modules})}))"
 )
 
@@ -62,6 +64,23 @@ async def test_a_one_shot_check_imports_no_drawing_telegram_scheduler_babel_or_r
     assert (first["new_items"], second["new_items"], second["status_changes"]) == (1, 1, 1)
     assert HEAVY & first_packages == set()
     assert HEAVY & second_packages == set()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "every_source"),
+    [
+        ("check", True),
+        ("check --json --sources s.yaml", True),
+        ("check --sources=s.yaml", True),
+        ("check --show --source mofcom", False),
+        ("check --source=mofcom --show", False),
+        ("check --help", False),
+        ("status gallium", False),
+        ("", False),
+    ],
+)
+def test_only_a_check_of_every_source_starts_its_reading_worker_first(arguments: str, every_source: bool) -> None:
+    assert checks_every_source(arguments.split()) is every_source
 
 
 def test_the_heavy_packages_are_the_ones_the_bot_itself_imports() -> None:

@@ -149,15 +149,16 @@ async def test_closing_the_pool_ends_a_worker_stuck_in_a_parse(tmp_path: Path) -
         await parse
 
 
-def test_workers_exit_when_their_parent_dies() -> None:
-    script = (
-        "import os, sys\n"
-        "from jobs.workers import ParserPool\n"
-        "pool = ParserPool(workers=1)\n"
-        "pool.warm()\n"
-        "print(pool.pids()[0], flush=True)\n"
-        "os._exit(0)\n"
-    )
+@pytest.mark.parametrize(
+    "start_a_worker",
+    [
+        "from jobs.workers import ParserPool\npool = ParserPool(workers=1)\npool.warm()\nworker = pool.pids()[0]\n",
+        "from jobs.lane import ReadingLane\nlane = ReadingLane()\nlane.start()\nworker = lane.pid()\n",
+    ],
+    ids=["parser pool", "reading lane"],
+)
+def test_workers_exit_when_their_parent_dies(start_a_worker: str) -> None:
+    script = f"import os\n{start_a_worker}print(worker, flush=True)\nos._exit(0)\n"
     parent = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
     worker = int(parent.stdout.split()[0])
     assert _gone_within(worker, seconds=10)

@@ -1,0 +1,324 @@
+"""The reading lane: one worker process that reads and measures the bodies the fast path takes (feeds lxml reads,
+JSON), so that reading and measuring run on a second core while the event loop fetches and stores.
+
+The lane only moves work; it never reaches an outcome the checking process would not reach itself. What the fast
+path reads is bounded and linear (jobs/parse.py), so whenever the lane cannot take a body (too many bytes in
+flight, its worker ended, the lane is closed) the caller reads it in the checking process as before. Bodies and
+answers travel over one socket as length-prefixed pickles, which the event loop writes and reads without ever
+blocking, so neither side can wait on the other with both directions full.
+
+Measured (docs/ARCHITECTURE.md, "Speed"): reading and measuring are about a third of a cold check's CPU; with
+the lane, a cold check of 1,000 feeds spends ~1.9 s of the event loop's CPU instead of ~3.1 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import os
+import pickle
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+# Reading itself is imported where it is used: a check starts the worker before it imports the rest of the bot
+# (bot/launch.py), so this module imports little.
+if TYPE_CHECKING:
+    from jobs.reading import Annotate, Reading
+    from jobs.sources import SourceSpec
+
+logger = logging.getLogger(__name__)
+
+IN_FLIGHT_CHARS = 64_000_000  # characters of bodies sent and not yet answered; past this the caller reads here
+DEADLINE = 20.0  # seconds from sending a body to its answer, before the worker is taken for stuck
+_STOP_GRACE = 1.0  # seconds the worker has to exit once its socket closes, before it is killed
+_PARENT_POLL = 0.5  # seconds between the worker's looks at whether its parent is alive
+_HEADER = struct.Struct("!I")  # the length of the pickle that follows
+_READY = 0  # the request id of the worker's first message, once it has imported what it needs
+_READ_LIMIT = 2**26  # the stream's buffer limit; answers are far smaller (capped items, capped text)
+
+Answer = tuple[str, Any]  # ("ok", packed readings) | ("slow", why) | ("error", reason) | ("bug", what it was)
+
+
+@dataclass(eq=False)
+class _Request:
+    """A body in flight: who waits for its answer, how many characters it holds, and its deadline."""
+
+    answer: asyncio.Future[Answer | None]  # None: not answered by the worker, read it here
+    chars: int
+    late: asyncio.TimerHandle | None = None
+
+
+@dataclass(eq=False)
+class _Worker:
+    """One worker process and our end of its socket, which an event loop takes when it first sends a body."""
+
+    process: subprocess.Popen[bytes]
+    sock: socket.socket
+    loop: asyncio.AbstractEventLoop | None = None
+    writer: asyncio.StreamWriter | None = None
+    answers: asyncio.Task[None] | None = None
+    requests: dict[int, _Request] = field(default_factory=dict)
+    chars: int = 0  # of the requests in flight
+    ready: bool = False  # it said so once it had imported what it needs
+
+
+class ReadingLane:
+    """Read bodies in one worker process, pipelined; `read` answers None when the caller should read it itself."""
+
+    def __init__(
+        self,
+        annotate: Annotate | str | None = None,
+        *,
+        in_flight_chars: int = IN_FLIGHT_CHARS,
+        deadline: float = DEADLINE,
+    ) -> None:
+        self._annotate = _name_of(annotate)  # a module-level function, which the worker imports by its name
+        self._in_flight_chars = in_flight_chars
+        self._deadline = deadline
+        self._worker: _Worker | None = None
+        self._attaching: asyncio.Future[None] | None = None
+        self._next_id = 0
+        self._broken = False  # a worker ended before it was ready: the lane stays off
+        self._closed = False
+
+    def start(self) -> None:
+        """Start the worker now rather than on the first body: it takes ~0.3 s to import and compile the rules,
+        which a check overlaps with opening its database and sending its first requests."""
+        if self._worker is None and not (self._closed or self._broken):
+            self._worker = self._spawn()
+
+    async def read(self, source: SourceSpec, text: str, base_url: str) -> list[Reading] | None:
+        """The body's readings, read in the worker; None when the lane did not take it (read it here instead).
+
+        ParseError as the worker raised it, or for a body not answered within the deadline; SlowPath for a body
+        the fast path does not take.
+        """
+        worker = await self._attached()
+        if worker is None or worker.writer is None or worker.chars + len(text) > self._in_flight_chars:
+            return None
+        loop = asyncio.get_running_loop()
+        self._next_id += 1
+        request_id, request = self._next_id, _Request(loop.create_future(), len(text))
+        request.late = loop.call_later(self._deadline, self._late, worker, request_id)
+        worker.requests[request_id] = request
+        worker.chars += request.chars
+        frame = pickle.dumps((request_id, source, text, base_url), pickle.HIGHEST_PROTOCOL)
+        worker.writer.write(_HEADER.pack(len(frame)) + frame)
+        answer = await request.answer
+        return None if answer is None else _readings(*answer)
+
+    def pid(self) -> int | None:
+        """The worker's process id, while one runs."""
+        return self._worker.process.pid if self._worker else None
+
+    def close(self) -> None:
+        """Stop the worker (it exits once its socket closes, else it is killed); bodies in flight are read here."""
+        self._closed = True
+        if self._worker is not None:
+            self._stop(self._worker)
+
+    async def _attached(self) -> _Worker | None:
+        """The worker, started if needed and attached to the running event loop; None when the lane is off."""
+        loop = asyncio.get_running_loop()
+        while self._attaching is not None and not self._attaching.done():
+            await asyncio.shield(self._attaching)
+        worker = self._worker
+        if worker is not None and (worker.process.poll() is not None or worker.loop not in (None, loop)):
+            self._stop(worker)  # it ended, or it is another loop's (tests run several)
+        self.start()
+        worker = self._worker
+        if worker is None or worker.loop is loop:
+            return worker
+        self._attaching = loop.create_future()
+        try:
+            reader, worker.writer = await asyncio.open_connection(sock=worker.sock, limit=_READ_LIMIT)
+            worker.loop = loop
+            worker.answers = loop.create_task(self._answers(worker, reader))
+        finally:
+            self._attaching.set_result(None)
+        return worker
+
+    def _spawn(self) -> _Worker:
+        """A new worker: a plain interpreter running this module, which imports what reading needs and nothing
+        of the checking process (multiprocessing's spawn would import the process's main script, the CLI, again)."""
+        ours, theirs = socket.socketpair()
+        with theirs:
+            process = subprocess.Popen(
+                [sys.executable, "-m", __name__, str(theirs.fileno()), str(os.getpid()), self._annotate],
+                pass_fds=[theirs.fileno()],
+                stdin=subprocess.DEVNULL,
+            )
+        return _Worker(process, ours)
+
+    async def _answers(self, worker: _Worker, reader: asyncio.StreamReader) -> None:
+        """Hand each answer to its request, until the socket closes (the worker ended)."""
+        try:
+            while True:
+                (length,) = _HEADER.unpack(await reader.readexactly(_HEADER.size))
+                request_id, kind, value = pickle.loads(await reader.readexactly(length))
+                if request_id == _READY:
+                    worker.ready = True
+                else:
+                    self._settle(worker, request_id, (kind, value))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        if worker is self._worker and not self._closed:
+            if not worker.ready:
+                logger.error("the reading lane's worker ended as it started; bodies are read here from now on")
+                self._broken = True
+            else:
+                logger.warning("the reading lane's worker ended; its %d bodies are read here", len(worker.requests))
+        self._stop(worker)
+
+    def _settle(self, worker: _Worker, request_id: int, answer: Answer | None) -> None:
+        """Give a request its answer (None: read it here) and take it out of flight."""
+        request = worker.requests.pop(request_id, None)
+        if request is None:
+            return
+        worker.chars -= request.chars
+        if request.late is not None:
+            request.late.cancel()
+        if not request.answer.done():
+            request.answer.set_result(answer)
+
+    def _late(self, worker: _Worker, request_id: int) -> None:
+        """A body not answered within the deadline: the worker is stuck on it (it answers in order)."""
+        logger.warning("the reading lane's worker spent over %.0f s on one body; replacing it", self._deadline)
+        self._settle(worker, request_id, ("error", "parse took too long"))
+        worker.process.kill()
+        self._stop(worker)
+
+    def _stop(self, worker: _Worker) -> None:
+        """End a worker; the bodies it had not answered go back to their callers, to be read here."""
+        if worker is self._worker:
+            self._worker = None
+        if worker.requests or not worker.ready:  # its work in hand is no longer wanted: no need to wait for it
+            worker.process.kill()
+        for request_id in list(worker.requests):
+            self._settle(worker, request_id, None)
+        with contextlib.suppress(OSError):  # the worker sees the end of its requests now, not when the loop ends
+            worker.sock.shutdown(socket.SHUT_RDWR)
+        if worker.writer is not None and worker.loop is not None and not worker.loop.is_closed():
+            worker.writer.close()
+            if worker.answers is not None and worker.answers is not _current_task(worker.loop):
+                worker.answers.cancel()
+        else:
+            worker.sock.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            worker.process.wait(_STOP_GRACE)
+        if worker.process.poll() is None:
+            worker.process.kill()
+            worker.process.wait()
+
+
+def _current_task(loop: asyncio.AbstractEventLoop) -> asyncio.Task[Any] | None:
+    """The task running now, if LOOP is the loop running here."""
+    try:
+        return asyncio.current_task() if asyncio.get_running_loop() is loop else None
+    except RuntimeError:  # no loop runs here
+        return None
+
+
+def _readings(kind: str, value: Any) -> list[Reading]:
+    """The worker's answer as readings, or the exception it stands for."""
+    from jobs.parse import ParseError, SlowPath
+    from jobs.reading import unpack
+
+    if kind == "ok":
+        return unpack(value)
+    if kind == "slow":
+        raise SlowPath(value)
+    if kind == "error":
+        raise ParseError(value)
+    logger.error("the reading lane's worker failed: %s", value)
+    raise ParseError("internal error while parsing (logged)")
+
+
+def _name_of(annotate: Annotate | str | None) -> str:
+    """How the worker finds the annotation: "module:function", or "-" for none."""
+    if annotate is None or isinstance(annotate, str):
+        return annotate or "-"
+    return f"{annotate.__module__}:{annotate.__qualname__}"
+
+
+# --- in the worker ----------------------------------------------------------------------------------------
+
+
+def _annotation(name: str) -> Annotate | None:
+    """The annotation a name from _name_of stands for."""
+    if name == "-":
+        return None
+    module, function = name.split(":")
+    annotate: Annotate = getattr(importlib.import_module(module), function)
+    return annotate
+
+
+def serve(sock: socket.socket, annotate: Annotate | None, parent: int) -> None:
+    """The worker's life: answer each body in order, until the socket closes or the parent dies."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it then closes the lane
+    threading.Thread(target=exit_with_parent, args=(parent,), daemon=True).start()
+    _warm_up(annotate)
+    with sock, sock.makefile("rb") as requests:
+        _send(sock, (_READY, "ready", None))
+        while len(header := requests.read(_HEADER.size)) == _HEADER.size:
+            (length,) = _HEADER.unpack(header)
+            request_id, source, text, base_url = pickle.loads(requests.read(length))
+            if not _send(sock, (request_id, *answer(source, text, base_url, annotate, slow=False))):
+                return
+
+
+def _send(sock: socket.socket, message: tuple[int, str, Any]) -> bool:
+    """Send one message; False when the checking process has closed the lane."""
+    frame = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+    try:
+        sock.sendall(_HEADER.pack(len(frame)) + frame)
+    except OSError:
+        return False
+    return True
+
+
+def _warm_up(annotate: Annotate | None) -> None:
+    """Annotate one headline before the first body arrives: measuring compiles its rules on first use (~0.2 s),
+    which the worker, started early, has time for now. A failure here shows again on the bodies themselves."""
+    from jobs.parse import ParsedItem
+    from jobs.sources import SourceSpec
+
+    if annotate is not None:
+        probe = SourceSpec("warm-up", "warm-up", "rss", "https://warm-up.invalid/", 3600)
+        with contextlib.suppress(Exception):
+            annotate(probe, ParsedItem("warm-up", "China restricts gallium exports", None, "", None))
+
+
+def answer(source: SourceSpec, text: str, base_url: str, annotate: Annotate | None, *, slow: bool) -> Answer:
+    """What a worker (this lane's, or a parser pool's with slow=True) makes of one body."""
+    from jobs.parse import ParseError, SlowPath
+    from jobs.reading import pack, read_source
+
+    try:
+        return "ok", pack(read_source(source, text, base_url, annotate, slow=slow))
+    except SlowPath as slow:
+        return "slow", str(slow)
+    except ParseError as error:
+        return "error", str(error)
+    except Exception as error:  # a bug of ours on one body must not end the worker
+        return "bug", f"{type(error).__name__}: {error}"
+
+
+def exit_with_parent(parent: int) -> None:
+    """End a worker when its parent is gone (killed, say), even in the middle of a body."""
+    while os.getppid() == parent:
+        time.sleep(_PARENT_POLL)
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    serve(socket.socket(fileno=int(sys.argv[1])), _annotation(sys.argv[3]), parent=int(sys.argv[2]))
