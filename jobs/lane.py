@@ -7,8 +7,8 @@ flight, its worker ended, the lane is closed) the caller reads it in the checkin
 answers travel over one socket as length-prefixed pickles, which the event loop writes and reads without ever
 blocking, so neither side can wait on the other with both directions full.
 
-Measured (docs/ARCHITECTURE.md, "Speed"): reading and measuring are about a third of a cold check's CPU; with
-the lane, a cold check of 1,000 feeds spends ~1.9 s of the event loop's CPU instead of ~3.1 s.
+Measured (docs/ARCHITECTURE.md, "Speed"): reading and measuring were about a third of a cold check's CPU; with the
+lane, the checking process of a cold check of 1,000 feeds spends 1.7-2.4 s of CPU instead of 3.1-3.9 s.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 # Reading itself is imported where it is used: a check starts the worker before it imports the rest of the bot
@@ -43,6 +44,7 @@ _STOP_GRACE = 1.0  # seconds the worker has to exit once its socket closes, befo
 _PARENT_POLL = 0.5  # seconds between the worker's looks at whether its parent is alive
 _HEADER = struct.Struct("!I")  # the length of the pickle that follows
 _READY = 0  # the request id of the worker's first message, once it has imported what it needs
+_HOME = Path(__file__).resolve().parent.parent  # the folder that holds this package
 _READ_LIMIT = 2**26  # the stream's buffer limit; answers are far smaller (capped items, capped text)
 
 Answer = tuple[str, Any]  # ("ok", packed readings) | ("slow", why) | ("error", reason) | ("bug", what it was)
@@ -94,7 +96,11 @@ class ReadingLane:
         """Start the worker now rather than on the first body: it takes ~0.3 s to import and compile the rules,
         which a check overlaps with opening its database and sending its first requests."""
         if self._worker is None and not (self._closed or self._broken):
-            self._worker = self._spawn()
+            try:
+                self._worker = self._spawn()
+            except OSError:  # no process or socket to be had (a limit reached): reading stays in this process
+                logger.exception("the reading lane's worker could not start; bodies are read here from now on")
+                self._broken = True
 
     async def read(self, source: SourceSpec, text: str, base_url: str) -> list[Reading] | None:
         """The body's readings, read in the worker; None when the lane did not take it (read it here instead).
@@ -156,6 +162,7 @@ class ReadingLane:
                 [sys.executable, "-m", __name__, str(theirs.fileno()), str(os.getpid()), self._annotate],
                 pass_fds=[theirs.fileno()],
                 stdin=subprocess.DEVNULL,
+                cwd=_HOME,  # `-m` looks in the folder it starts in first: this package's, not the user's
             )
         return _Worker(process, ours)
 

@@ -8,6 +8,8 @@ import asyncio
 import logging
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -162,6 +164,31 @@ async def test_a_worker_that_cannot_start_turns_the_lane_off(caplog: pytest.LogC
         assert lane.pid() is None  # no new worker each time
     finally:
         lane.close()
+
+
+async def test_the_worker_imports_this_bot_whatever_folder_the_check_runs_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lane: ReadingLane
+) -> None:
+    (tmp_path / "jobs").mkdir()  # an operator's folder that happens to hold a package of the same name
+    (tmp_path / "jobs" / "__init__.py").write_text("raise SystemExit('not the bot')\n")
+    monkeypatch.chdir(tmp_path)
+    readings = await lane.read(spec("feed", BASE), feed("Gallium"), BASE)
+    assert readings is not None and [reading.item.title for reading in readings] == ["Gallium"]
+
+
+def test_a_lane_that_cannot_start_its_worker_says_so_and_stays_off() -> None:
+    script = (
+        "import os, resource\n"
+        "from jobs.lane import ReadingLane\n"
+        "lane = ReadingLane()\n"
+        "used = len(os.listdir('/proc/self/fd'))\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (used - 1, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))\n"
+        "lane.start()\n"
+        "print(lane.pid())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.split() == ["None"]
+    assert "could not start" in done.stderr
 
 
 async def test_a_check_through_the_lane_stores_what_a_check_without_it_stores() -> None:
