@@ -1,11 +1,12 @@
 """The reading lane: one worker process that reads and measures the bodies the fast path takes (feeds lxml reads,
 JSON), so that reading and measuring run on a second core while the event loop fetches and stores.
 
-The lane only moves work; it never reaches an outcome the checking process would not reach itself. What the fast
-path reads is bounded and linear (jobs/parse.py), so whenever the lane cannot take a body (too many bytes in
-flight, its worker ended, the lane is closed) the caller reads it in the checking process as before. Bodies and
-answers travel over one socket as length-prefixed pickles, which the event loop writes and reads without ever
-blocking, so neither side can wait on the other with both directions full.
+The lane only moves work. What the fast path reads is bounded and linear (jobs/parse.py), so whenever the lane
+cannot take a body (too many characters in flight, its worker ended or could not start, the lane is closed) the
+caller reads it in the checking process as before. One outcome is the lane's own: a body the worker spends more
+than the deadline on fails with "parse took too long" and the worker is replaced, as in the parser pool
+(jobs/workers.py). Bodies and answers travel over one socket as length-prefixed pickles, which the event loop
+writes and reads without ever blocking, so neither side can wait on the other with both directions full.
 
 Measured (docs/ARCHITECTURE.md, "Speed"): reading and measuring were about a third of a cold check's CPU; with the
 lane, the checking process of a cold check of 1,000 feeds spends 1.7-2.4 s of CPU instead of 3.1-3.9 s.
@@ -38,8 +39,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-IN_FLIGHT_CHARS = 64_000_000  # characters of bodies sent and not yet answered; past this the caller reads here
-DEADLINE = 20.0  # seconds from sending a body to its answer, before the worker is taken for stuck
+IN_FLIGHT_CHARS = 32_000_000  # characters of bodies sent and not yet answered; past this the caller reads here
+DEADLINE = 20.0  # seconds the worker may spend on one body, before it is taken for stuck
+START_TIMEOUT = 60.0  # seconds a new worker may take to import what it needs and compile the rules
 _STOP_GRACE = 1.0  # seconds the worker has to exit once its socket closes, before it is killed
 _PARENT_POLL = 0.5  # seconds between the worker's looks at whether its parent is alive
 _HEADER = struct.Struct("!I")  # the length of the pickle that follows
@@ -52,11 +54,10 @@ Answer = tuple[str, Any]  # ("ok", packed readings) | ("slow", why) | ("error", 
 
 @dataclass(eq=False)
 class _Request:
-    """A body in flight: who waits for its answer, how many characters it holds, and its deadline."""
+    """A body in flight: who waits for its answer, and how many characters it holds."""
 
     answer: asyncio.Future[Answer | None]  # None: not answered by the worker, read it here
     chars: int
-    late: asyncio.TimerHandle | None = None
 
 
 @dataclass(eq=False)
@@ -68,9 +69,10 @@ class _Worker:
     loop: asyncio.AbstractEventLoop | None = None
     writer: asyncio.StreamWriter | None = None
     answers: asyncio.Task[None] | None = None
-    requests: dict[int, _Request] = field(default_factory=dict)
+    requests: dict[int, _Request] = field(default_factory=dict)  # in the order sent, which is the order answered
     chars: int = 0  # of the requests in flight
     ready: bool = False  # it said so once it had imported what it needs
+    watch: asyncio.TimerHandle | None = None  # its start-up's timeout, then the deadline of the body it is on
 
 
 class ReadingLane:
@@ -82,19 +84,22 @@ class ReadingLane:
         *,
         in_flight_chars: int = IN_FLIGHT_CHARS,
         deadline: float = DEADLINE,
+        start_timeout: float = START_TIMEOUT,
     ) -> None:
         self._annotate = _name_of(annotate)  # a module-level function, which the worker imports by its name
         self._in_flight_chars = in_flight_chars
         self._deadline = deadline
+        self._start_timeout = start_timeout
         self._worker: _Worker | None = None
         self._attaching: asyncio.Future[None] | None = None
         self._next_id = 0
-        self._broken = False  # a worker ended before it was ready: the lane stays off
+        self._broken = False  # a worker could not start: the lane stays off
         self._closed = False
+        self.answered = 0  # bodies the lane's workers answered
 
     def start(self) -> None:
         """Start the worker now rather than on the first body: it takes ~0.3 s to import and compile the rules,
-        which a check overlaps with opening its database and sending its first requests."""
+        which a check overlaps with its own imports, opening its database and sending its first requests."""
         if self._worker is None and not (self._closed or self._broken):
             try:
                 self._worker = self._spawn()
@@ -105,20 +110,19 @@ class ReadingLane:
     async def read(self, source: SourceSpec, text: str, base_url: str) -> list[Reading] | None:
         """The body's readings, read in the worker; None when the lane did not take it (read it here instead).
 
-        ParseError as the worker raised it, or for a body not answered within the deadline; SlowPath for a body
-        the fast path does not take.
+        ParseError as the worker raised it, or for a body the worker spent more than the deadline on; SlowPath
+        for a body the fast path does not take.
         """
         worker = await self._attached()
         if worker is None or worker.writer is None or worker.chars + len(text) > self._in_flight_chars:
             return None
-        loop = asyncio.get_running_loop()
+        frame = pickle.dumps((self._next_id + 1, source, text, base_url), pickle.HIGHEST_PROTOCOL)
         self._next_id += 1
-        request_id, request = self._next_id, _Request(loop.create_future(), len(text))
-        request.late = loop.call_later(self._deadline, self._late, worker, request_id)
-        worker.requests[request_id] = request
+        request = worker.requests[self._next_id] = _Request(asyncio.get_running_loop().create_future(), len(text))
         worker.chars += request.chars
-        frame = pickle.dumps((request_id, source, text, base_url), pickle.HIGHEST_PROTOCOL)
-        worker.writer.write(_HEADER.pack(len(frame)) + frame)
+        worker.writer.writelines([_HEADER.pack(len(frame)), frame])
+        if len(worker.requests) == 1:
+            self._watch(worker)  # the worker's next body: its deadline starts now
         answer = await request.answer
         return None if answer is None else _readings(*answer)
 
@@ -138,6 +142,9 @@ class ReadingLane:
         while self._attaching is not None and not self._attaching.done():
             await asyncio.shield(self._attaching)
         worker = self._worker
+        if worker is not None and worker.loop is None and worker.process.poll() is not None:
+            self._give_up(worker, "ended as it started")  # started early (bot/launch.py), gone before its first body
+            return None
         if worker is not None and (worker.process.poll() is not None or worker.loop not in (None, loop)):
             self._stop(worker)  # it ended, or it is another loop's (tests run several)
         self.start()
@@ -146,24 +153,38 @@ class ReadingLane:
             return worker
         self._attaching = loop.create_future()
         try:
-            reader, worker.writer = await asyncio.open_connection(sock=worker.sock, limit=_READ_LIMIT)
-            worker.loop = loop
-            worker.answers = loop.create_task(self._answers(worker, reader))
+            reader, writer = await asyncio.open_connection(sock=worker.sock, limit=_READ_LIMIT)
+        except BaseException:  # cancelled, say: the socket may be closed, so the next body starts a new worker
+            self._stop(worker)
+            raise
         finally:
             self._attaching.set_result(None)
+        if worker is not self._worker:  # closed or replaced meanwhile
+            writer.close()
+            return None
+        worker.loop, worker.writer = loop, writer
+        worker.answers = loop.create_task(self._answers(worker, reader))
+        self._watch(worker)
         return worker
 
     def _spawn(self) -> _Worker:
         """A new worker: a plain interpreter running this module, which imports what reading needs and nothing
-        of the checking process (multiprocessing's spawn would import the process's main script, the CLI, again)."""
+        of the checking process (multiprocessing's spawn would import the process's main script, the CLI, again).
+        It runs in a process group of its own, so a Ctrl-C at the terminal reaches only the checking process,
+        which then closes the lane."""
         ours, theirs = socket.socketpair()
-        with theirs:
-            process = subprocess.Popen(
-                [sys.executable, "-m", __name__, str(theirs.fileno()), str(os.getpid()), self._annotate],
-                pass_fds=[theirs.fileno()],
-                stdin=subprocess.DEVNULL,
-                cwd=_HOME,  # `-m` looks in the folder it starts in first: this package's, not the user's
-            )
+        try:
+            with theirs:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", __name__, str(theirs.fileno()), str(os.getpid()), self._annotate],
+                    pass_fds=[theirs.fileno()],
+                    stdin=subprocess.DEVNULL,
+                    cwd=_HOME,  # `-m` looks in the folder it starts in first: this package's, not the user's
+                    process_group=0,
+                )
+        except BaseException:
+            ours.close()
+            raise
         return _Worker(process, ours)
 
     async def _answers(self, worker: _Worker, reader: asyncio.StreamReader) -> None:
@@ -171,20 +192,47 @@ class ReadingLane:
         try:
             while True:
                 (length,) = _HEADER.unpack(await reader.readexactly(_HEADER.size))
-                request_id, kind, value = pickle.loads(await reader.readexactly(length))
-                if request_id == _READY:
-                    worker.ready = True
-                else:
-                    self._settle(worker, request_id, (kind, value))
+                self._take(worker, *pickle.loads(await reader.readexactly(length)))
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
+        except asyncio.CancelledError:  # the lane stops the worker, or the event loop is ending
+            if worker.writer is not None:
+                worker.writer.close()
+            raise
+        except Exception:
+            logger.exception("the reading lane could not take its worker's answer; replacing the worker")
         if worker is self._worker and not self._closed:
             if not worker.ready:
-                logger.error("the reading lane's worker ended as it started; bodies are read here from now on")
-                self._broken = True
-            else:
-                logger.warning("the reading lane's worker ended; its %d bodies are read here", len(worker.requests))
+                self._give_up(worker, "ended as it started")
+                return
+            logger.warning("the reading lane's worker ended; its %d bodies are read here", len(worker.requests))
         self._stop(worker)
+
+    def _take(self, worker: _Worker, request_id: int, kind: str, value: Any) -> None:
+        """One message of the worker: that it is ready, or the answer for the body it was on."""
+        if request_id == _READY:
+            worker.ready = True
+        else:
+            self.answered += 1
+            self._settle(worker, request_id, (kind, value))
+        self._watch(worker)
+
+    def _watch(self, worker: _Worker) -> None:
+        """Time what the worker does now: its start-up until it is ready, then the body it is on (the oldest in
+        flight: it answers in order), from the moment it could begin it."""
+        if worker.loop is None:
+            return
+        if not worker.ready:
+            if worker.watch is None:  # its start-up is timed once, from when the loop took its socket
+                worker.watch = worker.loop.call_later(
+                    self._start_timeout, self._give_up, worker, "did not start in time"
+                )
+            return
+        if worker.watch is not None:
+            worker.watch.cancel()
+            worker.watch = None
+        if worker.requests:
+            worker.watch = worker.loop.call_later(self._deadline, self._late, worker)
 
     def _settle(self, worker: _Worker, request_id: int, answer: Answer | None) -> None:
         """Give a request its answer (None: read it here) and take it out of flight."""
@@ -192,22 +240,33 @@ class ReadingLane:
         if request is None:
             return
         worker.chars -= request.chars
-        if request.late is not None:
-            request.late.cancel()
         if not request.answer.done():
             request.answer.set_result(answer)
 
-    def _late(self, worker: _Worker, request_id: int) -> None:
-        """A body not answered within the deadline: the worker is stuck on it (it answers in order)."""
+    def _late(self, worker: _Worker) -> None:
+        """The worker spent the whole deadline on one body: that body fails, the worker is replaced."""
+        if not worker.requests:
+            return
         logger.warning("the reading lane's worker spent over %.0f s on one body; replacing it", self._deadline)
-        self._settle(worker, request_id, ("error", "parse took too long"))
+        self._settle(worker, next(iter(worker.requests)), ("error", "parse took too long"))
+        worker.process.kill()
+        self._stop(worker)
+
+    def _give_up(self, worker: _Worker, what: str) -> None:
+        """A worker that could not start: the lane stays off, and every body is read in the checking process."""
+        logger.error("the reading lane's worker %s; bodies are read here from now on", what)
+        self._broken = True
         worker.process.kill()
         self._stop(worker)
 
     def _stop(self, worker: _Worker) -> None:
-        """End a worker; the bodies it had not answered go back to their callers, to be read here."""
+        """End a worker; the bodies it had not answered go back to their callers, to be read here. Waits for the
+        process to exit (at most _STOP_GRACE, milliseconds when it is idle)."""
         if worker is self._worker:
             self._worker = None
+        if worker.watch is not None:
+            worker.watch.cancel()
+            worker.watch = None
         if worker.requests or not worker.ready:  # its work in hand is no longer wanted: no need to wait for it
             worker.process.kill()
         for request_id in list(worker.requests):

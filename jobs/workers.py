@@ -74,9 +74,10 @@ class ParserPool:
         """Read a body: in the reading lane or here when that is quick and bounded, else in a worker.
 
         Feeds that lxml reads, and JSON, take the fast path: bounded (libxml2 and the JSON reader are linear and
-        refuse deep nesting, markup is stripped in one linear pass, entries are capped), so it runs without a
-        deadline, in the reading lane's worker beside the event loop (jobs/lane.py) or, when the lane does not
-        take the body, here. HTML pages and feeds that only feedparser reads go to a worker, under the deadline.
+        refuse deep nesting, markup is stripped in one linear pass, entries are capped), so it may run here. It
+        runs in the reading lane's worker beside the event loop (jobs/lane.py, under its own deadline) or, when
+        the lane does not take the body, here. HTML pages and feeds that only feedparser reads go to a pool
+        worker, under the deadline.
         """
         try:
             readings = await self._lane.read(source, text, base_url) if self._lane else None

@@ -5,11 +5,13 @@ off (tests/test_workers.py: the worker exits with its parent)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -29,6 +31,8 @@ from tests.test_workers import LIMITS, SLOW_TITLE, _gone_within, stall_on_slow_t
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
 BASE = "https://feeds.example/"
+SLOWISH = "a headline the reader takes a while over"
+SLOWISH_SECONDS = 1.0
 
 
 @pytest.fixture
@@ -91,13 +95,20 @@ async def test_the_worker_raises_what_reading_here_raises(lane: ReadingLane) -> 
         await lane.read(spec("page", BASE, "html", "a"), "<html><body><a href='/1'>x</a></body></html>", BASE)
 
 
-async def test_a_body_past_the_in_flight_budget_is_left_to_the_caller() -> None:
-    lane = ReadingLane(measure_in_worker, in_flight_chars=1_000)
+async def test_a_body_past_the_in_flight_budget_is_left_to_the_caller(tmp_path: Path) -> None:
+    body = feed("x" * 600)  # over half the budget below
+    lane = ReadingLane(stall_on_slow_titles, in_flight_chars=2 * len(body) - 1)
+    stalled = tmp_path / "stalled"
     try:
-        assert await lane.read(spec("big", BASE), feed("x" * 2_000), BASE) is None
-        assert await lane.read(spec("small", BASE), feed("Gallium"), BASE) is not None
+        assert await lane.read(spec("big", BASE), body + " " * len(body), BASE) is None  # over it alone
+        assert await lane.read(spec("one", BASE), body, BASE) is not None
+        assert await lane.read(spec("two", BASE), body, BASE) is not None  # the first one's characters came back
+        stuck = asyncio.create_task(lane.read(spec("stuck", f"{BASE}#{stalled}"), feed(SLOW_TITLE, "x" * 600), BASE))
+        await wait_for(stalled)
+        assert await lane.read(spec("beside", BASE), body, BASE) is None  # over it together with the stuck one
     finally:
         lane.close()
+    assert await stuck is None
 
 
 async def test_bodies_in_flight_when_the_worker_is_killed_are_left_to_the_caller_and_a_new_worker_starts(
@@ -136,15 +147,144 @@ async def test_a_body_past_the_deadline_fails_and_its_worker_is_replaced(tmp_pat
         lane.close()
 
 
+def slowish(source: SourceSpec, item: ParsedItem) -> None:
+    """An annotation that takes SLOWISH_SECONDS on one title, and always finishes."""
+    if item.title == SLOWISH:
+        time.sleep(SLOWISH_SECONDS)
+
+
+async def test_the_deadline_counts_the_time_on_one_body_not_the_time_queued_behind_others() -> None:
+    lane = ReadingLane(slowish, deadline=2 * SLOWISH_SECONDS)
+    try:
+        assert await lane.read(spec("warm", BASE), feed("Gallium"), BASE) is not None  # the worker is up
+        bodies = [lane.read(spec(f"s{n}", BASE), feed(SLOWISH), BASE) for n in range(3)]
+        outcomes = await asyncio.gather(*bodies, return_exceptions=True)
+        # the third waited two bodies' time (the whole deadline) in the queue before the worker began it
+        assert [type(outcome) for outcome in outcomes] == [list, list, list], outcomes
+    finally:
+        lane.close()
+
+
+async def test_the_deadline_does_not_count_the_workers_start_up() -> None:
+    lane = ReadingLane(measure_in_worker, deadline=0.2)  # less than the worker's start-up, far more than one feed
+    try:
+        assert await lane.read(spec("first", BASE), feed("Gallium"), BASE) is not None
+    finally:
+        lane.close()
+
+
+async def test_a_worker_that_does_not_start_in_time_turns_the_lane_off(caplog: pytest.LogCaptureFixture) -> None:
+    lane = ReadingLane(measure_in_worker, start_timeout=0.01)
+    try:
+        with caplog.at_level(logging.ERROR, logger="jobs.lane"):
+            assert await lane.read(spec("first", BASE), feed("Gallium"), BASE) is None
+        assert "did not start in time" in caplog.text
+        assert lane.pid() is None
+    finally:
+        lane.close()
+
+
+async def test_a_read_cancelled_while_the_lane_attaches_leaves_the_lane_usable() -> None:
+    lane = ReadingLane(measure_in_worker)
+    try:
+        first = asyncio.create_task(lane.read(spec("cancelled", BASE), feed("Gallium"), BASE))
+        await asyncio.sleep(0)  # the task is inside open_connection now
+        first.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await first
+        readings = await lane.read(spec("next", BASE), feed("Germanium"), BASE)  # once: a closed socket's error
+        assert readings is not None and [reading.item.title for reading in readings] == ["Germanium"]
+    finally:
+        lane.close()
+
+
+def test_one_lane_serves_one_event_loop_after_another() -> None:
+    lane = ReadingLane(measure_in_worker)
+    try:
+        for title in ("Gallium", "Germanium"):
+            readings = asyncio.run(lane.read(spec(title, BASE), feed(title), BASE))
+            assert readings is not None and [reading.item.title for reading in readings] == [title]
+    finally:
+        lane.close()  # and no transport is left unclosed: the run fails on a ResourceWarning
+
+
 async def test_closing_the_lane_ends_a_worker_stuck_in_a_body(tmp_path: Path) -> None:
     lane, stuck, stalled = stalling_lane(tmp_path)
     first = asyncio.create_task(lane.read(stuck, feed(SLOW_TITLE), BASE))
     await wait_for(stalled)
     worker = lane.pid()
     lane.close()
-    assert await first is None  # read here by the caller, or failed by its deadline there
+    assert await first is None  # read here by the caller
     assert worker is not None and _gone_within(worker, seconds=10)
     assert await lane.read(spec("after", BASE), feed("Gallium"), BASE) is None
+
+
+STUCK_THEN_PARENT_DIES = """
+import asyncio, os, sys
+from jobs.lane import ReadingLane
+from tests.test_check import feed, spec
+from tests.test_workers import SLOW_TITLE, stall_on_slow_titles
+
+async def main():
+    marker, pid_file = sys.argv[1], sys.argv[2]
+    lane = ReadingLane(stall_on_slow_titles)
+    asyncio.create_task(lane.read(spec("stuck", "https://feeds.example/#" + marker), feed(SLOW_TITLE), "https://x/"))
+    while not os.path.exists(marker):
+        await asyncio.sleep(0.05)
+    with open(pid_file, "w") as out:
+        out.write(str(lane.pid()))
+    os._exit(0)
+
+asyncio.run(main())
+"""
+
+
+def test_a_worker_stuck_in_a_body_exits_when_its_parent_dies(tmp_path: Path) -> None:
+    """The socket closing does not reach a worker deep in a body: only its watch on the parent does."""
+    marker, pid_file = tmp_path / "stalled", tmp_path / "pid"
+    subprocess.run(
+        [sys.executable, "-c", STUCK_THEN_PARENT_DIES, str(marker), str(pid_file)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=60,
+    )  # fmt: skip
+    worker = int(pid_file.read_text())
+    try:
+        assert _gone_within(worker, seconds=10)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(worker, signal.SIGKILL)
+
+
+CTRL_C_AT_START = """
+import asyncio, signal, sys
+from jobs.lane import ReadingLane
+from jobs.reading import measure_in_worker
+from tests.test_check import feed, spec
+
+# This process stands for the bot, which handles its own Ctrl-C (a handler, not SIG_IGN, which a child inherits).
+signal.signal(signal.SIGINT, lambda number, frame: None)
+lane = ReadingLane(measure_in_worker)
+lane.start()
+print("started", flush=True)
+sys.stdin.readline()  # the Ctrl-C has been sent
+readings = asyncio.run(lane.read(spec("after", "https://feeds.example/"), feed("Gallium"), "https://x/"))
+print("read" if readings else "not read", flush=True)
+lane.close()
+"""
+
+
+def test_a_ctrl_c_at_the_terminal_while_the_worker_starts_does_not_reach_it() -> None:
+    """The terminal sends Ctrl-C to its whole foreground process group: the worker is in a group of its own."""
+    with subprocess.Popen(
+        [sys.executable, "-c", CTRL_C_AT_START], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        start_new_session=True,
+    ) as bot:  # fmt: skip
+        assert bot.stdout is not None and bot.stdin is not None
+        assert bot.stdout.readline().strip() == "started"
+        os.killpg(bot.pid, signal.SIGINT)
+        bot.stdin.write("\n")
+        bot.stdin.flush()
+        assert bot.stdout.readline().strip() == "read"
+        assert bot.wait(timeout=60) == 0
 
 
 def not_importable_in_the_worker(source: SourceSpec, item: ParsedItem) -> None:
@@ -160,10 +300,28 @@ async def test_a_worker_that_cannot_start_turns_the_lane_off(caplog: pytest.LogC
         with caplog.at_level(logging.ERROR, logger="jobs.lane"):
             assert await lane.read(spec("one", BASE), feed("Gallium"), BASE) is None
         assert "ended as it started" in caplog.text
-        assert await lane.read(spec("two", BASE), feed("Gallium"), BASE) is None
-        assert lane.pid() is None  # no new worker each time
+        caplog.clear()
+        with caplog.at_level(logging.ERROR, logger="jobs.lane"):
+            assert await lane.read(spec("two", BASE), feed("Gallium"), BASE) is None
+        assert caplog.text == ""  # no new worker tried each time
+        assert lane.pid() is None
     finally:
         lane.close()
+
+
+async def test_a_worker_started_early_that_ended_at_once_is_not_started_again(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    lane = ReadingLane(not_importable_in_the_worker)  # type: ignore[arg-type]
+    try:
+        lane.start()  # as bot/launch.py does, before the first body
+        worker = lane.pid()
+        assert worker is not None and await asyncio.to_thread(_gone_within, worker, 30)
+        assert await lane.read(spec("one", BASE), feed("Gallium"), BASE) is None
+        assert lane.pid() is None
+    finally:
+        lane.close()
+    assert capfd.readouterr().err.count("Traceback (most recent call last)") == 1  # one worker tried, not two
 
 
 async def test_the_worker_imports_this_bot_whatever_folder_the_check_runs_in(
@@ -199,7 +357,8 @@ async def test_a_check_through_the_lane_stores_what_a_check_without_it_stores() 
     stored = []
     async with serve(routes) as base, Fetcher(LIMITS) as fetcher:
         sources = [spec(path.strip("/"), base + path) for path in routes]
-        for lane in (None, ReadingLane(measure_in_worker)):
+        lanes: list[ReadingLane | None] = [None, ReadingLane(measure_in_worker)]
+        for lane in lanes:
             db = open_database(MEMORY, NOW)
             pool = ParserPool(workers=1, annotate=measure_in_worker, lane=lane)
             try:
@@ -209,6 +368,8 @@ async def test_a_check_through_the_lane_stores_what_a_check_without_it_stores() 
             reports = sorted((r.id, r.outcome, r.new_items, r.error) for r in summary.sources)
             stored.append((reports, db.execute("SELECT guid, title FROM items ORDER BY guid").fetchall()))
             assert lane is None or lane.pid() is None  # closed with the pool
+    answered = [lane.answered for lane in lanes if lane is not None]
+    assert answered == [23]  # every body of the check: 20 feeds, 3 fixtures (1 read by the pool, 1 broken)
     assert stored[0] == stored[1]
     assert [report[1:3] for report in stored[0][0]].count(("changed", 2)) == 20
     by_id = {report[0]: report[1:] for report in stored[0][0]}
