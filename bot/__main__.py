@@ -1,5 +1,5 @@
 """`python -m bot`: the same as the `chokepoint` script."""
 
-from bot.launch import main
+from bot.launch import run
 
-raise SystemExit(main())
+run()

@@ -4,6 +4,9 @@ runs on the other core while the bot imports, opens its database and sends its f
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -27,6 +30,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if lane is not None:
             lane.close()
+
+
+def run() -> None:
+    """The `chokepoint` script and `python -m bot`: run the command, then end the process at once.
+
+    Every command has closed what it opened (the database, the workers, the reading lane) by the time `main`
+    returns; what is left is freeing each object the process made, one by one, which after a check of 1,000
+    sources takes ~0.1 s. Output and logs are flushed first; the exit code is the command's.
+    """
+    code = main()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError):  # a reader that went away (`| head`): nothing more to tell it
+            stream.flush()
+    os._exit(code)
 
 
 def checks_every_source(arguments: Sequence[str]) -> bool:

@@ -388,3 +388,5 @@ def exit_with_parent(parent: int) -> None:
 
 if __name__ == "__main__":
     serve(socket.socket(fileno=int(sys.argv[1])), _annotation(sys.argv[3]), parent=int(sys.argv[2]))
+    sys.stderr.flush()
+    os._exit(0)  # without freeing every object first (~50 ms after a thousand feeds), which the lane waits for
