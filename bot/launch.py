@@ -33,18 +33,36 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:
-    """The `chokepoint` script and `python -m bot`: run the command, then end the process at once.
+    """The `chokepoint` script and `python -m bot`: run the command and exit with its code.
 
-    Every command has closed what it opened (the database, the workers, the reading lane) by the time `main`
-    returns; what is left is freeing each object the process made, one by one, which after a check of 1,000
-    sources takes ~0.1 s. Output and logs are flushed first; the exit code is the command's.
+    A check of every source then ends its process at once: it has closed what it opened (the database, the
+    workers, the reading lane), and freeing each object it made, one by one, would take ~0.1 s after 1,000
+    sources. Its output and logs are flushed first, and output that cannot be written is an error (exit 120, as
+    Python's own exit gives), not a silent loss. Every other command exits the usual way, running what was
+    registered to run at exit (matplotlib removes its temporary folder) and waiting for its threads.
     """
-    code = main()
+    arguments = sys.argv[1:]
+    code = main(arguments)
+    if not checks_every_source(arguments):
+        raise SystemExit(code)
     logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError):  # a reader that went away (`| head`): nothing more to tell it
-            stream.flush()
+    code = _flushed(code)
     os._exit(code)
+
+
+def _flushed(code: int) -> int:
+    """Write out what the streams hold; the exit code, made 120 when the output could not be written."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # a reader that went away (`| head`): nothing more to tell it
+        pass
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            print(f"chokepoint: the output could not be written: {error}", file=sys.stderr)
+        code = code or 120
+    with contextlib.suppress(OSError):
+        sys.stderr.flush()
+    return code
 
 
 def checks_every_source(arguments: Sequence[str]) -> bool:

@@ -141,6 +141,26 @@ async def test_check_reports_each_healthy_and_broken_source_and_exits_zero(isola
                              "sources"}  # fmt: skip
 
 
+@pytest.mark.parametrize("command", [["check", "--json"], ["exposure", "japan"]], ids=["check", "exposure"])
+def test_output_that_cannot_be_written_is_an_error_not_a_silent_success(isolated: Path, command: list[str]) -> None:
+    """A check ends its process at once (bot/launch.py); its output still reaches the disk, or the exit says not."""
+    buffered = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}  # as in a shell
+    with open("/dev/full", "w") as full:  # every write fails: no space left on the device
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", *command], stdout=full, stderr=subprocess.PIPE, text=True, timeout=120,
+            env=buffered,
+        )  # fmt: skip
+    assert done.returncode != 0
+    assert "No space left on device" in done.stderr
+
+
+def test_a_check_that_ends_its_process_at_once_leaves_its_whole_output(isolated: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "check", "--json"], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert json.loads(done.stdout)["sources"][0]["id"] == "offline"
+
+
 def test_a_bad_sources_file_exits_non_zero_naming_file_source_and_key(
     capsys: pytest.CaptureFixture[str], isolated: Path
 ) -> None:

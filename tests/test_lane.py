@@ -154,19 +154,25 @@ def slowish(source: SourceSpec, item: ParsedItem) -> None:
 
 
 async def test_the_deadline_counts_the_time_on_one_body_not_the_time_queued_behind_others() -> None:
-    lane = ReadingLane(slowish, deadline=2 * SLOWISH_SECONDS)
+    lane = ReadingLane(slowish, deadline=3 * SLOWISH_SECONDS)
     try:
         assert await lane.read(spec("warm", BASE), feed("Gallium"), BASE) is not None  # the worker is up
-        bodies = [lane.read(spec(f"s{n}", BASE), feed(SLOWISH), BASE) for n in range(3)]
+        bodies = [lane.read(spec(f"s{n}", BASE), feed(SLOWISH), BASE) for n in range(4)]
         outcomes = await asyncio.gather(*bodies, return_exceptions=True)
-        # the third waited two bodies' time (the whole deadline) in the queue before the worker began it
-        assert [type(outcome) for outcome in outcomes] == [list, list, list], outcomes
+        # the fourth waited three bodies' time (the whole deadline) in the queue before the worker began it
+        assert [type(outcome) for outcome in outcomes] == [list, list, list, list], outcomes
     finally:
         lane.close()
 
 
+def slow_to_start(source: SourceSpec, item: ParsedItem) -> None:
+    """An annotation whose first use, the worker's warm-up before it says it is ready, takes SLOWISH_SECONDS."""
+    if source.id == "warm-up":
+        time.sleep(SLOWISH_SECONDS)
+
+
 async def test_the_deadline_does_not_count_the_workers_start_up() -> None:
-    lane = ReadingLane(measure_in_worker, deadline=0.2)  # less than the worker's start-up, far more than one feed
+    lane = ReadingLane(slow_to_start, deadline=SLOWISH_SECONDS / 2)  # less than the start-up, far more than a feed
     try:
         assert await lane.read(spec("first", BASE), feed("Gallium"), BASE) is not None
     finally:
