@@ -95,7 +95,6 @@ class ReadingLane:
         self._next_id = 0
         self._broken = False  # a worker could not start: the lane stays off
         self._closed = False
-        self.answered = 0  # bodies the lane's workers answered
 
     def start(self) -> None:
         """Start the worker now rather than on the first body: it takes ~0.3 s to import and compile the rules,
@@ -116,9 +115,10 @@ class ReadingLane:
         worker = await self._attached()
         if worker is None or worker.writer is None or worker.chars + len(text) > self._in_flight_chars:
             return None
-        frame = pickle.dumps((self._next_id + 1, source, text, base_url), pickle.HIGHEST_PROTOCOL)
-        self._next_id += 1
-        request = worker.requests[self._next_id] = _Request(asyncio.get_running_loop().create_future(), len(text))
+        request_id = self._next_id + 1
+        frame = pickle.dumps((request_id, source, text, base_url), pickle.HIGHEST_PROTOCOL)  # before any state
+        self._next_id = request_id
+        request = worker.requests[request_id] = _Request(asyncio.get_running_loop().create_future(), len(text))
         worker.chars += request.chars
         worker.writer.writelines([_HEADER.pack(len(frame)), frame])
         if len(worker.requests) == 1:
@@ -213,7 +213,6 @@ class ReadingLane:
         if request_id == _READY:
             worker.ready = True
         else:
-            self.answered += 1
             self._settle(worker, request_id, (kind, value))
         self._watch(worker)
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import pty
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -159,6 +160,8 @@ def test_a_check_that_ends_its_process_at_once_leaves_its_whole_output(isolated:
         [sys.executable, "-m", "bot", "check", "--json"], capture_output=True, text=True, timeout=120, check=True
     )
     assert json.loads(done.stdout)["sources"][0]["id"] == "offline"
+    row = sqlite3.connect(isolated / "cli.db").execute("SELECT consecutive_failures FROM sources WHERE id = 'offline'")
+    assert row.fetchone() == (1,)  # and what it recorded is in the database: nothing was lost at the exit
 
 
 def test_a_bad_sources_file_exits_non_zero_naming_file_source_and_key(
