@@ -334,11 +334,13 @@ def serve(sock: socket.socket, annotate: Annotate | None, parent: int) -> None:
     _warm_up(annotate)
     with sock, sock.makefile("rb") as requests:
         _send(sock, (_READY, "ready", None))
-        while len(header := requests.read(_HEADER.size)) == _HEADER.size:
-            (length,) = _HEADER.unpack(header)
-            request_id, source, text, base_url = pickle.loads(requests.read(length))
-            if not _send(sock, (request_id, *answer(source, text, base_url, annotate, slow=False))):
-                return
+        # a checking process that ended with answers unread resets the socket: the same end as closing it
+        with contextlib.suppress(ConnectionResetError):
+            while len(header := requests.read(_HEADER.size)) == _HEADER.size:
+                (length,) = _HEADER.unpack(header)
+                request_id, source, text, base_url = pickle.loads(requests.read(length))
+                if not _send(sock, (request_id, *answer(source, text, base_url, annotate, slow=False))):
+                    return
 
 
 def _send(sock: socket.socket, message: tuple[int, str, Any]) -> bool:

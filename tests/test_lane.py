@@ -268,6 +268,36 @@ def test_a_worker_stuck_in_a_body_exits_when_its_parent_dies(tmp_path: Path) -> 
             os.kill(worker, signal.SIGKILL)
 
 
+ANSWER_UNREAD_THEN_PARENT_DIES = """
+import asyncio, os, time
+from jobs.lane import ReadingLane
+from jobs.reading import measure_in_worker
+from tests.test_check import feed, spec
+
+async def main():
+    lane = ReadingLane(measure_in_worker)
+    await lane.read(spec("first", "https://feeds.example/"), feed("Gallium"), "https://x/")  # the worker is up
+    asyncio.create_task(lane.read(spec("second", "https://feeds.example/"), feed("Germanium"), "https://x/"))
+    await asyncio.sleep(0)  # the task sends the body
+    time.sleep(1)  # its answer arrives, and the loop never reads it
+    print(lane.pid(), flush=True)
+    os._exit(0)
+
+asyncio.run(main())
+"""
+
+
+def test_a_worker_whose_parent_died_with_answers_unread_exits_without_a_traceback() -> None:
+    """The socket of a process that ended with data unread resets: for the worker that is the end, not an error
+    to print on the terminal the two processes share."""
+    ended = subprocess.run(
+        [sys.executable, "-c", ANSWER_UNREAD_THEN_PARENT_DIES], capture_output=True, text=True, timeout=60,
+    )  # fmt: skip  # the output is read to its end: the worker's too, as the worker holds the same pipes
+    worker = int(ended.stdout)
+    assert _gone_within(worker, seconds=10)
+    assert ended.stderr == ""
+
+
 CTRL_C_AT_START = """
 import asyncio, signal, sys
 from jobs.lane import ReadingLane, _annotation
