@@ -13,15 +13,18 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
-
-from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from bot.domain.datafiles import JsonObject
 from bot.domain.html import strip_invisible
-from jobs.feed_xml import Refused, TooDeep, read_feed
 from jobs.links import join_url
+
+if TYPE_CHECKING:
+    from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+# The parsers' libraries (lxml, selectolax) are imported by the functions that use them: a check whose bodies the
+# reading worker reads (jobs/lane.py) never loads them in the checking process.
 
 MAX_ITEMS = 200
 MAX_TITLE = 500
@@ -145,6 +148,8 @@ def items_fingerprint(items: Sequence[ParsedItem]) -> str:
 
 def check_selector(select: str) -> None:
     """Raise ValueError when a CSS selector cannot be compiled."""
+    from selectolax.lexbor import LexborHTMLParser, SelectolaxError
+
     try:
         LexborHTMLParser("<html></html>").css(select)
     except SelectolaxError:
@@ -343,6 +348,8 @@ def _epoch_date(value: float) -> datetime | None:
 
 def _fast_feed_items(text: str, base_url: str) -> list[ParsedItem]:
     """Entries of an RSS, Atom or RDF document read by lxml; SlowPath when feedparser must read it."""
+    from jobs.feed_xml import Refused, TooDeep, read_feed
+
     try:
         entries = read_feed(text, base_url, MAX_EXAMINED)
     except TooDeep:
@@ -482,6 +489,8 @@ def _html_items(text: str, base_url: str, select: str) -> Iterator[ParsedItem]:
     Linear in the page: at most MAX_EXAMINED matches are looked at, and each looks for its date only in
     itself and in the ancestors that hold no other match (its list row), never in the whole list.
     """
+    from selectolax.lexbor import LexborHTMLParser, SelectolaxError
+
     tree = LexborHTMLParser(text[:MAX_MARKUP])
     base = _document_base(tree, base_url)
     try:

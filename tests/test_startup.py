@@ -2,8 +2,10 @@
 
 The drawing library (and numpy under it), the Telegram library, the scheduler, Babel and rich are each a tenth
 of a second or more of imports that a check never uses; a module-level import of one of them anywhere on the
-check's path would quietly bring it back. These tests run whole checks in a child process and read what it
-imported: a structural check, not a timed one (`make bench peer` prints the start-up time).
+check's path would quietly bring it back. The parsers' libraries and the suggestions' matcher belong to the
+reading worker and to the commands that suggest words: the checking process goes without them too. These tests
+run whole checks in a child process and read what it imported: a structural check, not a timed one (`make bench
+peer` prints the start-up time).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from bot.launch import checks_every_source
 from tests.loopback import Response, sequence, serve
 
 HEAVY = {"matplotlib", "numpy", "telegram", "apscheduler", "babel", "rich"}
+# The parsers' libraries and the suggestions' matcher: the reading worker reads and measures a feed's body, and a
+# check suggests no words, so the checking process itself never loads them.
+READ_ELSEWHERE = {"lxml", "selectolax", "rapidfuzz"}
 ITEM = "<item><title>{title}</title><link>https://example.org/{n}</link><guid>{n}</guid></item>"
 TITLES = ("Bank of Japan holds rates steady", "MOFCOM announces export ban on tungsten to Japan, effective now")
 # Runs the command line in this process as the `chokepoint` script does (bot/launch.py: a check starts its reading
@@ -48,7 +53,7 @@ def imported_by(*args: str, env: dict[str, str], cwd: Path) -> tuple[dict[str, o
     return json.loads("\n".join(printed)), set(loaded["packages"])
 
 
-async def test_a_one_shot_check_imports_no_drawing_telegram_scheduler_babel_or_rich(tmp_path: Path) -> None:
+async def test_a_one_shot_check_imports_no_heavy_library_nor_what_its_reading_worker_reads_with(tmp_path: Path) -> None:
     """A first check (every item new) and a second one that measures a new item and moves a status."""
     env = {**os.environ, "CHOKEPOINT_DB": str(tmp_path / "check.db"), "TELEGRAM_BOT_TOKEN": ""}
     served = sequence(*(Response(200, feed(n), {"Content-Type": "application/rss+xml"}) for n in (1, 2)))
@@ -64,6 +69,7 @@ async def test_a_one_shot_check_imports_no_drawing_telegram_scheduler_babel_or_r
     assert (first["new_items"], second["new_items"], second["status_changes"]) == (1, 1, 1)
     assert HEAVY & first_packages == set()
     assert HEAVY & second_packages == set()
+    assert READ_ELSEWHERE & (first_packages | second_packages) == set()
 
 
 @pytest.mark.parametrize(
@@ -94,6 +100,19 @@ def test_the_heavy_packages_are_the_ones_the_bot_itself_imports() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert set(done.stdout.split()) >= HEAVY
+
+
+def test_reading_a_body_here_and_suggesting_a_word_import_the_libraries_a_check_leaves_to_its_worker() -> None:
+    """The check above can fail: reading a feed or a page in this process, or a suggestion, imports them."""
+    code = (
+        "import sys\nfrom jobs.parse import parse_items\nfrom bot.domain.vocab import Kind, load_vocabulary\n"
+        f"parse_items('rss', {feed(1)!r}, base_url='https://x/')\n"
+        "parse_items('html', '<a href=/a>Gallium exports halted</a>', base_url='https://x/', select='a')\n"
+        "load_vocabulary().suggest(Kind.MATERIAL, 'galium')\n"
+        "print(' '.join(sorted({name.split('.')[0] for name in sys.modules})))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert set(done.stdout.split()) >= READ_ELSEWHERE
 
 
 @pytest.mark.parametrize("first", ["storage.database", "storage.db", "handlers.context"])

@@ -9,9 +9,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from rapidfuzz import process
-from rapidfuzz.distance import JaroWinkler
-
 from bot.domain.datafiles import DataFileError, JsonObject, data_path, read_yaml, require_keys
 from bot.domain.values import LANGUAGES
 
@@ -130,6 +127,9 @@ class Vocabulary:
 
     def closest(self, kind: Kind, text: str, limit: int = 3) -> list[tuple[str, float]]:
         """The closest known codes to a word with their similarity (0..1), best first."""
+        from rapidfuzz import process  # here: only a misspelt word needs it, and it is ~10 ms of imports
+        from rapidfuzz.distance import JaroWinkler
+
         query = normalise(text)[:60]
         if not query:
             return [(code, 0.0) for code in list(self.terms(kind))[:limit]]
