@@ -30,7 +30,8 @@ from bot.domain.i18n import DEFAULT_LANGUAGE, LANGUAGES, words
 from bot.domain.values import DeskChoice
 from bot.heartbeat import POLL_BEAT_EVERY, PollingRequest, heartbeat
 from bot.pacing import SharedPacing
-from bot.runtime import alert_context, announce_lapses_now, close_services, open_services, quiet_noisy_loggers
+from bot.runtime import quiet_noisy_loggers
+from bot.services import alert_context, announce_lapses_now, close_services, open_services
 from bot.telegram_sender import start_delivery, stop_delivery
 from bot.updates import ChatOrderedUpdates
 from bot.watching import Watch, check_now, open_watch, start_checks

@@ -23,20 +23,10 @@ from bot.domain.datafiles import DataFileError
 from bot.domain.health import HealthLimits, check_limit, health_verdict
 from bot.domain.html import to_plain
 from bot.progress import progress_bar, wants_progress
-from bot.runtime import (
-    announce_lapses_now,
-    close_services,
-    log_to_file,
-    open_services,
-    prepare_database,
-    quiet_noisy_loggers,
-    redact_secrets,
-    relax_garbage_collection,
-)
-from bot.watching import load_watched_sources, open_watch, summary_lines
-from handlers.context import Services, UsageError
+from bot.runtime import log_to_file, prepare_database, quiet_noisy_loggers, redact_secrets, relax_garbage_collection
+from bot.watching import check_every_source, load_watched_sources, summary_lines
 from jobs.sources import SourcesFileError, SourceSpec, parse_interval
-from storage.db import backup_database, integrity_problems
+from storage.db import backup_database, integrity_problems, open_database
 from storage.heartbeats import heartbeats_in
 from storage.instance_lock import AlreadyRunning, InstanceLock
 from storage.schema import SchemaTooNew
@@ -45,11 +35,13 @@ if TYPE_CHECKING:
     from bot.domain.measure import Measurement
     from bot.domain.measures import Measure
     from bot.domain.vocab import Vocabulary
+    from handlers.context import Services
     from jobs.lane import ReadingLane
 
-# The Telegram library, the application, the handlers and the measuring rules are imported by the commands that
-# use them: a one-shot `check` starts fetching in a fraction of a second instead of after a second of imports
-# (tests/test_startup.py holds the heavy libraries out of its imports).
+# The Telegram library, the application, the handlers, the knowledge and the measuring are imported by the commands
+# that use them: a one-shot `check` sends its first requests before it imports the knowledge and the measuring
+# (bot/watching.py, `check_every_source`), instead of after a second of imports (tests/test_startup.py holds the
+# heavy libraries out of its imports).
 
 logger = logging.getLogger("chokepoint")
 
@@ -212,6 +204,9 @@ def with_services(
     """Run a one-shot command with the database and knowledge open; bad input exits 2 with its message."""
 
     def run(args: argparse.Namespace, settings: Settings) -> int:
+        from bot.services import close_services, open_services
+        from handlers.context import UsageError
+
         services = open_services(settings)
         try:
             return action(args, services)
@@ -229,16 +224,24 @@ def with_services(
 
 async def _check_once(args: argparse.Namespace, settings: Settings, lane: ReadingLane | None) -> int:
     sources = load_watched_sources(args.sources or settings.chokepoint_sources)
-    services = open_services(settings)
-    watch = open_watch(services, sources, lane=lane)
+    db = open_database(settings.chokepoint_db, utc_now())
+
+    def load_services() -> Services:
+        from bot.services import load_services  # once the first requests are sent (bot/watching.py)
+
+        return load_services(settings, db)
+
     shown = wants_progress(sys.stdout, json_output=args.json)
     try:
         with progress_bar(len(sources), sys.stdout, shown=shown) as tick:
-            summary = await watch.checker.check_all(sources, lambda report: tick(report.id))
+            summary, services = await check_every_source(
+                db, sources, load_services, on_checked=lambda report: tick(report.id), lane=lane
+            )
+        from bot.services import announce_lapses_now
+
         announce_lapses_now(services)  # a one-off check raises the alerts of suspensions that ran out too
     finally:
-        await watch.close()
-        close_services(services)
+        db.close()
     if args.json:
         _print_json(summary.as_json())
     else:

@@ -1,4 +1,5 @@
-"""Opening and closing what the bot runs on: settings → database, knowledge, baseline → Services."""
+"""What every run of the bot sets first: its log (secrets masked, a file in console mode), the garbage collector's
+pace, and its database, created or migrated. Opening the services a command works with is bot/services.py."""
 
 from __future__ import annotations
 
@@ -7,64 +8,16 @@ import gc
 import logging
 from pathlib import Path
 
-from bot.config import Settings, desk_chats
+from bot.config import Settings
 from bot.domain.clock import utc_now
-from bot.domain.knowledge import load_exposure_table
-from bot.domain.measure_file import load_measures
-from bot.domain.vocab import load_vocabulary
-from handlers.context import Services
-from jobs.alerts import AlertContext
-from jobs.baseline import apply_baseline
-from jobs.lapses import announce_lapses
 from storage.db import open_database
 
 logger = logging.getLogger(__name__)
 
 
-def open_services(settings: Settings, now: dt.datetime | None = None) -> Services:
-    """Load and check the knowledge, open the database and bring the baseline in."""
-    now = now or utc_now()
-    vocabulary = load_vocabulary()
-    table = load_exposure_table(vocabulary)
-    measures = load_measures(vocabulary)
-    db = open_database(settings.chokepoint_db, now)
-    apply_baseline(db, measures, now, vocabulary)
-    desk = desk_chats(settings)
-    announce_lapses(db, AlertContext(vocabulary, table, desk), now)  # suspensions that ran out while it was off
-    return Services(
-        db=db,
-        vocabulary=vocabulary,
-        table=table,
-        admins=settings.chokepoint_admins,
-        timezone=settings.chokepoint_timezone,
-        desk=desk,
-    )
-
-
-def alert_context(services: Services) -> AlertContext:
-    """What the jobs need to build alerts, from the opened services."""
-    return AlertContext(services.vocabulary, services.table, services.desk)
-
-
-def announce_lapses_now(services: Services) -> list[int]:
-    """Raise the alerts of suspensions that ran out, then wake delivery; a failure is logged, never raised."""
-    try:
-        created = announce_lapses(services.db, alert_context(services), services.clock())
-    except Exception:
-        logger.exception("announcing lapsed suspensions failed")
-        return []
-    services.wake_delivery()
-    return created
-
-
 def prepare_database(settings: Settings, now: dt.datetime | None = None) -> None:
     """Create or migrate the database before the bot starts: SchemaTooNew or sqlite3.Error stop it there."""
     open_database(settings.chokepoint_db, now or utc_now()).close()
-
-
-def close_services(services: Services) -> None:
-    """Close the database."""
-    services.db.close()
 
 
 class Redactor(logging.Filter):

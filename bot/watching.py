@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.domain.clock import utc_now
 from bot.domain.html import counted
-from bot.domain.rules import load_rules
-from bot.runtime import alert_context
-from handlers.context import Services
-from jobs.check import Checker, CheckSummary
+from jobs.check import Checker, CheckSummary, HealthSink, ItemSink, RecordingGate, SourceReport
 from jobs.fetch import Fetcher
 from jobs.lane import ReadingLane
-from jobs.pipeline import MeasuringSink, RulesOnFirstUse, SourceHealthAlerts
 from jobs.reading import measure_in_worker
 from jobs.sources import SourceSpec, bundled_sources_path, load_sources
 from jobs.workers import ParserPool
+from storage.database import Database
 from storage.heartbeats import CHECK
 from storage.sources import get_source, list_sources
 
 if TYPE_CHECKING:  # the scheduler is for `run` only: a one-shot `check` starts faster without importing it
     from apscheduler.schedulers.base import BaseScheduler
+
+    from handlers.context import Services
 
 logger = logging.getLogger(__name__)
 
@@ -55,15 +58,76 @@ def open_watch(
     lane: ReadingLane | None = None,
 ) -> Watch:
     """A fetcher, parser workers and a checker over the services' database, measuring what it finds."""
+    watch = _watch_over(services.db, sources, notify=notify, lane=lane, clock=services.clock)
+    watch.checker.start_recording(*_sinks(services))
+    return watch  # each check registers its sources; the schedule does too
+
+
+async def check_every_source(
+    db: Database,
+    sources: list[SourceSpec],
+    load_services: Callable[[], Services],
+    *,
+    on_checked: Callable[[SourceReport], None] | None = None,
+    lane: ReadingLane | None = None,
+) -> tuple[CheckSummary, Services]:
+    """One check of every source that sends its requests before it loads the knowledge and the measuring:
+    LOAD_SERVICES (~70 ms of imports and data files) runs when the first answer arrives, while the others are on
+    their way, and no source records anything before it has. What it raises ends the check (the caller closes
+    DB)."""
+    gate = RecordingGate()
+    watch = _watch_over(db, sources, lane=lane, gate=gate)
+    checking = asyncio.create_task(watch.checker.check_all(sources, on_checked))
+    try:
+        await _first_answer(checking, gate)
+        if checking.done():
+            checking.result()  # a check that failed outright (its database, say) raises here
+        services = load_services()
+        watch.checker.start_recording(*_sinks(services))
+        summary = await checking
+    finally:
+        if not checking.done():
+            checking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await checking
+        await watch.close()
+    return summary, services
+
+
+async def _first_answer(checking: asyncio.Task[CheckSummary], gate: RecordingGate) -> None:
+    """Return once a source's fetch is done (its answer, or its failure) and it waits to record; or once the check
+    is over, when there was no source to wait for. Every request that could go at once has gone by then."""
+    reached = asyncio.create_task(gate.reached())
+    try:
+        await asyncio.wait([checking, reached], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        reached.cancel()
+
+
+def _watch_over(
+    db: Database,
+    sources: list[SourceSpec],
+    *,
+    notify: Callable[[], None] = lambda: None,
+    lane: ReadingLane | None = None,
+    clock: Callable[[], dt.datetime] = utc_now,
+    gate: RecordingGate | None = None,
+) -> Watch:
+    """The fetcher, the parser workers and a checker over DB, whose sinks `start_recording` gives."""
     fetcher = Fetcher()
     pool = ParserPool(annotate=measure_in_worker, lane=lane or ReadingLane(measure_in_worker))
-    alerts = alert_context(services)
-    sink = MeasuringSink(RulesOnFirstUse(lambda: load_rules(services.vocabulary)), alerts)
-    checker = Checker(
-        services.db, fetcher, sink=sink, on_health=SourceHealthAlerts(services.admins), parse=pool,
-        notify=notify, clock=services.clock,
-    )  # fmt: skip
-    return Watch(sources, fetcher, pool, checker)  # each check registers its sources; the schedule does too
+    checker = Checker(db, fetcher, parse=pool, notify=notify, clock=clock, gate=gate)
+    return Watch(sources, fetcher, pool, checker)
+
+
+def _sinks(services: Services) -> tuple[ItemSink, HealthSink]:
+    """What a check records into: the measuring of new items, and the admins' word of a source's health."""
+    from bot.domain.rules import load_rules  # the measuring modules: ~40 ms of imports a check needs only here
+    from bot.services import alert_context
+    from jobs.pipeline import MeasuringSink, RulesOnFirstUse, SourceHealthAlerts
+
+    rules = RulesOnFirstUse(lambda: load_rules(services.vocabulary))
+    return MeasuringSink(rules, alert_context(services)), SourceHealthAlerts(services.admins)
 
 
 def summary_lines(summary: CheckSummary) -> list[str]:

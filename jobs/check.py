@@ -13,10 +13,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from bot.domain.datafiles import JsonObject
-from bot.domain.measure import Measurement
 from jobs.fetch import Fetcher, FetchResult, Validators
 from jobs.parse import ParsedItem, ParseError, items_fingerprint
 from jobs.reading import Reading, read_source
@@ -25,6 +24,9 @@ from storage.database import Database
 from storage.items import insert_new_items
 from storage.rows import Row
 from storage.sources import IDENTITY, SourceHealth, get_source, record_failure, record_success, sync_sources
+
+if TYPE_CHECKING:
+    from bot.domain.measure import Measurement
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +165,30 @@ def _item_row(item: ParsedItem) -> Row:
     }
 
 
+class RecordingGate:
+    """Where a checker's checks wait to record, each once its fetch is done, until the gate opens.
+
+    A one-shot check loads what its sinks need (~70 ms) only once its first answer has arrived: its requests went
+    out first, and the loading overlaps the wait for the rest (bot/watching.py, `check_every_source`)."""
+
+    def __init__(self) -> None:
+        self._reached = asyncio.Event()
+        self._open = asyncio.Event()
+
+    async def reached(self) -> None:
+        """Return once a check has fetched and waits to record."""
+        await self._reached.wait()
+
+    async def passed(self) -> None:
+        """Wait here until the gate opens."""
+        self._reached.set()
+        await self._open.wait()
+
+    def open(self) -> None:
+        """Let every check waiting here, and every later one, record."""
+        self._open.set()
+
+
 class Checker:
     """Checks sources through one fetcher into one database, handing new items to a sink."""
 
@@ -177,7 +203,9 @@ class Checker:
         notify: Callable[[], None] = lambda: None,
         policy: HealthPolicy | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        gate: RecordingGate | None = None,
     ) -> None:
+        """GATE: checks fetch at once, but record nothing until `start_recording` gives the sinks and opens it."""
         self.db = db
         self.fetcher = fetcher
         self.sink = sink
@@ -188,6 +216,13 @@ class Checker:
         self.clock = clock
         # The digest of each source's last body read and stored: the same body again is not parsed again.
         self._bodies: dict[str, bytes] = {}
+        self._gate = gate
+
+    def start_recording(self, sink: ItemSink, on_health: HealthSink) -> None:
+        """Record from now on, into these sinks (a checker with a gate waits for this)."""
+        self.sink, self.on_health = sink, on_health
+        if self._gate is not None:
+            self._gate.open()
 
     def register(self, sources: Iterable[SourceSpec]) -> None:
         """Make sure every source has its row."""
@@ -225,7 +260,9 @@ class Checker:
             result = await self.fetcher.fetch(source.url, validators, allow_private=source.allow_private)
         except Exception:
             logger.exception("check of %s failed while fetching", source.id)
-            return self._failed(source, "internal error while fetching (logged)", started)
+            result = FetchResult("failed", source.url, source.url, None, error="internal error while fetching (logged)")
+        if self._gate is not None:
+            await self._gate.passed()
         try:
             return await self._record(source, row, result, started)
         except Exception:

@@ -12,15 +12,17 @@ import datetime as dt
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeAlias
 
-from bot.domain.measure import Measurement, measure
-from bot.domain.rules import Rules, load_rules
-from bot.domain.vocab import load_vocabulary
 from jobs.parse import ParsedItem, parse_items
 from jobs.sources import SourceSpec
 
-Annotate = Callable[[SourceSpec, ParsedItem], Measurement]
-Packed = tuple[str, str, str | None, str, dt.datetime | None, Measurement | None]
+if TYPE_CHECKING:  # measuring is imported where it runs: a check whose worker measures never imports it here
+    from bot.domain.measure import Measurement
+    from bot.domain.rules import Rules
+
+Annotate: TypeAlias = "Callable[[SourceSpec, ParsedItem], Measurement]"
+Packed: TypeAlias = "tuple[str, str, str | None, str, dt.datetime | None, Measurement | None]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +49,16 @@ def read_source(
 @functools.cache
 def _worker_rules() -> Rules:
     """The measuring rules of a parser worker process, loaded on its first item."""
+    from bot.domain.rules import load_rules
+    from bot.domain.vocab import load_vocabulary
+
     return load_rules(load_vocabulary())
 
 
 def measure_in_worker(source: SourceSpec, item: ParsedItem) -> Measurement:
     """Measure an item inside a parser worker, so that measuring runs in parallel with the event loop."""
+    from bot.domain.measure import measure
+
     return measure(item.title, item.summary, _worker_rules(), default_issuer=source.issuer)
 
 

@@ -20,12 +20,15 @@ import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobs.lane import ReadingLane, answer, exit_with_parent
 from jobs.parse import ParseError, SlowPath
-from jobs.reading import Annotate, Reading, read_source, unpack
+from jobs.reading import Reading, read_source, unpack
 from jobs.sources import SourceSpec
+
+if TYPE_CHECKING:
+    from jobs.reading import Annotate
 
 logger = logging.getLogger(__name__)
 

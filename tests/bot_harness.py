@@ -10,7 +10,7 @@ from typing import Any
 from bot.app import ChokepointApp, build_application
 from bot.config import Settings, load_settings
 from bot.lifecycle import running
-from bot.runtime import open_services
+from bot.services import open_services
 from handlers.context import Services
 from jobs.limits import CommandBudget
 from jobs.sources import SourceSpec

@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.domain.chart_fonts import LATIN_FAMILY, font_families
 from bot.domain.chart_render import Chart, ChartRenderer
 from bot.domain.chart_words import ChartWords, english_words
-from bot.runtime import open_services
+from bot.services import open_services
 from handlers.chart_book import ChartBook
 from handlers.charts import chart_answer, exposure_chart_answer
 from handlers.context import Services

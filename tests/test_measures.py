@@ -21,7 +21,7 @@ from bot.domain.measure_file import load_measures
 from bot.domain.measures import Measure
 from bot.domain.rules import load_rules
 from bot.domain.vocab import Vocabulary
-from bot.runtime import open_services
+from bot.services import open_services
 from handlers.context import Services
 from handlers.status import status_document
 from jobs.alerts import AlertContext

@@ -102,6 +102,20 @@ def test_the_heavy_packages_are_the_ones_the_bot_itself_imports() -> None:
     assert set(done.stdout.split()) >= HEAVY
 
 
+# What a check of every source imports once its first answer is in (bot/watching.py, `check_every_source`).
+AFTER_THE_FIRST_ANSWER = {
+    "bot.services", "bot.domain.knowledge", "bot.domain.measure", "bot.domain.rules", "bot.domain.measures",
+    "handlers.context", "jobs.alerts", "jobs.pipeline",
+}  # fmt: skip
+
+
+def test_the_command_line_sends_a_checks_requests_before_importing_the_knowledge_and_the_measuring() -> None:
+    """What the launcher imports before a check starts: the command line, the checker, the fetcher, storage."""
+    code = "import sys, bot.cli, bot.watching\nprint(' '.join(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert AFTER_THE_FIRST_ANSWER & set(done.stdout.split()) == set()
+
+
 def test_reading_a_body_here_and_suggesting_a_word_import_the_libraries_a_check_leaves_to_its_worker() -> None:
     """The check above can fail: reading a feed or a page in this process, or a suggestion, imports them."""
     code = (
