@@ -18,8 +18,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields, replace
-from typing import Literal, TypeAlias
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, Literal, TypeAlias
 
 from bot.domain.alert_payloads import DeskPayload, FollowUpPayload
 from bot.domain.datafiles import JsonObject
@@ -36,6 +36,7 @@ from storage.measures import (
     add_measure_source,
     all_measures,
     measure_item_ids,
+    measure_row,
     measures_touching,
     record_measure_event,
     replace_status,
@@ -137,7 +138,9 @@ def _around(
         targets = {d for m in mine for t in m.targets for d in _destinations_of(vocabulary, t)}
         materials = {c for m in mine for x in m.materials for c in _covering_of(vocabulary, x)}
         current += [Status.from_row(row) for row in statuses_among(db, issuer, targets, materials)]
-        measures = [measure_from_row(row) for row in measures_touching(db, issuer, targets, materials)]
+        measures = [
+            measure_from_row(measure_row(values)) for values in measures_touching(db, issuer, targets, materials)
+        ]
         wanted += [
             s
             for s in statuses_of(measures, today, recorded_only=True)
@@ -226,26 +229,112 @@ def apply_to_measures(
     now: dt.datetime,
     vocabulary: Vocabulary,
     desk: Sequence[int] = (),
+    at_hand: MeasuresAtHand | None = None,
 ) -> list[tuple[int, StatusChange]]:
     """Move the measures an item bears on, then the statuses; return the changes that moved effective levels.
 
+    `at_hand`: the measures of the item's batch (`MeasuresAtHand.read`), else they are read for this item alone.
     A suspension that ran out is left to `apply_lapses` (daily and at start): statuses derive from recorded
     states only, so an item never moves a lapse's statuses under its own name."""
     if not moves_measures(measurement):
         return []
-    candidates = [
-        measure_from_row(row)
-        for row in measures_touching(
-            db, measurement.issuer or "CN", _all_destinations(vocabulary, measurement.targets),
-            {c for m in measurement.materials for c in _covering_of(vocabulary, m)}
-            | {member for m in measurement.materials if m in vocabulary.materials for member in vocabulary.members(m)},
-        )
-    ]  # fmt: skip
+    if at_hand is None:
+        at_hand = MeasuresAtHand.read(db, vocabulary, [measurement])
+    candidates = at_hand.touching(measurement)
     if measurement.direction == TIGHTEN:
-        touched = _tighten(db, candidates, measurement, cause, now, desk)
+        touched = _tighten(db, at_hand, candidates, measurement, cause, now, desk)
     else:
-        touched = _ease(db, candidates, measurement, cause, now, vocabulary, desk)
+        touched = _ease(db, at_hand, candidates, measurement, cause, now, vocabulary, desk)
     return sync_statuses(db, vocabulary, now, cause, touched=touched) if touched else []
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedMeasures:
+    """Stored measures as decoded, each with the row it came from: a row read again as it was is not decoded
+    again (a Measure is immutable, so the one decoded before serves). One entry per measure, its latest row."""
+
+    seen: dict[str, tuple[tuple[Any, ...], Measure]] = field(default_factory=dict)
+
+    def __call__(self, values: tuple[Any, ...]) -> Measure:
+        """The measure a row of `measures_touching` holds."""
+        held = self.seen.get(values[0])
+        if held is not None and held[0] == values:
+            return held[1]
+        measure = measure_from_row(measure_row(values))
+        self.seen[measure.id] = (values, measure)
+        return measure
+
+
+@dataclass(slots=True)
+class MeasuresAtHand:
+    """The stored measures a batch of items may move, read in one query per issuer and kept as the items move
+    them: each item sees what the items before it did, as a query of its own would, and each measure is decoded
+    once a batch. Every write to them goes through `save` and `add_source`; the caller holds the transaction."""
+
+    vocabulary: Vocabulary
+    measures: dict[str, Measure]
+    keys: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[frozenset[str], frozenset[str]]] = field(
+        default_factory=dict
+    )
+
+    @classmethod
+    def read(
+        cls,
+        db: Database,
+        vocabulary: Vocabulary,
+        measurements: Sequence[Measurement],
+        decoded: DecodedMeasures | None = None,
+    ) -> MeasuresAtHand:
+        """The measures any of these measurements may move (the union of their lookups, per issuer); `decoded`
+        keeps the measures of earlier batches, so that a row read again unchanged is not decoded again."""
+        decode = DecodedMeasures() if decoded is None else decoded
+        at_hand = cls(vocabulary, {})
+        wanted: dict[str, tuple[set[str], set[str]]] = {}
+        for measurement in measurements:
+            targets, materials = wanted.setdefault(measurement.issuer or "CN", (set(), set()))
+            more_targets, more_materials = at_hand.lookup_keys(measurement)
+            targets |= more_targets
+            materials |= more_materials
+        for issuer, (targets, materials) in wanted.items():
+            for values in measures_touching(db, issuer, targets, materials):
+                measure = decode(values)
+                at_hand.measures[measure.id] = measure
+        return at_hand
+
+    def lookup_keys(self, measurement: Measurement) -> tuple[frozenset[str], frozenset[str]]:
+        """The targets and the materials whose measures an item may move: its targets with their blocs and ALL;
+        its materials with the groups that cover them and, for a group, its members."""
+        named = (measurement.targets, measurement.materials)
+        if named not in self.keys:
+            vocabulary = self.vocabulary
+            materials = {c for m in measurement.materials for c in _covering_of(vocabulary, m)} | {
+                member for m in measurement.materials if m in vocabulary.materials for member in vocabulary.members(m)
+            }
+            self.keys[named] = frozenset(_all_destinations(vocabulary, measurement.targets)), frozenset(materials)
+        return self.keys[named]
+
+    def touching(self, measurement: Measurement) -> list[Measure]:
+        """The measures an item may move: the issuer's naming one of its lookup's targets and one of its
+        materials, oldest first (as `measures_touching` orders them: by announcement, then id)."""
+        issuer = measurement.issuer or "CN"
+        targets, materials = self.lookup_keys(measurement)
+        chosen = [
+            m
+            for m in self.measures.values()
+            if m.issuer == issuer and not targets.isdisjoint(m.targets) and not materials.isdisjoint(m.materials)
+        ]
+        return sorted(chosen, key=lambda m: (m.announced, m.id))
+
+    def save(self, db: Database, measure: Measure, now: dt.datetime) -> None:
+        """Store a measure moved by a live item."""
+        save_measure(db, to_row(measure, "live"), now.isoformat())
+        self.measures[measure.id] = measure
+
+    def add_source(self, db: Database, held: Measure, source: str | None, now: dt.datetime) -> None:
+        """One more report of a measure: `source` added to its sources (None: one it has already)."""
+        add_measure_source(db, held.id, source, now.isoformat())
+        if source is not None:
+            self.measures[held.id] = replace(held, sources=(*held.sources, source))
 
 
 def _all_destinations(vocabulary: Vocabulary, targets: Sequence[str]) -> set[str]:
@@ -304,15 +393,15 @@ def same_measure(measures: Sequence[Measure], new: Measure) -> Measure | None:
 
 
 def _tighten(
-    db: Database, measures: Sequence[Measure], measurement: Measurement, cause: Cause, now: dt.datetime,
-    desk: Sequence[int],
+    db: Database, at_hand: MeasuresAtHand, measures: Sequence[Measure], measurement: Measurement, cause: Cause,
+    now: dt.datetime, desk: Sequence[int],
 ) -> list[Measure]:  # fmt: skip
     new = measure_of(measurement, cause, now)
     held = same_measure(measures, new)
     event = {"at": now.isoformat(), "title": cause.title, "source": cause.source, "url": cause.url,
              "item_id": cause.item_id}  # fmt: skip
     if held is None:
-        save_measure(db, to_row(new, "live"), now.isoformat())
+        at_hand.save(db, new, now)
         record_measure_event(db, {"measure_id": new.id, "kind": "reported" if new.provenance == "reported"
                                   else "announced", "state": "in_force", **event})  # fmt: skip
         if needs_a_person(new):
@@ -323,12 +412,12 @@ def _tighten(
     if independent:  # an independent source, or the issuer itself: no person needed
         settle_desk(db, held.id, f"{'official source' if confirms else 'second source'}: {cause.source}", now)
     if not confirms:  # one more piece of evidence: the measure's keys, level and state stay as they are
-        add_measure_source(db, held.id, cause.source if independent else None, now.isoformat())
+        at_hand.add_source(db, held, cause.source if independent else None, now)
         record_measure_event(db, {"measure_id": held.id, "kind": "evidence", **event})
         return []
     updated = replace(held, sources=(*held.sources, cause.source) if independent else held.sources,
                       provenance="official")  # fmt: skip
-    save_measure(db, to_row(updated, "live"), now.isoformat())
+    at_hand.save(db, updated, now)
     earlier_items = measure_item_ids(db, held.id)
     record_measure_event(db, {"measure_id": held.id, "kind": "confirmed", **event})
     label = updated.instrument or held.title
@@ -339,8 +428,8 @@ def _tighten(
 
 
 def _ease(
-    db: Database, measures: Sequence[Measure], measurement: Measurement, cause: Cause, now: dt.datetime,
-    vocabulary: Vocabulary, desk: Sequence[int] = (),
+    db: Database, at_hand: MeasuresAtHand, measures: Sequence[Measure], measurement: Measurement, cause: Cause,
+    now: dt.datetime, vocabulary: Vocabulary, desk: Sequence[int] = (),
 ) -> list[Measure]:  # fmt: skip
     easing = easing_of(measurement)
     today = now.date()
@@ -357,7 +446,7 @@ def _ease(
     for held in acted:
         eased = apply_easing(held, easing, today)
         eased_ones.append(eased)
-        save_measure(db, to_row(eased, "live"), now.isoformat())
+        at_hand.save(db, eased, now)
         kind = {"extend": "extended", "suspend": "suspended", "lift": "lifted"}[easing.action]
         record_measure_event(db, {
             "measure_id": held.id, "at": now.isoformat(), "kind": kind, "state": eased.state,

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from bot.domain.measure import Measurement, measure
 from bot.domain.rules import Rules
 from jobs.alerts import AlertContext, admin_alert, alerts_for_changes
 from jobs.check import HealthEvent, NewItem
-from jobs.measures import Cause, apply_to_measures, moves_measures
+from jobs.measures import Cause, DecodedMeasures, MeasuresAtHand, apply_to_measures, moves_measures
 from jobs.moves import signal_rows
 from jobs.sources import SourceSpec
 from storage.database import Database
@@ -48,23 +48,38 @@ class MeasuringSink:
 
     rules: Rules | RulesOnFirstUse
     alerts: AlertContext
+    decoded: DecodedMeasures = field(default_factory=DecodedMeasures, compare=False)  # the measures read so far
 
     def __call__(self, db: Database, items: Sequence[NewItem], now: dt.datetime) -> int:
         """Handle one source's new items; return how many statuses moved."""
-        changes: list[tuple[int, StatusChange]] = []
         signals: list[tuple[int, Row]] = []
+        movers: list[tuple[NewItem, Measurement]] = []
         for item in items:
             measurement = item.measurement or self.measure(item)
             if item.source.trust == "official" and measurement.relevant:
                 measurement = replace(measurement, provenance="official")  # the issuer's own page says so
             signals += ((item.id, row) for row in signal_rows(measurement))
             if item.fresh and moves_measures(measurement):
-                cause = Cause(item.title, item.source.name, item.link, item.id, trust=item.source.trust)
-                changes += apply_to_measures(db, measurement, cause, now, self.alerts.vocabulary, self.alerts.desk)
+                movers.append((item, measurement))
+        changes = self.move(db, movers, now)
         record_signals(db, signals, now.isoformat())  # nothing of the above reads them: one statement for all
         if changes:
             alerts_for_changes(db, changes, self.alerts, now)
         return len(changes)
+
+    def move(
+        self, db: Database, movers: Sequence[tuple[NewItem, Measurement]], now: dt.datetime
+    ) -> list[tuple[int, StatusChange]]:
+        """Move measures with each fresh item in turn, the measures they may move read once for all of them."""
+        if not movers:
+            return []
+        vocabulary = self.alerts.vocabulary
+        at_hand = MeasuresAtHand.read(db, vocabulary, [measurement for _, measurement in movers], self.decoded)
+        changes: list[tuple[int, StatusChange]] = []
+        for item, measurement in movers:
+            cause = Cause(item.title, item.source.name, item.link, item.id, trust=item.source.trust)
+            changes += apply_to_measures(db, measurement, cause, now, vocabulary, self.alerts.desk, at_hand)
+        return changes
 
     def measure(self, item: NewItem) -> Measurement:
         """Measure an item the reader did not measure."""

@@ -7,7 +7,7 @@ bot/domain/measures.py; the jobs convert between the two.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from storage.database import Database
@@ -29,17 +29,26 @@ def all_measures(db: Database) -> list[Row]:
     return [_decoded(row) for row in select(db, "SELECT * FROM measures ORDER BY announced, id")]
 
 
-def measures_touching(db: Database, issuer: str, targets: Iterable[str], materials: Iterable[str]) -> list[Row]:
-    """The issuer's measures naming one of these targets and one of these materials (JSON decoded)."""
+def measures_touching(
+    db: Database, issuer: str, targets: Iterable[str], materials: Iterable[str]
+) -> list[tuple[Any, ...]]:
+    """The issuer's measures naming one of these targets and one of these materials, oldest first: each as the
+    values of MEASURE_COLUMNS, JSON not decoded (`measure_row` decodes one), so that a reader that keeps what it
+    decoded knows a row it has seen."""
     targets, materials = sorted(set(targets)), sorted(set(materials))
     if not targets or not materials:
         return []
     on_material, on_target = ", ".join("?" for _ in materials), ", ".join("?" for _ in targets)
-    sql = f"""SELECT * FROM measures WHERE id IN (
+    sql = f"""SELECT {", ".join(MEASURE_COLUMNS)} FROM measures WHERE id IN (
                   SELECT measure_id FROM measure_keys
                   WHERE issuer = ? AND material IN ({on_material}) AND target IN ({on_target}))
               ORDER BY announced, id"""
-    return [_decoded(row) for row in select(db, sql, [issuer, *materials, *targets])]
+    return db.conn.execute(sql, [issuer, *materials, *targets]).fetchall()
+
+
+def measure_row(values: Sequence[Any]) -> Row:
+    """One of `measures_touching`'s measures as a row, JSON decoded."""
+    return _decoded(dict(zip(MEASURE_COLUMNS, values, strict=True)))
 
 
 def suspensions_run_out(db: Database, today: str) -> list[Row]:
