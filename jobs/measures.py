@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal, TypeAlias
 
 from bot.domain.alert_payloads import DeskPayload, FollowUpPayload
@@ -487,8 +487,9 @@ def settle_desk(db: Database, measure_id: str, by: str, now: dt.datetime) -> Non
 
 
 def measurement_json(measurement: Measurement) -> JsonObject:
-    """A measurement as stored with a desk item, to be applied once a person confirms it."""
-    return asdict(measurement)
+    """A measurement as stored with a desk item, to be applied once a person confirms it. Its fields are all
+    plain values and tuples of text, so a shallow copy is what `dataclasses.asdict` gives, without its deep copy."""
+    return {f.name: getattr(measurement, f.name) for f in fields(measurement)}
 
 
 def measurement_from_json(document: JsonObject) -> Measurement:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
 
 from storage.database import Database
@@ -28,7 +29,10 @@ def _insert_batch(db: Database, source_id: str, batch: list[Row], now: str) -> l
     if not batch:
         return []
     rows = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(batch))  # only placeholders go into the SQL text
-    values = [value for item in batch for value in (source_id, *(item[key] for key in COLUMNS), now)]
+    columns = operator.itemgetter(*COLUMNS)
+    values: list[object] = []
+    for item in batch:
+        values += (source_id, *columns(item), now)
     cursor = db.execute(
         f"""INSERT INTO items (source_id, guid, title, summary, link, published_at, fetched_at)
             VALUES {rows} ON CONFLICT (source_id, guid) DO NOTHING RETURNING guid, id""",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import asdict
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from sqlite_utils import Database
 from bot.domain.alert_text import alert_buttons, alert_message
 from bot.domain.knowledge import ExposureTable
 from bot.domain.ladder import Level
+from bot.domain.measure import Measurement
 from bot.domain.measures import Measure
 from bot.domain.rules import load_rules
 from bot.domain.status import Status, StatusBook
@@ -22,7 +24,7 @@ from jobs.alerts import AlertContext
 from jobs.baseline import apply_baseline
 from jobs.check import NewItem
 from jobs.desk import decide
-from jobs.measures import apply_lapses
+from jobs.measures import apply_lapses, measurement_from_json, measurement_json
 from jobs.pipeline import MeasuringSink
 from jobs.sources import SourceSpec
 from storage.db import open_database
@@ -234,3 +236,13 @@ async def test_a_second_source_confirms_it_without_a_person_end_to_end(tmp_path:
             ("corroborated", "second source: Press")
         ]
         assert sum("Tightened" in m["text"] for m in api.messages_to(901)) == 1  # one measure, one alert
+
+
+def test_a_held_measurement_is_stored_as_every_field_of_it_and_read_back_the_same() -> None:
+    said = Measurement(True, "ease", "CN", ("US", "JP"), ("gallium",), 2, ("suspends",), scope="goods",
+                       effect="removed", until="2027-11-27", end_use="military", provenance="reported",
+                       instrument="Announcement 70/2025", action="suspend", extend_years=1, month=10,
+                       effective="--12-01")  # fmt: skip
+    stored = json.loads(json.dumps(measurement_json(said)))
+    assert stored == json.loads(json.dumps(asdict(said)))
+    assert measurement_from_json(stored) == said
