@@ -50,6 +50,22 @@ def test_migrations_are_recorded_and_safe_to_reapply(tmp_path: Path) -> None:
     again.close()
 
 
+def test_items_lose_their_index_by_fetch_time_and_keep_every_row(tmp_path: Path) -> None:
+    db = connect(tmp_path / "bot.db")
+    applied_migrations(db)
+    for number, name, statements in MIGRATIONS[:10]:  # a database of the schema before migration 11
+        for statement in statements:
+            db.execute(statement)
+        db.execute("INSERT INTO migrations VALUES (?, ?, ?)", [number, name, NOW.isoformat()])
+    db.conn.commit()
+    db.execute("INSERT INTO items (source_id, guid, title, fetched_at) VALUES ('wire', 'a', 'A', ?)", [NOW.isoformat()])
+    indexes = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'items' ORDER BY name"
+    assert [row[0] for row in db.execute(indexes)] == ["items_by_fetched", "sqlite_autoindex_items_1"]
+    assert migrate(db, NOW) == [11]
+    assert [row[0] for row in db.execute(indexes)] == ["sqlite_autoindex_items_1"]
+    assert db.execute("SELECT source_id, guid, title FROM items").fetchall() == [("wire", "a", "A")]
+
+
 def test_a_file_database_runs_in_wal_mode(tmp_path: Path) -> None:
     db = open_database(tmp_path / "bot.db", NOW)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
