@@ -36,7 +36,7 @@ from bot.domain.alert_payloads import (
     StatusPayload,
 )
 from bot.domain.alert_text import severity
-from bot.domain.exposure import assess
+from bot.domain.exposure import band_for, exposure_score
 from bot.domain.knowledge import ExposureTable
 from bot.domain.ladder import Level
 from bot.domain.matching import Move, matching_filters, reads_levels
@@ -223,7 +223,7 @@ def _alert_for_item(
     levels = CountryLevels(*around.books(context.vocabulary, shown[0].change.issuer))
     matched = matching_filters(filters, moves, context.vocabulary, context.table, levels)
     pairs = exposure_pairs(matched, [s.change.target for s in shown], context)
-    payload = status_payload(shown, context, exposure_effects(around, context, pairs, now.date()))
+    payload = status_payload(shown, context, exposure_effects(around, context, pairs))
     payload["countries"] = country_entries(country_views(matched, moves, context, levels), context.vocabulary)
     alert_id = insert_alert(
         db, alert_key([s.change for s in shown]), "status", payload["severity"], payload, stamp(now)
@@ -322,7 +322,7 @@ def status_payload(shown: Sequence[Shown], context: AlertContext, exposure: dict
 
 
 def exposure_effects(
-    around: Around, context: AlertContext, pairs: Sequence[tuple[str, str]], today: dt.date
+    around: Around, context: AlertContext, pairs: Sequence[tuple[str, str]]
 ) -> dict[str, ExposureEffect]:
     """Each pair's exposure score (to China's measures) before and after an item's changes."""
     if not pairs:
@@ -330,14 +330,14 @@ def exposure_effects(
     books = around.books(context.vocabulary)
     effects: dict[str, ExposureEffect] = {}
     for country, sector in pairs:
-        old, new = (assess(context.table, book, country, sector, today) for book in books)
+        old, new = (exposure_score(context.table, book, country, sector) for book in books)
         effects[f"{country}:{sector}"] = {
             "country": context.vocabulary.display(Kind.COUNTRY, country),
             "sector": context.vocabulary.display(Kind.SECTOR, sector),
-            "before": old.score,
-            "after": new.score,
-            "band_before": old.band,
-            "band_after": new.band,
+            "before": old,
+            "after": new,
+            "band_before": band_for(old),
+            "band_after": band_for(new),
         }
     return effects
 

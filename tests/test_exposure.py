@@ -7,7 +7,15 @@ from dataclasses import replace
 
 import pytest
 
-from bot.domain.exposure import ASSUMED_SHARE, assess, band_for, buffer_factor, china_share, rank_sectors
+from bot.domain.exposure import (
+    ASSUMED_SHARE,
+    assess,
+    band_for,
+    buffer_factor,
+    china_share,
+    exposure_score,
+    rank_sectors,
+)
 from bot.domain.knowledge import Buffer, ExposureTable, Figure, Sector
 from bot.domain.ladder import Level
 from bot.domain.status import Status, StatusBook
@@ -145,6 +153,17 @@ def test_ranking_covers_every_sector_most_exposed_first(services: Services) -> N
     assert [e.sector for e in ranked] != []
     assert sorted(e.sector for e in ranked) == sorted(services.vocabulary.sectors)
     assert [e.score for e in ranked] == sorted((e.score for e in ranked), reverse=True)
+
+
+def test_an_alert_s_score_without_words_is_the_score_of_the_answer(services: Services) -> None:
+    book = services.status_book()
+    scores = {
+        (country, sector): exposure_score(services.table, book, country, sector)
+        for country in ("JP", "US", "DE", "KR", "TW", "IN")
+        for sector in services.table.sectors
+    }
+    assert scores == {key: assess(services.table, book, *key, TODAY).score for key in scores}
+    assert len(set(scores.values())) > 5  # scores that differ, not one figure everywhere
 
 
 def test_germany_inherits_eu_measures(services: Services) -> None:

@@ -11,6 +11,7 @@ peer` prints the start-up time).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
 import subprocess
@@ -20,8 +21,11 @@ from pathlib import Path
 import pytest
 
 from bot.launch import checks_every_source
+from storage.db import open_database
+from storage.subscribers import add_subscription, save_subscriber
 from tests.loopback import Response, sequence, serve
 
+NOW = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.UTC)
 HEAVY = {"matplotlib", "numpy", "telegram", "apscheduler", "babel", "rich"}
 # The parsers' libraries and the suggestions' matcher: the reading worker reads and measures a feed's body, and a
 # check suggests no words, so the checking process itself never loads them.
@@ -40,6 +44,21 @@ def feed(items: int) -> str:
     """A feed of the first `items` titles."""
     body = "".join(ITEM.format(title=title, n=n) for n, title in enumerate(TITLES[:items]))
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{body}</channel></rss>'
+
+
+def subscribe_to_japan(path: Path) -> None:
+    db = open_database(path, NOW)
+    with db.atomic():
+        save_subscriber(db, 1, "private", None, "UTC", NOW.isoformat())
+        add_subscription(db, 1, "JP", "semiconductors", "", 0, NOW.isoformat())
+    db.close()
+
+
+def exposures_alerted(path: Path) -> list[str]:
+    db = open_database(path, NOW)
+    payloads = [json.loads(row[0]) for row in db.execute("SELECT payload FROM alerts WHERE kind = 'status'")]
+    db.close()
+    return [pair for payload in payloads for pair in payload["exposure"]]
 
 
 def imported_by(*args: str, env: dict[str, str], cwd: Path) -> tuple[dict[str, object], set[str]]:
@@ -61,12 +80,17 @@ async def test_a_one_shot_check_imports_no_heavy_library_nor_what_its_reading_wo
         sources = tmp_path / "sources.yaml"
         source = f"id: feed, name: feed, kind: rss, url: '{base}/feed', every: 10m, trust: official, issuer: CN"
         sources.write_text(f"sources:\n  - {{{source}, allow_private: true}}\n")  # the feed is on loopback
-        runs = [
-            await asyncio.to_thread(imported_by, "check", "--json", "--sources", str(sources), env=env, cwd=tmp_path)
-            for _ in range(2)
-        ]
+        runs = []
+        for _ in range(2):
+            runs.append(
+                await asyncio.to_thread(
+                    imported_by, "check", "--json", "--sources", str(sources), env=env, cwd=tmp_path
+                )
+            )
+            subscribe_to_japan(tmp_path / "check.db")  # the second check's alert shows an exposure: no words needed
     (first, first_packages), (second, second_packages) = runs
     assert (first["new_items"], second["new_items"], second["status_changes"]) == (1, 1, 1)
+    assert "JP:semiconductors" in exposures_alerted(tmp_path / "check.db")
     assert HEAVY & first_packages == set()
     assert HEAVY & second_packages == set()
     assert READ_ELSEWHERE & (first_packages | second_packages) == set()

@@ -113,17 +113,35 @@ def _material_exposure(
 
 def assess(table: ExposureTable, book: StatusBook, country: str, sector: str, today: dt.date) -> Exposure:
     """Score one country's sector 0..100 and explain what drives it."""
-    needs = table.sectors[sector].needs
-    military = sector in MILITARY_SECTORS
-    parts = sorted(
-        (_material_exposure(table, book, country, m, w, military=military) for m, w in needs.items()),
-        key=lambda part: (-part.contribution, -part.weight, part.material),
-    )
+    parts = _parts(table, book, country, sector)
     buffer = buffer_for(table, book.vocabulary, country, sector)
     factor = buffer_factor(buffer)
-    score = round(100 * min(1.0, sum(part.contribution for part in parts) * factor))
+    score = _score(parts, factor)
     drivers = _drivers(parts, book.vocabulary, buffer, words())
     return Exposure(country, sector, score, band_for(score), tuple(parts), buffer, factor, drivers, today)
+
+
+def exposure_score(table: ExposureTable, book: StatusBook, country: str, sector: str) -> int:
+    """The score `assess` gives, without the words that explain it: what an alert shows of an exposure, with its
+    band (the words would load the catalogs and number formats for nothing)."""
+    factor = buffer_factor(buffer_for(table, book.vocabulary, country, sector))
+    return _score(_parts(table, book, country, sector), factor)
+
+
+def _parts(table: ExposureTable, book: StatusBook, country: str, sector: str) -> list[MaterialExposure]:
+    """Each material the sector needs, most contributing first."""
+    military = sector in MILITARY_SECTORS
+    return sorted(
+        (
+            _material_exposure(table, book, country, m, w, military=military)
+            for m, w in table.sectors[sector].needs.items()
+        ),
+        key=lambda part: (-part.contribution, -part.weight, part.material),
+    )
+
+
+def _score(parts: Sequence[MaterialExposure], factor: float) -> int:
+    return round(100 * min(1.0, sum(part.contribution for part in parts) * factor))
 
 
 def rank_sectors(table: ExposureTable, book: StatusBook, country: str, today: dt.date) -> list[Exposure]:
