@@ -16,6 +16,7 @@ from bot.domain.knowledge import ExposureTable
 from bot.domain.measure import Measurement, irrelevant
 from bot.domain.measures import Measure, measure_from_row
 from bot.domain.rules import load_rules
+from bot.domain.values import Trust
 from bot.domain.vocab import Vocabulary
 from jobs.alerts import AlertContext, alerts_for_changes
 from jobs.baseline import apply_baseline
@@ -38,8 +39,8 @@ TABLES = ("measures", "measure_keys", "measure_events", "statuses", "status_chan
           "alerts", "deliveries")  # fmt: skip
 
 
-def source(name: str, trust: str) -> SourceSpec:
-    return SourceSpec(name.lower(), name, "rss", "http://127.0.0.1/", 600, issuer="CN", trust=trust)  # type: ignore[arg-type]
+def source(name: str, trust: Trust) -> SourceSpec:
+    return SourceSpec(name.lower(), name, "rss", "http://127.0.0.1/", 600, issuer="CN", trust=trust)
 
 
 PRESS_A, PRESS_B = source("Press A", "press"), source("Press B", "press")
