@@ -232,7 +232,8 @@ def serve(connection: Connection, annotate: Annotate | None, parent: int) -> Non
     """A worker's life: read requests until told to stop, the pipe closes or the parent dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it then closes the pool
     threading.Thread(target=exit_with_parent, args=(parent,), daemon=True).start()
-    connection.send(_READY)
+    if not _sent(connection, _READY):
+        return
     while True:
         try:
             request = connection.recv()
@@ -241,4 +242,14 @@ def serve(connection: Connection, annotate: Annotate | None, parent: int) -> Non
         if request is None:
             return
         source, text, base_url = request
-        connection.send(answer(source, text, base_url, annotate, slow=True))
+        if not _sent(connection, answer(source, text, base_url, annotate, slow=True)):
+            return
+
+
+def _sent(connection: Connection, message: object) -> bool:
+    """Send one message; False when the parent's end is closed (the parent died, say): the worker's end."""
+    try:
+        connection.send(message)
+    except OSError:
+        return False
+    return True

@@ -172,3 +172,24 @@ def _gone_within(pid: int, seconds: float) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+# The worker's own loop, run in a process of its own (it takes Ctrl-C from its parent): its parent's end of the
+# pipe is closed, as when the parent has died, before the worker says it is ready.
+SERVE_AFTER_THE_PARENT_IS_GONE = """
+import multiprocessing, os
+from jobs.workers import serve
+parents_end, workers_end = multiprocessing.Pipe()
+parents_end.close()
+serve(workers_end, None, parent=os.getppid())
+print("ended", flush=True)
+"""
+
+
+def test_a_worker_whose_parent_is_gone_ends_without_a_traceback() -> None:
+    """A worker that finds the pipe closed when it writes (its ready message, or an answer to a parent that died
+    meanwhile) ends quietly, as it does when the pipe closes while it reads."""
+    done = subprocess.run(
+        [sys.executable, "-c", SERVE_AFTER_THE_PARENT_IS_GONE], capture_output=True, text=True, timeout=60
+    )
+    assert (done.stdout, done.stderr) == ("ended\n", "")
