@@ -33,8 +33,16 @@ unit: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/python -m tests.evaluate
 
+# `make bench` runs every benchmark; `make bench peer measure` runs those named (bench/__main__.py checks the names):
+# the words after `bench` become targets that do nothing, so make does not look for rules to build them.
+ifeq ($(firstword $(MAKECMDGOALS)),bench)
+BENCH_NAMES := $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))
+ifneq ($(BENCH_NAMES),)
+$(eval $(BENCH_NAMES):;@:)
+endif
+endif
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_NAMES)
 
 # The message catalogs: every message id of the code into bot/domain/locale/LANG.po (new ones untranslated).
 LOCALE := bot/domain/locale

@@ -1,0 +1,35 @@
+"""`make bench NAME…` runs the benchmarks named, and a name that is not one gets the closest."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bench.__main__ import main
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_make_passes_the_names_after_bench_to_the_benchmarks() -> None:
+    shown = subprocess.run(["make", "-n", "bench", "peer", "measure"], cwd=ROOT, capture_output=True, text=True)
+
+    assert shown.returncode == 0, shown.stderr
+    assert "-m bench peer measure" in shown.stdout
+    assert "No rule" not in shown.stderr
+
+
+def test_make_bench_alone_runs_every_benchmark() -> None:
+    shown = subprocess.run(["make", "-n", "bench"], cwd=ROOT, capture_output=True, text=True)
+
+    assert shown.returncode == 0, shown.stderr
+    assert [line.split()[1:] for line in shown.stdout.splitlines() if " -m bench" in line] == [["-m", "bench"]]
+
+
+def test_a_name_that_is_no_benchmark_is_refused_with_the_closest(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pear"]) == 2
+
+    err = capsys.readouterr().err
+    assert "no benchmark 'pear': the closest is 'peer'" in err
+    assert "check, measure, deliver, charts, flood, peer" in err
