@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import BotCommand, LinkPreviewOptions
@@ -43,8 +43,10 @@ from jobs.deliver import DeliveryWorker
 from jobs.desk import decide
 from jobs.limits import CommandBudget, RateLimiter, SendLimits
 from jobs.sources import SourceSpec
-from storage.database import Database
 from storage.heartbeats import POLL, START
+
+if TYPE_CHECKING:
+    from storage.database import Database
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,6 @@ from bot.progress import progress_bar, wants_progress
 from bot.runtime import log_to_file, prepare_database, quiet_noisy_loggers, redact_secrets, relax_garbage_collection
 from bot.watching import check_every_source, load_watched_sources, summary_lines
 from jobs.sources import SourcesFileError, SourceSpec, parse_interval
-from storage.db import backup_database, integrity_problems, open_database
 from storage.heartbeats import heartbeats_in
 from storage.instance_lock import AlreadyRunning, InstanceLock
 from storage.schema import SchemaTooNew
@@ -37,11 +36,12 @@ if TYPE_CHECKING:
     from bot.domain.vocab import Vocabulary
     from handlers.context import Services
     from jobs.lane import ReadingLane
+    from storage.database import Database
 
-# The Telegram library, the application, the handlers, the knowledge and the measuring are imported by the commands
-# that use them: a one-shot `check` sends its first requests before it imports the knowledge and the measuring
-# (bot/watching.py, `check_every_source`), instead of after a second of imports (tests/test_startup.py holds the
-# heavy libraries out of its imports).
+# The Telegram library, the application, the handlers, the knowledge, the measuring and sqlite-utils (storage/db.py)
+# are imported by the commands that use them: a one-shot `check` sends its first requests before it opens its
+# database and imports the knowledge and the measuring (bot/watching.py, `check_every_source`), instead of after a
+# second of imports (tests/test_startup.py holds the heavy libraries out of its imports).
 
 logger = logging.getLogger("chokepoint")
 
@@ -224,24 +224,27 @@ def with_services(
 
 async def _check_once(args: argparse.Namespace, settings: Settings, lane: ReadingLane | None) -> int:
     sources = load_watched_sources(args.sources or settings.chokepoint_sources)
-    db = open_database(settings.chokepoint_db, utc_now())
+    opened: list[Database] = []
 
-    def load_services() -> Services:
+    def open_services() -> Services:
         from bot.services import load_services  # once the first requests are sent (bot/watching.py)
+        from storage.db import open_database
 
-        return load_services(settings, db)
+        opened.append(open_database(settings.chokepoint_db, utc_now()))
+        return load_services(settings, opened[0])
 
     shown = wants_progress(sys.stdout, json_output=args.json)
     try:
         with progress_bar(len(sources), sys.stdout, shown=shown) as tick:
             summary, services = await check_every_source(
-                db, sources, load_services, on_checked=lambda report: tick(report.id), lane=lane
+                open_services, sources, settings.chokepoint_db, on_checked=lambda report: tick(report.id), lane=lane
             )
         from bot.services import announce_lapses_now
 
         announce_lapses_now(services)  # a one-off check raises the alerts of suspensions that ran out too
     finally:
-        db.close()
+        for db in opened:
+            db.close()
     if args.json:
         _print_json(summary.as_json())
     else:
@@ -372,6 +375,8 @@ def _poll(settings: Settings, token: str) -> int:
 
 def _backup(args: argparse.Namespace, settings: Settings) -> int:
     """Copy the database while the bot may be writing to it; exit 1 when the copy does not check out."""
+    from storage.db import backup_database, integrity_problems
+
     size = backup_database(settings.chokepoint_db, args.file)
     problems = integrity_problems(args.file)
     if problems:

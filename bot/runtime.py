@@ -10,13 +10,14 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.domain.clock import utc_now
-from storage.db import open_database
 
 logger = logging.getLogger(__name__)
 
 
 def prepare_database(settings: Settings, now: dt.datetime | None = None) -> None:
     """Create or migrate the database before the bot starts: SchemaTooNew or sqlite3.Error stop it there."""
+    from storage.db import open_database  # sqlite-utils, which a one-shot check imports only after its requests
+
     open_database(settings.chokepoint_db, now or utc_now()).close()
 
 

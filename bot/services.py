@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import TYPE_CHECKING
 
 from bot.config import Settings, desk_chats
 from bot.domain.clock import utc_now
@@ -18,8 +19,10 @@ from handlers.context import Services
 from jobs.alerts import AlertContext
 from jobs.baseline import apply_baseline
 from jobs.lapses import announce_lapses
-from storage.database import Database
 from storage.db import open_database
+
+if TYPE_CHECKING:
+    from storage.database import Database
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -35,9 +35,11 @@ from jobs.deliver import (
     Transient,
 )
 from jobs.limits import RateLimiter
-from storage.database import Database
 from storage.db import connect
 from storage.outbox import database_file
+
+if TYPE_CHECKING:
+    from storage.database import Database
 
 logger = logging.getLogger(__name__)
 

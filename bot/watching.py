@@ -14,19 +14,19 @@ from typing import TYPE_CHECKING
 from bot.domain.clock import utc_now
 from bot.domain.html import counted
 from jobs.check import Checker, CheckSummary, HealthSink, ItemSink, RecordingGate, SourceReport
-from jobs.fetch import Fetcher
+from jobs.fetch import Fetcher, Validators
 from jobs.lane import ReadingLane
 from jobs.reading import measure_in_worker
 from jobs.sources import SourceSpec, bundled_sources_path, load_sources
 from jobs.workers import ParserPool
-from storage.database import Database
 from storage.heartbeats import CHECK
-from storage.sources import get_source, list_sources
+from storage.sources import get_source, list_sources, stored_validators
 
 if TYPE_CHECKING:  # the scheduler is for `run` only: a one-shot `check` starts faster without importing it
     from apscheduler.schedulers.base import BaseScheduler
 
     from handlers.context import Services
+    from storage.database import Database
 
 logger = logging.getLogger(__name__)
 
@@ -64,26 +64,28 @@ def open_watch(
 
 
 async def check_every_source(
-    db: Database,
+    open_services: Callable[[], Services],
     sources: list[SourceSpec],
-    load_services: Callable[[], Services],
+    database: Path,
     *,
     on_checked: Callable[[SourceReport], None] | None = None,
     lane: ReadingLane | None = None,
 ) -> tuple[CheckSummary, Services]:
-    """One check of every source that sends its requests before it loads the knowledge and the measuring:
-    LOAD_SERVICES (~70 ms of imports and data files) runs when the first answer arrives, while the others are on
-    their way, and no source records anything before it has. What it raises ends the check (the caller closes
-    DB)."""
+    """One check of every source that sends its requests before it opens the database and loads the knowledge and
+    the measuring: the requests go with the validators read from DATABASE by the standard library alone, and
+    OPEN_SERVICES (~0.1 s: sqlite-utils, the migrations, the vocabulary and the data files) runs when the first
+    answer arrives, while the others are on their way; no source records anything before it has. What it raises
+    ends the check; the caller closes the database that OPEN_SERVICES opened."""
+    known = {source_id: Validators(*validators) for source_id, validators in stored_validators(database).items()}
     gate = RecordingGate()
-    watch = _watch_over(db, sources, lane=lane, gate=gate)
-    checking = asyncio.create_task(watch.checker.check_all(sources, on_checked))
+    watch = _watch_over(None, sources, lane=lane, gate=gate)
+    checking = asyncio.create_task(watch.checker.check_all(sources, on_checked, known))
     try:
         await _first_answer(checking, gate)
         if checking.done():
-            checking.result()  # a check that failed outright (its database, say) raises here
-        services = load_services()
-        watch.checker.start_recording(*_sinks(services))
+            checking.result()  # a check that failed outright raises here
+        services = open_services()
+        watch.checker.start_recording(*_sinks(services), db=services.db)
         summary = await checking
     finally:
         if not checking.done():
@@ -105,7 +107,7 @@ async def _first_answer(checking: asyncio.Task[CheckSummary], gate: RecordingGat
 
 
 def _watch_over(
-    db: Database,
+    db: Database | None,
     sources: list[SourceSpec],
     *,
     notify: Callable[[], None] = lambda: None,
@@ -113,7 +115,7 @@ def _watch_over(
     clock: Callable[[], dt.datetime] = utc_now,
     gate: RecordingGate | None = None,
 ) -> Watch:
-    """The fetcher, the parser workers and a checker over DB, whose sinks `start_recording` gives."""
+    """The fetcher, the parser workers and a checker over DB (None: `start_recording` gives it, with the sinks)."""
     fetcher = Fetcher()
     pool = ParserPool(annotate=measure_in_worker, lane=lane or ReadingLane(measure_in_worker))
     checker = Checker(db, fetcher, parse=pool, notify=notify, clock=clock, gate=gate)

@@ -15,7 +15,6 @@ from bot.domain.values import DeskChoice
 from bot.domain.vocab import Kind, Vocabulary
 from handlers.chart_book import ChartBook
 from handlers.chat_admins import ChatAdmins
-from storage.database import Database
 from storage.statuses import current_statuses
 from storage.subscribers import chosen_language, note_language
 
@@ -24,6 +23,7 @@ if TYPE_CHECKING:  # the Telegram library takes ~0.2 s to import: one-shot comma
     from telegram.ext import CallbackContext, ExtBot
 
     from bot.domain.desk import DeskDecision
+    from storage.database import Database
 
 CheckNow = Callable[[Sequence[str] | None], Awaitable[list[str]]]  # source ids (None: all) → summary lines
 MAX_ARGUMENT_CHARS = 64

@@ -13,7 +13,7 @@ import datetime as dt
 import difflib
 import zoneinfo
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Chat, Update
 
@@ -33,10 +33,12 @@ from bot.domain.timing import (
 from handlers.chat_rights import refuse_non_admin
 from handlers.context import Context, Services, UsageError, chat_words, check_arguments
 from handlers.replies import reply_html, reply_problem
-from storage.database import Database
 from storage.outbox import HOLD_REASONS, held_by, held_deliveries, mode_of, rehold, stamp
 from storage.rows import Row
 from storage.subscribers import get_subscriber, save_subscriber, set_digest, set_muted_until, set_quiet
+
+if TYPE_CHECKING:
+    from storage.database import Database
 
 DIGEST_USAGE = (
     N_("Usage: /digest HH:MM [TIMEZONE] | off")

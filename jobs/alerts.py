@@ -24,7 +24,7 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from bot.domain.alert_payloads import (
     AdminPayload,
@@ -46,7 +46,6 @@ from bot.domain.timing import hold_of, hold_of_timezone, placement, zone
 from bot.domain.values import ALL, EndUse, FollowUpKind, Provenance, Severity
 from bot.domain.vocab import Kind, Vocabulary
 from jobs.moves import effective_move
-from storage.database import Database
 from storage.outbox import (
     chats_alerted_for_items,
     due_digest_chats,
@@ -63,6 +62,9 @@ from storage.outbox import (
 from storage.rows import Row
 from storage.statuses import StatusChange, current_statuses
 from storage.subscribers import active_filters, get_subscriber, load_filters
+
+if TYPE_CHECKING:
+    from storage.database import Database
 
 logger = logging.getLogger(__name__)
 

@@ -12,12 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot.domain.measures import Measure
 from bot.domain.vocab import Vocabulary
 from jobs.measures import Cause, sync_statuses, to_row
-from storage.database import Database
 from storage.measures import measure_ids, record_measure_event, save_measure
+
+if TYPE_CHECKING:
+    from storage.database import Database
 
 logger = logging.getLogger(__name__)
 BASELINE = Cause("the bundled baseline of measures", "Chokepoint baseline", origin="baseline")

@@ -20,13 +20,13 @@ from jobs.fetch import Fetcher, FetchResult, Validators
 from jobs.parse import ParsedItem, ParseError, items_fingerprint
 from jobs.reading import Reading, read_source
 from jobs.sources import SourceSpec
-from storage.database import Database
 from storage.items import insert_new_items
 from storage.rows import Row
 from storage.sources import IDENTITY, SourceHealth, get_source, record_failure, record_success, sync_sources
 
 if TYPE_CHECKING:
     from bot.domain.measure import Measurement
+    from storage.database import Database
 
 logger = logging.getLogger(__name__)
 
@@ -194,7 +194,7 @@ class Checker:
 
     def __init__(
         self,
-        db: Database,
+        db: Database | None,
         fetcher: Fetcher,
         *,
         sink: ItemSink = keep_items,
@@ -205,8 +205,10 @@ class Checker:
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         gate: RecordingGate | None = None,
     ) -> None:
-        """GATE: checks fetch at once, but record nothing until `start_recording` gives the sinks and opens it."""
-        self.db = db
+        """GATE: checks fetch at once, but record nothing until `start_recording` gives the sinks and opens it.
+        DB: None for a checker with a gate whose database opens while its first requests are out; its checks
+        then fetch with the validators `check_all` is given, and `start_recording` gives the database."""
+        self._db = db
         self.fetcher = fetcher
         self.sink = sink
         self.parse = parse
@@ -217,9 +219,22 @@ class Checker:
         # The digest of each source's last body read and stored: the same body again is not parsed again.
         self._bodies: dict[str, bytes] = {}
         self._gate = gate
+        self._unregistered: list[SourceSpec] = []  # checked before the database was open: rows still to make
 
-    def start_recording(self, sink: ItemSink, on_health: HealthSink) -> None:
-        """Record from now on, into these sinks (a checker with a gate waits for this)."""
+    @property
+    def db(self) -> Database:
+        """The database the checks record into."""
+        if self._db is None:
+            raise RuntimeError("this checker records only once start_recording has given it its database")
+        return self._db
+
+    def start_recording(self, sink: ItemSink, on_health: HealthSink, db: Database | None = None) -> None:
+        """Record from now on, into these sinks and DB if given (a checker with a gate waits for this)."""
+        if db is not None:
+            self._db = db
+        if self._unregistered:
+            self.register(self._unregistered)
+            self._unregistered = []
         self.sink, self.on_health = sink, on_health
         if self._gate is not None:
             self._gate.open()
@@ -230,30 +245,38 @@ class Checker:
             sync_sources(self.db, ({key: getattr(source, key) for key in IDENTITY} for source in sources))
 
     async def check_all(
-        self, sources: Sequence[SourceSpec], on_checked: Callable[[SourceReport], None] | None = None
+        self,
+        sources: Sequence[SourceSpec],
+        on_checked: Callable[[SourceReport], None] | None = None,
+        known: Mapping[str, Validators] | None = None,
     ) -> CheckSummary:
         """Check every source now, concurrently (the fetcher bounds the concurrency); `on_checked` hears of each
-        source as its check ends (a progress bar)."""
+        source as its check ends (a progress bar). KNOWN: each source's validators, for a checker whose database
+        is not open yet (`stored_validators`); their rows are made once it is (`start_recording`)."""
         started = time.monotonic()
-        self.register(sources)
-        reports = await asyncio.gather(*(self._check_and_tell(source, on_checked) for source in sources))
+        if self._db is None:
+            self._unregistered = list(sources)
+        else:
+            self.register(sources)
+        checks = (self._check_and_tell(source, on_checked, known) for source in sources)
+        reports = await asyncio.gather(*checks)
         return CheckSummary(list(reports), time.monotonic() - started)
 
     async def _check_and_tell(
-        self, source: SourceSpec, on_checked: Callable[[SourceReport], None] | None
+        self,
+        source: SourceSpec,
+        on_checked: Callable[[SourceReport], None] | None,
+        known: Mapping[str, Validators] | None,
     ) -> SourceReport:
-        report = await self.check(source)
+        report = await self.check(source, known)
         if on_checked is not None:
             on_checked(report)
         return report
 
-    async def check(self, source: SourceSpec) -> SourceReport:
-        """Check one source; never raises for what the source does."""
+    async def check(self, source: SourceSpec, known: Mapping[str, Validators] | None = None) -> SourceReport:
+        """Check one source; never raises for what the source does. KNOWN: as for `check_all`."""
         started = self.clock()  # the next check is due an interval after this one started
-        row = get_source(self.db, source.id)
-        if row is None:
-            self.register([source])
-        validators = Validators(row["etag"], row["last_modified"]) if row else Validators()
+        row, validators = self._stored_state(source, known)
         # A bug of ours on one source must not stop the others (a check of many is one gather): it is logged with
         # its traceback and the source fails.
         try:
@@ -264,10 +287,23 @@ class Checker:
         if self._gate is not None:
             await self._gate.passed()
         try:
+            if known is not None:  # its row was not read before the fetch
+                row = get_source(self.db, source.id)
             return await self._record(source, row, result, started)
         except Exception:
             logger.exception("check of %s failed while recording", source.id)
             return self._failed(source, "internal error while recording (logged)", started)
+
+    def _stored_state(
+        self, source: SourceSpec, known: Mapping[str, Validators] | None
+    ) -> tuple[Row | None, Validators]:
+        """The source's row (made if it is new) and the validators to fetch it with; from KNOWN alone when given."""
+        if known is not None:
+            return None, known.get(source.id, Validators())
+        row = get_source(self.db, source.id)
+        if row is None:
+            self.register([source])
+        return row, Validators(row["etag"], row["last_modified"]) if row else Validators()
 
     async def _record(
         self, source: SourceSpec, row: Row | None, result: FetchResult, started: dt.datetime

@@ -25,7 +25,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.domain.alert_payloads import AlertPayload, alert_kind, read_payload
 from bot.domain.alert_text import alert_buttons, alert_message
@@ -35,7 +35,6 @@ from bot.domain.values import AlertKind
 from bot.domain.vocab import Vocabulary
 from jobs.alerts import admin_alert, compose_due_digests
 from jobs.limits import RateLimiter, RetryPolicy, SendLimits
-from storage.database import Database
 from storage.outbox import (
     INSTANT,
     claim,
@@ -58,6 +57,9 @@ from storage.outbox import (
 )
 from storage.rows import Row
 from storage.subscribers import deactivate_subscriber, move_subscriber
+
+if TYPE_CHECKING:
+    from storage.database import Database
 
 logger = logging.getLogger(__name__)
 

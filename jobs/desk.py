@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from bot.domain.alert_payloads import FollowUpPayload
 from bot.domain.desk import DeskDecision
@@ -27,10 +27,12 @@ from jobs.measures import (
     sync_statuses,
     to_row,
 )
-from storage.database import Database
 from storage.desk import decide_desk_item, get_desk_item
 from storage.measures import get_measure, measure_item_ids, record_measure_event, save_measure
 from storage.rows import Row
+
+if TYPE_CHECKING:
+    from storage.database import Database
 
 
 def decide(

@@ -8,10 +8,13 @@ was seen". The measure's new state is stored, so a second run, or a restart, rai
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from jobs.alerts import AlertContext, alerts_for_changes
 from jobs.measures import apply_lapses
-from storage.database import Database
+
+if TYPE_CHECKING:
+    from storage.database import Database
 
 
 def announce_lapses(db: Database, context: AlertContext, now: dt.datetime) -> list[int]:

@@ -19,7 +19,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from bot.domain.alert_payloads import DeskPayload, FollowUpPayload
 from bot.domain.datafiles import JsonObject
@@ -30,7 +30,6 @@ from bot.domain.status import Status, StatusBook
 from bot.domain.values import EASE, SUSPEND, TIGHTEN, DeskItemKind, Trust
 from bot.domain.vocab import Vocabulary
 from jobs.alerts import desk_alert, follow_up
-from storage.database import Database
 from storage.desk import add_desk_item, decide_desk_item, pending_for_measure
 from storage.measures import (
     add_measure_source,
@@ -45,6 +44,9 @@ from storage.measures import (
 )
 from storage.rows import Row
 from storage.statuses import StatusChange, current_statuses, record_change, statuses_among
+
+if TYPE_CHECKING:
+    from storage.database import Database
 
 SAME_MEASURE_WINDOW = dt.timedelta(days=30)
 ENTITY_CEILING = Level.WATCH

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from bot.domain.measure import Measurement, measure
 from bot.domain.rules import Rules
@@ -17,10 +18,12 @@ from jobs.check import HealthEvent, NewItem
 from jobs.measures import Cause, DecodedMeasures, MeasuresAtHand, apply_to_measures, moves_measures
 from jobs.moves import signal_rows
 from jobs.sources import SourceSpec
-from storage.database import Database
 from storage.rows import Row
 from storage.signals import record_signals
 from storage.statuses import StatusChange
+
+if TYPE_CHECKING:
+    from storage.database import Database
 
 # At most one "down" and one "recovered" admin alert per source in this window: a flapping source
 # does not flood the admins.

@@ -6,6 +6,10 @@ process that opens the database, a one-shot `chokepoint check` among them. So sq
 only here, with numpy marked absent for that one import: a `None` entry in `sys.modules` makes `import numpy`
 raise ModuleNotFoundError (the import system's documented behaviour), and the entry is removed straight after,
 so numpy imports normally for whoever draws a chart. tests/test_startup.py checks both halves.
+
+Every other module names `Database` for the type checker only (under TYPE_CHECKING), and storage/db.py, which opens
+the database, is the one that imports this module at run time: a one-shot check sends its requests before it pays
+for sqlite-utils' ~40 ms of imports (bot/watching.py, `check_every_source`).
 """
 
 from __future__ import annotations

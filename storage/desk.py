@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from storage.database import Database
 from storage.rows import Row
+
+if TYPE_CHECKING:
+    from storage.database import Database
 
 PENDING = "pending"
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from pathlib import Path
-from typing import Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
-from storage.database import Database
+if TYPE_CHECKING:
+    from storage.database import Database
+
 
 Heartbeat: TypeAlias = Literal["start", "poll", "check"]
 START: Heartbeat = "start"

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from storage.database import Database
 from storage.rows import Row
+
+if TYPE_CHECKING:
+    from storage.database import Database
 
 COLUMNS = ("guid", "title", "summary", "link", "published_at")
 _BATCH = 500  # rows per INSERT: 3,500 parameters, well under SQLite's limit of 32,766

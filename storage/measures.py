@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from storage.database import Database
 from storage.rows import Row, select
+
+if TYPE_CHECKING:
+    from storage.database import Database
 
 MEASURE_COLUMNS = (
     "id", "issuer", "instrument", "title", "source", "url", "targets", "materials", "end_use", "level",

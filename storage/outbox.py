@@ -14,10 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Literal, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
 
-from storage.database import Database
 from storage.rows import Row
+
+if TYPE_CHECKING:
+    from storage.database import Database
 
 DeliveryState: TypeAlias = Literal["pending", "sending", "sent", "failed", "dropped", "digested"]
 DeliveryMode: TypeAlias = Literal["instant", "digest"]

@@ -4,9 +4,11 @@ the domain types them as it reads them (`Status.from_row`, `measure_from_row`)."
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from storage.database import Database
+if TYPE_CHECKING:
+    from storage.database import Database
+
 
 Row: TypeAlias = dict[str, Any]
 

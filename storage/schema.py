@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
-from storage.database import Database
+if TYPE_CHECKING:
+    from storage.database import Database
+
 
 MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (

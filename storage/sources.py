@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import Iterable
-from typing import Literal, TypeAlias
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
-from storage.database import Database
 from storage.rows import Row, select
+
+if TYPE_CHECKING:
+    from storage.database import Database
 
 IDENTITY = ("id", "name", "kind", "url", "every_seconds")
 SourceHealth: TypeAlias = Literal["new", "ok", "degraded", "down"]  # new: never checked
@@ -32,6 +37,21 @@ def get_source(db: Database, source_id: str) -> Row | None:
     """One source's row, or None (read twice per check of a source: kept to one statement)."""
     rows = select(db, "SELECT * FROM sources WHERE id = ?", [source_id])
     return rows[0] if rows else None
+
+
+def stored_validators(path: Path) -> dict[str, tuple[str | None, str | None]]:
+    """Each source's ETag and Last-Modified in the database file at PATH, read with the standard library alone:
+    a one-shot check sends its first requests, conditional ones, before it imports sqlite-utils (~40 ms) to open
+    the database for writing. Empty when there is no such file yet, or no table of sources in it, or it cannot be
+    read: those first requests then go unconditional, and opening the database tells what is wrong with it."""
+    if not path.is_file():
+        return {}
+    try:  # read-only: no write lock, and closing it does not checkpoint the log
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)) as db:
+            rows = db.execute("SELECT id, etag, last_modified FROM sources").fetchall()
+    except sqlite3.Error:
+        return {}
+    return {str(source_id): (etag, last_modified) for source_id, etag, last_modified in rows}
 
 
 def list_sources(db: Database, ids: Iterable[str] | None = None) -> list[Row]:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
-from storage.database import Database
 from storage.rows import Row, select
+
+if TYPE_CHECKING:
+    from storage.database import Database
 
 
 @dataclass(frozen=True, slots=True)

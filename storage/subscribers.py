@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
-from storage.database import Database
 from storage.rows import Row
+
+if TYPE_CHECKING:
+    from storage.database import Database
 
 SubscriptionKey: TypeAlias = tuple[str, str, str, int]  # (country, sector, material, min_level)
 

@@ -19,6 +19,7 @@ from storage.db import BUSY_TIMEOUT_MS, connect, open_database
 from storage.instance_lock import AlreadyRunning, InstanceLock, lock_path_for
 from storage.schema import SchemaTooNew, schema_version
 from tests.fake_bot_api import FakeBotAPI
+from tests.loopback import Response, serve
 
 NOW = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
 TOKEN = "123456:ONE-INSTANCE"
@@ -160,6 +161,27 @@ def test_a_database_of_a_newer_version_is_refused_naming_both_versions(tmp_path:
     with pytest.raises(SchemaTooNew) as refused:
         open_database(tmp_path / "bot.db", NOW)
     assert f"schema version 99, newer than this Chokepoint knows (version {schema_version()})" in str(refused.value)
+
+
+async def test_a_check_refuses_a_newer_database_and_writes_nothing_to_it(isolated: Path) -> None:
+    """A check sends its requests before it opens its database (bot/watching.py): the refusal comes with the first
+    answer, before anything is recorded."""
+    newer_database(isolated / "bot.db")
+    feed = '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
+    async with serve({"/feed": Response(200, feed, {"Content-Type": "application/rss+xml"})}) as base:
+        sources = isolated / "sources.yaml"
+        sources.write_text(f"sources:\n  - {{id: feed, name: F, kind: rss, url: '{base}/feed', every: 10m, "
+                           "allow_private: true}\n")  # fmt: skip
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "check", "--sources", str(sources), "--json",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=isolated,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode == 2
+    assert err.decode().startswith("chokepoint: the database is at schema version 99, newer than this Chokepoint")
+    assert out == b""
+    with contextlib.closing(sqlite3.connect(isolated / "bot.db")) as db:
+        assert db.execute("SELECT count(*) FROM sources").fetchone() == (0,)
 
 
 def test_run_refuses_a_newer_database_at_start(

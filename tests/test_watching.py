@@ -1,10 +1,12 @@
 """The wiring of checks: the collector is relaxed for the many short-lived objects of a cycle; a check of every
-source sends its requests before it loads its knowledge, and records nothing before."""
+source sends its requests before it opens its database and loads its knowledge, and records nothing before."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,8 @@ from handlers.context import Services
 from jobs.sources import SourceSpec
 from storage.database import Database
 from storage.db import open_database
-from tests.loopback import LoopbackServer, Response
+from storage.sources import stored_validators, sync_sources
+from tests.loopback import LoopbackServer, Response, sequence
 from tests.test_check import NOW, RSS, feed
 
 
@@ -32,7 +35,7 @@ def test_garbage_collection_is_relaxed_in_its_first_generation_only() -> None:
         gc.set_threshold(*before)
 
 
-# --- a check of every source: requests first, knowledge and measuring once the first answer is in ---------------
+# --- a check of every source: requests first; database, knowledge and measuring once the first answer is in -----
 
 TIGHTENING = "MOFCOM announces export ban on tungsten to Japan, effective now"
 
@@ -41,62 +44,114 @@ def official(source_id: str, url: str) -> SourceSpec:
     return SourceSpec(source_id, source_id, "rss", url, 600, issuer="CN", allow_private=True, trust="official")
 
 
-def recorded(db: Database) -> tuple[int, int]:
-    """How many sources a check has recorded (a success or a failure), and how many items."""
-    sources = db.execute("SELECT count(*) FROM sources WHERE last_checked_at IS NOT NULL").fetchone()[0]
-    return sources, db.execute("SELECT count(*) FROM items").fetchone()[0]
+def recorded(path: Path) -> tuple[int, int]:
+    """How many sources the database at PATH has seen checked (a success or a failure), and how many items."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        sources = db.execute("SELECT count(*) FROM sources WHERE last_checked_at IS NOT NULL").fetchone()[0]
+        return sources, db.execute("SELECT count(*) FROM items").fetchone()[0]
 
 
-async def test_a_check_of_every_source_loads_its_services_once_an_answer_is_in_and_records_only_then(
+class Opener:
+    """The services of a one-shot check, opened as the command line does; what the server and the database had
+    seen when they were."""
+
+    def __init__(self, settings: Settings, server: LoopbackServer) -> None:
+        self.settings, self.server = settings, server
+        self.opened: list[Database] = []
+        self.seen: list[tuple[int, tuple[int, int]]] = []  # (requests answered, recorded) at each opening
+
+    def __call__(self) -> Services:
+        path = self.settings.chokepoint_db
+        self.seen.append((len(self.server.requests), recorded(path) if path.is_file() else (0, 0)))
+        self.opened.append(open_database(path, NOW))
+        return load_services(self.settings, self.opened[-1], NOW)
+
+    def close(self) -> None:
+        for db in self.opened:
+            db.close()
+
+
+async def test_a_check_of_every_source_opens_its_database_once_an_answer_is_in_and_records_only_then(
     tmp_path: Path,
 ) -> None:
     settings = Settings(chokepoint_db=tmp_path / "bot.db")
     routes = {"/feed": Response(200, feed(TIGHTENING), RSS), "/gone": Response(404, "gone", RSS)}
-    seen_at_load: list[tuple[int, tuple[int, int]]] = []
     async with LoopbackServer(routes) as server:
-        db = open_database(settings.chokepoint_db, NOW)
-
-        def load() -> Services:
-            seen_at_load.append((len(server.requests), recorded(db)))
-            return load_services(settings, db, NOW)
-
         sources = [official("feed", server.url("/feed")), official("gone", server.url("/gone"))]
+        opener = Opener(settings, server)
         try:
-            summary, services = await check_every_source(db, sources, load)
-            assert recorded(db) == (2, 1)
-            assert services.db is db
+            summary, services = await check_every_source(opener, sources, settings.chokepoint_db)
+            assert services.db is opener.opened[0]
         finally:
-            db.close()
-    [(answered, recorded_then)] = seen_at_load  # loaded once: once a request had been answered, before any record
+            opener.close()
+    [(answered, recorded_then)] = opener.seen  # opened once: once a request had been answered, before any record
     assert answered >= 1
     assert recorded_then == (0, 0)
+    assert recorded(settings.chokepoint_db) == (2, 1)
     document = summary.as_json()
     assert (document["changed"], document["failed"], document["new_items"], document["status_changes"]) == (1, 1, 1, 1)
 
 
-async def test_a_check_of_no_source_still_loads_its_services(tmp_path: Path) -> None:
+async def test_the_requests_sent_before_the_database_opens_carry_the_validators_it_holds(tmp_path: Path) -> None:
     settings = Settings(chokepoint_db=tmp_path / "bot.db")
-    db = open_database(settings.chokepoint_db, NOW)
+    tagged = {**RSS, "ETag": '"v1"', "Last-Modified": "Sun, 29 Nov 2026 08:00:00 GMT"}
+    routes = {"/feed": sequence(Response(200, feed(TIGHTENING), tagged), Response(304, "", tagged))}
+    async with LoopbackServer(routes) as server:
+        for _ in range(2):
+            opener = Opener(settings, server)
+            try:
+                summary, _ = await check_every_source(
+                    opener, [official("feed", server.url("/feed"))], settings.chokepoint_db
+                )
+            finally:
+                opener.close()
+    first, second = server.requests_to("/feed")
+    assert "if-none-match" not in first.headers
+    assert (second.headers["if-none-match"], second.headers["if-modified-since"]) == (
+        '"v1"',
+        "Sun, 29 Nov 2026 08:00:00 GMT",
+    )
+    assert summary.as_json()["unchanged"] == 1
+
+
+def test_stored_validators_are_read_from_a_database_and_absent_where_there_is_none(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    assert stored_validators(path) == {}  # no file yet: nothing is created
+    assert not path.exists()
+    path.write_bytes(b"not a database at all")
+    assert stored_validators(path) == {}
+    path.unlink()
+    db = open_database(path, NOW)
+    sync_sources(db, [{"id": "a", "name": "a", "kind": "rss", "url": "http://127.0.0.1/a", "every_seconds": 600}])
+    db.execute("UPDATE sources SET etag = ?, last_modified = NULL WHERE id = 'a'", ['"x"'])
+    db.conn.commit()
     try:
-        summary, services = await check_every_source(db, [], lambda: load_services(settings, db, NOW))
+        assert stored_validators(path) == {"a": ('"x"', None)}
     finally:
         db.close()
+
+
+async def test_a_check_of_no_source_still_opens_its_services(tmp_path: Path) -> None:
+    settings = Settings(chokepoint_db=tmp_path / "bot.db")
+    async with LoopbackServer({}) as server:
+        opener = Opener(settings, server)
+        try:
+            summary, services = await check_every_source(opener, [], settings.chokepoint_db)
+        finally:
+            opener.close()
     assert summary.as_json()["checked"] == 0
     assert services.vocabulary.materials
 
 
 async def test_services_that_cannot_load_end_the_check_and_close_its_fetcher_and_workers(tmp_path: Path) -> None:
     settings = Settings(chokepoint_db=tmp_path / "bot.db")
+    open_database(settings.chokepoint_db, NOW).close()
 
     def broken() -> Services:
         raise DataFileError("vocabulary.yaml: the top level must be a mapping")
 
     async with LoopbackServer({"/feed": Response(200, feed(TIGHTENING), RSS)}) as server:
-        db = open_database(settings.chokepoint_db, NOW)
-        try:
-            with pytest.raises(DataFileError, match="top level must be a mapping"):
-                await check_every_source(db, [official("feed", server.url("/feed"))], broken)
-            assert recorded(db) == (0, 0)
-        finally:
-            db.close()
+        with pytest.raises(DataFileError, match="top level must be a mapping"):
+            await check_every_source(broken, [official("feed", server.url("/feed"))], settings.chokepoint_db)
+    assert recorded(settings.chokepoint_db) == (0, 0)
     assert [task for task in asyncio.all_tasks() if task is not asyncio.current_task()] == []
