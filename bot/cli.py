@@ -223,7 +223,7 @@ def with_services(
 
 
 async def _check_once(args: argparse.Namespace, settings: Settings, lane: ReadingLane | None) -> int:
-    sources = load_watched_sources(args.sources or settings.chokepoint_sources)
+    sources = load_watched_sources(args.sources or settings.chokepoint_sources, settings.chokepoint_db)
     opened: list[Database] = []
 
     def open_services() -> Services:
@@ -321,7 +321,7 @@ async def run_console(settings: Settings) -> None:
     from bot.lifecycle import running
 
     local = replace(settings, chokepoint_admins=settings.chokepoint_admins | {CONSOLE_CHAT_ID})
-    sources = load_watched_sources(settings.chokepoint_sources)
+    sources = load_watched_sources(settings.chokepoint_sources, settings.chokepoint_db)
     charts = settings.chokepoint_db.parent / "charts"
     app = build_application(
         local, sources, token="0:console", request=ConsoleRequest(charts=charts), pace_replies=False
@@ -361,7 +361,8 @@ def _poll(settings: Settings, token: str) -> int:
 
     from bot.app import build_application
 
-    app = build_application(settings, load_watched_sources(settings.chokepoint_sources), token=token)
+    sources = load_watched_sources(settings.chokepoint_sources, settings.chokepoint_db)
+    app = build_application(settings, sources, token=token)
     try:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
     except InvalidToken:

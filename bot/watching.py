@@ -173,6 +173,15 @@ def start_checks(watch: Watch, scheduler: BaseScheduler, services: Services) -> 
     logger.info("scheduled %d sources", len(watch.sources))
 
 
-def load_watched_sources(configured: Path | None) -> list[SourceSpec]:
-    """The sources to watch; SourcesFileError names file, source and key."""
-    return load_sources(sources_path(configured))
+def load_watched_sources(configured: Path | None, database: Path | None = None) -> list[SourceSpec]:
+    """The sources to watch; SourcesFileError names file, source and key. DATABASE: the bot's, beside which the
+    parsed sources file is kept (`sources_cache_path`)."""
+    return load_sources(sources_path(configured), sources_cache_path(database) if database else None)
+
+
+def sources_cache_path(database: Path) -> Path | None:
+    """Where the document of the last sources file read is kept: beside the database, as its lock file is; none
+    for a database in memory."""
+    if str(database) == ":memory:":
+        return None
+    return database.with_name(f"{database.name}.sources.json")

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib.resources
+import json
+import os
 import re
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,20 +90,31 @@ def parse_interval(text: str) -> int:
     return seconds
 
 
-def load_sources(path: Path) -> list[SourceSpec]:
-    """Read and check a sources file; raise SourcesFileError naming the file, source and key at fault."""
-    entries = _source_entries(path, _read_yaml(path))
+def load_sources(path: Path, cache: Path | None = None) -> list[SourceSpec]:
+    """Read and check a sources file; raise SourcesFileError naming the file, source and key at fault.
+
+    CACHE: a file that keeps the document parsed from the last sources file read, by the digest of its bytes
+    (`sources_cache_path`, bot/watching.py): the same bytes again are not parsed again (YAML takes ~75 ms for a
+    thousand sources), and what they hold is checked again all the same."""
+    raw = _read_bytes(path)
+    document = _parse_yaml(path, raw) if cache is None else _document_through(cache, path, raw)
+    entries = _source_entries(path, document)
     specs = [_spec_at(path, entry, index) for index, entry in enumerate(entries, start=1)]
     _check_unique_ids(path, specs)
     return specs
 
 
-def _read_yaml(path: Path) -> object:
-    """The parsed YAML document."""
+def _read_bytes(path: Path) -> bytes:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_bytes()
     except OSError as error:
         raise SourcesFileError(f"{path}: cannot read: {error.strerror or error}") from None
+
+
+def _parse_yaml(path: Path, raw: bytes) -> object:
+    """The parsed YAML document."""
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise SourcesFileError(f"{path}: not UTF-8 text") from None
     try:
@@ -108,6 +124,43 @@ def _read_yaml(path: Path) -> object:
         raise SourcesFileError(f"{path}: invalid YAML at line {line}: {error.problem}") from None
     except yaml.YAMLError as error:
         raise SourcesFileError(f"{path}: invalid YAML: {error}") from None
+
+
+def _document_through(cache: Path, path: Path, raw: bytes) -> object:
+    """The document of RAW as CACHE keeps it, or parsed and then kept there. A cache that cannot be read or
+    written is only slower: the file is parsed."""
+    digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+    with contextlib.suppress(OSError, ValueError):
+        kept = json.loads(cache.read_bytes())
+        if isinstance(kept, dict) and kept.get("digest") == digest and "document" in kept:
+            return kept["document"]
+    document = _parse_yaml(path, raw)
+    _keep(cache, digest, document)
+    return document
+
+
+def _keep(cache: Path, digest: str, document: object) -> None:
+    """Write the document to CACHE, whole or not at all, when JSON holds it exactly; a YAML date, or a key that
+    is not text, is left to be parsed each time."""
+    try:
+        text = json.dumps({"digest": digest, "document": document}, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return
+    if json.loads(text)["document"] != document:
+        return
+    try:
+        partial = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed below, and removed if it cannot be used)
+            "w", encoding="utf-8", dir=cache.parent, prefix=cache.name, suffix=".partial", delete=False
+        )
+    except OSError:  # no such folder yet, or not ours to write
+        return
+    try:
+        with partial:
+            partial.write(text)
+        os.replace(partial.name, cache)  # a reader sees the old cache or the new one, never half of one
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(partial.name)
 
 
 def _source_entries(path: Path, document: object) -> list[Any]:

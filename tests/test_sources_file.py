@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot.watching import sources_cache_path
 from jobs.parse import JsonKeys
 from jobs.sources import SourcesFileError, SourceSpec, bundled_sources_path, load_sources, parse_interval
 
@@ -245,3 +248,69 @@ def test_parse_interval_refuses(text: str) -> None:
 def test_allow_private_is_off_unless_the_source_says_so(tmp_path: Path, value: str | None, allowed: bool) -> None:
     (spec,) = load_sources(write(tmp_path, source(allow_private=value)))
     assert spec.allow_private is allowed
+
+
+# --- the parsed document kept beside the database ----------------------------------------------------------------
+
+
+def kept(cache: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(cache.read_text(encoding="utf-8"))
+    return document
+
+
+def test_the_same_bytes_again_come_from_the_cache_and_are_checked_again(tmp_path: Path) -> None:
+    path, cache = write(tmp_path, GOOD), tmp_path / "bot.db.sources.json"
+    first = load_sources(path, cache)
+    assert load_sources(path, cache) == first == load_sources(path)
+    # What the cache holds is what a second load reads: not the file's YAML.
+    held = kept(cache)
+    held["document"]["sources"][1]["name"] = "USGS news, as kept"
+    cache.write_text(json.dumps(held), encoding="utf-8")
+    assert load_sources(path, cache)[1].name == "USGS news, as kept"
+    # ... and it is checked like a file's own document.
+    held["document"]["sources"][1]["every"] = "5s"
+    cache.write_text(json.dumps(held), encoding="utf-8")
+    with pytest.raises(SourcesFileError, match=re.escape(f"{path}: source 'usgs-news': key 'every'")):
+        load_sources(path, cache)
+
+
+def test_changed_bytes_are_parsed_again_and_replace_what_is_kept(tmp_path: Path) -> None:
+    path, cache = write(tmp_path, GOOD), tmp_path / "bot.db.sources.json"
+    load_sources(path, cache)
+    before = kept(cache)["digest"]
+    write(tmp_path, GOOD.replace("every: 2h", "every: 3h"))
+    assert load_sources(path, cache)[1].every_seconds == 3 * 3600
+    assert kept(cache)["digest"] != before
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == [cache.name, path.name]  # no partial file left
+
+
+@pytest.mark.parametrize(
+    "cache_text", ["", "{not json", '{"digest": "0"}', '["a", "list"]', '{"digest": 1, "document": null}']
+)
+def test_a_cache_that_cannot_be_used_is_parsed_around_and_rewritten(tmp_path: Path, cache_text: str) -> None:
+    path, cache = write(tmp_path, GOOD), tmp_path / "bot.db.sources.json"
+    cache.write_text(cache_text, encoding="utf-8")
+    assert load_sources(path, cache) == load_sources(path)
+    assert kept(cache)["document"]["sources"][0]["id"] == "mofcom-security-bureau"
+
+
+def test_a_cache_where_nothing_can_be_written_only_costs_the_parse(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    assert load_sources(path, tmp_path / "no such folder" / "bot.db.sources.json") == load_sources(path)
+
+
+@pytest.mark.parametrize(
+    ("value", "what"), [("2026-01-06", "key 'name'"), ("{1: a}", "key 'name'")], ids=["a date", "a key not text"]
+)
+def test_a_document_json_would_change_is_not_kept_and_is_refused_alike(tmp_path: Path, value: str, what: str) -> None:
+    path, cache = write(tmp_path, source(name=value)), tmp_path / "bot.db.sources.json"
+    with pytest.raises(SourcesFileError, match=re.escape(what)):
+        load_sources(path, cache)
+    assert not cache.exists()
+    with pytest.raises(SourcesFileError, match=re.escape(what)):
+        load_sources(path)
+
+
+def test_the_cache_sits_beside_the_database_and_not_beside_one_in_memory(tmp_path: Path) -> None:
+    assert sources_cache_path(tmp_path / "bot.db") == tmp_path / "bot.db.sources.json"
+    assert sources_cache_path(Path(":memory:")) is None
