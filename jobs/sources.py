@@ -33,6 +33,7 @@ _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 _ISSUER = re.compile(r"[A-Z]{2}")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
 _DURATION = re.compile(r"(?:\d+[smhd])+")
+_SPACE = re.compile(r"\s")  # what str.isspace() calls space, in one search of the C engine
 _DURATION_PART = re.compile(r"(\d+)([smhd])")
 _DOTTED_PATH = re.compile(r"[^.\s]+(?:\.[^.\s]+)*")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400}
@@ -295,7 +296,7 @@ def _url(value: object) -> str:
     """An absolute http or https URL."""
     text = _text(value)
     parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in text):
+    if parts.scheme not in ("http", "https") or not parts.hostname or _SPACE.search(text):
         raise ValueError(f"{text!r} is not an http(s) URL")
     return text
 
