@@ -72,10 +72,11 @@ async def check_every_source(
     lane: ReadingLane | None = None,
 ) -> tuple[CheckSummary, Services]:
     """One check of every source that sends its requests before it opens the database and loads the knowledge and
-    the measuring: the requests go with the validators read from DATABASE by the standard library alone, and
-    OPEN_SERVICES (~0.1 s: sqlite-utils, the migrations, the vocabulary and the data files) runs when the first
-    answer arrives, while the others are on their way; no source records anything before it has. What it raises
-    ends the check; the caller closes the database that OPEN_SERVICES opened."""
+    the measuring: the requests go with the validators read from DATABASE by the standard library alone (which
+    refuses a database no check can use), and OPEN_SERVICES (~0.1 s: sqlite-utils, the migrations, the
+    vocabulary and the data files) runs on a thread when the first answer arrives, while the others are on their
+    way; no source records anything before it has. What it raises ends the check; the caller closes the database
+    that OPEN_SERVICES opened."""
     known = {source_id: Validators(*validators) for source_id, validators in stored_validators(database).items()}
     gate = RecordingGate()
     watch = _watch_over(None, sources, lane=lane, gate=gate)
@@ -84,7 +85,7 @@ async def check_every_source(
         await _first_answer(checking, gate)
         if checking.done():
             checking.result()  # a check that failed outright raises here
-        services = open_services()
+        services = await asyncio.to_thread(open_services)  # answers keep arriving, read by their deadlines
         watch.checker.start_recording(*_sinks(services), db=services.db)
         summary = await checking
     finally:

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from bot.domain.datafiles import load_yaml
+from bot.domain.datafiles import load_yaml, yaml_parser
 from bot.domain.values import TRUST_TIERS, Trust
 from jobs.parse import JsonKeys, check_selector
 
@@ -33,6 +33,7 @@ _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 _ISSUER = re.compile(r"[A-Z]{2}")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
 _DURATION = re.compile(r"(?:\d+[smhd])+")
+_CACHE_FORMAT = 1  # of what `keep_document` writes: raise it when that changes
 _SPACE = re.compile(r"\s")  # what str.isspace() calls space, in one search of the C engine
 _DURATION_PART = re.compile(r"(\d+)([smhd])")
 _DOTTED_PATH = re.compile(r"[^.\s]+(?:\.[^.\s]+)*")
@@ -94,15 +95,70 @@ def parse_interval(text: str) -> int:
 def load_sources(path: Path, cache: Path | None = None) -> list[SourceSpec]:
     """Read and check a sources file; raise SourcesFileError naming the file, source and key at fault.
 
-    CACHE: a file that keeps the document parsed from the last sources file read, by the digest of its bytes
-    (`sources_cache_path`, bot/watching.py): the same bytes again are not parsed again (YAML takes ~75 ms for a
-    thousand sources), and what they hold is checked again all the same."""
+    CACHE: a file that keeps the document parsed from the last sources file read (`sources_cache_path`,
+    bot/watching.py): the same bytes again, read by the same parser, are not parsed again (YAML takes ~75 ms for a
+    thousand sources), and what they hold is checked again all the same. Only a document that passed its checks
+    is kept."""
     raw = _read_bytes(path)
-    document = _parse_yaml(path, raw) if cache is None else _document_through(cache, path, raw)
+    kept = kept_document(cache, raw) if cache else None
+    document = _parse_yaml(path, raw) if kept is None else kept
     entries = _source_entries(path, document)
     specs = [_spec_at(path, entry, index) for index, entry in enumerate(entries, start=1)]
     _check_unique_ids(path, specs)
+    if cache and kept is None:
+        keep_document(cache, raw, document)
     return specs
+
+
+def kept_document(cache: Path, raw: bytes) -> object | None:
+    """The document CACHE keeps for these bytes, or None: when it keeps another file's, another parser's, or
+    none, or cannot be read, or does not match the digest it was written with."""
+    try:
+        header, _, body = cache.read_bytes().partition(b"\n")
+        kept = json.loads(header)
+        if not isinstance(kept, dict) or kept.get("key") != _parse_key(raw) or kept.get("check") != _digest(body):
+            return None
+        document: object = json.loads(body)
+    except (OSError, ValueError):
+        return None
+    return document
+
+
+def keep_document(cache: Path, raw: bytes, document: object) -> None:
+    """Keep DOCUMENT, parsed from RAW, in CACHE, whole or not at all: a header line (the parse's key, the body's
+    digest), then the document as JSON. A document JSON would change (a YAML date, a key that is not text) is not
+    kept; a cache that cannot be written is only slower."""
+    try:
+        text = json.dumps(document)  # ASCII: every string comes back as it was, a lone surrogate too
+    except (TypeError, ValueError):
+        return
+    if json.loads(text) != document:
+        return
+    body = text.encode("ascii")
+    header = json.dumps({"key": _parse_key(raw), "check": _digest(body)}).encode("ascii")
+    try:
+        partial = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed below, and removed if it cannot be used)
+            "wb", dir=cache.parent, prefix=cache.name, suffix=".partial", delete=False
+        )
+    except OSError:  # no such folder yet, or not ours to write
+        return
+    try:
+        with partial:
+            partial.write(header + b"\n" + body)
+        os.replace(partial.name, cache)  # a reader sees the old cache or the new one, never half of one
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(partial.name)
+
+
+def _parse_key(raw: bytes) -> str:
+    """What names a parse: the bytes, and the parser that reads them (another PyYAML, or libyaml present or not,
+    parses again)."""
+    return _digest(f"{_CACHE_FORMAT} {yaml_parser()}\n".encode() + raw)
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -125,43 +181,6 @@ def _parse_yaml(path: Path, raw: bytes) -> object:
         raise SourcesFileError(f"{path}: invalid YAML at line {line}: {error.problem}") from None
     except yaml.YAMLError as error:
         raise SourcesFileError(f"{path}: invalid YAML: {error}") from None
-
-
-def _document_through(cache: Path, path: Path, raw: bytes) -> object:
-    """The document of RAW as CACHE keeps it, or parsed and then kept there. A cache that cannot be read or
-    written is only slower: the file is parsed."""
-    digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
-    with contextlib.suppress(OSError, ValueError):
-        kept = json.loads(cache.read_bytes())
-        if isinstance(kept, dict) and kept.get("digest") == digest and "document" in kept:
-            return kept["document"]
-    document = _parse_yaml(path, raw)
-    _keep(cache, digest, document)
-    return document
-
-
-def _keep(cache: Path, digest: str, document: object) -> None:
-    """Write the document to CACHE, whole or not at all, when JSON holds it exactly; a YAML date, or a key that
-    is not text, is left to be parsed each time."""
-    try:
-        text = json.dumps({"digest": digest, "document": document}, ensure_ascii=False)
-    except (TypeError, ValueError):
-        return
-    if json.loads(text)["document"] != document:
-        return
-    try:
-        partial = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed below, and removed if it cannot be used)
-            "w", encoding="utf-8", dir=cache.parent, prefix=cache.name, suffix=".partial", delete=False
-        )
-    except OSError:  # no such folder yet, or not ours to write
-        return
-    try:
-        with partial:
-            partial.write(text)
-        os.replace(partial.name, cache)  # a reader sees the old cache or the new one, never half of one
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(partial.name)
 
 
 def _source_entries(path: Path, document: object) -> list[Any]:

@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from storage.rows import Row, select
+from storage.schema import SchemaTooNew, schema_version
 
 if TYPE_CHECKING:
     from storage.database import Database
 
 IDENTITY = ("id", "name", "kind", "url", "every_seconds")
+BUSY_TIMEOUT_SECONDS = 10  # as storage/db.py's: a reader waits this long for a lock before "database is locked"
 SourceHealth: TypeAlias = Literal["new", "ok", "degraded", "down"]  # new: never checked
 
 
@@ -43,15 +45,32 @@ def stored_validators(path: Path) -> dict[str, tuple[str | None, str | None]]:
     """Each source's ETag and Last-Modified in the database file at PATH, read with the standard library alone:
     a one-shot check sends its first requests, conditional ones, before it imports sqlite-utils (~40 ms) to open
     the database for writing. Empty when there is no such file yet, or no table of sources in it, or it cannot be
-    read: those first requests then go unconditional, and opening the database tells what is wrong with it."""
+    opened to read (opening it to write says why). What no check may go on with is refused here, before any
+    request is sent: SchemaTooNew for a database of a newer Chokepoint, sqlite3.DatabaseError for a file that is
+    not a database."""
     if not path.is_file():
         return {}
     try:  # read-only: no write lock, and closing it does not checkpoint the log
-        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)) as db:
-            rows = db.execute("SELECT id, etag, last_modified FROM sources").fetchall()
-    except sqlite3.Error:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+    except sqlite3.OperationalError:
         return {}
+    with contextlib.closing(db):
+        _refuse_a_newer_schema(db)
+        try:
+            rows = db.execute("SELECT id, etag, last_modified FROM sources").fetchall()
+        except sqlite3.OperationalError:  # no such table yet, or the file cannot be read now
+            return {}
     return {str(source_id): (etag, last_modified) for source_id, etag, last_modified in rows}
+
+
+def _refuse_a_newer_schema(db: sqlite3.Connection) -> None:
+    """SchemaTooNew when the database has recorded a migration this code does not know (as `migrate` does)."""
+    try:
+        newest = db.execute("SELECT max(number) FROM migrations").fetchone()[0]
+    except sqlite3.OperationalError:  # no migrations yet
+        return
+    if newest is not None and newest > schema_version():
+        raise SchemaTooNew(newest, schema_version())
 
 
 def list_sources(db: Database, ids: Iterable[str] | None = None) -> list[Row]:

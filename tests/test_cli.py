@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from jobs.sources import kept_document
 from tests.loopback import Response, serve
 
 OFFLINE_SOURCES = Path(__file__).parent / "fixtures" / "sources" / "offline.yaml"
@@ -140,6 +141,8 @@ async def test_check_reports_each_healthy_and_broken_source_and_exits_zero(isola
     assert (document["checked"], document["changed"], document["failed"], document["new_items"]) == (4, 1, 3, 1)
     assert set(document) == {"checked", "unchanged", "changed", "failed", "new_items", "status_changes", "seconds",
                              "sources"}  # fmt: skip
+    # The sources file as parsed is kept beside the database, for the next check to read.
+    assert kept_document(isolated / "cli.db.sources.json", sources.read_bytes()) is not None
 
 
 @pytest.mark.parametrize("command", [["check", "--json"], ["exposure", "japan"]], ids=["check", "exposure"])

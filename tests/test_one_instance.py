@@ -9,7 +9,7 @@ import os
 import sqlite3
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ from storage.db import BUSY_TIMEOUT_MS, connect, open_database
 from storage.instance_lock import AlreadyRunning, InstanceLock, lock_path_for
 from storage.schema import SchemaTooNew, schema_version
 from tests.fake_bot_api import FakeBotAPI
-from tests.loopback import Response, serve
+from tests.loopback import LoopbackServer, Response
 
 NOW = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
 TOKEN = "123456:ONE-INSTANCE"
@@ -163,25 +163,39 @@ def test_a_database_of_a_newer_version_is_refused_naming_both_versions(tmp_path:
     assert f"schema version 99, newer than this Chokepoint knows (version {schema_version()})" in str(refused.value)
 
 
-async def test_a_check_refuses_a_newer_database_and_writes_nothing_to_it(isolated: Path) -> None:
-    """A check sends its requests before it opens its database (bot/watching.py): the refusal comes with the first
-    answer, before anything is recorded."""
-    newer_database(isolated / "bot.db")
+def not_a_database(path: Path) -> None:
+    path.write_bytes(b"notes, not a database " * 100)
+
+
+@pytest.mark.parametrize(
+    ("make", "refusal"),
+    [
+        (newer_database, "the database is at schema version 99, newer than this Chokepoint knows"),
+        (not_a_database, "the database (CHOKEPOINT_DB) cannot be used: file is not a database"),
+    ],
+    ids=["newer", "not a database"],
+)
+async def test_a_check_refuses_a_database_it_cannot_use_before_sending_a_request(
+    isolated: Path, make: Callable[[Path], None], refusal: str
+) -> None:
+    """A check sends its requests before it opens its database to write (bot/watching.py), but after it has read
+    what it needs of it: a database no check can use stops it before the first request, and is left as it was."""
+    make(isolated / "bot.db")
+    before = (isolated / "bot.db").read_bytes()
     feed = '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
-    async with serve({"/feed": Response(200, feed, {"Content-Type": "application/rss+xml"})}) as base:
+    async with LoopbackServer({"/feed": Response(200, feed, {"Content-Type": "application/rss+xml"})}) as server:
         sources = isolated / "sources.yaml"
-        sources.write_text(f"sources:\n  - {{id: feed, name: F, kind: rss, url: '{base}/feed', every: 10m, "
-                           "allow_private: true}\n")  # fmt: skip
+        sources.write_text(f"sources:\n  - {{id: feed, name: F, kind: rss, url: '{server.url('/feed')}', "
+                           "every: 10m, allow_private: true}\n")  # fmt: skip
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "check", "--sources", str(sources), "--json",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=isolated,
         )  # fmt: skip
         out, err = await asyncio.wait_for(process.communicate(), timeout=120)
     assert process.returncode == 2
-    assert err.decode().startswith("chokepoint: the database is at schema version 99, newer than this Chokepoint")
-    assert out == b""
-    with contextlib.closing(sqlite3.connect(isolated / "bot.db")) as db:
-        assert db.execute("SELECT count(*) FROM sources").fetchone() == (0,)
+    assert err.decode().startswith(f"chokepoint: {refusal}")
+    assert (out, server.requests) == (b"", [])
+    assert (isolated / "bot.db").read_bytes() == before
 
 
 def test_run_refuses_a_newer_database_at_start(

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bot.watching import sources_cache_path
 from jobs.parse import JsonKeys
-from jobs.sources import SourcesFileError, SourceSpec, bundled_sources_path, load_sources, parse_interval
+from jobs.sources import (
+    SourcesFileError,
+    SourceSpec,
+    bundled_sources_path,
+    keep_document,
+    kept_document,
+    load_sources,
+    parse_interval,
+)
 
 GOOD = """\
 sources:
@@ -253,23 +260,20 @@ def test_allow_private_is_off_unless_the_source_says_so(tmp_path: Path, value: s
 # --- the parsed document kept beside the database ----------------------------------------------------------------
 
 
-def kept(cache: Path) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(cache.read_text(encoding="utf-8"))
-    return document
-
-
 def test_the_same_bytes_again_come_from_the_cache_and_are_checked_again(tmp_path: Path) -> None:
     path, cache = write(tmp_path, GOOD), tmp_path / "bot.db.sources.json"
     first = load_sources(path, cache)
+    assert kept_document(cache, path.read_bytes()) is not None
     assert load_sources(path, cache) == first == load_sources(path)
-    # What the cache holds is what a second load reads: not the file's YAML.
-    held = kept(cache)
-    held["document"]["sources"][1]["name"] = "USGS news, as kept"
-    cache.write_text(json.dumps(held), encoding="utf-8")
+    # What the cache keeps for these bytes is what a second load reads, not the file's YAML ...
+    document = kept_document(cache, path.read_bytes())
+    assert isinstance(document, dict)
+    document["sources"][1]["name"] = "USGS news, as kept"
+    keep_document(cache, path.read_bytes(), document)
     assert load_sources(path, cache)[1].name == "USGS news, as kept"
     # ... and it is checked like a file's own document.
-    held["document"]["sources"][1]["every"] = "5s"
-    cache.write_text(json.dumps(held), encoding="utf-8")
+    document["sources"][1]["every"] = "5s"
+    keep_document(cache, path.read_bytes(), document)
     with pytest.raises(SourcesFileError, match=re.escape(f"{path}: source 'usgs-news': key 'every'")):
         load_sources(path, cache)
 
@@ -277,38 +281,55 @@ def test_the_same_bytes_again_come_from_the_cache_and_are_checked_again(tmp_path
 def test_changed_bytes_are_parsed_again_and_replace_what_is_kept(tmp_path: Path) -> None:
     path, cache = write(tmp_path, GOOD), tmp_path / "bot.db.sources.json"
     load_sources(path, cache)
-    before = kept(cache)["digest"]
     write(tmp_path, GOOD.replace("every: 2h", "every: 3h"))
     assert load_sources(path, cache)[1].every_seconds == 3 * 3600
-    assert kept(cache)["digest"] != before
+    assert kept_document(cache, path.read_bytes()) is not None
     assert sorted(entry.name for entry in tmp_path.iterdir()) == [cache.name, path.name]  # no partial file left
 
 
+def test_a_kept_document_that_no_longer_matches_its_digest_is_parsed_around(tmp_path: Path) -> None:
+    path, cache = write(tmp_path, GOOD), tmp_path / "bot.db.sources.json"
+    load_sources(path, cache)
+    cache.write_bytes(cache.read_bytes().replace(b"usgs.gov", b"usgs.gog"))  # one byte gone wrong on the disk
+    assert load_sources(path, cache)[1].url == "https://www.usgs.gov/news/feed"
+    assert b"usgs.gov" in cache.read_bytes()  # and kept again, right
+
+
 @pytest.mark.parametrize(
-    "cache_text", ["", "{not json", '{"digest": "0"}', '["a", "list"]', '{"digest": 1, "document": null}']
+    "cache_text",
+    ["", "{not json", '{"key": "0"}\n{}', '["a", "list"]\n[]', "\n\n", '{"key": 1, "check": 2}\nnull'],
 )
 def test_a_cache_that_cannot_be_used_is_parsed_around_and_rewritten(tmp_path: Path, cache_text: str) -> None:
     path, cache = write(tmp_path, GOOD), tmp_path / "bot.db.sources.json"
     cache.write_text(cache_text, encoding="utf-8")
     assert load_sources(path, cache) == load_sources(path)
-    assert kept(cache)["document"]["sources"][0]["id"] == "mofcom-security-bureau"
+    assert kept_document(cache, path.read_bytes()) is not None
 
 
-def test_a_cache_where_nothing_can_be_written_only_costs_the_parse(tmp_path: Path) -> None:
+def test_a_cache_that_cannot_be_written_only_costs_the_parse_and_leaves_nothing(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD)
     assert load_sources(path, tmp_path / "no such folder" / "bot.db.sources.json") == load_sources(path)
+    (tmp_path / "taken").mkdir()  # the cache's name is a folder's: the new cache cannot be moved into place
+    assert load_sources(path, tmp_path / "taken") == load_sources(path)
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == [path.name, "taken"]
 
 
-@pytest.mark.parametrize(
-    ("value", "what"), [("2026-01-06", "key 'name'"), ("{1: a}", "key 'name'")], ids=["a date", "a key not text"]
-)
-def test_a_document_json_would_change_is_not_kept_and_is_refused_alike(tmp_path: Path, value: str, what: str) -> None:
-    path, cache = write(tmp_path, source(name=value)), tmp_path / "bot.db.sources.json"
-    with pytest.raises(SourcesFileError, match=re.escape(what)):
+def test_only_a_document_that_passed_its_checks_is_kept(tmp_path: Path) -> None:
+    path, cache = write(tmp_path, GOOD + "defaults:\n  every: 10m\n"), tmp_path / "bot.db.sources.json"
+    with pytest.raises(SourcesFileError, match="unknown top-level key"):
         load_sources(path, cache)
     assert not cache.exists()
-    with pytest.raises(SourcesFileError, match=re.escape(what)):
-        load_sources(path)
+
+
+def test_a_document_json_would_change_is_not_kept_and_any_text_is(tmp_path: Path) -> None:
+    cache = tmp_path / "bot.db.sources.json"
+    keep_document(cache, b"a", {"sources": [{"name": dt.date(2026, 1, 6)}]})
+    keep_document(cache, b"b", {"sources": [{1: "a key that is not text"}]})
+    assert not cache.exists()
+    odd = {"sources": [{"name": "商务部 \ud800 \u0000"}]}  # a lone surrogate: the pure-Python YAML loader reads it
+    keep_document(cache, b"c", odd)
+    assert kept_document(cache, b"c") == odd
+    assert kept_document(cache, b"d") is None
 
 
 def test_the_cache_sits_beside_the_database_and_not_beside_one_in_memory(tmp_path: Path) -> None:

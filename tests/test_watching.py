@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import gc
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from handlers.context import Services
 from jobs.sources import SourceSpec
 from storage.database import Database
 from storage.db import open_database
+from storage.schema import SchemaTooNew
 from storage.sources import stored_validators, sync_sources
 from tests.loopback import LoopbackServer, Response, sequence
 from tests.test_check import NOW, RSS, feed
@@ -59,9 +61,11 @@ class Opener:
         self.settings, self.server = settings, server
         self.opened: list[Database] = []
         self.seen: list[tuple[int, tuple[int, int]]] = []  # (requests answered, recorded) at each opening
+        self.threads: list[threading.Thread] = []
 
     def __call__(self) -> Services:
         path = self.settings.chokepoint_db
+        self.threads.append(threading.current_thread())
         self.seen.append((len(self.server.requests), recorded(path) if path.is_file() else (0, 0)))
         self.opened.append(open_database(path, NOW))
         return load_services(self.settings, self.opened[-1], NOW)
@@ -86,6 +90,9 @@ async def test_a_check_of_every_source_opens_its_database_once_an_answer_is_in_a
             opener.close()
     [(answered, recorded_then)] = opener.seen  # opened once: once a request had been answered, before any record
     assert answered >= 1
+    # ... off the event loop's thread: a long migration must not hold up the answers still arriving (their read
+    # deadlines run meanwhile).
+    assert opener.threads != [threading.main_thread()]
     assert recorded_then == (0, 0)
     assert recorded(settings.chokepoint_db) == (2, 1)
     document = summary.as_json()
@@ -118,8 +125,8 @@ def test_stored_validators_are_read_from_a_database_and_absent_where_there_is_no
     path = tmp_path / "bot.db"
     assert stored_validators(path) == {}  # no file yet: nothing is created
     assert not path.exists()
-    path.write_bytes(b"not a database at all")
-    assert stored_validators(path) == {}
+    path.write_bytes(b"")
+    assert stored_validators(path) == {}  # an empty file is an empty database, which opening it migrates
     path.unlink()
     db = open_database(path, NOW)
     sync_sources(db, [{"id": "a", "name": "a", "kind": "rss", "url": "http://127.0.0.1/a", "every_seconds": 600}])
@@ -129,6 +136,19 @@ def test_stored_validators_are_read_from_a_database_and_absent_where_there_is_no
         assert stored_validators(path) == {"a": ('"x"', None)}
     finally:
         db.close()
+
+
+def test_a_database_no_check_can_use_is_refused_before_any_request(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    path.write_bytes(b"not a database at all, but long enough to have a header" * 100)
+    with pytest.raises(sqlite3.DatabaseError, match="file is not a database"):
+        stored_validators(path)
+    path.unlink()
+    db = open_database(path, NOW)
+    db.execute("INSERT INTO migrations (number, name, applied_at) VALUES (99, 'from the future', 'x')")
+    db.close()
+    with pytest.raises(SchemaTooNew, match="schema version 99"):
+        stored_validators(path)
 
 
 async def test_a_check_of_no_source_still_opens_its_services(tmp_path: Path) -> None:

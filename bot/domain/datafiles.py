@@ -44,6 +44,11 @@ class UniqueKeyLoader(_SAFE_LOADER):  # type: ignore[misc]
         return mapping
 
 
+def yaml_parser() -> str:
+    """Which parser `load_yaml` reads with: PyYAML's version, and its loader (libyaml's or the pure-Python one)."""
+    return f"PyYAML {yaml.__version__} {_SAFE_LOADER.__name__}"
+
+
 def load_yaml(text: str) -> object:
     """Plain data from YAML text (never arbitrary Python objects); a key given twice raises yaml.YAMLError."""
     return yaml.load(text, Loader=UniqueKeyLoader)
