@@ -121,6 +121,28 @@ async def test_the_requests_sent_before_the_database_opens_carry_the_validators_
     assert summary.as_json()["unchanged"] == 1
 
 
+async def test_a_new_source_among_known_ones_is_fetched_plainly_and_gets_its_row(tmp_path: Path) -> None:
+    settings = Settings(chokepoint_db=tmp_path / "bot.db")
+    tagged = {**RSS, "ETag": '"v1"'}
+    routes = {
+        "/known": sequence(Response(200, feed(TIGHTENING), tagged), Response(304, "", tagged)),
+        "/new": Response(200, feed("Gallium exports resume to the EU"), RSS),
+    }
+    async with LoopbackServer(routes) as server:
+        known, new = official("known", server.url("/known")), official("new", server.url("/new"))
+        summaries = []
+        for sources in ([known], [known, new]):
+            opener = Opener(settings, server)
+            try:
+                summaries.append((await check_every_source(opener, sources, settings.chokepoint_db))[0])
+            finally:
+                opener.close()
+    outcomes = {report.id: (report.outcome, report.new_items) for report in summaries[1].sources}
+    assert outcomes == {"known": ("unchanged", 0), "new": ("changed", 1)}
+    assert "if-none-match" not in server.requests_to("/new")[0].headers
+    assert recorded(settings.chokepoint_db) == (2, 2)
+
+
 def test_stored_validators_are_read_from_a_database_and_absent_where_there_is_none(tmp_path: Path) -> None:
     path = tmp_path / "bot.db"
     assert stored_validators(path) == {}  # no file yet: nothing is created
