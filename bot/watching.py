@@ -20,7 +20,7 @@ from jobs.reading import measure_in_worker
 from jobs.sources import SourceSpec, bundled_sources_path, load_sources
 from jobs.workers import ParserPool
 from storage.heartbeats import CHECK
-from storage.sources import get_source, list_sources, stored_validators
+from storage.sources import get_source, list_sources, read_before_opening
 
 if TYPE_CHECKING:  # the scheduler is for `run` only: a one-shot `check` starts faster without importing it
     from apscheduler.schedulers.base import BaseScheduler
@@ -74,10 +74,13 @@ async def check_every_source(
     """One check of every source that sends its requests before it opens the database and loads the knowledge and
     the measuring: the requests go with the validators read from DATABASE by the standard library alone (which
     refuses a database no check can use), and OPEN_SERVICES (~0.1 s: sqlite-utils, the migrations, the
-    vocabulary and the data files) runs on a thread when the first answer arrives, while the others are on their
-    way; no source records anything before it has. What it raises ends the check; the caller closes the database
-    that OPEN_SERVICES opened."""
-    known = {source_id: Validators(*validators) for source_id, validators in stored_validators(database).items()}
+    vocabulary and the data files) runs when the first answer arrives, while the others are on their way; no
+    source records anything before it has. A database an upgrade has migrations for opens first instead: those may
+    take long, and the requests' deadlines would run meanwhile. What it raises ends the check; the caller closes
+    the database that OPEN_SERVICES opened."""
+    first = read_before_opening(database)
+    opened_first = open_services() if first.upgrade_pending else None
+    known = {source_id: Validators(*validators) for source_id, validators in first.validators.items()}
     gate = RecordingGate()
     watch = _watch_over(None, sources, lane=lane, gate=gate)
     checking = asyncio.create_task(watch.checker.check_all(sources, on_checked, known))
@@ -85,7 +88,9 @@ async def check_every_source(
         await _first_answer(checking, gate)
         if checking.done():
             checking.result()  # a check that failed outright raises here
-        services = await asyncio.to_thread(open_services)  # answers keep arriving, read by their deadlines
+        # On this thread: on another, it would share the interpreter with the answers arriving, and the gate would
+        # open ~0.1 s later in a cold check, its reading worker idle meanwhile.
+        services = opened_first or open_services()
         watch.checker.start_recording(*_sinks(services), db=services.db)
         summary = await checking
     finally:

@@ -252,7 +252,7 @@ class Checker:
     ) -> CheckSummary:
         """Check every source now, concurrently (the fetcher bounds the concurrency); `on_checked` hears of each
         source as its check ends (a progress bar). KNOWN: each source's validators, for a checker whose database
-        is not open yet (`stored_validators`); their rows are made once it is (`start_recording`)."""
+        is not open yet (`read_before_opening`); their rows are made once it is (`start_recording`)."""
         started = time.monotonic()
         if self._db is None:
             self._unregistered = list(sources)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
@@ -41,36 +42,46 @@ def get_source(db: Database, source_id: str) -> Row | None:
     return rows[0] if rows else None
 
 
-def stored_validators(path: Path) -> dict[str, tuple[str | None, str | None]]:
-    """Each source's ETag and Last-Modified in the database file at PATH, read with the standard library alone:
-    a one-shot check sends its first requests, conditional ones, before it imports sqlite-utils (~40 ms) to open
-    the database for writing. Empty when there is no such file yet, or no table of sources in it, or it cannot be
-    opened to read (opening it to write says why). What no check may go on with is refused here, before any
-    request is sent: SchemaTooNew for a database of a newer Chokepoint, sqlite3.DatabaseError for a file that is
-    not a database."""
+@dataclass(frozen=True)
+class FirstRead:
+    """What a one-shot check reads of its database, with the standard library alone, before it opens it to write:
+    its first requests go out before it imports sqlite-utils (~40 ms)."""
+
+    validators: dict[str, tuple[str | None, str | None]]  # each source's ETag and Last-Modified
+    upgrade_pending: bool  # a database this version has migrations for that it has not had yet
+
+
+def read_before_opening(path: Path) -> FirstRead:
+    """The validators of the database file at PATH, and whether an upgrade's migrations wait for it. No
+    validators when there is no such file yet, no table of sources in it, or it cannot be opened to read (opening
+    it to write says why): those first requests then go unconditional. What no check may go on with is refused
+    here, before any request is sent: SchemaTooNew for a database of a newer Chokepoint, sqlite3.DatabaseError
+    for a file that is not a database."""
     if not path.is_file():
-        return {}
+        return FirstRead({}, upgrade_pending=False)
     try:  # read-only: no write lock, and closing it does not checkpoint the log
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
     except sqlite3.OperationalError:
-        return {}
+        return FirstRead({}, upgrade_pending=False)
     with contextlib.closing(db):
-        _refuse_a_newer_schema(db)
+        newest = _newest_migration(db)
+        if newest is not None and newest > schema_version():
+            raise SchemaTooNew(newest, schema_version())
         try:
             rows = db.execute("SELECT id, etag, last_modified FROM sources").fetchall()
         except sqlite3.OperationalError:  # no such table yet, or the file cannot be read now
-            return {}
-    return {str(source_id): (etag, last_modified) for source_id, etag, last_modified in rows}
+            rows = []
+    validators = {str(source_id): (etag, last_modified) for source_id, etag, last_modified in rows}
+    return FirstRead(validators, upgrade_pending=newest is not None and newest < schema_version())
 
 
-def _refuse_a_newer_schema(db: sqlite3.Connection) -> None:
-    """SchemaTooNew when the database has recorded a migration this code does not know (as `migrate` does)."""
+def _newest_migration(db: sqlite3.Connection) -> int | None:
+    """The number of the last migration the database has recorded; None before any."""
     try:
-        newest = db.execute("SELECT max(number) FROM migrations").fetchone()[0]
-    except sqlite3.OperationalError:  # no migrations yet
-        return
-    if newest is not None and newest > schema_version():
-        raise SchemaTooNew(newest, schema_version())
+        newest: int | None = db.execute("SELECT max(number) FROM migrations").fetchone()[0]
+    except sqlite3.OperationalError:  # no migrations table
+        return None
+    return newest
 
 
 def list_sources(db: Database, ids: Iterable[str] | None = None) -> list[Row]:
