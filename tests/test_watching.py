@@ -17,6 +17,7 @@ from bot.runtime import GC_FIRST_GENERATION, relax_garbage_collection
 from bot.services import load_services
 from bot.watching import check_every_source
 from handlers.context import Services
+from jobs.check import CheckSummary
 from jobs.sources import SourceSpec
 from storage.database import Database
 from storage.db import open_database
@@ -72,6 +73,18 @@ class Opener:
             db.close()
 
 
+async def check_with(
+    settings: Settings, server: LoopbackServer, sources: list[SourceSpec]
+) -> tuple[CheckSummary, Services, Opener]:
+    """A check of every source as the command line runs it; its database closed after."""
+    opener = Opener(settings, server)
+    try:
+        summary, services = await check_every_source(opener, sources, settings.chokepoint_db)
+    finally:
+        opener.close()
+    return summary, services, opener
+
+
 async def test_a_check_of_every_source_opens_its_database_once_an_answer_is_in_and_records_only_then(
     tmp_path: Path,
 ) -> None:
@@ -79,12 +92,8 @@ async def test_a_check_of_every_source_opens_its_database_once_an_answer_is_in_a
     routes = {"/feed": Response(200, feed(TIGHTENING), RSS), "/gone": Response(404, "gone", RSS)}
     async with LoopbackServer(routes) as server:
         sources = [official("feed", server.url("/feed")), official("gone", server.url("/gone"))]
-        opener = Opener(settings, server)
-        try:
-            summary, services = await check_every_source(opener, sources, settings.chokepoint_db)
-            assert services.db is opener.opened[0]
-        finally:
-            opener.close()
+        summary, services, opener = await check_with(settings, server, sources)
+    assert services.db is opener.opened[0]
     [(answered, recorded_then)] = opener.seen  # opened once: once a request had been answered, before any record
     assert answered >= 1
     assert recorded_then == (0, 0)
@@ -99,13 +108,7 @@ async def test_the_requests_sent_before_the_database_opens_carry_the_validators_
     routes = {"/feed": sequence(Response(200, feed(TIGHTENING), tagged), Response(304, "", tagged))}
     async with LoopbackServer(routes) as server:
         for _ in range(2):
-            opener = Opener(settings, server)
-            try:
-                summary, _ = await check_every_source(
-                    opener, [official("feed", server.url("/feed"))], settings.chokepoint_db
-                )
-            finally:
-                opener.close()
+            summary, _, _ = await check_with(settings, server, [official("feed", server.url("/feed"))])
     first, second = server.requests_to("/feed")
     assert "if-none-match" not in first.headers
     assert (second.headers["if-none-match"], second.headers["if-modified-since"]) == (
@@ -126,11 +129,7 @@ async def test_a_new_source_among_known_ones_is_fetched_plainly_and_gets_its_row
         known, new = official("known", server.url("/known")), official("new", server.url("/new"))
         summaries = []
         for sources in ([known], [known, new]):
-            opener = Opener(settings, server)
-            try:
-                summaries.append((await check_every_source(opener, sources, settings.chokepoint_db))[0])
-            finally:
-                opener.close()
+            summaries.append((await check_with(settings, server, sources))[0])
     outcomes = {report.id: (report.outcome, report.new_items) for report in summaries[1].sources}
     assert outcomes == {"known": ("unchanged", 0), "new": ("changed", 1)}
     assert "if-none-match" not in server.requests_to("/new")[0].headers
@@ -182,13 +181,7 @@ async def test_a_database_an_upgrade_must_migrate_opens_before_any_request(tmp_p
     schema_before_the_last_migration(settings.chokepoint_db)
     assert read_before_opening(settings.chokepoint_db).upgrade_pending
     async with LoopbackServer({"/feed": Response(200, feed(TIGHTENING), RSS)}) as server:
-        opener = Opener(settings, server)
-        try:
-            summary, _ = await check_every_source(
-                opener, [official("feed", server.url("/feed"))], settings.chokepoint_db
-            )
-        finally:
-            opener.close()
+        summary, _, opener = await check_with(settings, server, [official("feed", server.url("/feed"))])
     assert [answered for answered, _ in opener.seen] == [0]  # opened once, before the first request
     assert summary.as_json()["new_items"] == 1
     assert not read_before_opening(settings.chokepoint_db).upgrade_pending
@@ -197,11 +190,7 @@ async def test_a_database_an_upgrade_must_migrate_opens_before_any_request(tmp_p
 async def test_a_check_of_no_source_still_opens_its_services(tmp_path: Path) -> None:
     settings = Settings(chokepoint_db=tmp_path / "bot.db")
     async with LoopbackServer({}) as server:
-        opener = Opener(settings, server)
-        try:
-            summary, services = await check_every_source(opener, [], settings.chokepoint_db)
-        finally:
-            opener.close()
+        summary, services, _ = await check_with(settings, server, [])
     assert summary.as_json()["checked"] == 0
     assert services.vocabulary.materials
 
