@@ -43,7 +43,7 @@ class Watch:
     async def close(self) -> None:
         """Close the HTTP client and stop the parser workers."""
         await self.fetcher.aclose()
-        self.pool.close()
+        await self.pool.aclose()
 
 
 def sources_path(configured: Path | None) -> Path:

@@ -166,18 +166,24 @@ def _item_row(item: ParsedItem) -> Row:
 
 
 class RecordingGate:
-    """Where a checker's checks wait to record, each once its fetch is done, until the gate opens.
+    """Where a checker's checks wait to record, each once it has fetched and read its body, until the gate opens.
 
-    A one-shot check loads what its sinks need (~70 ms) only once its first answer has arrived: its requests went
-    out first, and the loading overlaps the wait for the rest (bot/watching.py, `check_every_source`)."""
+    A one-shot check opens its database and loads what its sinks need (~0.1 s) only once its first answer has
+    arrived: its requests went out first, and the loading overlaps the wait for the rest and the reading worker's
+    work on the bodies already in (bot/watching.py, `check_every_source`)."""
 
     def __init__(self) -> None:
         self._reached = asyncio.Event()
         self._open = asyncio.Event()
 
     async def reached(self) -> None:
-        """Return once a check has fetched and waits to record."""
+        """Return once a check has its answer (or its failure): by then every request that could go at once has
+        gone."""
         await self._reached.wait()
+
+    def answered(self) -> None:
+        """A check has its answer, and goes on to read it before it waits here."""
+        self._reached.set()
 
     async def passed(self) -> None:
         """Wait here until the gate opens."""
@@ -284,12 +290,21 @@ class Checker:
         except Exception:
             logger.exception("check of %s failed while fetching", source.id)
             result = FetchResult("failed", source.url, source.url, None, error="internal error while fetching (logged)")
+        # Read before the gate: reading needs no database, so a one-shot check's worker reads its first bodies while
+        # the check opens its database and loads its knowledge.
+        if self._gate is not None:
+            self._gate.answered()
+        try:
+            read = await self._read(source, result)
+        except Exception:
+            logger.exception("check of %s failed while reading", source.id)
+            read = ParseError("internal error while reading (logged)")
         if self._gate is not None:
             await self._gate.passed()
         try:
             if known is not None:  # its row was not read before the fetch
                 row = get_source(self.db, source.id)
-            return await self._record(source, row, result, started)
+            return await self._record(source, row, result, read, started)
         except Exception:
             logger.exception("check of %s failed while recording", source.id)
             return self._failed(source, "internal error while recording (logged)", started)
@@ -305,24 +320,36 @@ class Checker:
             self.register([source])
         return row, Validators(row["etag"], row["last_modified"]) if row else Validators()
 
+    async def _read(self, source: SourceSpec, result: FetchResult) -> list[Reading] | ParseError | None:
+        """The readings of a fetched body, or why it could not be read; None when there is nothing to read (a
+        failure, a 304, or the very body read and stored last time)."""
+        if result.outcome != "fetched" or self._bodies.get(source.id) == body_digest(result):
+            return None
+        try:
+            return await self.parse(source, result.text, result.final_url)
+        except ParseError as error:
+            return error
+
     async def _record(
-        self, source: SourceSpec, row: Row | None, result: FetchResult, started: dt.datetime
+        self,
+        source: SourceSpec,
+        row: Row | None,
+        result: FetchResult,
+        read: list[Reading] | ParseError | None,
+        started: dt.datetime,
     ) -> SourceReport:
         if result.outcome == "failed":
             return self._failed(source, result.error or "failed", started)
-        body = body_digest(result)
-        if result.outcome == "not_modified" or self._bodies.get(source.id) == body:
+        if read is None:
             return self._succeeded(source, result, None, [], started)
-        try:
-            readings = await self.parse(source, result.text, result.final_url)
-        except ParseError as error:
-            return self._failed(source, str(error), started)
-        fingerprint = items_fingerprint([reading.item for reading in readings])
+        if isinstance(read, ParseError):
+            return self._failed(source, str(read), started)
+        fingerprint = items_fingerprint([reading.item for reading in read])
         if row is not None and row["fingerprint"] == fingerprint:
             report = self._succeeded(source, result, fingerprint, [], started)
         else:
-            report = self._succeeded(source, result, fingerprint, readings, started)
-        self._bodies[source.id] = body  # only once its items are stored: a failed recording parses again
+            report = self._succeeded(source, result, fingerprint, read, started)
+        self._bodies[source.id] = body_digest(result)  # only once its items are stored: a failed recording reads again
         return report
 
     def _succeeded(

@@ -136,6 +136,13 @@ class ReadingLane:
         if self._worker is not None:
             self._stop(self._worker)
 
+    async def aclose(self) -> None:
+        """Close, and wait for the task that took the worker's answers to end (at the loop's next turn)."""
+        answers = self._worker.answers if self._worker is not None else None
+        self.close()
+        if answers is not None and answers is not asyncio.current_task():
+            await asyncio.wait([answers])
+
     async def _attached(self) -> _Worker | None:
         """The worker, started if needed and attached to the running event loop; None when the lane is off."""
         loop = asyncio.get_running_loop()

@@ -114,6 +114,12 @@ class ParserPool:
             if not worker.ready and worker.connection.poll(START_TIMEOUT):
                 worker.ready = worker.connection.recv() == _READY
 
+    async def aclose(self) -> None:
+        """Close, and wait for the reading lane's tasks to end."""
+        if self._lane is not None:
+            await self._lane.aclose()
+        self.close()
+
     def close(self) -> None:
         """Stop every worker: idle ones are asked, busy ones killed; returns within a few seconds."""
         self._closed = True

@@ -18,6 +18,8 @@ from bot.services import load_services
 from bot.watching import check_every_source
 from handlers.context import Services
 from jobs.check import CheckSummary
+from jobs.lane import ReadingLane
+from jobs.reading import measure_in_worker
 from jobs.sources import SourceSpec
 from storage.database import Database
 from storage.db import open_database
@@ -57,14 +59,16 @@ class Opener:
     """The services of a one-shot check, opened as the command line does; what the server and the database had
     seen when they were."""
 
-    def __init__(self, settings: Settings, server: LoopbackServer) -> None:
-        self.settings, self.server = settings, server
+    def __init__(self, settings: Settings, server: LoopbackServer, lane: ReadingLane | None = None) -> None:
+        self.settings, self.server, self.lane = settings, server, lane
         self.opened: list[Database] = []
         self.seen: list[tuple[int, tuple[int, int]]] = []  # (requests answered, recorded) at each opening
+        self.reading: list[bool] = []  # whether the reading lane's worker had been given a body, at each opening
 
     def __call__(self) -> Services:
         path = self.settings.chokepoint_db
         self.seen.append((len(self.server.requests), recorded(path) if path.is_file() else (0, 0)))
+        self.reading.append(self.lane is not None and self.lane.pid() is not None)
         self.opened.append(open_database(path, NOW))
         return load_services(self.settings, self.opened[-1], NOW)
 
@@ -74,15 +78,28 @@ class Opener:
 
 
 async def check_with(
-    settings: Settings, server: LoopbackServer, sources: list[SourceSpec]
+    settings: Settings, server: LoopbackServer, sources: list[SourceSpec], lane: ReadingLane | None = None
 ) -> tuple[CheckSummary, Services, Opener]:
     """A check of every source as the command line runs it; its database closed after."""
-    opener = Opener(settings, server)
+    opener = Opener(settings, server, lane)
     try:
-        summary, services = await check_every_source(opener, sources, settings.chokepoint_db)
+        summary, services = await check_every_source(opener, sources, settings.chokepoint_db, lane=lane)
     finally:
         opener.close()
     return summary, services, opener
+
+
+async def test_the_first_bodies_go_to_the_reading_worker_before_the_database_opens(tmp_path: Path) -> None:
+    """Reading needs no database: the worker reads while the check opens its database and its knowledge."""
+    settings = Settings(chokepoint_db=tmp_path / "bot.db")
+    lane = ReadingLane(measure_in_worker)  # started on its first body, as a check's own lane is
+    try:
+        async with LoopbackServer({"/feed": Response(200, feed(TIGHTENING), RSS)}) as server:
+            summary, _, opener = await check_with(settings, server, [official("feed", server.url("/feed"))], lane)
+    finally:
+        lane.close()
+    assert opener.reading == [True]
+    assert summary.as_json()["new_items"] == 1
 
 
 async def test_a_check_of_every_source_opens_its_database_once_an_answer_is_in_and_records_only_then(
