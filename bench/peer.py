@@ -270,6 +270,7 @@ def main() -> None:
             folder = Path(name)
             urls = feed_urls(port)
             urlwatch = install_urlwatch(folder)
+            os.sync()  # the install's writes go to the disk now, not during the first run's (a database's) writes
             runs = []
             for n in range(RUNS):
                 print(f"\nrun {n + 1} of {RUNS}")
