@@ -115,10 +115,14 @@ class ParserPool:
                 worker.ready = worker.connection.recv() == _READY
 
     async def aclose(self) -> None:
-        """Close, and wait for the reading lane's tasks to end."""
-        if self._lane is not None:
-            await self._lane.aclose()
-        self.close()
+        """Close, and wait for the reading lane's tasks to end. The pool takes no body from the start (those the
+        lane hands back as it stops would start a worker), and its workers stop even if the wait is cancelled."""
+        self._closed = True
+        try:
+            if self._lane is not None:
+                await self._lane.aclose()
+        finally:
+            self.close()
 
     def close(self) -> None:
         """Stop every worker: idle ones are asked, busy ones killed; returns within a few seconds."""

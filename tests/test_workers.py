@@ -17,7 +17,9 @@ from sqlite_utils import Database
 
 from jobs.check import Checker
 from jobs.fetch import Fetcher, FetchLimits
+from jobs.lane import ReadingLane
 from jobs.parse import ParsedItem, ParseError
+from jobs.reading import measure_in_worker
 from jobs.sources import SourceSpec
 from jobs.workers import ParserPool
 from tests.loopback import Response, serve
@@ -193,3 +195,39 @@ def test_a_worker_whose_parent_is_gone_ends_without_a_traceback() -> None:
         [sys.executable, "-c", SERVE_AFTER_THE_PARENT_IS_GONE], capture_output=True, text=True, timeout=60
     )
     assert (done.stdout, done.stderr) == ("ended\n", "")
+
+
+async def lane_read_once(pool: ParserPool) -> None:
+    """One feed read through the pool's reading lane: the lane then has a task taking its worker's answers."""
+    source = spec("feed", "https://www.example.org/feed", "rss")
+    assert len(await pool(source, feed("Gallium exports resume"), source.url)) == 1
+
+
+async def test_a_body_the_lane_hands_back_as_the_pool_closes_starts_no_worker(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The lane gives the bodies it had not answered back to their callers when it stops; a page among them must
+    not start a pool worker that the close then kills."""
+    pool = ParserPool(workers=1, lane=ReadingLane(measure_in_worker))
+    source = spec("page", "https://www.mofcom.example/list", "html", MOFCOM_SELECT)
+    reading = asyncio.create_task(pool(source, page("Export controls on gallium"), source.url))
+    for _ in range(20):  # the body goes to the lane's worker, which is still starting
+        await asyncio.sleep(0)
+    await pool.aclose()
+    with pytest.raises(ParseError, match="shutting down"):
+        await reading
+    assert "died while reading" not in caplog.text
+
+
+async def test_a_pool_whose_close_is_cancelled_still_stops_its_workers() -> None:
+    pool = ParserPool(workers=1, lane=ReadingLane(measure_in_worker))
+    await lane_read_once(pool)
+    pool.warm()
+    [worker] = pool.pids()
+    closing = asyncio.create_task(pool.aclose())
+    await asyncio.sleep(0)
+    closing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await closing
+    assert pool.pids() == []
+    assert not psutil.pid_exists(worker) or psutil.Process(worker).status() == psutil.STATUS_ZOMBIE
