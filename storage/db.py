@@ -9,11 +9,11 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+from storage.connections import BUSY_TIMEOUT_MS, connect_read_only
 from storage.database import Database
 from storage.schema import migrate
 
 MEMORY = ":memory:"
-BUSY_TIMEOUT_MS = 10_000  # a writer waits this long for another to finish before "database is locked"
 
 
 class ImmediateDatabase(Database):
@@ -97,6 +97,6 @@ def backup_database(source: Path, target: Path) -> int:
 
 def integrity_problems(path: Path) -> list[str]:
     """What PRAGMA integrity_check finds wrong with a database file (empty when it is sound)."""
-    with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+    with contextlib.closing(connect_read_only(path)) as db:
         rows = [row[0] for row in db.execute("PRAGMA integrity_check").fetchall()]
     return [] if rows == ["ok"] else rows

@@ -10,6 +10,8 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
+from storage.connections import BUSY_TIMEOUT_MS
+
 if TYPE_CHECKING:
     from storage.database import Database
 
@@ -32,7 +34,7 @@ def heartbeats_in(path: Path) -> dict[str, str]:
     """The heartbeats of a database file, read without migrating or writing it; empty when it holds none."""
     if not path.is_file():
         return {}
-    with contextlib.closing(sqlite3.connect(path, timeout=10)) as db:
+    with contextlib.closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)) as db:
         try:
             rows = db.execute("SELECT name, at FROM heartbeats").fetchall()
         except sqlite3.OperationalError:  # a database from before heartbeats: the bot never ran on it since

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -242,6 +243,22 @@ def schema_version() -> int:
     return MIGRATIONS[-1][0]
 
 
+def refuse_a_newer_schema(newest: int | None) -> None:
+    """SchemaTooNew when NEWEST, the last migration a database recorded, is one this code does not know."""
+    if newest is not None and newest > schema_version():
+        raise SchemaTooNew(newest, schema_version())
+
+
+def newest_migration(connection: sqlite3.Connection) -> int | None:
+    """The last migration a database recorded, read without writing it (`applied_migrations` makes the table);
+    None before any."""
+    try:
+        newest: int | None = connection.execute("SELECT max(number) FROM migrations").fetchone()[0]
+    except sqlite3.OperationalError:  # no migrations table
+        return None
+    return newest
+
+
 def applied_migrations(db: Database) -> set[int]:
     """The numbers of the migrations this database has recorded."""
     db.execute(
@@ -258,8 +275,7 @@ def migrate(db: Database, now: dt.datetime) -> list[int]:
     a newer Chokepoint's tables may mean what this one cannot read or keep.
     """
     done = applied_migrations(db)
-    if done and max(done) > schema_version():
-        raise SchemaTooNew(max(done), schema_version())
+    refuse_a_newer_schema(max(done, default=None))
     applied = []
     for number, name, statements in MIGRATIONS:
         if number in done:

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
+from storage.connections import connect_read_only
 from storage.rows import Row, select
-from storage.schema import SchemaTooNew, schema_version
+from storage.schema import newest_migration, refuse_a_newer_schema, schema_version
 
 if TYPE_CHECKING:
     from storage.database import Database
 
 IDENTITY = ("id", "name", "kind", "url", "every_seconds")
-BUSY_TIMEOUT_SECONDS = 10  # as storage/db.py's: a reader waits this long for a lock before "database is locked"
 SourceHealth: TypeAlias = Literal["new", "ok", "degraded", "down"]  # new: never checked
 
 
@@ -59,29 +59,19 @@ def read_before_opening(path: Path) -> FirstRead:
     for a file that is not a database."""
     if not path.is_file():
         return FirstRead({}, upgrade_pending=False)
-    try:  # read-only: no write lock, and closing it does not checkpoint the log
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+    try:
+        db = connect_read_only(path)
     except sqlite3.OperationalError:
         return FirstRead({}, upgrade_pending=False)
     with contextlib.closing(db):
-        newest = _newest_migration(db)
-        if newest is not None and newest > schema_version():
-            raise SchemaTooNew(newest, schema_version())
+        newest = newest_migration(db)
+        refuse_a_newer_schema(newest)
         try:
             rows = db.execute("SELECT id, etag, last_modified FROM sources").fetchall()
         except sqlite3.OperationalError:  # no such table yet, or the file cannot be read now
             rows = []
     validators = {str(source_id): (etag, last_modified) for source_id, etag, last_modified in rows}
     return FirstRead(validators, upgrade_pending=newest is not None and newest < schema_version())
-
-
-def _newest_migration(db: sqlite3.Connection) -> int | None:
-    """The number of the last migration the database has recorded; None before any."""
-    try:
-        newest: int | None = db.execute("SELECT max(number) FROM migrations").fetchone()[0]
-    except sqlite3.OperationalError:  # no migrations table
-        return None
-    return newest
 
 
 def list_sources(db: Database, ids: Iterable[str] | None = None) -> list[Row]:

@@ -247,3 +247,19 @@ async def test_a_bug_while_fetching_one_source_fails_that_source_only(db: Databa
     reports = {report.id: report for report in summary.sources}
     assert (reports["ok"].outcome, reports["ok"].new_items) == ("changed", 1)
     assert (reports["bad"].outcome, reports["bad"].error) == ("failed", "internal error while fetching (logged)")
+
+
+async def reader_with_a_bug(source: SourceSpec, text: str, base_url: str) -> list[Reading]:
+    """The reader a checker runs, raising on one source as a bug of ours would."""
+    if source.id == "bad":
+        raise KeyError("a bug of ours")
+    return await read_inline(source, text, base_url)
+
+
+async def test_a_bug_while_reading_one_source_fails_that_source_only(db: Database) -> None:
+    async with serve({"/f": Response(200, feed("news"), RSS)}) as base, Fetcher(FAST) as fetcher:
+        checking = Checker(db, fetcher, parse=reader_with_a_bug, clock=lambda: NOW)
+        summary = await checking.check_all([spec("ok", f"{base}/f"), spec("bad", f"{base}/f")])
+    reports = {report.id: report for report in summary.sources}
+    assert (reports["ok"].outcome, reports["ok"].new_items) == ("changed", 1)
+    assert (reports["bad"].outcome, reports["bad"].error) == ("failed", "internal error while reading (logged)")

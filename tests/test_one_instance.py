@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from storage.db import BUSY_TIMEOUT_MS, connect, open_database
+from storage.connections import BUSY_TIMEOUT_MS
+from storage.db import connect, open_database
 from storage.instance_lock import AlreadyRunning, InstanceLock, lock_path_for
 from storage.schema import SchemaTooNew, schema_version
 from tests.fake_bot_api import FakeBotAPI
