@@ -23,7 +23,14 @@ from bot.domain.datafiles import DataFileError
 from bot.domain.health import HealthLimits, check_limit, health_verdict
 from bot.domain.html import to_plain
 from bot.progress import progress_bar, wants_progress
-from bot.runtime import log_to_file, prepare_database, quiet_noisy_loggers, redact_secrets, relax_garbage_collection
+from bot.runtime import (
+    log_to_file,
+    prepare_database,
+    quiet_noisy_loggers,
+    reader_gone,
+    redact_secrets,
+    relax_garbage_collection,
+)
 from bot.watching import check_every_source, load_watched_sources, summary_lines
 from jobs.sources import SourcesFileError, SourceSpec, parse_interval
 from storage.heartbeats import heartbeats_in
@@ -378,6 +385,10 @@ def _backup(args: argparse.Namespace, settings: Settings) -> int:
     """Copy the database while the bot may be writing to it; exit 1 when the copy does not check out."""
     from storage.db import backup_database, integrity_problems
 
+    folder = args.file.parent
+    if not folder.is_dir():  # else SQLite's "unable to open database file" would seem to be about CHOKEPOINT_DB
+        print(f"chokepoint: cannot write the backup {args.file}: there is no folder {folder}", file=sys.stderr)
+        return 2
     size = backup_database(settings.chokepoint_db, args.file)
     problems = integrity_problems(args.file)
     if problems:
@@ -436,6 +447,9 @@ def main(argv: Sequence[str] | None = None, reading_lane: ReadingLane | None = N
     except sqlite3.Error as problem:
         print(f"chokepoint: the database (CHOKEPOINT_DB) cannot be used: {problem}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`| head -2`): it has what it wanted
+        reader_gone()
+        return 0
     except OSError as problem:  # a folder the bot cannot write in: its database, lock or log file
         print(f"chokepoint: {file_problem(problem)}", file=sys.stderr)
         return 2

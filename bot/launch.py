@@ -44,7 +44,7 @@ def run() -> None:
     arguments = sys.argv[1:]
     code = main(arguments)
     if not checks_every_source(arguments):
-        raise SystemExit(code)
+        raise SystemExit(_flushed(code))
     logging.shutdown()
     code = _flushed(code)
     os._exit(code)
@@ -55,7 +55,9 @@ def _flushed(code: int) -> int:
     try:
         sys.stdout.flush()
     except BrokenPipeError:  # a reader that went away (`| head`): nothing more to tell it
-        pass
+        from bot.runtime import reader_gone
+
+        reader_gone()
     except OSError as error:
         with contextlib.suppress(OSError):
             print(f"chokepoint: the output could not be written: {error}", file=sys.stderr)

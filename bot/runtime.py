@@ -1,11 +1,15 @@
 """What every run of the bot sets first: its log (secrets masked, a file in console mode), the garbage collector's
-pace, and its database, created or migrated. Opening the services a command works with is bot/services.py."""
+pace, and its database, created or migrated; and where its output goes once the reader has gone away. Opening the
+services a command works with is bot/services.py."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
 import logging
+import os
+import sys
 from pathlib import Path
 
 from bot.config import Settings
@@ -79,3 +83,15 @@ def quiet_noisy_loggers() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
     for name in ("telegram.Bot", "telegram.ext.ExtBot"):
         logging.getLogger(name).setLevel(logging.INFO)
+
+
+def reader_gone() -> None:
+    """Point standard output at the null device once its reader went away (`chokepoint status | head -2`): what
+    is still buffered then goes nowhere at the exit, instead of raising BrokenPipeError again (Python's
+    documentation, "Note on SIGPIPE")."""
+    with contextlib.suppress(OSError, ValueError):  # ValueError: a stream without a file descriptor
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, sys.stdout.fileno())
+        finally:
+            os.close(null)

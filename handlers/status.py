@@ -58,7 +58,7 @@ def _applies(services: Services, subject: Subject, status: Status) -> bool:
     if subject.kind == Kind.COUNTRY and subject.code:
         return status.target in services.vocabulary.destinations(subject.code)
     if subject.kind == Kind.MATERIAL and subject.code:
-        return status.material in services.vocabulary.covering(subject.code)
+        return status.material in services.vocabulary.concerning(subject.code)
     return True
 
 

@@ -31,9 +31,11 @@ def _at(day: dt.date) -> str:
 
 
 def record_baseline_measure(db: Database, measure: Measure, now: dt.datetime) -> None:
-    """Store one bundled measure with its announcement and, where it was suspended or lifted, that event."""
+    """Store one bundled measure with its announcement (its report, for a reported one) and, where it was
+    suspended or lifted, that event."""
     save_measure(db, to_row(measure, "baseline"), now.isoformat())
-    record_measure_event(db, {"measure_id": measure.id, "at": _at(measure.announced), "kind": "announced",
+    first = "reported" if measure.provenance == "reported" else "announced"
+    record_measure_event(db, {"measure_id": measure.id, "at": _at(measure.announced), "kind": first,
                               "state": "in_force", "title": measure.title, "source": measure.source,
                               "url": measure.url})  # fmt: skip
     if measure.state in ("suspended", "lifted") and measure.state_since is not None:

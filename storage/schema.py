@@ -223,6 +223,17 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         # entries of a descending index go to its left edge, where every insert splits pages.
         ("DROP INDEX items_by_fetched",),
     ),
+    (
+        12,
+        "a bundled report's first event says reported",
+        # The baseline recorded every bundled measure's first event as 'announced', so /history said a press
+        # report was announced; live reports were recorded as 'reported' all along (jobs/baseline.py).
+        (
+            """UPDATE measure_events SET kind = 'reported'
+               WHERE kind = 'announced' AND measure_id IN (
+                   SELECT id FROM measures WHERE origin = 'baseline' AND provenance = 'reported')""",
+        ),
+    ),
 )
 
 

@@ -55,6 +55,12 @@ def test_hostile_arguments_get_a_clear_answer(services: Services, argument: str)
     assert services.db.execute("SELECT count(*) FROM statuses").fetchone()[0] > 0
 
 
+@pytest.mark.parametrize("invisible", ["\u200b", "\u202e", "\ufeff", "\u2066"])
+def test_invisible_characters_pasted_with_a_name_are_ignored(services: Services, invisible: str) -> None:
+    assert status_answer(services, [f"gal{invisible}lium"]).startswith("<b>Export controls: gallium</b>")
+    assert exposure_answer(services, [f"{invisible}japan", f"autos{invisible}"]).startswith("<b>Japan · autos: ")
+
+
 def test_too_many_arguments_give_usage(services: Services) -> None:
     with pytest.raises(UsageError, match=r"^Usage: /exposure"):
         exposure_answer(services, ["japan"] * 20)
@@ -69,6 +75,32 @@ def test_status_of_a_material_lists_every_measure_on_it_and_its_groups(services:
         "banned</b> gallium, germanium, antimony, superhard materials → United States: in force again since the "
         "suspension ran out on 2026-11-27; no extension seen" in answer
     )
+
+
+@pytest.mark.parametrize("name", [["rare", "earths"], ["レアアース"], ["稀土"]])
+def test_status_of_a_group_lists_the_measures_on_its_members_too(services: Services, name: list[str]) -> None:
+    answer = status_answer(services, name)
+    assert "No measure in force" not in answer
+    assert "MOFCOM and GAC Announcement 18/2025 — 2025-04-04" in answer  # on seven of its members
+    assert "dysprosium, terbium, rare-earth magnets → Japan" in answer  # a report on two members and magnets
+
+
+def test_history_and_json_of_a_group_take_in_its_members(services: Services) -> None:
+    assert "Announcement 18/2025" in history_answer(services, ["rare", "earths", "50"])
+    document = status_document(services, ["rare", "earths"])
+    assert {"dysprosium", "terbium"} <= {status["material"] for status in document["statuses"]}
+    assert "MOFCOM-18-2025" in {measure["id"] for measure in document["measures"]}
+
+
+def test_history_says_a_report_was_reported(services: Services) -> None:
+    lines = history_answer(services, ["dysprosium", "50"]).splitlines()
+    assert any(line.startswith("2026-01-10 <b>reported</b>: reported measure") for line in lines)
+    assert any(line.startswith("2025-04-04 <b>announced</b>: MOFCOM and GAC Announcement 18/2025") for line in lines)
+
+
+def test_status_of_a_member_leaves_out_the_measures_on_other_members(services: Services) -> None:
+    answer = status_answer(services, ["gallium"])
+    assert "Announcement 18/2025" not in answer  # rare earths are no concern of gallium's
 
 
 def test_status_of_a_country_lists_what_applies_to_it(services: Services) -> None:

@@ -86,6 +86,15 @@ def test_a_running_suspension_end_is_given(services: Services, vocabulary: Vocab
     assert us.steps[-1].level == Level.LICENSING
 
 
+def test_a_group_chart_shows_the_measures_on_its_members(services: Services, vocabulary: Vocabulary) -> None:
+    chart = material_chart(stored_histories(services.db), vocabulary, "rare_earths", TODAY)
+    assert steps_of(chart.series, "ALL")[-1] == (D(2025, 4, 4), Level.LICENSING)  # 18/2025, on seven members
+    assert steps_of(chart.series, "JP")[-1][1] == Level.RESTRICTED  # the reported halt on dysprosium and terbium
+    gallium = material_chart(stored_histories(services.db), vocabulary, "gallium", TODAY)
+    assert not any("18/2025" in marker.label for marker in gallium.markers)  # none of that is gallium's
+    assert any("18/2025" in marker.label for marker in chart.markers)
+
+
 def measure(**changes: object) -> Measure:
     base = Measure(
         id="M", issuer="CN", instrument="MOFCOM Announcement 9/2025", title="t", source="s", url=None,

@@ -158,6 +158,29 @@ def test_output_that_cannot_be_written_is_an_error_not_a_silent_success(isolated
     assert "No space left on device" in done.stderr
 
 
+@pytest.mark.parametrize("buffered", [True, False], ids=["buffered", "unbuffered"])
+@pytest.mark.parametrize(
+    "command", [["status", "gallium"], ["exposure", "japan"], ["check", "--json"]], ids=["status", "exposure", "check"]
+)
+def test_a_reader_that_went_away_is_no_error(isolated: Path, command: list[str], buffered: bool) -> None:
+    """`chokepoint status | head -2`: the reader has what it wanted and closes the pipe; no error follows."""
+    environment = dict(os.environ)
+    if buffered:  # as in a shell: the output reaches the pipe at the exit
+        environment.pop("PYTHONUNBUFFERED", None)
+    else:
+        environment["PYTHONUNBUFFERED"] = "1"
+    reader, writer = os.pipe()
+    os.close(reader)  # gone before the first line is written: every write fails with EPIPE
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", *command], stdout=writer, stderr=subprocess.PIPE, text=True, timeout=120,
+            env=environment,
+        )  # fmt: skip
+    finally:
+        os.close(writer)
+    assert (done.returncode, "Broken pipe" in done.stderr, "Traceback" in done.stderr) == (0, False, False)
+
+
 def test_a_check_that_ends_its_process_at_once_leaves_its_whole_output(isolated: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bot", "check", "--json"], capture_output=True, text=True, timeout=120, check=True

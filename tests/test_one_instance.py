@@ -259,3 +259,12 @@ def test_backup_taken_during_writes_is_whole_and_opens(isolated: Path, capsys: p
     count, highest = rows
     assert 200 <= count <= during and highest == count - 1  # one snapshot: every row up to a point, none after
     assert not (copy.parent / "bot-copy.db-wal").exists()
+
+
+def test_a_backup_into_a_missing_folder_names_that_folder(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    open_database(isolated / "bot.db", NOW).close()
+    copy = isolated / "nowhere" / "bot-copy.db"
+    assert main(["backup", str(copy)]) == 2
+    assert capsys.readouterr().err == (
+        f"chokepoint: cannot write the backup {copy}: there is no folder {copy.parent}\n"
+    )

@@ -61,7 +61,7 @@ def test_items_lose_their_index_by_fetch_time_and_keep_every_row(tmp_path: Path)
     db.execute("INSERT INTO items (source_id, guid, title, fetched_at) VALUES ('wire', 'a', 'A', ?)", [NOW.isoformat()])
     indexes = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'items' ORDER BY name"
     assert [row[0] for row in db.execute(indexes)] == ["items_by_fetched", "sqlite_autoindex_items_1"]
-    assert migrate(db, NOW) == [11]
+    assert migrate(db, NOW)[0] == 11
     assert [row[0] for row in db.execute(indexes)] == ["sqlite_autoindex_items_1"]
     assert db.execute("SELECT source_id, guid, title FROM items").fetchall() == [("wire", "a", "A")]
 
@@ -150,3 +150,18 @@ def test_sync_sources_writes_no_row_for_an_unchanged_source() -> None:
     assert db.conn.total_changes == before
     sync_sources(db, [{**rows[1], "url": "https://b.example/1"}])
     assert db.conn.total_changes == before + 1
+
+
+def test_the_first_event_of_a_bundled_report_says_reported_and_old_databases_are_mended(
+    db: Database, baseline: list[Measure], vocabulary: Vocabulary
+) -> None:
+    apply_baseline(db, baseline, NOW, vocabulary)
+    first = "SELECT kind FROM measure_events WHERE measure_id = ? ORDER BY at LIMIT 1"
+    assert db.execute(first, ["REPORTED-2026-01-JP-civilian-halt"]).fetchone() == ("reported",)
+    assert db.execute(first, ["MOFCOM-18-2025"]).fetchone() == ("announced",)
+    # A database whose baseline was stored before migration 12, when every first event said 'announced'.
+    db.execute("UPDATE measure_events SET kind = 'announced' WHERE kind = 'reported'")
+    db.execute("DELETE FROM migrations WHERE number = 12")
+    assert migrate(db, NOW) == [12]
+    assert db.execute(first, ["REPORTED-2026-01-JP-civilian-halt"]).fetchone() == ("reported",)
+    assert db.execute(first, ["MOFCOM-18-2025"]).fetchone() == ("announced",)

@@ -121,14 +121,20 @@ class Step:
 
 
 def covers(history: History, vocabulary: Vocabulary, destination: str, material: str) -> bool:
-    """Whether a measure bears on a destination (a country, its bloc, ALL) and a material, end use any."""
+    """Whether a measure bears on a destination (a country, its bloc, ALL) and a material (it or a group that
+    covers it, as exposure reads them), end use any."""
     measure = history.measure
-    targets = vocabulary.destinations(destination) if destination in vocabulary.countries else {destination}
     return (
         measure.end_use == "any"
-        and bool(set(measure.targets) & targets)
+        and aims_at(history, vocabulary, destination)
         and bool(set(measure.materials) & vocabulary.covering(material))
     )
+
+
+def aims_at(history: History, vocabulary: Vocabulary, destination: str) -> bool:
+    """Whether a measure names a destination (a country, its bloc, ALL)."""
+    targets = vocabulary.destinations(destination) if destination in vocabulary.countries else {destination}
+    return bool(set(history.measure.targets) & targets)
 
 
 def strongest_on(histories: Iterable[History], day: dt.date) -> Step:
@@ -215,7 +221,7 @@ def material_chart(
     relevant = [h for h in histories if _on_material(h, vocabulary, material)]
     destinations = sorted({t for h in relevant for t in h.measure.targets}, key=lambda t: (t != ALL, t))
     series = tuple(
-        Series(d, tuple(level_steps([h for h in relevant if covers(h, vocabulary, d, material)], start, today)))
+        Series(d, tuple(level_steps([h for h in relevant if aims_at(h, vocabulary, d)], start, today)))
         for d in destinations
     )
     return MaterialChart(
@@ -224,7 +230,8 @@ def material_chart(
 
 
 def _on_material(history: History, vocabulary: Vocabulary, material: str) -> bool:
-    return history.measure.end_use == "any" and bool(set(history.measure.materials) & vocabulary.covering(material))
+    """A measure a material's chart shows: on the material, a group that covers it or, for a group, a member."""
+    return history.measure.end_use == "any" and bool(set(history.measure.materials) & vocabulary.concerning(material))
 
 
 def markers_of(histories: Iterable[History], start: dt.date, end: dt.date) -> list[Marker]:

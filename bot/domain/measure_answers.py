@@ -30,11 +30,12 @@ EVENT_WORDS = {
 
 
 def bears_on(measure: Measure, vocabulary: Vocabulary, kind: Kind | None, code: str | None) -> bool:
-    """Whether a measure bears on a country (its own, its bloc's or ALL's) or a material (it or a group)."""
+    """Whether a measure bears on a country (its own, its bloc's or ALL's) or a material (it, a group that covers
+    it, or for a group any of its members)."""
     if kind == Kind.COUNTRY and code:
         return bool(set(measure.targets) & vocabulary.destinations(code))
     if kind == Kind.MATERIAL and code:
-        return bool(set(measure.materials) & vocabulary.covering(code))
+        return bool(set(measure.materials) & vocabulary.concerning(code))
     return True
 
 

@@ -58,8 +58,12 @@ class Term:
 
 
 def normalise(text: str) -> str:
-    """Fold case, width and separators so that 'Rare-Earths' and 'rare earths' meet."""
-    folded = unicodedata.normalize("NFKC", text).casefold().strip()
+    """Fold case, width and separators so that 'Rare-Earths' and 'rare earths' meet; drop invisible format
+    characters (a zero-width space, a direction mark pasted with a name), as the error message does."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    if not folded.isprintable():  # cheap: only text with something invisible is looked at character by character
+        folded = "".join(character for character in folded if unicodedata.category(character) != "Cf")
+    folded = folded.strip()
     for separator in ("-", "_", "\u3000"):
         folded = folded.replace(separator, " ")
     return " ".join(folded.split())
@@ -75,6 +79,7 @@ class Vocabulary:
     _index: dict[Kind, dict[str, str]] = field(default_factory=dict, repr=False)
 
     _covering: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+    _concerning: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for kind in Kind:
@@ -158,6 +163,13 @@ class Vocabulary:
         if material not in self._covering:
             self._covering[material] = self.groups_of(material) | {material}
         return self._covering[material]
+
+    def concerning(self, material: str) -> frozenset[str]:
+        """The materials whose measures a question about this one asks after: those that apply to it (`covering`)
+        and, for a group, those on any of its members (a measure on dysprosium is a rare-earth control)."""
+        if material not in self._concerning:
+            self._concerning[material] = self.covering(material) | self.members(material)
+        return self._concerning[material]
 
     def destinations(self, country: str) -> frozenset[str]:
         """The targets whose measures hit a country: itself, its bloc, and ALL."""
