@@ -32,6 +32,7 @@ BOT_USER = {
 }
 
 Writer = Callable[[str], None]
+PROMPT = "» "
 
 
 def print_line(text: str) -> None:
@@ -144,17 +145,34 @@ async def read_line() -> str:
     return await asyncio.to_thread(sys.stdin.readline)
 
 
-async def chat_in_terminal(app: Any, write: Writer = print_line, read: Callable[[], Any] = read_line) -> None:
-    """Feed what the person types to the application, until the end of input."""
-    echo = not sys.stdin.isatty()
+def show_prompt() -> None:
+    """The mark a person types after, in a terminal."""
+    sys.stdout.write(PROMPT)
+    sys.stdout.flush()
+
+
+async def chat_in_terminal(
+    app: Any,
+    write: Writer = print_line,
+    read: Callable[[], Any] = read_line,
+    *,
+    terminal: bool | None = None,
+    prompt: Callable[[], None] = show_prompt,
+) -> None:
+    """Feed what the person types to the application, until the end of input. In a terminal (TERMINAL: standard
+    input's own word by default) a prompt shows where to type; piped commands are echoed after it instead, so that
+    a session written to a file reads as one typed."""
+    typed = sys.stdin.isatty() if terminal is None else terminal
     for update_id in itertools.count(1):
+        if typed:
+            prompt()
         line = await read()
         if not line:
             return
         text = line.strip()
         if not text:
             continue
-        if echo:
-            write(f"» {text}")
+        if not typed:
+            write(f"{PROMPT}{text}")
         data = command_update(text, update_id, dt.datetime.now(dt.UTC))
         await app.process_update(Update.de_json(data, app.bot))

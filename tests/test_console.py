@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from telegram import Bot
 
-from bot.console import CONSOLE_CHAT_ID, ConsoleRequest, buttons_text, command_update
+from bot.console import CONSOLE_CHAT_ID, ConsoleRequest, buttons_text, chat_in_terminal, command_update
 
 NOW = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.UTC)
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))  # any bytes: the console writes what it is sent
@@ -46,3 +48,34 @@ async def test_a_sent_photo_is_written_to_the_charts_folder_with_its_path(tmp_pa
     [picture] = list(charts.iterdir())
     assert picture.read_bytes() == PNG
     assert written == [f"Gallium: levels\nChart: {picture}\n"]
+
+
+class Session:
+    """What the console's loop meets: lines typed (then the end of input), and an application that takes them."""
+
+    bot = None  # Update.de_json reads it: no bot is needed to build a typed update
+
+    def __init__(self, lines: list[str]) -> None:
+        self.events: list[str] = []
+        self._lines: Iterator[str] = iter([*lines, ""])
+
+    async def read(self) -> str:
+        return next(self._lines)
+
+    async def process_update(self, update: Any) -> None:
+        self.events.append(f"update {update.message.text}")
+
+    def prompt(self) -> None:
+        self.events.append("prompt")
+
+
+async def test_a_terminal_shows_a_prompt_before_each_line_and_echoes_nothing() -> None:
+    session = Session(["/status gallium\n", "\n", "/help\n"])
+    await chat_in_terminal(session, session.events.append, session.read, terminal=True, prompt=session.prompt)
+    assert session.events == ["prompt", "update /status gallium", "prompt", "prompt", "update /help", "prompt"]
+
+
+async def test_piped_commands_are_echoed_and_no_prompt_is_shown() -> None:
+    session = Session(["/status gallium\n"])
+    await chat_in_terminal(session, session.events.append, session.read, terminal=False, prompt=session.prompt)
+    assert session.events == ["» /status gallium", "update /status gallium"]
