@@ -385,9 +385,9 @@ def _backup(args: argparse.Namespace, settings: Settings) -> int:
     """Copy the database while the bot may be writing to it; exit 1 when the copy does not check out."""
     from storage.db import backup_database, integrity_problems
 
-    folder = args.file.parent
-    if not folder.is_dir():  # else SQLite's "unable to open database file" would seem to be about CHOKEPOINT_DB
-        print(f"chokepoint: cannot write the backup {args.file}: there is no folder {folder}", file=sys.stderr)
+    refused = backup_target_problem(args.file, settings.chokepoint_db)
+    if refused:
+        print(f"chokepoint: cannot write the backup {args.file}: {refused}", file=sys.stderr)
         return 2
     size = backup_database(settings.chokepoint_db, args.file)
     problems = integrity_problems(args.file)
@@ -396,6 +396,18 @@ def _backup(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     print(f"Copied {settings.chokepoint_db} to {args.file}: {size:,} bytes, integrity check ok.")
     return 0
+
+
+def backup_target_problem(target: Path, database: Path) -> str | None:
+    """Why a backup may not go to TARGET, or None. The copy is renamed over the target: that must not replace a
+    device, a folder or the live database itself."""
+    if not target.parent.is_dir():  # else SQLite's "unable to open database file" would seem to be about the database
+        return f"there is no folder {target.parent}"
+    if target.exists() and not target.is_file():
+        return "it is not a regular file (a folder or a device); name a file"
+    if target.exists() and database.exists() and target.samefile(database):
+        return "it is the database itself (CHOKEPOINT_DB); name another file"
+    return None
 
 
 def _health(args: argparse.Namespace, settings: Settings) -> int:

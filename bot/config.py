@@ -83,11 +83,28 @@ def _token(text: str) -> str | None:
     return text if text.strip() else None
 
 
+# Telegram's ids fit in a signed 64-bit integer, as SQLite stores them: a longer number would fail every write.
+_LARGEST_ID = 2**63 - 1
+
+
 def _admins(text: str) -> frozenset[int]:
     parts = [part.strip() for part in text.split(",") if part.strip()]
-    if not all(part.lstrip("-").isascii() and part.lstrip("-").isdecimal() for part in parts):
-        raise ValueError("must be comma-separated numeric Telegram user ids, e.g. 12345,67890")
+    if not all(part.isascii() and part.isdecimal() and 0 < int(part) <= _LARGEST_ID for part in parts):
+        raise ValueError("must be comma-separated Telegram user ids (positive whole numbers), e.g. 12345,67890")
     return frozenset(int(part) for part in parts)
+
+
+def _chat_id(text: str) -> int:
+    digits = text.strip().removeprefix("-")
+    if not (digits.isascii() and digits.isdecimal() and 0 < int(digits) <= _LARGEST_ID):
+        raise ValueError("must be a Telegram chat id: a whole number, negative for a group, e.g. -1001234567890")
+    return int(text)
+
+
+def _database(text: str) -> Path:
+    if text.strip() == ":memory:" or text.startswith("file:"):  # SQLite's names for no file, or for a URI
+        raise ValueError("must be the path of a database file (a memory database would keep nothing)")
+    return Path(text)
 
 
 def _number(text: str) -> float:
@@ -100,22 +117,15 @@ def _number(text: str) -> float:
     return value
 
 
-def _integer(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise ValueError("Input should be a valid integer") from None
-
-
 READERS: dict[str, Callable[[str], Any]] = {
     "telegram_bot_token": _token,
     "telegram_base_url": str,
-    "chokepoint_db": Path,
+    "chokepoint_db": _database,
     "chokepoint_sources": Path,
     "chokepoint_admins": _admins,
     "chokepoint_send_rate": _number,
     "chokepoint_timezone": str,
-    "chokepoint_desk": _integer,
+    "chokepoint_desk": _chat_id,
 }
 
 
@@ -125,7 +135,11 @@ def _env_file_values(env_file: str | Path | None) -> Mapping[str, str | None]:
         return {}
     from dotenv import dotenv_values  # only where there is a file to read
 
-    return dotenv_values(Path(env_file).expanduser(), encoding="utf-8")
+    path = Path(env_file).expanduser()
+    try:
+        return dotenv_values(path, encoding="utf-8")
+    except UnicodeDecodeError as error:  # saved as UTF-16 by a Windows editor, or binary
+        raise SettingsError(f"{path}: not UTF-8 text (byte {error.start}); save it as UTF-8") from None
 
 
 def _texts(env_file: str | Path | None) -> dict[str, str]:

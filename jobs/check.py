@@ -43,6 +43,8 @@ class HealthPolicy:
     # On a source's first check, and for items this old, items are recorded but move no status:
     # a feed's back catalogue is not news.
     fresh_for: dt.timedelta = dt.timedelta(days=3)
+    # An item dated further ahead than this counts as undated: a wrong clock or a placeholder, not news to trust.
+    ahead_at_most: dt.timedelta = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,9 +144,9 @@ def health_after_failure(failures: int, policy: HealthPolicy) -> SourceHealth:
 
 
 def _fresh(published: dt.datetime | None, first_check: bool, now: dt.datetime, policy: HealthPolicy) -> bool:
-    if published is not None:
+    if published is not None and published <= now + policy.ahead_at_most:
         return published >= now - policy.fresh_for
-    return not first_check
+    return not first_check  # undated, or dated in the future: on a first check it is back catalogue
 
 
 def body_digest(result: FetchResult) -> bytes:

@@ -182,7 +182,7 @@ class Slots:
         except asyncio.CancelledError:
             if turn.done() and not turn.cancelled():
                 self._release()  # given a slot, then cancelled before using it: pass it on
-            else:
+            elif turn in self._waiting:  # a release may have passed over it already (Ctrl-C during a check)
                 self._waiting.remove(turn)
             raise
 

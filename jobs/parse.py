@@ -56,6 +56,9 @@ _MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "
 _MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
 _DAY_MINUTES = 24 * 60
 _HTML_START = re.compile(r"<!doctype\s+html|<html[\s>]", re.I)
+# Control characters (C0, DEL, C1): a feed's ESC or BEL would reach the terminal of whoever reads `check --show`
+# or the log (a title that clears the screen), and mean nothing in a headline.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _TRACKING_KEYS = frozenset(
     {"fbclid", "gclid", "dclid", "gclsrc", "msclkid", "mc_cid", "mc_eid", "yclid", "igshid", "spm", "_hsenc"}
 )
@@ -176,7 +179,7 @@ def _plausible(value: datetime) -> bool:
 
 
 def clean_text(value: str | None, *, markup: bool = True) -> str:
-    """Strip tags (when markup), unescape entities, apply NFKC and collapse whitespace."""
+    """Strip tags (when markup), unescape entities, apply NFKC, drop control characters, collapse whitespace."""
     if not value:
         return ""
     if markup and ("<" in value or "&" in value):
@@ -185,6 +188,8 @@ def clean_text(value: str | None, *, markup: bool = True) -> str:
     # direction controls could turn a headline around on screen. ASCII text holds neither and NFKC keeps it.
     if not value.isascii():
         value = strip_invisible(unicodedata.normalize("NFKC", value))
+    if not value.isprintable():
+        value = _CONTROLS.sub(" ", value)
     return " ".join(value.split())
 
 
@@ -468,7 +473,8 @@ def _feed_date(entry: Mapping[str, Any]) -> datetime | None:
         if parsed:
             year, month, day, hour, minute, second = parsed[:6]
             # struct_time allows a leap second (60); datetime does not.
-            return datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
+            read = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
+            return read if _plausible(read) else None  # as parse_date: a year like 9999 is a placeholder
         found = parse_date(raw)
         if found is not None:
             return found

@@ -133,6 +133,15 @@ async def test_first_check_records_old_items_without_moving_statuses(db: Databas
     assert recorder.items[0].fresh is False
 
 
+async def test_first_check_holds_back_an_item_dated_in_the_future_as_if_undated(db: Database) -> None:
+    ahead = NOW + dt.timedelta(days=3650)  # a plausible year, but no news is dated ten years ahead
+    recorder = Recorder()
+    async with serve({"/f": Response(200, feed("ahead", published=ahead), RSS)}) as base, Fetcher(FAST) as fetcher:
+        report = await checker(db, fetcher, recorder).check(spec("f", base + "/f"))
+    assert report.new_items == 1 and report.status_changes == 0
+    assert recorder.items[0].fresh is False
+
+
 async def test_down_after_five_failures_alerts_once_and_recovery_once(db: Database) -> None:
     responses = [Response(503, "busy")] * 7 + [Response(200, feed("back"), RSS)] * 2
     served = iter(responses)

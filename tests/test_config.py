@@ -10,7 +10,7 @@ from bot.config import DEFAULT_BASE_URL, SettingsError, load_settings
 
 VARIABLES = (
     "TELEGRAM_BOT_TOKEN", "TELEGRAM_BASE_URL", "CHOKEPOINT_DB", "CHOKEPOINT_SOURCES", "CHOKEPOINT_ADMINS",
-    "CHOKEPOINT_SEND_RATE", "CHOKEPOINT_TIMEZONE",
+    "CHOKEPOINT_SEND_RATE", "CHOKEPOINT_TIMEZONE", "CHOKEPOINT_DESK",
 )  # fmt: skip
 
 
@@ -46,6 +46,14 @@ def test_values_come_from_the_environment_and_dotenv(monkeypatch: pytest.MonkeyP
         ("CHOKEPOINT_SEND_RATE", "fast"),
         ("CHOKEPOINT_SEND_RATE", "0"),
         ("CHOKEPOINT_ADMINS", "alice,bob"),
+        ("CHOKEPOINT_ADMINS", "99999999999999999999999"),  # past SQLite's integers: every write would fail
+        ("CHOKEPOINT_ADMINS", "-5"),  # a user id is positive
+        ("CHOKEPOINT_ADMINS", "1_000"),
+        ("CHOKEPOINT_DESK", "99999999999999999999999"),
+        ("CHOKEPOINT_DESK", "1_000"),
+        ("CHOKEPOINT_DESK", "group"),
+        ("CHOKEPOINT_DB", ":memory:"),  # would keep nothing
+        ("CHOKEPOINT_DB", "file:x.db?mode=memory"),
         ("CHOKEPOINT_TIMEZONE", "Mars/Olympus"),
         ("TELEGRAM_BASE_URL", "ftp://example.org"),
         ("TELEGRAM_BOT_TOKEN", "not-a-token"),
@@ -104,3 +112,15 @@ def test_keyword_arguments_come_first_and_are_checked_too(monkeypatch: pytest.Mo
     assert load_settings(None, chokepoint_send_rate=4).chokepoint_send_rate == 4
     with pytest.raises(SettingsError, match=r"^CHOKEPOINT_SEND_RATE: "):
         load_settings(None, chokepoint_send_rate=0)
+
+
+def test_a_group_is_a_desk_by_its_negative_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHOKEPOINT_DESK", "-1001234567890")
+    assert load_settings(None).chokepoint_desk == -1001234567890
+
+
+def test_an_env_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_bytes("CHOKEPOINT_TIMEZONE=UTC\n".encode("utf-16"))  # as a Windows editor may save it
+    with pytest.raises(SettingsError, match=rf"^{env_file}: not UTF-8 text \(byte 0\); save it as UTF-8$"):
+        load_settings(env_file)

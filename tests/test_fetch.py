@@ -478,6 +478,22 @@ async def test_a_slot_handed_to_a_waiter_cancelled_meanwhile_goes_to_the_next() 
     await free_slots(slots, 1)
 
 
+async def test_a_waiter_cancelled_just_before_a_release_passes_over_it_is_only_cancelled() -> None:
+    """Ctrl-C during a check: a waiter is cancelled, then a release skips its turn before it runs."""
+    slots = Slots(1)
+    await slots.__aenter__()
+    first = asyncio.create_task(slots.__aenter__())
+    second = asyncio.create_task(slots.__aenter__())
+    await asyncio.sleep(0)
+    first.cancel()  # its turn is cancelled at once; the task itself runs later
+    await slots.__aexit__()  # passes over the cancelled turn and hands the slot to the second
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    await asyncio.wait_for(second, timeout=1)
+    await slots.__aexit__()
+    await free_slots(slots, 1)
+
+
 # --- what the parser makes of what was fetched --------------------------------------------------------------
 
 

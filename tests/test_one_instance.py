@@ -268,3 +268,18 @@ def test_a_backup_into_a_missing_folder_names_that_folder(isolated: Path, capsys
     assert capsys.readouterr().err == (
         f"chokepoint: cannot write the backup {copy}: there is no folder {copy.parent}\n"
     )
+
+
+def test_a_backup_over_a_folder_or_the_database_itself_is_refused(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    open_database(isolated / "bot.db", NOW).close()
+    before = (isolated / "bot.db").read_bytes()
+    folder = isolated / "copies"
+    folder.mkdir()
+    assert main(["backup", str(folder)]) == 2
+    assert capsys.readouterr().err.endswith("it is not a regular file (a folder or a device); name a file\n")
+    assert list(folder.iterdir()) == [] and not (isolated / "copies.partial").exists()
+    assert main(["backup", str(isolated / "." / "bot.db")]) == 2
+    assert capsys.readouterr().err.endswith("it is the database itself (CHOKEPOINT_DB); name another file\n")
+    assert (isolated / "bot.db").read_bytes() == before

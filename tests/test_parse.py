@@ -166,6 +166,16 @@ def test_the_common_rfc822_form_is_read_as_email_utils_reads_it() -> None:
     assert read["9 Oct 2025 08:00 -1130"] == datetime(2025, 10, 9, 19, 30, tzinfo=UTC)
 
 
+@pytest.mark.parametrize("date", ["Fri, 31 Dec 9999 23:59:59 +1400", "Sat, 01 Jan 2300 00:00:00 GMT", "Fri, 9999"])
+def test_a_placeholder_date_leaves_the_item_undated_on_every_path(date: str) -> None:
+    document = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>China bans gallium</title>'
+        f"<link>http://127.0.0.1/a</link><guid>a</guid><pubDate>{date}</pubDate></item></channel></rss>"
+    )
+    [item] = parse_items("rss", document, base_url="http://127.0.0.1/feed")
+    assert item.published is None
+
+
 def test_ill_formed_feed_that_still_has_entries_is_accepted() -> None:
     items = feed("illformed_entity.xml")
     assert [item.title for item in items] == ["Tungsten — licensing required", "Indium and bismuth added"]
@@ -430,6 +440,8 @@ def test_parse_date(text: str, expected: datetime | None) -> None:
         ("<p>One</p><p>two</p>", "One two"),
         ("x &amp;amp; y &lt;z&gt;", "x &amp; y <z>"),
         ("zero\u200bwidth", "zerowidth"),
+        ("title\x1b]0;PWNED\x07\x1b[2J end", "title ]0;PWNED [2J end"),  # no escape reaches a terminal
+        ("C1\x9b2J and DEL\x7f", "C1 2J and DEL"),
         ("ＡＢＣ１２３", "ABC123"),
         ("<style>p{}</style>text<script>x()</script>", "text"),
         (None, ""),
