@@ -444,8 +444,10 @@ def main(argv: Sequence[str] | None = None, reading_lane: ReadingLane | None = N
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     quiet_noisy_loggers()
     relax_garbage_collection()
+    database: Path | None = None
     try:
         settings = load_settings()
+        database = settings.chokepoint_db
         redact_secrets([settings.token or ""])
         warning = env_file_warning(Path(".env"))
         if warning:
@@ -457,7 +459,7 @@ def main(argv: Sequence[str] | None = None, reading_lane: ReadingLane | None = N
         print(f"chokepoint: {problem}", file=sys.stderr)
         return 2
     except sqlite3.Error as problem:
-        print(f"chokepoint: the database (CHOKEPOINT_DB) cannot be used: {problem}", file=sys.stderr)
+        print(f"chokepoint: {database_problem(problem, database)}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader went away (`| head -2`): it has what it wanted
         reader_gone()
@@ -467,6 +469,23 @@ def main(argv: Sequence[str] | None = None, reading_lane: ReadingLane | None = N
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+# What to do about SQLite's commonest refusals, by words of its message.
+_DATABASE_ADVICE = (
+    ("unable to open database file", "its folder must exist and be writable by the user running Chokepoint, and "
+     "the path must name a file, not a folder"),
+    ("readonly database", "the file and its folder must be writable by the user running Chokepoint"),
+    ("malformed", "the file is damaged: restore a copy made by `chokepoint backup FILE`"),
+    ("file is not a database", "name a Chokepoint database, or a file that does not exist yet"),
+)  # fmt: skip
+
+
+def database_problem(error: sqlite3.Error, path: Path | None) -> str:
+    """One line for a database the bot cannot use: which file, SQLite's reason and what to do about it."""
+    where = f"the database {path} (CHOKEPOINT_DB)" if path is not None else "the database (CHOKEPOINT_DB)"
+    advice = next((advice for words, advice in _DATABASE_ADVICE if words in str(error)), None)
+    return f"{where} cannot be used: {error}" + (f"; {advice}" if advice else "")
 
 
 def file_problem(error: OSError) -> str:

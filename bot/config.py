@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 import os
 import stat
-import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from bot.domain.zones import known_time_zone
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 
@@ -64,18 +65,11 @@ def _send_rate(value: float) -> None:
         raise ValueError("Input should be greater than 0 and at most 10000 (messages per second)")
 
 
-def _known_zone(value: str) -> None:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
-        raise ValueError("not an IANA time zone such as UTC, Asia/Tokyo or Europe/Berlin") from error
-
-
-CHECKS: dict[str, Callable[[Any], None]] = {
+CHECKS: dict[str, Callable[[Any], object]] = {
     "telegram_bot_token": _token_shape,
     "telegram_base_url": _http_url,
     "chokepoint_send_rate": _send_rate,
-    "chokepoint_timezone": _known_zone,
+    "chokepoint_timezone": known_time_zone,
 }
 
 
@@ -124,7 +118,7 @@ READERS: dict[str, Callable[[str], Any]] = {
     "chokepoint_sources": Path,
     "chokepoint_admins": _admins,
     "chokepoint_send_rate": _number,
-    "chokepoint_timezone": str,
+    "chokepoint_timezone": known_time_zone,
     "chokepoint_desk": _chat_id,
 }
 

@@ -10,8 +10,6 @@ moves what is held to the new time.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
-import zoneinfo
 from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +28,7 @@ from bot.domain.timing import (
     placement,
     raises_a_ban,
 )
+from bot.domain.zones import known_time_zone
 from handlers.chat_rights import refuse_non_admin
 from handlers.context import Context, Services, UsageError, chat_words, check_arguments
 from handlers.replies import reply_html, reply_problem
@@ -124,7 +123,7 @@ def digest_answer(services: Services, chat: Chat, args: Sequence[str], w: Words 
     if len(words) > 2:
         raise UsageError(DIGEST_USAGE)
     at = parse_clock(words[0])
-    timezone = time_zone(words[1]) if len(words) == 2 else row["timezone"]
+    timezone = known_time_zone(words[1]) if len(words) == 2 else row["timezone"]
     set_digest(services.db, chat.id, clock_text(at), timezone)
     _retime(services, chat.id)
     return "🗞 " + w._(
@@ -144,7 +143,7 @@ def quiet_answer(services: Services, chat: Chat, args: Sequence[str], w: Words |
         return w._("No quiet hours.") + _released_note(_retime(services, chat.id), w)
     start, end = parse_window(words[0])
     allow_banned, zone_name = _quiet_options(words[1:])
-    timezone = time_zone(zone_name) if zone_name else row["timezone"]
+    timezone = known_time_zone(zone_name) if zone_name else row["timezone"]
     set_quiet(services.db, chat.id, clock_text(start), clock_text(end), allow_banned, timezone=timezone)
     released = _released_note(_retime(services, chat.id), w)
     banned = w._(" Bans still come through.") if allow_banned else w._(" Add 'banned' to let bans through.")
@@ -164,17 +163,6 @@ def _quiet_options(words: Sequence[str]) -> tuple[bool, str | None]:
     if len(banned) > 1 or len(zones) > 1:
         raise UsageError(QUIET_USAGE)
     return bool(banned), zones[0] if zones else None
-
-
-def time_zone(name: str) -> str:
-    """An IANA time zone's name, matched regardless of case; ValueError naming the closest ones."""
-    by_lower = {known.lower(): known for known in zoneinfo.available_timezones()}
-    if name.lower() in by_lower:
-        return by_lower[name.lower()]
-    closest = [by_lower[lower] for lower in difflib.get_close_matches(name.lower(), by_lower, n=3, cutoff=0.6)]
-    if not closest:
-        raise ValueError(f"unknown time zone '{name[:40]}'; use e.g. UTC, Asia/Tokyo, Europe/Berlin")
-    raise ValueError(f"unknown time zone '{name[:40]}'. Closest: {', '.join(closest)}")
 
 
 def mute_answer(services: Services, chat: Chat, args: Sequence[str], w: Words | None = None) -> str:

@@ -345,7 +345,10 @@ def serve(sock: socket.socket, annotate: Annotate | None, parent: int) -> None:
         with contextlib.suppress(ConnectionResetError):
             while len(header := requests.read(_HEADER.size)) == _HEADER.size:
                 (length,) = _HEADER.unpack(header)
-                request_id, source, text, base_url = pickle.loads(requests.read(length))
+                frame = requests.read(length)
+                if len(frame) < length:  # the checking process ended in the middle of a body (killed, say)
+                    return
+                request_id, source, text, base_url = pickle.loads(frame)
                 if not _send(sock, (request_id, *answer(source, text, base_url, annotate, slow=False))):
                     return
 

@@ -618,6 +618,8 @@ def _json_rows(text: str, select: str | None) -> list[Any]:
         raise ParseError(f"broken JSON: {error.msg} at line {error.lineno}") from None
     except RecursionError:
         raise ParseError("JSON nested too deep") from None
+    except ValueError:  # an integer past Python's 4,300 digits of conversion (CVE-2020-10735)
+        raise ParseError("broken JSON: a number too long to read") from None
     if not select:
         if not isinstance(document, list):
             raise ParseError("JSON document is not a list: set select to the path of the item list")

@@ -230,4 +230,8 @@ def test_an_unusable_database_file_is_named_not_a_traceback(
     (isolated / "a-folder.db").mkdir()
     monkeypatch.setenv("CHOKEPOINT_DB", str(isolated / "a-folder.db"))
     assert main(["status"]) == 2
-    assert "the database (CHOKEPOINT_DB) cannot be used" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        f"chokepoint: the database {isolated / 'a-folder.db'} (CHOKEPOINT_DB) cannot be used: unable to open "
+        "database file; its folder must exist and be writable by the user running Chokepoint, and the path must "
+        "name a file, not a folder\n"
+    )

@@ -124,3 +124,13 @@ def test_an_env_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
     env_file.write_bytes("CHOKEPOINT_TIMEZONE=UTC\n".encode("utf-16"))  # as a Windows editor may save it
     with pytest.raises(SettingsError, match=rf"^{env_file}: not UTF-8 text \(byte 0\); save it as UTF-8$"):
         load_settings(env_file)
+
+
+def test_a_time_zone_is_read_in_any_case_and_a_near_miss_names_the_closest(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHOKEPOINT_TIMEZONE", "asia/tokyo")
+    assert load_settings(None).chokepoint_timezone == "Asia/Tokyo"
+    monkeypatch.setenv("CHOKEPOINT_TIMEZONE", "Asia/Tokio")
+    with pytest.raises(
+        SettingsError, match=r"^CHOKEPOINT_TIMEZONE: unknown time zone 'Asia/Tokio'\. Closest: Asia/Tokyo"
+    ):
+        load_settings(None)

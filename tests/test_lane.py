@@ -10,6 +10,8 @@ import datetime as dt
 import logging
 import os
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -296,6 +298,22 @@ def test_a_worker_whose_parent_died_with_answers_unread_exits_without_a_tracebac
     worker = int(ended.stdout)
     assert _gone_within(worker, seconds=10)
     assert ended.stderr == ""
+
+
+def test_a_worker_whose_parent_ended_in_the_middle_of_a_body_exits_without_a_traceback() -> None:
+    """A checking process killed (SIGTERM) while it wrote a body leaves half a frame: the end, not an error."""
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "jobs.lane", str(theirs.fileno()), str(os.getpid()), "-"],
+            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )  # fmt: skip
+        ours.settimeout(60)
+        ours.recv(4096)  # the worker is ready
+        ours.sendall(struct.pack("!I", 1_000) + b"\x80\x05 half a frame")
+    _, errors = worker.communicate(timeout=60)
+    assert (worker.returncode, errors) == (0, "")
 
 
 CTRL_C_AT_START = """

@@ -172,7 +172,11 @@ def not_a_database(path: Path) -> None:
     ("make", "refusal"),
     [
         (newer_database, "the database is at schema version 99, newer than this Chokepoint knows"),
-        (not_a_database, "the database (CHOKEPOINT_DB) cannot be used: file is not a database"),
+        (
+            not_a_database,
+            "bot.db (CHOKEPOINT_DB) cannot be used: file is not a database; name a Chokepoint database, or a "
+            "file that does not exist yet",
+        ),
     ],
     ids=["newer", "not a database"],
 )
@@ -194,7 +198,7 @@ async def test_a_check_refuses_a_database_it_cannot_use_before_sending_a_request
         )  # fmt: skip
         out, err = await asyncio.wait_for(process.communicate(), timeout=120)
     assert process.returncode == 2
-    assert err.decode().startswith(f"chokepoint: {refusal}")
+    assert err.decode().startswith("chokepoint: the database ") and refusal in err.decode()
     assert (out, server.requests) == (b"", [])
     assert (isolated / "bot.db").read_bytes() == before
 

@@ -396,6 +396,7 @@ def test_json_list_index_in_path() -> None:
         ('{"data": {"items": {"a": 1}}}', "data.items", r"^JSON path 'data.items' is not a list$"),
         ('{"data": []}', None, r"^JSON document is not a list"),
         ('{"data": [1, 2,', "data", r"^broken JSON: "),
+        ('[{"title": "China bans gallium", "date": ' + "9" * 5000 + "}]", None, r"^broken JSON: a number too long"),
     ],
 )
 def test_json_errors(document: str, select: str | None, message: str) -> None:
