@@ -14,6 +14,7 @@ from bot.domain.vocab import Kind
 from handlers.charts import chart_keyboard
 from handlers.context import Context, Services, UsageError, chat_words, check_arguments, split_leading
 from handlers.replies import reply_html, reply_problem
+from handlers.sources import reading_line
 
 USAGE = N_("Usage: /exposure COUNTRY [SECTOR]") + "\n" + N_("Example: /exposure japan autos")
 NOT_FOR_CHINA = N_(
@@ -41,9 +42,12 @@ def exposure_answer(services: Services, args: Sequence[str], w: Words | None = N
 
 def exposure_text(services: Services, country: str, result: Exposure | list[Exposure], w: Words | None = None) -> str:
     """A ranking of sectors, or one sector's exposure explained, in the reader's language."""
+    w = w or words()
     if isinstance(result, list):
-        return ranking_message(country, result, services.vocabulary, w)
-    return exposure_message(result, services.vocabulary, w)
+        answer = ranking_message(country, result, services.vocabulary, w)
+    else:
+        answer = exposure_message(result, services.vocabulary, w)
+    return f"{answer}\n{reading_line(services, w)}"
 
 
 async def exposure(update: Update, context: Context) -> None:

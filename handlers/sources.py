@@ -19,7 +19,7 @@ from handlers.replies import admin_in_private, refuse_unless_admin, reply_answer
 from storage.items import count_items, latest_items
 from storage.rows import Row
 from storage.signals import signals_of
-from storage.sources import list_sources
+from storage.sources import list_sources, reading_state
 
 LATEST_USAGE = N_("Usage: /latest [N]") + "\n" + N_("Example: /latest 5")
 CHECKNOW_USAGE = "Usage: /checknow [SOURCE]\nExample: /checknow mofcom-security-bureau"
@@ -45,6 +45,20 @@ def _when(value: str | None, now: dt.datetime, w: Words, unset: str) -> str:
     else:
         span = w.ngettext("%(n)s h", "%(n)s h", abs(minutes) // 60)
     return w._("in %(span)s", span=span) if minutes > 0 else w._("%(span)s ago", span=span)
+
+
+def reading_line(services: Services, w: Words) -> str:
+    """How fresh an answer's live part is: when the sources were last read, or that none has been yet."""
+    state = reading_state(services.db, services.watched)
+    if state.last_success is None:
+        text = w._("No source has been read yet: this answer rests on the bundled record of measures alone.")
+    else:
+        when = _when(state.last_success, services.clock(), w, w._("never"))
+        text = w._(
+            "Sources: %(healthy)s of %(total)s healthy, last read %(when)s (/sources).",
+            healthy=w.number(state.healthy), total=w.number(state.total), when=when,
+        )  # fmt: skip
+    return f"<i>{text}</i>"
 
 
 def _source_line(row: Row, items: int, now: dt.datetime, detail: bool, w: Words) -> str:

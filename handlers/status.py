@@ -18,6 +18,7 @@ from bot.domain.status import Status
 from bot.domain.vocab import Kind
 from handlers.context import Context, Services, UsageError, chat_words, check_arguments
 from handlers.replies import reply_answer
+from handlers.sources import reading_line
 from storage.measures import all_measures, measure_events
 from storage.statuses import current_statuses
 
@@ -79,7 +80,8 @@ def status_answer(services: Services, args: Sequence[str], w: Words | None = Non
     w = w or words()
     subject = parse_subject(services, check_arguments(args, STATUS_USAGE))
     title = w._("Export controls: %(subject)s", subject=_subject_name(services, subject, w))
-    return measures_message(title, measures_for(services, subject), services.vocabulary, services.today(), w)
+    answer = measures_message(title, measures_for(services, subject), services.vocabulary, services.today(), w)
+    return f"{answer}\n{reading_line(services, w)}"
 
 
 def status_document(services: Services, args: Sequence[str]) -> JsonObject:
@@ -111,7 +113,7 @@ def _subject_name(services: Services, subject: Subject, w: Words) -> str:
 def _history_arguments(services: Services, args: Sequence[str]) -> tuple[Subject, int]:
     words = check_arguments(args, HISTORY_USAGE)
     limit = HISTORY_DEFAULT
-    if words and words[-1].isnumeric():  # digits of any script are meant as N; only ASCII ones are read
+    if words and words[-1].lstrip("+-").isnumeric():  # digits of any script, signed or not, are meant as N
         number = words.pop()
         limit = int(number) if number.isascii() and number.isdecimal() else 0
         if not 1 <= limit <= HISTORY_MAX:

@@ -74,6 +74,23 @@ def read_before_opening(path: Path) -> FirstRead:
     return FirstRead(validators, upgrade_pending=newest is not None and newest < schema_version())
 
 
+@dataclass(frozen=True)
+class ReadingState:
+    """How fresh what the sources said is: the last time any was read, and how many are healthy."""
+
+    last_success: str | None  # ISO time; None when no source has been read yet
+    healthy: int
+    total: int
+
+
+def reading_state(db: Database, ids: Iterable[str] | None = None) -> ReadingState:
+    """The sources' reading state (of those with these ids, when given)."""
+    rows = list_sources(db, ids)
+    successes = [row["last_success_at"] for row in rows if row["last_success_at"]]
+    healthy = sum(row["health"] == "ok" for row in rows)
+    return ReadingState(max(successes, default=None), healthy, len(rows))
+
+
 def list_sources(db: Database, ids: Iterable[str] | None = None) -> list[Row]:
     """Every source (or those with these ids), by id."""
     rows = db.query("SELECT * FROM sources ORDER BY id")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from bot.domain.vocab import UnknownTerm
@@ -9,6 +11,8 @@ from handlers.context import Services, UsageError
 from handlers.exposure import exposure_answer
 from handlers.sources import latest_answer
 from handlers.status import history_answer, status_answer, status_document
+from storage.sources import record_success, sync_sources
+from tests.conftest import NOW
 
 
 def test_exposure_names_band_score_and_sources(services: Services) -> None:
@@ -151,6 +155,12 @@ def test_history_of_everything_is_titled_as_such(services: Services) -> None:
     assert history_answer(services, ["2"]).startswith("<b>History: every measure</b>")
 
 
+@pytest.mark.parametrize("number", ["-1", "+5", "-0"])
+def test_a_signed_n_is_refused_as_n(services: Services, number: str) -> None:
+    with pytest.raises(UsageError, match="N must be from 1 to 50"):
+        history_answer(services, ["japan", number])
+
+
 @pytest.mark.parametrize("number", ["²", "٣", "３", "1²"])
 def test_only_ascii_digits_count_as_n_and_others_get_the_usage(services: Services, number: str) -> None:
     with pytest.raises(UsageError, match=r"Usage: /history"):
@@ -163,3 +173,20 @@ def test_only_ascii_digits_count_as_n_and_others_get_the_usage(services: Service
 def test_exposure_of_the_issuer_or_of_everyone_is_refused_with_usage(services: Services, country: str) -> None:
     with pytest.raises(UsageError, match="depends on Chinese supply"):
         exposure_answer(services, [country, "autos"])
+
+
+def test_an_answer_says_when_no_source_has_been_read(services: Services) -> None:
+    line = "<i>No source has been read yet: this answer rests on the bundled record of measures alone.</i>"
+    assert status_answer(services, ["gallium"]).endswith("\n" + line)
+    assert exposure_answer(services, ["japan", "autos"]).endswith("\n" + line)
+
+
+def test_an_answer_says_how_fresh_the_sources_are(services: Services) -> None:
+    sync_sources(services.db, [{"id": i, "name": i, "kind": "rss", "url": f"https://{i}.example/", "every_seconds": 600}
+                               for i in ("wire", "ministry")])  # fmt: skip
+    read = (NOW - dt.timedelta(minutes=5)).isoformat()
+    record_success(services.db, "wire", now=read, next_check_at=read, etag=None, last_modified=None,
+                   fingerprint=None, new_items=0)  # fmt: skip
+    line = "<i>Sources: 1 of 2 healthy, last read 5 min ago (/sources).</i>"
+    assert status_answer(services, ["japan"]).endswith("\n" + line)
+    assert exposure_answer(services, ["japan"]).endswith("\n" + line)
