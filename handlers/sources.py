@@ -37,7 +37,7 @@ def _when(value: str | None, now: dt.datetime, w: Words, unset: str) -> str:
     if not value:
         return unset
     moment = dt.datetime.fromisoformat(value)
-    minutes = int((moment - now).total_seconds() // 60)
+    minutes = int((moment - now).total_seconds() / 60)  # toward zero: ten seconds ago is now, not a minute ago
     if abs(minutes) < 1:
         return w._("now")
     if abs(minutes) < 120:

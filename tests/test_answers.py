@@ -190,3 +190,12 @@ def test_an_answer_says_how_fresh_the_sources_are(services: Services) -> None:
     line = "<i>Sources: 1 of 2 healthy, last read 5 min ago (/sources).</i>"
     assert status_answer(services, ["japan"]).endswith("\n" + line)
     assert exposure_answer(services, ["japan"]).endswith("\n" + line)
+
+
+def test_sources_read_seconds_ago_were_read_now(services: Services) -> None:
+    sync_sources(services.db, [{"id": "wire", "name": "W", "kind": "rss", "url": "https://w.example/",
+                                "every_seconds": 600}])  # fmt: skip
+    read = (NOW - dt.timedelta(seconds=10)).isoformat()
+    record_success(services.db, "wire", now=read, next_check_at=read, etag=None, last_modified=None,
+                   fingerprint=None, new_items=0)  # fmt: skip
+    assert status_answer(services, ["japan"]).endswith("<i>Sources: 1 of 1 healthy, last read now (/sources).</i>")
