@@ -22,9 +22,16 @@ NOT_FOR_CHINA = N_(
 )
 
 
+A_MATERIAL = N_("That is a material: /status and /chart answer for a material; /exposure starts with a country.")
+
+
 def exposure_query(services: Services, args: Sequence[str]) -> tuple[str, Exposure | list[Exposure]]:
     """Resolve the arguments and assess: one Exposure for a sector, a ranking without one."""
     words = check_arguments(args, USAGE, at_least=1)
+    if services.vocabulary.lookup(Kind.COUNTRY, words[0]) is None and any(
+        services.vocabulary.lookup(Kind.MATERIAL, " ".join(words[:end])) for end in range(len(words), 0, -1)
+    ):
+        raise UsageError(f"{A_MATERIAL}\n{USAGE}")
     country, rest = split_leading(services.vocabulary, Kind.COUNTRY, words)
     if country in (CHINA, "ALL"):
         raise UsageError(f"{NOT_FOR_CHINA}\n{USAGE}")

@@ -57,7 +57,7 @@ def parse_subject(services: Services, words: Sequence[str]) -> Subject:
 
 def _applies(services: Services, subject: Subject, status: Status) -> bool:
     if subject.kind == Kind.COUNTRY and subject.code:
-        return status.target in services.vocabulary.destinations(subject.code)
+        return status.issuer != subject.code and status.target in services.vocabulary.destinations(subject.code)
     if subject.kind == Kind.MATERIAL and subject.code:
         return status.material in services.vocabulary.concerning(subject.code)
     return True
@@ -81,7 +81,18 @@ def status_answer(services: Services, args: Sequence[str], w: Words | None = Non
     subject = parse_subject(services, check_arguments(args, STATUS_USAGE))
     title = w._("Export controls: %(subject)s", subject=_subject_name(services, subject, w))
     answer = measures_message(title, measures_for(services, subject), services.vocabulary, services.today(), w)
+    if subject.kind == Kind.COUNTRY and subject.code in issuers(services):
+        answer += "\n" + w._(
+            "%(country)s issues the controls tracked here; this lists only controls on exports to %(country)s. Its "
+            "own are under each destination or material: /status japan, /status gallium, or /status for all.",
+            country=_subject_name(services, subject, w),
+        )
     return f"{answer}\n{reading_line(services, w)}"
+
+
+def issuers(services: Services) -> set[str]:
+    """The countries that issue the measures stored."""
+    return {measure.issuer for measure in (measure_from_row(row) for row in all_measures(services.db))}
 
 
 def status_document(services: Services, args: Sequence[str]) -> JsonObject:

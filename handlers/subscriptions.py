@@ -205,7 +205,7 @@ def unsubscribe_answer(services: Services, chat_id: int, args: Sequence[str], w:
         removed = remove_all_subscriptions(services.db, chat_id)
         if not removed:
             return w._("There were no subscriptions to remove.")
-        return w.ngettext("Removed all %(n)s subscriptions.", "Removed all %(n)s subscriptions.", removed)
+        return w.ngettext("Removed %(n)s subscription.", "Removed all %(n)s subscriptions.", removed)
     rows = subscriptions_of(services.db, chat_id)
     if not rows:
         return w._("There are no subscriptions to remove. Try /subscribe japan autos.")

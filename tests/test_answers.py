@@ -199,3 +199,17 @@ def test_sources_read_seconds_ago_were_read_now(services: Services) -> None:
     record_success(services.db, "wire", now=read, next_check_at=read, etag=None, last_modified=None,
                    fingerprint=None, new_items=0)  # fmt: skip
     assert status_answer(services, ["japan"]).endswith("<i>Sources: 1 of 1 healthy, last read now (/sources).</i>")
+
+
+def test_status_of_the_issuer_lists_no_control_of_its_own_as_one_on_it(services: Services) -> None:
+    answer = status_answer(services, ["china"])
+    assert "No measure in force." in answer  # 18/2025 names all destinations: China's own, not one on China
+    assert "China issues the controls tracked here; this lists only controls on exports to China." in answer
+    assert status_document(services, ["china"])["statuses"] == []
+    assert "China issues" not in status_answer(services, ["japan"])
+
+
+@pytest.mark.parametrize("words", [["gallium"], ["rare", "earths", "autos"], ["ガリウム"]])
+def test_exposure_of_a_material_points_to_status(services: Services, words: list[str]) -> None:
+    with pytest.raises(UsageError, match=r"^That is a material: /status and /chart answer for a material"):
+        exposure_answer(services, words)

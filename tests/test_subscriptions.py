@@ -111,7 +111,7 @@ def test_subscriptions_are_listed_numbered_and_removed_by_number_or_all(services
     assert unsubscribe_answer(services, 501, ["2"]) == "Removed: all destinations · gallium · restricted and up."
     with pytest.raises(UsageError, match="N must be a number from /subscriptions"):
         unsubscribe_answer(services, 501, ["5"])
-    assert unsubscribe_answer(services, 501, ["all"]) == "Removed all 1 subscriptions."
+    assert unsubscribe_answer(services, 501, ["all"]) == "Removed 1 subscription."
     assert subscriptions_of(services.db, 501) == []
 
 
