@@ -126,11 +126,18 @@ def digest_answer(services: Services, chat: Chat, args: Sequence[str], w: Words 
     timezone = known_time_zone(words[1]) if len(words) == 2 else row["timezone"]
     set_digest(services.db, chat.id, clock_text(at), timezone)
     _retime(services, chat.id)
-    return "🗞 " + w._(
+    digest = w._(
         "Daily digest at %(time)s (%(zone)s): the day's changes in one message. /digest off for instant alerts.",
         time=clock_text(at),
         zone=esc(timezone),
     )
+    moved = ""
+    if row["quiet_start"] and timezone != row["timezone"]:  # the chat has one time zone: its quiet hours move too
+        moved = " " + w._(
+            "Quiet hours %(start)s–%(end)s now follow %(zone)s too.",
+            start=row["quiet_start"], end=row["quiet_end"], zone=esc(timezone),
+        )  # fmt: skip
+    return f"🗞 {digest}{moved}"
 
 
 def quiet_answer(services: Services, chat: Chat, args: Sequence[str], w: Words | None = None) -> str:
@@ -146,6 +153,10 @@ def quiet_answer(services: Services, chat: Chat, args: Sequence[str], w: Words |
     timezone = known_time_zone(zone_name) if zone_name else row["timezone"]
     set_quiet(services.db, chat.id, clock_text(start), clock_text(end), allow_banned, timezone=timezone)
     released = _released_note(_retime(services, chat.id), w)
+    if row["digest_at"] and timezone != row["timezone"]:  # the chat has one time zone: its digest moves too
+        released += " " + w._(
+            "The digest at %(time)s now follows %(zone)s too.", time=row["digest_at"], zone=esc(timezone)
+        )
     banned = w._(" Bans still come through.") if allow_banned else w._(" Add 'banned' to let bans through.")
     quiet = w._(
         "Quiet hours %(start)s–%(end)s (%(zone)s): alerts wait until %(end)s.",

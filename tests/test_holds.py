@@ -215,3 +215,13 @@ def test_changing_a_mode_never_touches_a_delivery_delayed_by_a_retry(services: S
     mute_answer(services, CHAT, ["4h"])
     digest_answer(services, CHAT, ["08:00"])
     assert held(db) == [("instant", stamp(at(0.5)), None)]
+
+
+def test_a_new_time_zone_for_the_digest_says_the_quiet_hours_move_with_it(services: Services) -> None:
+    subscribe(services.db, CHAT_ID, "JP")
+    quiet_answer(services, CHAT, ["22:00-07:00", "banned"])
+    answer = digest_answer(services, CHAT, ["08:00", "Asia/Tokyo"])
+    assert answer.endswith(" Quiet hours 22:00–07:00 now follow Asia/Tokyo too.")
+    assert "now follow" not in digest_answer(services, CHAT, ["09:00"])  # the same zone: nothing moved
+    answer = quiet_answer(services, CHAT, ["23:00-06:00", "Europe/Berlin"])
+    assert " The digest at 09:00 now follows Europe/Berlin too." in answer

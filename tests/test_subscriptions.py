@@ -286,3 +286,7 @@ def test_subscribing_names_a_suspension_that_already_ran_out_on_what_it_follows(
     assert "ran out on 2026-11-10" in all_holmium and "57/2025" in all_holmium
     japan_gallium = subscribe_chat(services, 703, "private", None, Subscription("JP", material="gallium"))
     assert "⏰" not in japan_gallium  # Japan's gallium was never suspended: nothing came back
+    restricted_up = subscribe_chat(services, 704, "private", None, Subscription("ALL", material="holmium", min_level=4))
+    assert "⏰" not in restricted_up  # 57/2025 is licensing (2): below the minimum, no news to this subscription
+    banned_us = subscribe_chat(services, 705, "private", None, Subscription("US", sector="semiconductors", min_level=5))
+    assert "46/2024" in banned_us  # its ban is at the minimum

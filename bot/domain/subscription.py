@@ -55,8 +55,9 @@ def lapsed_note(
         (status.lapsed, status.instrument or status.title)
         for material in subscription.wanted(table) or vocabulary.materials
         for status in book.applicable(country, material)
-        # a measure beneath a stronger one changes nothing for this country by coming back
-        if status.lapsed and status.level >= book.level(country, material)
+        # a measure beneath a stronger one changes nothing for this country by coming back, and one beneath the
+        # subscription's minimum level is no news to it
+        if status.lapsed and status.level >= max(book.level(country, material), subscription.min_level)
     }
     w = w or words()
     lines = [
