@@ -32,7 +32,7 @@ _JSON_KEY_FIELDS = ("title", "link", "date", "guid", "summary")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 _ISSUER = re.compile(r"[A-Z]{2}")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
-_DURATION = re.compile(r"(?:\d+[smhd])+")
+_DURATION = re.compile(r"(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?")  # each unit once, largest first: 1h30m
 _CACHE_FORMAT = 1  # of what `keep_document` writes: raise it when that changes
 _SPACE = re.compile(r"\s")  # what str.isspace() calls space, in one search of the C engine
 _DURATION_PART = re.compile(r"(\d+)([smhd])")
@@ -82,7 +82,7 @@ def bundled_sources_path() -> Path:
 def parse_interval(text: str) -> int:
     """Seconds in a duration such as 30s, 10m, 2h, 1d or 1h30m; between 10 seconds and 7 days."""
     text = text.strip()
-    if not _DURATION.fullmatch(text):
+    if not text or not _DURATION.fullmatch(text):
         raise ValueError(f"{text!r} is not a duration like 30s, 10m, 2h or 1d")
     seconds = sum(int(count) * _UNIT_SECONDS[unit] for count, unit in _DURATION_PART.findall(text))
     if seconds < MIN_INTERVAL:
@@ -317,6 +317,10 @@ def _url(value: object) -> str:
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname or _SPACE.search(text):
         raise ValueError(f"{text!r} is not an http(s) URL")
+    try:
+        parts.port  # noqa: B018 - reading it checks it: 0 to 65535
+    except ValueError:
+        raise ValueError(f"{text!r} has a port out of range (0 to 65535)") from None
     return text
 
 

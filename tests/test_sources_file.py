@@ -124,6 +124,7 @@ def test_bundled_file_loads() -> None:
         ({"url": "ftp://example.com/feed"}, "url", "is not an http(s) URL"),
         ({"url": "https:///no-host"}, "url", "is not an http(s) URL"),
         ({"url": "example.com/feed"}, "url", "is not an http(s) URL"),
+        ({"url": "https://example.com:99999/feed"}, "url", "has a port out of range (0 to 65535)"),
         ({"select": None}, "select", "missing (required for kind html"),
         ({"select": '"ul["'}, "select", "invalid CSS selector"),
         ({"kind": "rss", "select": "a"}, "select", "not used by kind rss"),
@@ -245,7 +246,9 @@ def test_parse_interval(text: str, seconds: int) -> None:
     assert parse_interval(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "0s", "9s", "-1m", "1.5h", "10 m", "10M", "m", "8d", "1w", "abc"])
+@pytest.mark.parametrize(
+    "text", ["", "0s", "9s", "-1m", "1.5h", "10 m", "10M", "m", "8d", "1w", "abc", "1m1m1m", "30m1h", "1h1h"]
+)
 def test_parse_interval_refuses(text: str) -> None:
     with pytest.raises(ValueError):
         parse_interval(text)
