@@ -213,3 +213,11 @@ def test_status_of_the_issuer_lists_no_control_of_its_own_as_one_on_it(services:
 def test_exposure_of_a_material_points_to_status(services: Services, words: list[str]) -> None:
     with pytest.raises(UsageError, match=r"^That is a material: /status and /chart answer for a material"):
         exposure_answer(services, words)
+
+
+def test_a_world_share_standing_in_for_a_country_is_said_to_be_one(services: Services) -> None:
+    taiwan = exposure_answer(services, ["taiwan", "semiconductors"])
+    assert "Gallium: 99% from China (China's share of world supply, for want of a figure for this country: USGS" in (
+        taiwan
+    )
+    assert "for want of a figure" not in exposure_answer(services, ["japan", "autos"])  # Japan's own figures

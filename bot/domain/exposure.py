@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.domain.i18n import Words, words
 from bot.domain.knowledge import Buffer, ExposureTable, Figure
@@ -87,7 +87,7 @@ def china_share(table: ExposureTable, vocabulary: Vocabulary, country: str, mate
         for figures in tables:
             for code in codes:
                 if code in figures:
-                    return figures[code]
+                    return replace(figures[code], world=True) if figures is table.world else figures[code]
     return ASSUMED_SHARE
 
 
@@ -151,10 +151,13 @@ def rank_sectors(table: ExposureTable, book: StatusBook, country: str, today: dt
 
 
 def _driver(part: MaterialExposure, vocabulary: Vocabulary, w: Words) -> str:
+    source = part.figure.source
+    if part.figure.world:  # no figure for the country: the world's share stands in, and the reader is told so
+        source = w._("China's share of world supply, for want of a figure for this country: %(source)s", source=source)
     values: dict[str, object] = {
         "material": vocabulary.display(Kind.MATERIAL, part.material, w.language).capitalize(),
         "share": w.percent(part.figure.share),
-        "source": part.figure.source,
+        "source": source,
     }
     if part.status is None:
         return w._("%(material)s: %(share)s from China (%(source)s); no measure in force.", **values)

@@ -22,6 +22,7 @@ class Figure:
     source: str
     note: str | None = None
     direct_share: float | None = None  # where the share is of supply: the direct-import share, shown beside it
+    world: bool = False  # China's share of world supply, standing in for a country without a figure of its own
 
 
 @dataclass(frozen=True, slots=True)
