@@ -221,3 +221,10 @@ def test_a_world_share_standing_in_for_a_country_is_said_to_be_one(services: Ser
         taiwan
     )
     assert "for want of a figure" not in exposure_answer(services, ["japan", "autos"])  # Japan's own figures
+
+
+def test_the_score_line_says_what_the_buffer_does(services: Services) -> None:
+    japan = exposure_answer(services, ["japan", "autos"])  # a magnet maker's ~2 months: a short buffer raises it
+    assert "× 1.10 for a buffer of 2 months (× 1.30 with none, × 0.70 at six or more).</i>" in japan
+    taiwan = exposure_answer(services, ["taiwan", "semiconductors"])
+    assert "Score = Σ weight × China share × level severity (no buffer figure).</i>" in taiwan

@@ -49,15 +49,23 @@ def exposure_message(exposure: Exposure, vocabulary: Vocabulary, w: Words | None
             for part in exposure.materials
         ),
         "",
-        "<i>"
-        + w._(
-            "As of %(date)s. Score = Σ weight × China share × level severity, × %(factor)s for buffers.",
-            date=w.date(exposure.as_of),
-            factor=w.number(exposure.buffer_factor, "0.00"),
-        )
-        + "</i>",
+        "<i>" + _score_line(exposure, w) + "</i>",
     ]
     return "\n".join(lines)
+
+
+def _score_line(exposure: Exposure, w: Words) -> str:
+    """How the score is made, with what the buffer does to it: a short one raises it, a long one lowers it."""
+    date = w.date(exposure.as_of)
+    if exposure.buffer is None:
+        return w._("As of %(date)s. Score = Σ weight × China share × level severity (no buffer figure).", date=date)
+    return w._(
+        "As of %(date)s. Score = Σ weight × China share × level severity, × %(factor)s for a buffer of %(months)s "
+        "months (× 1.30 with none, × 0.70 at six or more).",
+        date=date,
+        factor=w.number(exposure.buffer_factor, "0.00"),
+        months=w.number(exposure.buffer.months),
+    )
 
 
 def ranking_message(country: str, ranked: Sequence[Exposure], vocabulary: Vocabulary, w: Words | None = None) -> str:
