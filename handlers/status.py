@@ -57,7 +57,8 @@ def parse_subject(services: Services, words: Sequence[str]) -> Subject:
 
 def _applies(services: Services, subject: Subject, status: Status) -> bool:
     if subject.kind == Kind.COUNTRY and subject.code:
-        return status.issuer != subject.code and status.target in services.vocabulary.destinations(subject.code)
+        destinations = services.vocabulary.destinations(subject.code)
+        return status.issuer not in destinations and status.target in destinations
     if subject.kind == Kind.MATERIAL and subject.code:
         return status.material in services.vocabulary.concerning(subject.code)
     return True
@@ -81,13 +82,18 @@ def status_answer(services: Services, args: Sequence[str], w: Words | None = Non
     subject = parse_subject(services, check_arguments(args, STATUS_USAGE))
     title = w._("Export controls: %(subject)s", subject=_subject_name(services, subject, w))
     answer = measures_message(title, measures_for(services, subject), services.vocabulary, services.today(), w)
-    if subject.kind == Kind.COUNTRY and subject.code in issuers(services):
-        answer += "\n" + w._(
-            "%(country)s issues the controls tracked here; this lists only controls on exports to %(country)s. Its "
-            "own are under each destination or material: /status japan, /status gallium, or /status for all.",
-            country=_subject_name(services, subject, w),
-        )
-    return f"{answer}\n{reading_line(services, w)}"
+    return f"{answer}{_issuer_note(services, subject, w)}\n{reading_line(services, w)}"
+
+
+def _issuer_note(services: Services, subject: Subject, w: Words) -> str:
+    """For a country that issues some of the measures: they are not listed under it, and where they are."""
+    if subject.kind != Kind.COUNTRY or subject.code not in issuers(services):
+        return ""
+    return "\n" + w._(
+        "%(country)s issues controls tracked here; this lists only controls on exports to %(country)s. Its own are "
+        "listed under each destination or material they apply to, and all together by /status alone.",
+        country=_subject_name(services, subject, w),
+    )
 
 
 def issuers(services: Services) -> set[str]:
@@ -140,7 +146,7 @@ def history_answer(services: Services, args: Sequence[str], w: Words | None = No
     events = measure_events(services.db, ids, limit=limit) if ids else []
     title = esc(w._("History: %(subject)s", subject=_subject_name(services, subject, w)))
     if not events:
-        return f"<b>{title}</b>\n" + w._("No changes recorded.")
+        return f"<b>{title}</b>\n" + w._("No changes recorded.") + _issuer_note(services, subject, w)
     lines = [event_line(event, services.vocabulary, w) for event in events]
     return "\n".join([w._("<b>%(title)s</b> (newest first)", title=title), *lines])
 

@@ -83,7 +83,7 @@ def parse_interval(text: str) -> int:
     """Seconds in a duration such as 30s, 10m, 2h, 1d or 1h30m; between 10 seconds and 7 days."""
     text = text.strip()
     if not text or not _DURATION.fullmatch(text):
-        raise ValueError(f"{text!r} is not a duration like 30s, 10m, 2h or 1d")
+        raise ValueError(f"{text!r} is not a duration like 30s, 10m, 2h, 1d or 1h30m (units largest first, each once)")
     seconds = sum(int(count) * _UNIT_SECONDS[unit] for count, unit in _DURATION_PART.findall(text))
     if seconds < MIN_INTERVAL:
         raise ValueError(f"{text!r} is too short: at least {MIN_INTERVAL}s")

@@ -6,11 +6,15 @@ import datetime as dt
 
 import pytest
 
-from bot.domain.vocab import UnknownTerm
+from bot.domain.chart_data import country_grid, histories_from_rows
+from bot.domain.ladder import Level
+from bot.domain.vocab import UnknownTerm, Vocabulary
+from bot.domain.zones import known_time_zone
 from handlers.context import Services, UsageError
 from handlers.exposure import exposure_answer
 from handlers.sources import latest_answer
 from handlers.status import history_answer, status_answer, status_document
+from storage.measures import all_measure_events, all_measures
 from storage.sources import record_success, sync_sources
 from tests.conftest import NOW
 
@@ -204,9 +208,11 @@ def test_sources_read_seconds_ago_were_read_now(services: Services) -> None:
 def test_status_of_the_issuer_lists_no_control_of_its_own_as_one_on_it(services: Services) -> None:
     answer = status_answer(services, ["china"])
     assert "No measure in force." in answer  # 18/2025 names all destinations: China's own, not one on China
-    assert "China issues the controls tracked here; this lists only controls on exports to China." in answer
+    assert "China issues controls tracked here; this lists only controls on exports to China." in answer
     assert status_document(services, ["china"])["statuses"] == []
     assert "China issues" not in status_answer(services, ["japan"])
+    history = history_answer(services, ["china"])
+    assert "No changes recorded." in history and "China issues controls tracked here" in history
 
 
 @pytest.mark.parametrize("words", [["gallium"], ["rare", "earths", "autos"], ["ガリウム"]])
@@ -228,3 +234,17 @@ def test_the_score_line_says_what_the_buffer_does(services: Services) -> None:
     assert "× 1.10 for a buffer of 2 months (× 1.30 with none, × 0.70 at six or more).</i>" in japan
     taiwan = exposure_answer(services, ["taiwan", "semiconductors"])
     assert "Score = Σ weight × China share × level severity (no buffer figure).</i>" in taiwan
+
+
+def test_a_chart_of_the_issuer_shows_no_control_of_its_own_on_it(services: Services, vocabulary: Vocabulary) -> None:
+    histories = histories_from_rows(all_measures(services.db), all_measure_events(services.db))
+    grid = country_grid(histories, vocabulary, "CN", ["gallium", "graphite"], NOW.date())
+    assert all(level == Level.NORMAL for _, levels in grid.rows for level in levels)
+    japan = country_grid(histories, vocabulary, "JP", ["gallium"], NOW.date())
+    assert japan.rows[0][1][-1] > Level.NORMAL  # 23/2023's licensing on all destinations binds Japan
+
+
+@pytest.mark.parametrize("folder", ["Asia", "America", "Etc"])
+def test_a_folder_of_time_zones_is_no_time_zone(folder: str) -> None:
+    with pytest.raises(ValueError, match=f"^unknown time zone '{folder}'"):
+        known_time_zone(folder)

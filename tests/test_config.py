@@ -55,6 +55,7 @@ def test_values_come_from_the_environment_and_dotenv(monkeypatch: pytest.MonkeyP
         ("CHOKEPOINT_DB", ":memory:"),  # would keep nothing
         ("CHOKEPOINT_DB", "file:x.db?mode=memory"),
         ("CHOKEPOINT_TIMEZONE", "Mars/Olympus"),
+        ("CHOKEPOINT_TIMEZONE", "Asia"),  # a folder of zones, not one: refused as a setting, not a file problem
         ("TELEGRAM_BASE_URL", "ftp://example.org"),
         ("TELEGRAM_BOT_TOKEN", "not-a-token"),
     ],

@@ -132,9 +132,9 @@ def covers(history: History, vocabulary: Vocabulary, destination: str, material:
 
 
 def aims_at(history: History, vocabulary: Vocabulary, destination: str) -> bool:
-    """Whether a measure names a destination (a country, its bloc, ALL)."""
+    """Whether a measure names a destination (a country, its bloc, ALL), one its issuer is not."""
     targets = vocabulary.destinations(destination) if destination in vocabulary.countries else {destination}
-    return bool(set(history.measure.targets) & targets)
+    return history.measure.issuer not in targets and bool(set(history.measure.targets) & targets)
 
 
 def strongest_on(histories: Iterable[History], day: dt.date) -> Step:

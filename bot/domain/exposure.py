@@ -193,7 +193,7 @@ def _feedstock_share(table: ExposureTable, vocabulary: Vocabulary, country: str,
     if not feedstock:
         return china_share(table, vocabulary, country, material)
     code, figure = max(((c, china_share(table, vocabulary, country, c)) for c in feedstock), key=lambda p: p[1].share)
-    return Figure(figure.share, figure.year, f"via its {code} feedstock: {figure.source}", figure.note)
+    return replace(figure, source=f"via its {code} feedstock: {figure.source}", direct_share=None)
 
 
 def _feedstock_status(

@@ -70,11 +70,15 @@ class StatusBook:
 
     def __init__(self, statuses: Iterable[Status], vocabulary: Vocabulary, issuer: str = CHINA) -> None:
         self.vocabulary = vocabulary
+        self.issuer = issuer
         self._by_key = {(s.target, s.material, s.end_use): s for s in statuses if s.issuer == issuer}
 
     def applicable(self, country: str, material: str, *, military: bool = False) -> list[Status]:
-        """Every status that bears on a country and material: its own, its bloc's or ALL's, on it or a group."""
+        """Every status that bears on a country and material: its own, its bloc's or ALL's, on it or a group; none
+        on the issuer itself."""
         end_uses: tuple[EndUse, ...] = ("any", "military") if military else ("any",)
+        if self.issuer in self.vocabulary.destinations(country):  # an issuer's controls never bind itself
+            return []
         return [
             status
             for target in self.vocabulary.destinations(country)

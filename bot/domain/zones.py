@@ -11,7 +11,7 @@ def known_time_zone(name: str) -> str:
     try:
         zoneinfo.ZoneInfo(name)
         return name  # the common case, without listing every zone (a walk of the time zone database)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of zones ('Asia'), say
         pass
     import difflib  # only a name that is no zone needs it
 
