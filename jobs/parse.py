@@ -188,9 +188,8 @@ def clean_text(value: str | None, *, markup: bool = True) -> str:
     # direction controls could turn a headline around on screen. ASCII text holds neither and NFKC keeps it.
     if not value.isascii():
         value = strip_invisible(unicodedata.normalize("NFKC", value))
-    if not value.isprintable():
-        value = _CONTROLS.sub(" ", value)
-    return " ".join(value.split())
+    value = " ".join(value.split())  # line breaks and tabs, the usual unprintables, go here
+    return value if value.isprintable() else " ".join(_CONTROLS.sub(" ", value).split())
 
 
 def _collect(items: Iterable[ParsedItem]) -> list[ParsedItem]:

@@ -77,11 +77,12 @@ class StatusBook:
         """Every status that bears on a country and material: its own, its bloc's or ALL's, on it or a group; none
         on the issuer itself."""
         end_uses: tuple[EndUse, ...] = ("any", "military") if military else ("any",)
-        if self.issuer in self.vocabulary.destinations(country):  # an issuer's controls never bind itself
+        destinations = self.vocabulary.destinations(country)
+        if self.issuer in destinations:  # an issuer's controls never bind itself
             return []
         return [
             status
-            for target in self.vocabulary.destinations(country)
+            for target in destinations
             for covering in self.vocabulary.covering(material)
             for end_use in end_uses
             if (status := self._by_key.get((target, covering, end_use))) is not None
