@@ -36,7 +36,7 @@ from bot.telegram_sender import start_delivery, stop_delivery
 from bot.updates import ChatOrderedUpdates
 from bot.watching import Watch, check_now, open_watch, start_checks
 from handlers.context import BotData, Services
-from handlers.errors import on_error, unknown_command_handler
+from handlers.errors import on_error, plain_text, unknown_command_handler
 from handlers.registry import button_handlers, commands
 from handlers.replies import slow_down
 from jobs.deliver import DeliveryWorker
@@ -119,7 +119,7 @@ def build_application(
 
 
 def register_handlers(app: ChokepointApp) -> None:
-    """Every command, the unknown-command answer and the error handler.
+    """Every command, the unknown-command answer, the pointer for plain words and the error handler.
 
     Commands run from new messages only: an edited message never runs one again. A channel's posts run the
     commands that change the channel's own settings, and nothing else is answered there."""
@@ -130,6 +130,10 @@ def register_handlers(app: ChokepointApp) -> None:
     for pattern, callback in button_handlers():
         app.add_handler(CallbackQueryHandler(callback, pattern=pattern))
     app.add_handler(MessageHandler(filters.COMMAND & NEW_MESSAGES, unknown_command_handler([c.name for c in known])))
+    # Plain words get a pointer to the commands in a private chat only: a group's talk is not for the bot.
+    app.add_handler(
+        MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE & NEW_MESSAGES, plain_text)
+    )
     app.add_error_handler(on_error)
 
 

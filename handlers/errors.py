@@ -1,4 +1,4 @@
-"""The one error handler, and the answer to commands the bot does not know."""
+"""The one error handler, and the answers to commands the bot does not know and to plain words in a private chat."""
 
 from __future__ import annotations
 
@@ -60,3 +60,11 @@ def unknown_command_handler(known: list[str]) -> Callable[[Update, Context], Cor
         await reply_html(update, esc(answer))
 
     return unknown_command
+
+
+async def plain_text(update: Update, context: Context) -> None:
+    """Answer words that are no command, in a private chat, with what the bot does answer."""
+    w = chat_words(update, context.bot_data.services)
+    await reply_html(
+        update, esc(w._("I answer commands: try /exposure japan autos or /status gallium; /help lists them all."))
+    )

@@ -150,3 +150,16 @@ async def test_in_a_group_commands_for_other_bots_are_left_to_them(tmp_path: Pat
         [reply] = await api.wait_for_messages(group, count=1, timeout=10)
     assert reply["text"].startswith("Unknown command /frobnicate.")
     assert [message["text"] for message in api.messages_to(group)] == [reply["text"]]
+
+
+async def test_plain_words_get_a_pointer_to_the_commands_in_a_private_chat_only(tmp_path: Path) -> None:
+    group = -1006
+    async with FakeBotAPI() as api, polling_bot(api, tmp_path):
+        api.user_says("hello", chat_id=1006, user_id=1006)
+        [reply] = await api.wait_for_messages(1006, count=1, timeout=10)
+        api.user_says("what about gallium?", chat_id=group, user_id=72, chat_type="supergroup")
+        api.user_says("/frobnicate", chat_id=group, user_id=72, chat_type="supergroup")
+        [answer] = await api.wait_for_messages(group, count=1, timeout=10)  # in order: the words were handled first
+    assert reply["text"] == "I answer commands: try /exposure japan autos or /status gallium; /help lists them all."
+    assert answer["text"].startswith("Unknown command /frobnicate.")
+    assert [message["text"] for message in api.messages_to(group)] == [answer["text"]]
