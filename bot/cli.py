@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import datetime as dt
 import difflib
+import errno
 import json
 import logging
 import os
@@ -24,10 +25,10 @@ from bot.domain.health import HealthLimits, check_limit, health_verdict
 from bot.domain.html import to_plain
 from bot.progress import progress_bar, wants_progress
 from bot.runtime import (
+    discard_output,
     log_to_file,
     prepare_database,
     quiet_noisy_loggers,
-    reader_gone,
     redact_secrets,
     relax_garbage_collection,
 )
@@ -462,14 +463,21 @@ def main(argv: Sequence[str] | None = None, reading_lane: ReadingLane | None = N
         print(f"chokepoint: {database_problem(problem, database)}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader went away (`| head -2`): it has what it wanted
-        reader_gone()
+        discard_output()
         return 0
-    except OSError as problem:  # a folder the bot cannot write in: its database, lock or log file
+    except OSError as problem:  # a folder the bot cannot write in (its database, lock or log file), or the output
+        if problem.filename is None and problem.errno in _OUTPUT_FULL:  # unbuffered output hits it while printing
+            discard_output()
+            print(f"chokepoint: the output could not be written: {problem}", file=sys.stderr)
+            return 120
         print(f"chokepoint: {file_problem(problem)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
 
+
+# The errors of a write that found no room: with no file named, the output's (a file of the bot's is named).
+_OUTPUT_FULL = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO})
 
 # What to do about SQLite's commonest refusals, by words of its message.
 _DATABASE_ADVICE = (

@@ -55,10 +55,13 @@ def _flushed(code: int) -> int:
     try:
         sys.stdout.flush()
     except BrokenPipeError:  # a reader that went away (`| head`): nothing more to tell it
-        from bot.runtime import reader_gone
+        from bot.runtime import discard_output
 
-        reader_gone()
+        discard_output()
     except OSError as error:
+        from bot.runtime import discard_output
+
+        discard_output()
         with contextlib.suppress(OSError):
             print(f"chokepoint: the output could not be written: {error}", file=sys.stderr)
         code = code or 120

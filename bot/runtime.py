@@ -85,10 +85,10 @@ def quiet_noisy_loggers() -> None:
         logging.getLogger(name).setLevel(logging.INFO)
 
 
-def reader_gone() -> None:
-    """Point standard output at the null device once its reader went away (`chokepoint status | head -2`): what
-    is still buffered then goes nowhere at the exit, instead of raising BrokenPipeError again (Python's
-    documentation, "Note on SIGPIPE")."""
+def discard_output() -> None:
+    """Point standard output at the null device once it cannot be written: its reader went away (`chokepoint
+    status | head -2`) or its disk is full. What is still buffered then goes nowhere at the exit, instead of
+    failing again there (Python's documentation, "Note on SIGPIPE")."""
     with contextlib.suppress(OSError, ValueError):  # ValueError: a stream without a file descriptor
         null = os.open(os.devnull, os.O_WRONLY)
         try:

@@ -425,6 +425,8 @@ def _check_empty_feed(feed: Mapping[str, Any], text: str) -> None:
     """Raise unless a feed without entries is a well-formed, empty feed."""
     if not feed.get("version") and _HTML_START.search(text[:4096]):
         raise ParseError("HTML served as RSS")
+    if not feed.get("version") and text.lstrip()[:1] in ("{", "["):
+        raise ParseError("JSON served as RSS: a JSON source takes kind: json")
     if feed.get("bozo"):
         raise ParseError(f"broken XML: {feed.get('bozo_exception')}")
     if not feed.get("version"):
