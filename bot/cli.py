@@ -39,6 +39,7 @@ from storage.instance_lock import AlreadyRunning, InstanceLock
 from storage.schema import SchemaTooNew
 
 if TYPE_CHECKING:
+    from bot.domain.i18n import Words
     from bot.domain.measure import Measurement
     from bot.domain.measures import Measure
     from bot.domain.vocab import Vocabulary
@@ -331,9 +332,9 @@ async def run_console(settings: Settings) -> None:
     local = replace(settings, chokepoint_admins=settings.chokepoint_admins | {CONSOLE_CHAT_ID})
     sources = load_watched_sources(settings.chokepoint_sources, settings.chokepoint_db)
     charts = settings.chokepoint_db.parent / "charts"
-    app = build_application(
-        local, sources, token="0:console", request=ConsoleRequest(charts=charts), pace_replies=False
-    )
+    request = ConsoleRequest(charts=charts)
+    app = build_application(local, sources, token="0:console", request=request, pace_replies=False)
+    request.words = lambda: console_words(app.bot_data.services)
     log_file = settings.chokepoint_db.with_suffix(".log")
     log_to_file(log_file)  # the terminal is the chat: checks and retries would interleave with the replies
     print(
@@ -342,6 +343,15 @@ async def run_console(settings: Settings) -> None:
     )
     async with running(app):
         await chat_in_terminal(app)
+
+
+def console_words(services: Services) -> Words:
+    """The console chat's words: the language it chose with /language, else English."""
+    from bot.console import CONSOLE_CHAT_ID
+    from bot.domain.i18n import known_language, words
+    from storage.subscribers import chosen_language
+
+    return words(known_language(chosen_language(services.db, CONSOLE_CHAT_ID)))
 
 
 def _console(args: argparse.Namespace, settings: Settings) -> int:

@@ -21,6 +21,7 @@ from telegram.request import BaseRequest, RequestData
 
 from bot.domain.datafiles import JsonObject
 from bot.domain.html import to_plain
+from bot.domain.i18n import Words, words
 
 CONSOLE_CHAT_ID = 1
 CONSOLE_USER = {"id": CONSOLE_CHAT_ID, "is_bot": False, "first_name": "console", "username": "console"}
@@ -48,6 +49,8 @@ class ConsoleRequest(BaseRequest):
         self._write = write
         self._charts = charts or Path("charts")  # where pictures are written: a `charts/` folder beside the database
         self._message_ids = itertools.count(1)
+        # The console chat's words (its /language), once the application that stores the choice is running.
+        self.words: Callable[[], Words] = words
 
     @property
     def read_timeout(self) -> float | None:
@@ -103,7 +106,7 @@ class ConsoleRequest(BaseRequest):
         shown = to_plain(text) if parameters.get("parse_mode") == "HTML" else text
         chat_id = parameters.get("chat_id", CONSOLE_CHAT_ID)
         prefix = "" if chat_id == CONSOLE_CHAT_ID else f"[to chat {chat_id}] "
-        self._write(f"{prefix}{shown}{after}{buttons_text(parameters.get('reply_markup'))}\n")
+        self._write(f"{prefix}{shown}{after}{buttons_text(parameters.get('reply_markup'), self.words())}\n")
         return {
             "message_id": next(self._message_ids),
             "date": int(dt.datetime.now(dt.UTC).timestamp()),
@@ -112,15 +115,16 @@ class ConsoleRequest(BaseRequest):
         }
 
 
-def buttons_text(markup: Any) -> str:
-    """An inline keyboard as text: the terminal cannot show buttons, so it lists them."""
+def buttons_text(markup: Any, w: Words | None = None) -> str:
+    """An inline keyboard as text, in the chat's words: the terminal cannot show buttons, so it lists them."""
     if isinstance(markup, str):
         markup = json.loads(markup)
     rows = (markup or {}).get("inline_keyboard") if isinstance(markup, dict) else None
     if not rows:
         return ""
     labels = " · ".join(f"[{button.get('text', '')}]" for row in rows for button in row)
-    return f"\n{labels}\n(buttons cannot be pressed here: type the command with your choice instead)"
+    note = (w or words())._("(buttons cannot be pressed here: type the command with your choice instead)")
+    return f"\n{labels}\n{note}"
 
 
 def command_update(text: str, update_id: int, now: dt.datetime) -> JsonObject:

@@ -131,7 +131,7 @@ def _history_arguments(services: Services, args: Sequence[str]) -> tuple[Subject
     words = check_arguments(args, HISTORY_USAGE)
     limit = HISTORY_DEFAULT
     if words and words[-1].lstrip("+-").isnumeric():  # digits of any script, signed or not, are meant as N
-        number = words.pop()
+        number = words.pop().removeprefix("+")  # +5 is 5; -5 is out of range
         limit = int(number) if number.isascii() and number.isdecimal() else 0
         if not 1 <= limit <= HISTORY_MAX:
             raise UsageError(f"{N_('N must be from 1 to 50.')}\n{HISTORY_USAGE}")  # 50: HISTORY_MAX

@@ -159,10 +159,14 @@ def test_history_of_everything_is_titled_as_such(services: Services) -> None:
     assert history_answer(services, ["2"]).startswith("<b>History: every measure</b>")
 
 
-@pytest.mark.parametrize("number", ["-1", "+5", "-0"])
-def test_a_signed_n_is_refused_as_n(services: Services, number: str) -> None:
+@pytest.mark.parametrize("number", ["-1", "-0", "+0", "+-5"])
+def test_a_negative_or_zero_n_is_refused_as_n(services: Services, number: str) -> None:
     with pytest.raises(UsageError, match="N must be from 1 to 50"):
         history_answer(services, ["japan", number])
+
+
+def test_a_plus_sign_before_n_is_read_as_n(services: Services) -> None:
+    assert len(history_answer(services, ["japan", "+2"]).splitlines()) == 3  # the title and two events
 
 
 @pytest.mark.parametrize("number", ["²", "٣", "３", "1²"])

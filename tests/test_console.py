@@ -11,6 +11,7 @@ from typing import Any
 from telegram import Bot
 
 from bot.console import CONSOLE_CHAT_ID, ConsoleRequest, buttons_text, chat_in_terminal, command_update
+from bot.domain.i18n import words
 
 NOW = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.UTC)
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))  # any bytes: the console writes what it is sent
@@ -29,6 +30,9 @@ def test_buttons_are_listed_since_they_cannot_be_pressed() -> None:
     assert buttons_text(markup).startswith("\n[autos] · [evs]\n")
     assert buttons_text(json.dumps(markup)).startswith("\n[autos] · [evs]\n")
     assert buttons_text(None) == ""
+    assert buttons_text(markup, words("ja")).endswith(
+        "\n（ここではボタンを押せません。選んだ内容でコマンドを入力してください）"
+    )
 
 
 async def test_a_sent_message_is_written_as_plain_text() -> None:
