@@ -486,8 +486,9 @@ def main(argv: Sequence[str] | None = None, reading_lane: ReadingLane | None = N
         return 130
 
 
-# The errors of a write that found no room: with no file named, the output's (a file of the bot's is named).
-_OUTPUT_FULL = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO})
+# The errors of a write that found no room: with no file named, the output's (the bot's own writes name their file:
+# the lock file's, storage/instance_lock.py; the database's come as sqlite3 errors).
+_OUTPUT_FULL = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
 
 # What to do about SQLite's commonest refusals, by words of its message.
 _DATABASE_ADVICE = (

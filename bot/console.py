@@ -106,7 +106,7 @@ class ConsoleRequest(BaseRequest):
         shown = to_plain(text) if parameters.get("parse_mode") == "HTML" else text
         chat_id = parameters.get("chat_id", CONSOLE_CHAT_ID)
         prefix = "" if chat_id == CONSOLE_CHAT_ID else f"[to chat {chat_id}] "
-        self._write(f"{prefix}{shown}{after}{buttons_text(parameters.get('reply_markup'), self.words())}\n")
+        self._write(f"{prefix}{shown}{after}{buttons_text(parameters.get('reply_markup'), self.words)}\n")
         return {
             "message_id": next(self._message_ids),
             "date": int(dt.datetime.now(dt.UTC).timestamp()),
@@ -115,15 +115,16 @@ class ConsoleRequest(BaseRequest):
         }
 
 
-def buttons_text(markup: Any, w: Words | None = None) -> str:
-    """An inline keyboard as text, in the chat's words: the terminal cannot show buttons, so it lists them."""
+def buttons_text(markup: Any, chat_words: Callable[[], Words] = words) -> str:
+    """An inline keyboard as text, in the chat's words (read only when there is a keyboard): the terminal cannot
+    show buttons, so it lists them."""
     if isinstance(markup, str):
         markup = json.loads(markup)
     rows = (markup or {}).get("inline_keyboard") if isinstance(markup, dict) else None
     if not rows:
         return ""
     labels = " · ".join(f"[{button.get('text', '')}]" for row in rows for button in row)
-    note = (w or words())._("(buttons cannot be pressed here: type the command with your choice instead)")
+    note = chat_words()._("(buttons cannot be pressed here: type the command with your choice instead)")
     return f"\n{labels}\n{note}"
 
 

@@ -40,11 +40,16 @@ def bot_username(update: Update) -> str:
 
 
 def command_sender(update: Update) -> int | None:
-    """Who spends budget on this update: the sender of a new command for this bot, or of a button press."""
+    """Who spends budget on this update: the sender of a new command for this bot, of plain words in a private
+    chat (they are answered too, with a pointer to the commands), or of a button press."""
     if update.callback_query is not None:
         return update.callback_query.from_user.id
     message = update.message or update.channel_post
-    if message is None or command_for(message.text or "", bot_username(update)) is None:
+    if message is None:
+        return None
+    text = message.text or ""
+    answered_words = message.chat.type == ChatType.PRIVATE and bool(text) and not text.startswith("/")
+    if not answered_words and command_for(text, bot_username(update)) is None:
         return None
     return sender_of(update)
 

@@ -423,10 +423,10 @@ def _feed_items(text: str, base_url: str) -> Iterator[ParsedItem]:
 
 def _check_empty_feed(feed: Mapping[str, Any], text: str) -> None:
     """Raise unless a feed without entries is a well-formed, empty feed."""
+    if not feed.get("version") and text.lstrip("\ufeff \t\r\n")[:1] in ("{", "["):  # before HTML: JSON may hold some
+        raise ParseError("JSON served as RSS: a JSON source takes kind: json")
     if not feed.get("version") and _HTML_START.search(text[:4096]):
         raise ParseError("HTML served as RSS")
-    if not feed.get("version") and text.lstrip()[:1] in ("{", "["):
-        raise ParseError("JSON served as RSS: a JSON source takes kind: json")
     if feed.get("bozo"):
         raise ParseError(f"broken XML: {feed.get('bozo_exception')}")
     if not feed.get("version"):

@@ -57,8 +57,12 @@ class InstanceLock:
             pid = _pid_in(fd)
             os.close(fd)
             raise AlreadyRunning(self.database, self.path, pid) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError as error:  # a full disk, say: named, as an open's error would be
+            os.close(fd)
+            raise OSError(error.errno, error.strerror, str(self.path)) from error
         self._fd = fd
 
     def release(self) -> None:

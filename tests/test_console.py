@@ -30,7 +30,7 @@ def test_buttons_are_listed_since_they_cannot_be_pressed() -> None:
     assert buttons_text(markup).startswith("\n[autos] · [evs]\n")
     assert buttons_text(json.dumps(markup)).startswith("\n[autos] · [evs]\n")
     assert buttons_text(None) == ""
-    assert buttons_text(markup, words("ja")).endswith(
+    assert buttons_text(markup, lambda: words("ja")).endswith(
         "\n（ここではボタンを押せません。選んだ内容でコマンドを入力してください）"
     )
 

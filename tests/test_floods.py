@@ -55,6 +55,20 @@ async def test_a_flood_from_one_user_is_slowed_down_once_while_another_user_is_a
     assert all(later - earlier > 0.5 for earlier, later in itertools.pairwise(flooder_times))  # 1/s to a chat
 
 
+async def test_a_flood_of_plain_words_is_slowed_down_like_commands(tmp_path: Path) -> None:
+    """Plain words in a private chat are answered (a pointer to the commands): they spend the sender's budget."""
+    async with FakeBotAPI() as api, polling_bot(api, tmp_path / "bot.db", budget=CommandBudget(5, 60.0)) as app:
+        for n in range(200):
+            api.user_says(f"forwarded message {n}", chat_id=FLOODER)
+        flood = await api.wait_for_messages(FLOODER, count=6, timeout=30)
+        processor = app.update_processor
+        assert isinstance(processor, ChatOrderedUpdates)
+        await api.wait_for(lambda: processor.dropped == 194, timeout=30)
+    assert [m["text"].startswith("I answer commands") for m in flood] == [True] * 5 + [False]
+    assert flood[5]["text"].startswith(SLOW_DOWN)
+    assert len(api.messages_to(FLOODER)) == 6
+
+
 async def test_alerts_are_delivered_and_paced_with_the_replies_during_a_flood(tmp_path: Path) -> None:
     chats = list(range(9_001, 9_013))
     async with (
@@ -131,7 +145,8 @@ async def test_past_the_budget_one_slow_down_then_nothing_until_it_has_room() ->
     processor = ChatOrderedUpdates(CommandBudget(2, 10.0), CommandBudget(), slow_down, clock=lambda: now[0])
     for update_id in range(1, 6):
         await processor.process_update(update(update_id, 10, "/status"), handle(update_id))
-    await processor.process_update(update(6, 10, "just talking"), handle(6))  # not a command: no budget spent
+    # Words in a group are no command and get no answer: no budget spent (in a private chat they are answered).
+    await processor.process_update(update(6, -10, "just talking", user_id=10), handle(6))
     await processor.process_update(update(7, 10, "/status@other_bot"), handle(7))  # another bot's command
     now[0] = 10.0
     await processor.process_update(update(8, 10, "/status"), handle(8))

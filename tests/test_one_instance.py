@@ -287,3 +287,14 @@ def test_a_backup_over_a_folder_or_the_database_itself_is_refused(
     assert main(["backup", str(isolated / "." / "bot.db")]) == 2
     assert capsys.readouterr().err.endswith("it is the database itself (CHOKEPOINT_DB); name another file\n")
     assert (isolated / "bot.db").read_bytes() == before
+
+
+def test_a_lock_file_that_cannot_be_written_is_named_and_is_no_output_problem(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A write that fails names no file by itself: the lock's names its file, and the exit is 2, not the 120 of
+    output that could not be written (a full disk would fail the same way; a FIFO refuses to be truncated)."""
+    lock = isolated / "bot.db.lock"
+    os.mkfifo(lock)
+    assert main(["console"]) == 2
+    assert capsys.readouterr().err.startswith(f"chokepoint: cannot use {lock}: Invalid argument.")

@@ -191,7 +191,9 @@ def test_html_served_as_rss_is_a_parse_error() -> None:
         feed("html_as_rss.xml")
 
 
-@pytest.mark.parametrize("body", ['{"items": [{"title": "China bans gallium"}]}', '  [{"title": "x"}]'])
+@pytest.mark.parametrize(
+    "body", ['{"items": [{"title": "China bans gallium"}]}', '  [{"title": "x"}]', '\ufeff{"html": "<html><body>"}']
+)
 def test_json_served_as_rss_says_which_kind_reads_it(body: str) -> None:
     with pytest.raises(ParseError, match=r"^JSON served as RSS: a JSON source takes kind: json$"):
         parse_items("rss", body, base_url="http://127.0.0.1/feed")
