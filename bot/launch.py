@@ -52,15 +52,13 @@ def run() -> None:
 
 def _flushed(code: int) -> int:
     """Write out what the streams hold; the exit code, made 120 when the output could not be written."""
+    from bot.runtime import discard_output  # here, not at the top: the lane starts before the bot's own imports
+
     try:
         sys.stdout.flush()
     except BrokenPipeError:  # a reader that went away (`| head`): nothing more to tell it
-        from bot.runtime import discard_output
-
         discard_output()
     except OSError as error:
-        from bot.runtime import discard_output
-
         discard_output()
         with contextlib.suppress(OSError):
             print(f"chokepoint: the output could not be written: {error}", file=sys.stderr)

@@ -10,7 +10,7 @@ from bot.domain.answers import exposure_message, ranking_message
 from bot.domain.exposure import Exposure, assess, rank_sectors
 from bot.domain.i18n import N_, Words, words
 from bot.domain.status import CHINA
-from bot.domain.vocab import Kind
+from bot.domain.vocab import Kind, UnknownTerm
 from handlers.charts import chart_keyboard
 from handlers.context import Context, Services, UsageError, chat_words, check_arguments, split_leading
 from handlers.replies import reply_html, reply_problem
@@ -28,11 +28,12 @@ A_MATERIAL = N_("That is a material: /status and /chart answer for a material; /
 def exposure_query(services: Services, args: Sequence[str]) -> tuple[str, Exposure | list[Exposure]]:
     """Resolve the arguments and assess: one Exposure for a sector, a ranking without one."""
     words = check_arguments(args, USAGE, at_least=1)
-    if services.vocabulary.lookup(Kind.COUNTRY, words[0]) is None and any(
-        services.vocabulary.lookup(Kind.MATERIAL, " ".join(words[:end])) for end in range(len(words), 0, -1)
-    ):
-        raise UsageError(f"{A_MATERIAL}\n{USAGE}")
-    country, rest = split_leading(services.vocabulary, Kind.COUNTRY, words)
+    try:
+        country, rest = split_leading(services.vocabulary, Kind.COUNTRY, words)
+    except UnknownTerm:
+        if any(services.vocabulary.lookup(Kind.MATERIAL, " ".join(words[:end])) for end in range(len(words), 0, -1)):
+            raise UsageError(f"{A_MATERIAL}\n{USAGE}") from None
+        raise
     if country in (CHINA, "ALL"):
         raise UsageError(f"{NOT_FOR_CHINA}\n{USAGE}")
     book = services.status_book()

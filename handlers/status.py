@@ -19,7 +19,7 @@ from bot.domain.vocab import Kind
 from handlers.context import Context, Services, UsageError, chat_words, check_arguments
 from handlers.replies import reply_answer
 from handlers.sources import reading_line
-from storage.measures import all_measures, measure_events
+from storage.measures import all_measures, measure_events, measure_issuers
 from storage.statuses import current_statuses
 
 STATUS_USAGE = N_("Usage: /status [COUNTRY|MATERIAL]") + "\n" + N_("Examples: /status, /status japan, /status gallium")
@@ -57,8 +57,7 @@ def parse_subject(services: Services, words: Sequence[str]) -> Subject:
 
 def _applies(services: Services, subject: Subject, status: Status) -> bool:
     if subject.kind == Kind.COUNTRY and subject.code:
-        destinations = services.vocabulary.destinations(subject.code)
-        return status.issuer not in destinations and status.target in destinations
+        return status.target in services.vocabulary.bound_targets(status.issuer, subject.code)
     if subject.kind == Kind.MATERIAL and subject.code:
         return status.material in services.vocabulary.concerning(subject.code)
     return True
@@ -87,18 +86,13 @@ def status_answer(services: Services, args: Sequence[str], w: Words | None = Non
 
 def _issuer_note(services: Services, subject: Subject, w: Words) -> str:
     """For a country that issues some of the measures: they are not listed under it, and where they are."""
-    if subject.kind != Kind.COUNTRY or subject.code not in issuers(services):
+    if subject.kind != Kind.COUNTRY or subject.code not in measure_issuers(services.db):
         return ""
     return "\n" + w._(
         "%(country)s issues controls tracked here; this lists only controls on exports to %(country)s. Its own are "
         "listed under each destination or material they apply to, and all together by /status alone.",
         country=_subject_name(services, subject, w),
     )
-
-
-def issuers(services: Services) -> set[str]:
-    """The countries that issue the measures stored."""
-    return {measure.issuer for measure in (measure_from_row(row) for row in all_measures(services.db))}
 
 
 def status_document(services: Services, args: Sequence[str]) -> JsonObject:

@@ -65,6 +65,11 @@ def get_measure(db: Database, measure_id: str) -> Row | None:
     return _decoded(rows[0]) if rows else None
 
 
+def measure_issuers(db: Database) -> set[str]:
+    """The countries that issue the stored measures."""
+    return {row[0] for row in db.execute("SELECT DISTINCT issuer FROM measures").fetchall()}
+
+
 def measure_ids(db: Database) -> set[str]:
     """The ids of every stored measure."""
     return {row[0] for row in db.execute("SELECT id FROM measures").fetchall()}

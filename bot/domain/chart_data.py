@@ -133,8 +133,12 @@ def covers(history: History, vocabulary: Vocabulary, destination: str, material:
 
 def aims_at(history: History, vocabulary: Vocabulary, destination: str) -> bool:
     """Whether a measure names a destination (a country, its bloc, ALL), one its issuer is not."""
-    targets = vocabulary.destinations(destination) if destination in vocabulary.countries else {destination}
-    return history.measure.issuer not in targets and bool(set(history.measure.targets) & targets)
+    issuer = history.measure.issuer
+    if destination in vocabulary.countries:
+        targets = vocabulary.bound_targets(issuer, destination)
+    else:  # a target no country stands for: it binds unless it is the issuer
+        targets = frozenset({destination} - {issuer})
+    return bool(set(history.measure.targets) & targets)
 
 
 def strongest_on(histories: Iterable[History], day: dt.date) -> Step:

@@ -32,9 +32,8 @@ EVENT_WORDS = {
 def bears_on(measure: Measure, vocabulary: Vocabulary, kind: Kind | None, code: str | None) -> bool:
     """Whether a measure bears on a country (its own, its bloc's or ALL's, unless the country issued it) or a
     material (it, a group that covers it, or for a group any of its members)."""
-    if kind == Kind.COUNTRY and code:  # an issuer's controls on "all destinations" never bind the issuer itself
-        destinations = vocabulary.destinations(code)  # the country, its bloc and ALL: none of them the issuer
-        return measure.issuer not in destinations and bool(set(measure.targets) & destinations)
+    if kind == Kind.COUNTRY and code:
+        return bool(set(measure.targets) & vocabulary.bound_targets(measure.issuer, code))
     if kind == Kind.MATERIAL and code:
         return bool(set(measure.materials) & vocabulary.concerning(code))
     return True

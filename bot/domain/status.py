@@ -77,12 +77,9 @@ class StatusBook:
         """Every status that bears on a country and material: its own, its bloc's or ALL's, on it or a group; none
         on the issuer itself."""
         end_uses: tuple[EndUse, ...] = ("any", "military") if military else ("any",)
-        destinations = self.vocabulary.destinations(country)
-        if self.issuer in destinations:  # an issuer's controls never bind itself
-            return []
         return [
             status
-            for target in destinations
+            for target in self.vocabulary.bound_targets(self.issuer, country)
             for covering in self.vocabulary.covering(material)
             for end_use in end_uses
             if (status := self._by_key.get((target, covering, end_use))) is not None

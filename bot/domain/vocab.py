@@ -176,6 +176,12 @@ class Vocabulary:
         bloc = self.countries[country].bloc
         return frozenset({country, "ALL"} | ({bloc} if bloc else set()))
 
+    def bound_targets(self, issuer: str, country: str) -> frozenset[str]:
+        """The targets through which ISSUER's measures bind a country (`destinations`); none where the country or
+        its bloc is the issuer: an issuer's controls on "all destinations" never bind the issuer itself."""
+        destinations = self.destinations(country)
+        return frozenset() if issuer in destinations else destinations
+
     def display(self, kind: Kind, code: str, language: str = "en") -> str:
         """A human name for a code, in the language asked for where the vocabulary has one."""
         term = self.terms(kind).get(code)
