@@ -88,9 +88,7 @@ async def check_every_source(
         await _first_answer(checking, gate)
         if checking.done():
             checking.result()  # a check that failed outright raises here
-        # On this thread: on another, it would share the interpreter with the answers arriving, and the gate would
-        # open ~0.1 s later in a cold check, its reading worker idle meanwhile.
-        services = opened_first or open_services()
+        services = opened_first or await _opened(open_services, gate)
         watch.checker.start_recording(*_sinks(services), db=services.db)
         summary = await checking
     finally:
@@ -100,6 +98,17 @@ async def check_every_source(
                 await checking
         await watch.close()
     return summary, services
+
+
+async def _opened(open_services: Callable[[], Services], gate: RecordingGate) -> Services:
+    """The services, opened where they cost the check least. After a first answer with a body, on this thread:
+    bodies keep the event loop busy shipping them to the reading worker, and a loading thread would share the
+    interpreter with it (a cold check of 1,000 sources took ~0.04 s longer, its gate open later). After one
+    without (a 304, a failure), on a thread: the loop mostly waits on the network, and the loading fills those
+    waits instead of holding up the answers that arrive meanwhile (a warm check of 1,000 took ~0.045 s less)."""
+    if gate.first_had_body:
+        return open_services()
+    return await asyncio.to_thread(open_services)
 
 
 async def _first_answer(checking: asyncio.Task[CheckSummary], gate: RecordingGate) -> None:

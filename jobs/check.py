@@ -22,7 +22,17 @@ from jobs.reading import Reading, read_source
 from jobs.sources import SourceSpec
 from storage.items import insert_new_items
 from storage.rows import Row
-from storage.sources import IDENTITY, SourceHealth, get_source, record_failure, record_success, sync_sources
+from storage.sources import (
+    IDENTITY,
+    QuietSuccess,
+    SourceHealth,
+    get_source,
+    record_failure,
+    record_quiet_successes,
+    record_success,
+    sources_by_id,
+    sync_sources,
+)
 
 if TYPE_CHECKING:
     from bot.domain.measure import Measurement
@@ -32,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 Outcome = Literal["unchanged", "changed", "failed"]
 HealthEvent = Literal["down", "recovered"]  # what the admins are told of a source
+QUIET_BATCH_SECONDS = 0.01  # how long a quiet success waits for others to share its transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,24 +178,38 @@ def _item_row(item: ParsedItem) -> Row:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _QuietCheck:
+    """A check with nothing new to store, waiting to be recorded with the others of its turn of the event loop."""
+
+    source: SourceSpec
+    success: QuietSuccess
+    recorded: asyncio.Future[SourceReport]
+
+
 class RecordingGate:
     """Where a checker's checks wait to record, each once it has fetched and read its body, until the gate opens.
 
     A one-shot check opens its database and loads what its sinks need (~0.1 s) only once its first answer has
     arrived: its requests went out first, and the loading overlaps the wait for the rest and the reading worker's
-    work on the bodies already in (bot/watching.py, `check_every_source`)."""
+    work on the bodies already in (bot/watching.py, `check_every_source`). Whether that first answer carried a
+    body tells the check where to load (a cycle of bodies keeps the event loop busy; one of 304s leaves it
+    waiting on the network)."""
 
     def __init__(self) -> None:
         self._reached = asyncio.Event()
         self._open = asyncio.Event()
+        self.first_had_body = False
 
     async def reached(self) -> None:
         """Return once a check has its answer (or its failure): by then every request that could go at once has
         gone."""
         await self._reached.wait()
 
-    def answered(self) -> None:
+    def answered(self, result: FetchResult) -> None:
         """A check has its answer, and goes on to read it before it waits here."""
+        if not self._reached.is_set():
+            self.first_had_body = result.outcome == "fetched"
         self._reached.set()
 
     async def passed(self) -> None:
@@ -228,6 +253,10 @@ class Checker:
         self._bodies: dict[str, bytes] = {}
         self._gate = gate
         self._unregistered: list[SourceSpec] = []  # checked before the database was open: rows still to make
+        # The sources' rows as they were when the gate opened, read with one statement: the checks that waited
+        # for it need their row, and each source's own check is the only one that changes it.
+        self._rows_at_opening: dict[str, Row] | None = None
+        self._quiet: list[_QuietCheck] = []  # recorded together at the end of this turn of the event loop
 
     @property
     def db(self) -> Database:
@@ -243,6 +272,7 @@ class Checker:
         if self._unregistered:
             self.register(self._unregistered)
             self._unregistered = []
+            self._rows_at_opening = sources_by_id(self.db)
         self.sink, self.on_health = sink, on_health
         if self._gate is not None:
             self._gate.open()
@@ -295,7 +325,7 @@ class Checker:
         # Read before the gate: reading needs no database, so a one-shot check's worker reads its first bodies while
         # the check opens its database and loads its knowledge.
         if self._gate is not None:
-            self._gate.answered()
+            self._gate.answered(result)
         try:
             read = await self._read(source, result)
         except Exception:
@@ -305,11 +335,17 @@ class Checker:
             await self._gate.passed()
         try:
             if known is not None:  # its row was not read before the fetch
-                row = get_source(self.db, source.id)
+                row = self._row_at_opening(source.id)
             return await self._record(source, row, result, read, started)
         except Exception:
             logger.exception("check of %s failed while recording", source.id)
             return self._failed(source, "internal error while recording (logged)", started)
+
+    def _row_at_opening(self, source_id: str) -> Row | None:
+        """A source's row as the gate found it (read now when this checker had no gate to wait at)."""
+        if self._rows_at_opening is not None and source_id in self._rows_at_opening:
+            return self._rows_at_opening[source_id]
+        return get_source(self.db, source_id)
 
     def _stored_state(
         self, source: SourceSpec, known: Mapping[str, Validators] | None
@@ -343,12 +379,12 @@ class Checker:
         if result.outcome == "failed":
             return self._failed(source, result.error or "failed", started)
         if read is None:
-            return self._succeeded(source, result, None, [], started)
+            return await self._succeeded_quietly(source, result, None, started)
         if isinstance(read, ParseError):
             return self._failed(source, str(read), started)
         fingerprint = items_fingerprint([reading.item for reading in read])
         if row is not None and row["fingerprint"] == fingerprint:
-            report = self._succeeded(source, result, fingerprint, [], started)
+            report = await self._succeeded_quietly(source, result, fingerprint, started)
         else:
             report = self._succeeded(source, result, fingerprint, read, started)
         self._bodies[source.id] = body_digest(result)  # only once its items are stored: a failed recording reads again
@@ -385,6 +421,61 @@ class Checker:
             self.notify()
         outcome: Outcome = "changed" if stored else "unchanged"
         return SourceReport(source.id, outcome, len(stored), changes)
+
+    async def _succeeded_quietly(
+        self, source: SourceSpec, result: FetchResult, fingerprint: str | None, started: dt.datetime
+    ) -> SourceReport:
+        """A success with nothing new to store (a 304, or the same items again), recorded with the others that end
+        within QUIET_BATCH_SECONDS of it: one transaction for them all instead of one each. A warm check of 1,000
+        sources spent ~60 ms of its CPU on those transactions and on reading each source's row again; batched per
+        turn of the event loop, about four checks shared one, and the gain was a quarter of that."""
+        loop = asyncio.get_running_loop()
+        if not self._quiet:
+            loop.call_later(QUIET_BATCH_SECONDS, self._record_quiet)
+        next_check_at = (started + dt.timedelta(seconds=source.every_seconds)).isoformat()
+        validators = result.validators
+        success = QuietSuccess(source.id, next_check_at, validators.etag, validators.last_modified, fingerprint)
+        check = _QuietCheck(source, success, loop.create_future())
+        self._quiet.append(check)
+        return await check.recorded
+
+    def _record_quiet(self) -> None:
+        """Record the quiet successes waiting (not those whose check was cancelled meanwhile) in one transaction;
+        should that fail, each on its own, so that one source's trouble stays that source's."""
+        waiting, self._quiet = [check for check in self._quiet if not check.recorded.done()], []
+        if not waiting:
+            return
+        try:
+            reports = self._record_quiet_together(waiting)
+        except Exception:
+            logger.warning("recording %d quiet checks together failed; recording each alone", len(waiting))
+            for check in waiting:
+                self._record_quiet_alone(check)
+            return
+        for check, report in zip(waiting, reports, strict=True):
+            check.recorded.set_result(report)
+
+    def _record_quiet_together(self, waiting: Sequence[_QuietCheck]) -> list[SourceReport]:
+        now = self.clock()
+        with self.db.atomic():
+            before = sources_by_id(self.db, [check.source.id for check in waiting])
+            record_quiet_successes(self.db, [check.success for check in waiting], now.isoformat())
+            recovered = [check for check in waiting if before.get(check.source.id, {}).get("health") == "down"]
+            for check in recovered:
+                detail = f"back after {before[check.source.id]['consecutive_failures']} failures"
+                self.on_health(self.db, check.source, "recovered", detail, now)
+        if recovered:
+            self.notify()
+        return [SourceReport(check.source.id, "unchanged") for check in waiting]
+
+    def _record_quiet_alone(self, check: _QuietCheck) -> None:
+        """One quiet success in its own transaction; what fails reaches the check, which records the failure."""
+        try:
+            [report] = self._record_quiet_together([check])
+        except Exception as error:
+            check.recorded.set_exception(error)
+        else:
+            check.recorded.set_result(report)
 
     def _new_items(
         self,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeAlias
@@ -98,6 +99,12 @@ def list_sources(db: Database, ids: Iterable[str] | None = None) -> list[Row]:
     return [row for row in rows if wanted is None or row["id"] in wanted]
 
 
+_SUCCESS = """UPDATE sources SET etag = ?, last_modified = ?, fingerprint = COALESCE(?, fingerprint),
+                  last_checked_at = ?, last_success_at = ?, next_check_at = ?, consecutive_failures = 0,
+                  health = 'ok', last_error = NULL, items_seen = items_seen + ?
+              WHERE id = ?"""
+
+
 def record_success(
     db: Database,
     source_id: str,
@@ -110,13 +117,35 @@ def record_success(
     new_items: int,
 ) -> None:
     """A check that reached the source: validators kept, failures cleared, health ok."""
-    db.execute(
-        """UPDATE sources SET etag = ?, last_modified = ?, fingerprint = COALESCE(?, fingerprint),
-               last_checked_at = ?, last_success_at = ?, next_check_at = ?, consecutive_failures = 0,
-               health = 'ok', last_error = NULL, items_seen = items_seen + ?
-           WHERE id = ?""",
-        [etag, last_modified, fingerprint, now, now, next_check_at, new_items, source_id],
+    db.execute(_SUCCESS, [etag, last_modified, fingerprint, now, now, next_check_at, new_items, source_id])
+
+
+@dataclass(frozen=True, slots=True)
+class QuietSuccess:
+    """A check that reached its source and found nothing new to store (a 304, or the same items again)."""
+
+    source_id: str
+    next_check_at: str
+    etag: str | None
+    last_modified: str | None
+    fingerprint: str | None
+
+
+def record_quiet_successes(db: Database, successes: Sequence[QuietSuccess], now: str) -> None:
+    """Record many quiet successes with one statement, as `record_success` would each."""
+    db.conn.executemany(
+        _SUCCESS,
+        ([s.etag, s.last_modified, s.fingerprint, now, now, s.next_check_at, 0, s.source_id] for s in successes),
     )
+
+
+def sources_by_id(db: Database, ids: Sequence[str] | None = None) -> dict[str, Row]:
+    """The rows of these sources (every source when IDS is None), by id, read with one statement."""
+    if ids is None:
+        rows = select(db, "SELECT * FROM sources")
+    else:
+        rows = select(db, "SELECT * FROM sources WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(ids)])
+    return {row["id"]: row for row in rows}
 
 
 def record_failure(

@@ -272,3 +272,70 @@ async def test_a_bug_while_reading_one_source_fails_that_source_only(db: Databas
     reports = {report.id: report for report in summary.sources}
     assert (reports["ok"].outcome, reports["ok"].new_items) == ("changed", 1)
     assert (reports["bad"].outcome, reports["bad"].error) == ("failed", "internal error while reading (logged)")
+
+
+# --- quiet successes: a 304 or the same items again, recorded together ------------------------------------------
+
+
+class NotModified(Fetcher):
+    """A fetcher whose every source answers 304 at once, without the network: the checks end in one turn of the
+    event loop, as many answers arriving together do."""
+
+    async def fetch(
+        self, url: str, validators: Validators = NO_VALIDATORS, *, allow_private: bool = False
+    ) -> FetchResult:
+        return FetchResult("not_modified", url, url, 304, validators=validators)
+
+
+def traced(db: Database) -> list[str]:
+    """The statements the connection runs from now on, as SQLite traces them (until the trace is set to None)."""
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    return statements
+
+
+async def test_quiet_checks_that_end_together_are_recorded_in_one_transaction(db: Database) -> None:
+    sources = [spec(f"s{n}", f"http://127.0.0.1:9/{n}") for n in range(20)]
+    recorder = Recorder()
+    async with NotModified(FAST) as fetcher:
+        check = checker(db, fetcher, recorder)
+        check.register(sources)
+        statements = traced(db)
+        summary = await check.check_all(sources)
+        db.conn.set_trace_callback(None)
+    assert summary.as_json()["unchanged"] == 20
+    begun = [statement for statement in statements if statement.startswith("BEGIN")]
+    assert len(begun) == 2  # the sources' rows made sure of, then the twenty checks' successes
+    rows = db.execute("SELECT count(*) FROM sources WHERE last_success_at = ? AND health = 'ok'", [NOW.isoformat()])
+    assert rows.fetchone()[0] == 20
+
+
+async def test_a_quiet_success_that_cannot_be_recorded_fails_its_source_alone(db: Database) -> None:
+    """Recording together fails as a whole; each source is then recorded alone, and only the bad one fails."""
+    sources = [spec(name, f"http://127.0.0.1:9/{name}") for name in ("a", "bad", "b")]
+
+    class Recovery(Recorder):
+        """Tells of a recovery in the database, inside the transaction that records it, as the admins' alerts are."""
+
+        def on_health(self, db: Database, source: SourceSpec, event: str, detail: str, now: dt.datetime) -> None:
+            if source.id == "bad":
+                raise RuntimeError("a bug of ours")
+            db.execute("INSERT INTO told (source, event) VALUES (?, ?)", [source.id, event])
+
+    async with NotModified(FAST) as fetcher:
+        check = checker(db, fetcher, Recovery())
+        check.register(sources)
+        db.execute("CREATE TABLE told (source TEXT, event TEXT)")
+        db.execute("UPDATE sources SET health = 'down', consecutive_failures = 5")
+        db.conn.commit()
+        summary = await check.check_all(sources)
+    reports = {report.id: (report.outcome, report.error) for report in summary.sources}
+    assert reports == {
+        "a": ("unchanged", None),
+        "bad": ("failed", "internal error while recording (logged)"),
+        "b": ("unchanged", None),
+    }
+    assert sorted(db.execute("SELECT source, event FROM told").fetchall()) == [("a", "recovered"), ("b", "recovered")]
+    assert {row["id"]: row["health"] for row in db.query("SELECT id, health FROM sources")} == {
+        "a": "ok", "bad": "down", "b": "ok",
+    }  # fmt: skip

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import gc
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -64,11 +65,13 @@ class Opener:
         self.opened: list[Database] = []
         self.seen: list[tuple[int, tuple[int, int]]] = []  # (requests answered, recorded) at each opening
         self.reading: list[bool] = []  # whether the reading lane's worker had been given a body, at each opening
+        self.threads: list[int] = []  # the thread each opening ran on
 
     def __call__(self) -> Services:
         path = self.settings.chokepoint_db
         self.seen.append((len(self.server.requests), recorded(path) if path.is_file() else (0, 0)))
         self.reading.append(self.lane is not None and self.lane.pid() is not None)
+        self.threads.append(threading.get_ident())
         self.opened.append(open_database(path, NOW))
         return load_services(self.settings, self.opened[-1], NOW)
 
@@ -133,6 +136,24 @@ async def test_the_requests_sent_before_the_database_opens_carry_the_validators_
         "Sun, 29 Nov 2026 08:00:00 GMT",
     )
     assert summary.as_json()["unchanged"] == 1
+
+
+async def test_the_services_open_on_the_event_loop_after_a_body_and_on_a_thread_after_a_304(tmp_path: Path) -> None:
+    """Bodies keep the event loop busy, so the loading waits its turn there; 304s leave the loop waiting on the
+    network, so the loading fills those waits on a thread of its own."""
+    settings = Settings(chokepoint_db=tmp_path / "bot.db")
+    tagged = {**RSS, "ETag": '"v1"'}
+    routes = {"/feed": sequence(Response(200, feed(TIGHTENING), tagged), Response(304, "", tagged))}
+    openings = []
+    async with LoopbackServer(routes) as server:
+        for _ in range(2):
+            summary, _, opener = await check_with(settings, server, [official("feed", server.url("/feed"))])
+            openings.append(opener.threads)
+    assert openings[0] == [threading.get_ident()]
+    [elsewhere] = openings[1]
+    assert elsewhere != threading.get_ident()
+    assert summary.as_json()["unchanged"] == 1
+    assert recorded(settings.chokepoint_db) == (1, 1)
 
 
 async def test_a_new_source_among_known_ones_is_fetched_plainly_and_gets_its_row(tmp_path: Path) -> None:
