@@ -293,7 +293,7 @@ async def _show_source(args: argparse.Namespace, settings: Settings) -> int:
     from bot.domain.vocab import load_vocabulary
     from jobs.fetch import Fetcher
     from jobs.parse import ParseError
-    from jobs.reading import read_source
+    from jobs.workers import ParserPool
 
     if not args.show:
         raise ValueError("--source goes with --show (a check of one source that stores nothing)")
@@ -305,11 +305,14 @@ async def _show_source(args: argparse.Namespace, settings: Settings) -> int:
     if result.outcome == "failed":
         print(f"{source.id}: {result.error}")
         return 1
+    pool = ParserPool(workers=1)  # read as a check reads: an HTML page in a worker, under the reading deadline
     try:
-        readings = read_source(source, result.text, result.final_url)
+        readings = await pool(source, result.text, result.final_url)
     except ParseError as error:
         print(f"{source.id}: {error}")
         return 1
+    finally:
+        await pool.aclose()
     print(
         f"{source.id} ({source.name}, {source.kind}, trust {source.trust}): {len(readings)} items, {result.final_url}"
     )

@@ -66,3 +66,29 @@ async def test_an_unknown_source_names_the_closest(tmp_path: Path, monkeypatch: 
     assert code == 2 and "unknown source 'local-wir'. Closest: local-wire." in err
     code, _, err = await run_show(tmp_path, "--sources", str(path), "--show")
     assert code == 2 and "--show needs --source ID" in err
+
+
+async def test_show_reads_an_html_page_as_a_check_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An HTML page is read in a parser worker, under the reading deadline, as a check reads it (jobs/workers.py)."""
+    monkeypatch.setenv("CHOKEPOINT_DB", str(tmp_path / "bot.db"))
+    page = (
+        "<html><body><ul class='news'>"
+        "<li><a href='/a1'>商务部公告：对镓、锗相关物项实施出口管制</a></li>"
+        "<li><a href='/a2'>商务部举行例行新闻发布会</a></li>"
+        "</ul></body></html>"
+    )
+    async with LoopbackServer({"/news": Response(200, page, {"Content-Type": "text/html; charset=utf-8"})}) as server:
+        path = tmp_path / "sources.yaml"
+        path.write_text(
+            "sources:\n"
+            f"  - {{id: mofcom, name: MOFCOM, kind: html, url: '{server.url('/news')}', every: 10m, issuer: CN,"
+            " select: 'ul.news li a', trust: official, allow_private: true}\n",
+            encoding="utf-8",
+        )
+        code, out, _ = await run_show(tmp_path, "--sources", str(path), "--source", "mofcom", "--show")
+    assert code == 0
+    assert out.startswith("mofcom (MOFCOM, html, trust official): 2 items, http://127.0.0.1:")
+    assert "商务部公告:对镓、锗相关物项实施出口管制\n  http://127.0.0.1:" in out  # NFKC: a full-width colon
+    assert "gallium, germanium" in out.split("\n\n")[1]  # the announcement is read as a measure
+    assert "→ none: no export-control signal []\n" in out  # the press conference
+    assert not (tmp_path / "bot.db").exists()
