@@ -256,7 +256,9 @@ class Checker:
         # The sources' rows as they were when the gate opened, read with one statement: the checks that waited
         # for it need their row, and each source's own check is the only one that changes it.
         self._rows_at_opening: dict[str, Row] | None = None
-        self._quiet: list[_QuietCheck] = []  # recorded together at the end of this turn of the event loop
+        self._quiet: list[_QuietCheck] = []  # quiet successes waiting to be recorded together
+        self._quiet_timer: asyncio.TimerHandle | None = None  # when they will be
+        self._quiet_loop: asyncio.AbstractEventLoop | None = None  # the loop of that timer
 
     @property
     def db(self) -> Database:
@@ -398,6 +400,8 @@ class Checker:
         readings: list[Reading],
         started: dt.datetime,
     ) -> SourceReport:
+        if self._quiet:
+            self._record_quiet()  # answered before this one: recorded before it
         now = self.clock()
         with self.db.atomic():
             before = get_source(self.db, source.id)
@@ -428,27 +432,43 @@ class Checker:
         """A success with nothing new to store (a 304, or the same items again), recorded with the others that end
         within QUIET_BATCH_SECONDS of it: one transaction for them all instead of one each. A warm check of 1,000
         sources spent ~60 ms of its CPU on those transactions and on reading each source's row again; batched per
-        turn of the event loop, about four checks shared one, and the gain was a quarter of that."""
+        turn of the event loop, about four checks shared one, and the gain was a quarter of that. A check that is
+        cancelled while it waits is recorded at once, as one recorded alone was: it has its answer."""
         loop = asyncio.get_running_loop()
-        if not self._quiet:
-            loop.call_later(QUIET_BATCH_SECONDS, self._record_quiet)
         next_check_at = (started + dt.timedelta(seconds=source.every_seconds)).isoformat()
         validators = result.validators
         success = QuietSuccess(source.id, next_check_at, validators.etag, validators.last_modified, fingerprint)
         check = _QuietCheck(source, success, loop.create_future())
         self._quiet.append(check)
-        return await check.recorded
+        if self._quiet_timer is None or self._quiet_loop is not loop:  # none yet, or one of a loop now gone
+            self._quiet_timer, self._quiet_loop = loop.call_later(QUIET_BATCH_SECONDS, self._record_quiet), loop
+        try:
+            return await asyncio.shield(check.recorded)
+        except asyncio.CancelledError:
+            self._record_quiet()
+            problem = check.recorded.exception() if check.recorded.done() else None
+            if problem is not None:
+                logger.warning("check of %s cancelled, and its success could not be recorded: %s", source.id, problem)
+            raise
 
     def _record_quiet(self) -> None:
-        """Record the quiet successes waiting (not those whose check was cancelled meanwhile) in one transaction;
-        should that fail, each on its own, so that one source's trouble stays that source's."""
-        waiting, self._quiet = [check for check in self._quiet if not check.recorded.done()], []
+        """Record the quiet successes waiting in one transaction; should that fail, each on its own, so that one
+        source's trouble stays that source's. Called when the wait is over, and before any other recording, so
+        that what was answered first is recorded first (a scheduled check and /check may meet on one source)."""
+        if self._quiet_timer is not None:
+            self._quiet_timer.cancel()
+            self._quiet_timer = None
+        loop = asyncio.get_running_loop()
+        waiting = [check for check in self._quiet if check.recorded.get_loop() is loop and not check.recorded.done()]
+        self._quiet = []  # a check of a loop that has ended will never be awaited again
         if not waiting:
             return
         try:
             reports = self._record_quiet_together(waiting)
         except Exception:
-            logger.warning("recording %d quiet checks together failed; recording each alone", len(waiting))
+            logger.warning(
+                "recording %d quiet checks together failed; recording each alone", len(waiting), exc_info=True
+            )
             for check in waiting:
                 self._record_quiet_alone(check)
             return
@@ -460,9 +480,13 @@ class Checker:
         with self.db.atomic():
             before = sources_by_id(self.db, [check.source.id for check in waiting])
             record_quiet_successes(self.db, [check.success for check in waiting], now.isoformat())
-            recovered = [check for check in waiting if before.get(check.source.id, {}).get("health") == "down"]
-            for check in recovered:
-                detail = f"back after {before[check.source.id]['consecutive_failures']} failures"
+            recovered: dict[str, _QuietCheck] = {}  # a source checked twice recovers once, as two transactions did
+            for check in waiting:
+                row = before.get(check.source.id)
+                if row is not None and row["health"] == "down":
+                    recovered.setdefault(check.source.id, check)
+            for source_id, check in recovered.items():
+                detail = f"back after {before[source_id]['consecutive_failures']} failures"
                 self.on_health(self.db, check.source, "recovered", detail, now)
         if recovered:
             self.notify()
@@ -496,6 +520,8 @@ class Checker:
         return items
 
     def _failed(self, source: SourceSpec, error: str, started: dt.datetime) -> SourceReport:
+        if self._quiet:
+            self._record_quiet()  # answered before this one: recorded before it
         now = self.clock()
         with self.db.atomic():
             before = get_source(self.db, source.id)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Sequence
 from email.utils import format_datetime
 
+import pytest
 from sqlite_utils import Database
 
 from jobs.check import (
@@ -339,3 +341,89 @@ async def test_a_quiet_success_that_cannot_be_recorded_fails_its_source_alone(db
     assert {row["id"]: row["health"] for row in db.query("SELECT id, health FROM sources")} == {
         "a": "ok", "bad": "down", "b": "ok",
     }  # fmt: skip
+
+
+class AnsweredInTurn(Fetcher):
+    """A fetcher whose first answer for a URL is a 304 at once, and whose second, a turn of the loop later, a
+    failure: two checks of one source, answered in that order."""
+
+    def __init__(self, limits: FetchLimits) -> None:
+        super().__init__(limits)
+        self.calls = 0
+
+    async def fetch(
+        self, url: str, validators: Validators = NO_VALIDATORS, *, allow_private: bool = False
+    ) -> FetchResult:
+        self.calls += 1
+        if self.calls == 1:
+            return FetchResult("not_modified", url, url, 304, validators=validators)
+        await asyncio.sleep(0)
+        return FetchResult("failed", url, url, None, error="cannot connect: refused")
+
+
+async def test_a_quiet_success_is_recorded_before_a_later_answer_of_the_same_source(db: Database) -> None:
+    """A scheduled check and /check may meet on one source: what was answered first is recorded first."""
+    source = spec("s", "http://127.0.0.1:9/s")
+    async with AnsweredInTurn(FAST) as fetcher:
+        check = checker(db, fetcher, Recorder())
+        check.register([source])
+        first, second = await asyncio.gather(check.check(source), check.check(source))
+    assert (first.outcome, second.outcome) == ("unchanged", "failed")
+    row = get_source(db, "s")
+    assert row is not None and (row["health"], row["consecutive_failures"]) == ("degraded", 1)
+
+
+async def test_a_quiet_check_cancelled_while_it_waits_is_recorded_all_the_same(db: Database) -> None:
+    sources = [spec(f"s{n}", f"http://127.0.0.1:9/{n}") for n in range(3)]
+    async with NotModified(FAST) as fetcher:
+        check = checker(db, fetcher, Recorder())
+        check.register(sources)
+        checking = asyncio.create_task(check.check_all(sources))
+        for _ in range(5):  # each check has its answer and waits to be recorded with the others
+            await asyncio.sleep(0)
+        checking.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await checking
+    rows = db.execute("SELECT count(*) FROM sources WHERE last_success_at = ?", [NOW.isoformat()])
+    assert rows.fetchone()[0] == 3
+
+
+def test_a_checker_goes_on_recording_on_a_new_event_loop_after_one_ended_with_checks_waiting(db: Database) -> None:
+    """A loop that stops with quiet checks waiting (their tasks never cancelled) leaves nothing that holds up the
+    checker's recording on the next loop."""
+    first, second = spec("a", "http://127.0.0.1:9/a"), spec("b", "http://127.0.0.1:9/b")
+    fetcher = NotModified(FAST)
+    check = checker(db, fetcher, Recorder())
+    check.register([first, second])
+    ended = asyncio.new_event_loop()
+    try:
+        waiting = ended.create_task(check.check(first))
+        ended.run_until_complete(asyncio.sleep(0))  # the check of a waits to be recorded; the loop stops
+        assert not waiting.done()
+    finally:
+        waiting._log_destroy_pending = False  # type: ignore[attr-defined]  # left pending on purpose
+        ended.close()
+    report = asyncio.run(asyncio.wait_for(check.check(second), timeout=10))
+    assert report.outcome == "unchanged"
+    assert get_source(db, "b")["last_success_at"] == NOW.isoformat()  # type: ignore[index]
+
+
+async def test_sources_that_were_down_recover_in_one_batch_each_once_and_delivery_is_woken(db: Database) -> None:
+    sources = [spec(name, f"http://127.0.0.1:9/{name}") for name in ("a", "b")]
+    woken = []
+    recorder = Recorder()
+    async with NotModified(FAST) as fetcher:
+        check = Checker(
+            db, fetcher, sink=recorder.sink, on_health=recorder.on_health, clock=lambda: NOW,
+            notify=lambda: woken.append(True),
+        )  # fmt: skip
+        check.register(sources)
+        db.execute("UPDATE sources SET health = 'down', consecutive_failures = 5")
+        db.conn.commit()
+        statements = traced(db)
+        summary = await check.check_all([*sources, sources[0]])  # a checked twice in the same batch
+        db.conn.set_trace_callback(None)
+    assert [report.outcome for report in summary.sources] == ["unchanged"] * 3
+    assert sorted(recorder.health) == [("a", "recovered"), ("b", "recovered")]
+    assert woken == [True]
+    assert len([statement for statement in statements if statement.startswith("BEGIN")]) == 2  # not each alone

@@ -16,9 +16,9 @@ from bot.config import Settings
 from bot.domain.datafiles import DataFileError
 from bot.runtime import GC_FIRST_GENERATION, relax_garbage_collection
 from bot.services import load_services
-from bot.watching import check_every_source
+from bot.watching import _opened, check_every_source
 from handlers.context import Services
-from jobs.check import CheckSummary
+from jobs.check import CheckSummary, RecordingGate
 from jobs.lane import ReadingLane
 from jobs.reading import measure_in_worker
 from jobs.sources import SourceSpec
@@ -245,3 +245,26 @@ async def test_services_that_cannot_load_end_the_check_and_close_its_fetcher_and
             await check_every_source(broken, [official("feed", server.url("/feed"))], settings.chokepoint_db)
     assert recorded(settings.chokepoint_db) == (0, 0)
     assert [task for task in asyncio.all_tasks() if task is not asyncio.current_task()] == []
+
+
+async def test_a_check_cancelled_while_its_services_open_on_a_thread_waits_for_them_to_be_opened() -> None:
+    """The thread cannot be stopped: the cancellation waits for it, so that what it opened is there to close and
+    nothing is closed under it."""
+    release, started, finished = threading.Event(), threading.Event(), threading.Event()
+
+    def slow_to_open() -> Services:
+        started.set()
+        release.wait(timeout=30)
+        finished.set()
+        raise DataFileError("vocabulary.yaml: unreadable")  # whatever it came to, it is over
+
+    gate = RecordingGate()  # no answer with a body: the services open on a thread
+    opening = asyncio.create_task(_opened(slow_to_open, gate))
+    assert await asyncio.to_thread(started.wait, 30)
+    opening.cancel()
+    await asyncio.sleep(0.05)
+    assert not opening.done()  # still waiting for the thread
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await opening
+    assert finished.is_set()
