@@ -248,9 +248,10 @@ async def _check_once(args: argparse.Namespace, settings: Settings, lane: Readin
             summary, services = await check_every_source(
                 open_services, sources, settings.chokepoint_db, on_checked=lambda report: tick(report.id), lane=lane
             )
-        from bot.services import announce_lapses_now
+        if services is not None:  # else nothing was found that needs them, and no suspension has run out
+            from bot.services import announce_lapses_now
 
-        announce_lapses_now(services)  # a one-off check raises the alerts of suspensions that ran out too
+            announce_lapses_now(services)  # a one-off check raises the alerts of suspensions that ran out too
     finally:
         for db in opened:
             db.close()

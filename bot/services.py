@@ -10,6 +10,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.config import Settings, desk_chats
+from bot.domain.bundle import bundle_digest
 from bot.domain.clock import utc_now
 from bot.domain.knowledge import ExposureTable, load_exposure_table
 from bot.domain.measure_file import load_measures
@@ -20,6 +21,7 @@ from jobs.alerts import AlertContext
 from jobs.baseline import apply_baseline
 from jobs.lapses import announce_lapses
 from storage.db import open_database
+from storage.meta import BUNDLE_KEY, write_meta
 
 if TYPE_CHECKING:
     from storage.database import Database
@@ -51,7 +53,9 @@ def load_knowledge() -> Knowledge:
 def _bring_in(settings: Settings, db: Database, knowledge: Knowledge, now: dt.datetime) -> Services:
     """Store the baseline, raise the alerts of suspensions that ran out while the bot was off: the Services."""
     vocabulary, table, measures = knowledge
+    bundle = bundle_digest()
     apply_baseline(db, measures, now, vocabulary)
+    write_meta(db, BUNDLE_KEY, bundle)  # a check that finds nothing new loads no knowledge while it is the same
     desk = desk_chats(settings)
     announce_lapses(db, AlertContext(vocabulary, table, desk), now)
     return Services(

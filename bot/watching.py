@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.domain.bundle import bundle_digest
 from bot.domain.clock import utc_now
 from bot.domain.html import counted
 from jobs.check import Checker, CheckSummary, HealthSink, ItemSink, RecordingGate, SourceReport
@@ -20,7 +21,10 @@ from jobs.lane import ReadingLane
 from jobs.reading import measure_in_worker
 from jobs.sources import SourceSpec, bundled_sources_path, load_sources
 from jobs.workers import ParserPool
+from storage.connections import PlainDatabase, Transactional
 from storage.heartbeats import CHECK
+from storage.measures import a_suspension_has_run_out
+from storage.meta import BUNDLE_KEY, read_meta
 from storage.sources import get_source, list_sources, read_before_opening
 
 if TYPE_CHECKING:  # the scheduler is for `run` only: a one-shot `check` starts faster without importing it
@@ -71,34 +75,87 @@ async def check_every_source(
     *,
     on_checked: Callable[[SourceReport], None] | None = None,
     lane: ReadingLane | None = None,
-) -> tuple[CheckSummary, Services]:
+    clock: Callable[[], dt.datetime] = utc_now,
+) -> tuple[CheckSummary, Services | None]:
     """One check of every source that sends its requests before it opens the database and loads the knowledge and
     the measuring: the requests go with the validators read from DATABASE by the standard library alone (which
     refuses a database no check can use), and OPEN_SERVICES (~0.1 s: sqlite-utils, the migrations, the
-    vocabulary and the data files) runs when the first answer arrives, while the others are on their way; no
+    vocabulary and the data files) runs once the first answer arrives, while the others are on their way; no
     source records anything before it has. A database an upgrade has migrations for opens first instead: those may
-    take long, and the requests' deadlines would run meanwhile. What it raises ends the check; the caller closes
-    the database that OPEN_SERVICES opened."""
+    take long, and the requests' deadlines would run meanwhile.
+
+    Where the first answer carries no body (a 304, a failure) and the database is there, the checks that find
+    nothing new record through the standard library alone, and the services open only when a check needs them
+    (new items, a failure, a source that was down recovering) or when they have work of their own (bundled
+    measures not stored yet, a suspension that ran out): a cycle of 304s opens none. The services come back, or
+    None when none were opened. What it raises ends the check; the caller closes the database that OPEN_SERVICES
+    opened."""
     first = read_before_opening(database)
     opened_first = open_services() if first.upgrade_pending else None
     known = {source_id: Validators(*validators) for source_id, validators in first.validators.items()}
     gate = RecordingGate()
     watch = _watch_over(None, sources, lane=lane, gate=gate)
     checking = asyncio.create_task(watch.checker.check_all(sources, on_checked, known))
+    services = _OnDemand(open_services, watch.checker, gate, opened_first)
+    plain: PlainDatabase | None = None
     try:
         await _first_answer(checking, gate)
         if checking.done():
             checking.result()  # a check that failed outright raises here
-        services = opened_first or await _opened(open_services, gate)
-        watch.checker.start_recording(*_sinks(services), db=services.db)
+        if opened_first is None and not gate.first_had_body and first.validators:
+            plain = PlainDatabase(database)
+            watch.checker.start_recording_quietly(plain, services.wanted)
+        else:
+            await services.wanted()
         summary = await checking
+        if plain is not None and services.opened is None and _upkeep_due(plain, clock()):
+            await services.wanted()
     finally:
         if not checking.done():
             checking.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await checking
+        await services.settle()
         await watch.close()
-    return summary, services
+        if plain is not None:
+            plain.close()
+    return summary, services.opened
+
+
+def _upkeep_due(db: Transactional, now: dt.datetime) -> bool:
+    """Whether the services have work of their own: the bundled measures are not those last stored, or a
+    suspension has run out (`load_services` stores the one and announces the other)."""
+    return read_meta(db, BUNDLE_KEY) != bundle_digest() or a_suspension_has_run_out(db, now.date().isoformat())
+
+
+class _OnDemand:
+    """The services of a check of every source, opened once, by whichever needs them first."""
+
+    def __init__(
+        self, open_services: Callable[[], Services], checker: Checker, gate: RecordingGate, opened: Services | None
+    ) -> None:
+        self._open_services, self._checker, self._gate, self._first = open_services, checker, gate, opened
+        self._opening: asyncio.Task[None] | None = None
+        self.opened: Services | None = None
+
+    async def wanted(self) -> None:
+        """Open the services and start recording into them, unless that is done or under way; wait for it."""
+        if self._opening is None:
+            self._opening = asyncio.create_task(self._open())
+        await asyncio.shield(self._opening)  # one check cancelled does not stop the opening the others wait for
+
+    async def _open(self) -> None:
+        services = self._first or await _opened(self._open_services, self._gate)
+        self.opened = services
+        self._checker.start_recording(*_sinks(services), db=services.db)
+
+    async def settle(self) -> None:
+        """Let an opening under way end (cancelled; it waits for its thread), so that what it opened is there to
+        close."""
+        if self._opening is not None and not self._opening.done():
+            self._opening.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._opening
 
 
 async def _opened(open_services: Callable[[], Services], gate: RecordingGate) -> Services:

@@ -20,6 +20,7 @@ from jobs.fetch import Fetcher, FetchResult, Validators
 from jobs.parse import ParsedItem, ParseError, items_fingerprint
 from jobs.reading import Reading, read_source
 from jobs.sources import SourceSpec
+from storage.connections import Transactional
 from storage.items import insert_new_items
 from storage.rows import Row
 from storage.sources import (
@@ -184,7 +185,7 @@ class _QuietCheck:
 
     source: SourceSpec
     success: QuietSuccess
-    recorded: asyncio.Future[SourceReport]
+    recorded: asyncio.Future[SourceReport | None]  # None: to be recorded through the services (it was down)
 
 
 class RecordingGate:
@@ -259,6 +260,10 @@ class Checker:
         self._quiet: list[_QuietCheck] = []  # quiet successes waiting to be recorded together
         self._quiet_timer: asyncio.TimerHandle | None = None  # when they will be
         self._quiet_loop: asyncio.AbstractEventLoop | None = None  # the loop of that timer
+        # Before the services open (`start_recording_quietly`): where quiet successes are recorded, and what opens
+        # the services for any other recording.
+        self._plain_db: Transactional | None = None
+        self._want_services: Callable[[], Awaitable[None]] | None = None
 
     @property
     def db(self) -> Database:
@@ -271,18 +276,50 @@ class Checker:
         """Record from now on, into these sinks and DB if given (a checker with a gate waits for this)."""
         if db is not None:
             self._db = db
-        if self._unregistered:
-            self.register(self._unregistered)
-            self._unregistered = []
-            self._rows_at_opening = sources_by_id(self.db)
+        self._make_rows(self.db)
         self.sink, self.on_health = sink, on_health
         if self._gate is not None:
             self._gate.open()
 
-    def register(self, sources: Iterable[SourceSpec]) -> None:
+    def start_recording_quietly(self, db: Transactional, want_services: Callable[[], Awaitable[None]]) -> None:
+        """Record the checks that found nothing new into DB from now on, and open the gate. Any other recording
+        (new items, a failure, a source that was down recovering) first awaits WANT_SERVICES, which opens the
+        services and gives them with `start_recording` (bot/watching.py, `check_every_source`)."""
+        self._plain_db, self._want_services = db, want_services
+        self._make_rows(db)
+        if self._gate is not None:
+            self._gate.open()
+
+    def _make_rows(self, db: Transactional) -> None:
+        """The rows of the sources checked before the database was open, and a snapshot of every row."""
+        if self._unregistered:
+            self.register(self._unregistered, db)
+            self._unregistered = []
+            self._rows_at_opening = sources_by_id(db)
+
+    def register(self, sources: Iterable[SourceSpec], db: Transactional | None = None) -> None:
         """Make sure every source has its row."""
-        with self.db.atomic():
-            sync_sources(self.db, ({key: getattr(source, key) for key in IDENTITY} for source in sources))
+        into = db or self.db
+        with into.atomic():
+            sync_sources(into, ({key: getattr(source, key) for key in IDENTITY} for source in sources))
+
+    @property
+    def opened(self) -> bool:
+        """Whether the services are open: the sinks and the database given by `start_recording`."""
+        return self._db is not None
+
+    async def _services(self) -> None:
+        """Make sure the services are open, for a recording that needs more than the quiet ones."""
+        if self._db is None and self._want_services is not None:
+            await self._want_services()
+
+    def _recording_db(self) -> Transactional:
+        """Where quiet successes are recorded: the services' database, else the plain one."""
+        if self._db is not None:
+            return self._db
+        if self._plain_db is not None:
+            return self._plain_db
+        return self.db  # raises: nothing to record into yet
 
     async def check_all(
         self,
@@ -341,13 +378,14 @@ class Checker:
             return await self._record(source, row, result, read, started)
         except Exception:
             logger.exception("check of %s failed while recording", source.id)
+            await self._services()
             return self._failed(source, "internal error while recording (logged)", started)
 
     def _row_at_opening(self, source_id: str) -> Row | None:
         """A source's row as the gate found it (read now when this checker had no gate to wait at)."""
         if self._rows_at_opening is not None and source_id in self._rows_at_opening:
             return self._rows_at_opening[source_id]
-        return get_source(self.db, source_id)
+        return get_source(self._recording_db(), source_id)
 
     def _stored_state(
         self, source: SourceSpec, known: Mapping[str, Validators] | None
@@ -378,17 +416,19 @@ class Checker:
         read: list[Reading] | ParseError | None,
         started: dt.datetime,
     ) -> SourceReport:
+        if read is None and result.outcome != "failed":
+            return await self._succeeded_quietly(source, result, None, started)
+        fingerprint = items_fingerprint([reading.item for reading in read]) if isinstance(read, list) else None
+        if fingerprint is not None and row is not None and row["fingerprint"] == fingerprint:
+            report = await self._succeeded_quietly(source, result, fingerprint, started)
+            self._bodies[source.id] = body_digest(result)
+            return report
+        await self._services()
         if result.outcome == "failed":
             return self._failed(source, result.error or "failed", started)
-        if read is None:
-            return await self._succeeded_quietly(source, result, None, started)
-        if isinstance(read, ParseError):
+        if not isinstance(read, list):
             return self._failed(source, str(read), started)
-        fingerprint = items_fingerprint([reading.item for reading in read])
-        if row is not None and row["fingerprint"] == fingerprint:
-            report = await self._succeeded_quietly(source, result, fingerprint, started)
-        else:
-            report = self._succeeded(source, result, fingerprint, read, started)
+        report = self._succeeded(source, result, fingerprint, read, started)
         self._bodies[source.id] = body_digest(result)  # only once its items are stored: a failed recording reads again
         return report
 
@@ -443,13 +483,17 @@ class Checker:
         if self._quiet_timer is None or self._quiet_loop is not loop:  # none yet, or one of a loop now gone
             self._quiet_timer, self._quiet_loop = loop.call_later(QUIET_BATCH_SECONDS, self._record_quiet), loop
         try:
-            return await asyncio.shield(check.recorded)
+            report = await asyncio.shield(check.recorded)
         except asyncio.CancelledError:
             self._record_quiet()
             problem = check.recorded.exception() if check.recorded.done() else None
             if problem is not None:
                 logger.warning("check of %s cancelled, and its success could not be recorded: %s", source.id, problem)
             raise
+        if report is None:  # it was down: the admins hear of its recovery through the services
+            await self._services()
+            [report] = self._record_quiet_together([check])
+        return report
 
     def _record_quiet(self) -> None:
         """Record the quiet successes waiting in one transaction; should that fail, each on its own, so that one
@@ -461,6 +505,13 @@ class Checker:
         loop = asyncio.get_running_loop()
         waiting = [check for check in self._quiet if check.recorded.get_loop() is loop and not check.recorded.done()]
         self._quiet = []  # a check of a loop that has ended will never be awaited again
+        if self._db is None and waiting:  # before the services: a source that was down recovers through them
+            down = {row["id"] for row in sources_by_id(self._recording_db(), [c.source.id for c in waiting]).values()
+                    if row["health"] == "down"}  # fmt: skip
+            for check in waiting:
+                if check.source.id in down:
+                    check.recorded.set_result(None)
+            waiting = [check for check in waiting if check.source.id not in down]
         if not waiting:
             return
         try:
@@ -477,9 +528,10 @@ class Checker:
 
     def _record_quiet_together(self, waiting: Sequence[_QuietCheck]) -> list[SourceReport]:
         now = self.clock()
-        with self.db.atomic():
-            before = sources_by_id(self.db, [check.source.id for check in waiting])
-            record_quiet_successes(self.db, [check.success for check in waiting], now.isoformat())
+        db = self._recording_db()
+        with db.atomic():
+            before = sources_by_id(db, [check.source.id for check in waiting])
+            record_quiet_successes(db, [check.success for check in waiting], now.isoformat())
             recovered: dict[str, _QuietCheck] = {}  # a source checked twice recovers once, as two transactions did
             for check in waiting:
                 row = before.get(check.source.id)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from storage.rows import Row, select
 
 if TYPE_CHECKING:
+    from storage.connections import Transactional
     from storage.database import Database
 
 MEASURE_COLUMNS = (
@@ -53,10 +54,18 @@ def measure_row(values: Sequence[Any]) -> Row:
     return _decoded(dict(zip(MEASURE_COLUMNS, values, strict=True)))
 
 
+_RUN_OUT = "state = 'suspended' AND until IS NOT NULL AND until < ?"
+
+
 def suspensions_run_out(db: Database, today: str) -> list[Row]:
     """Suspended measures whose suspension ended before `today` (ISO date)."""
-    sql = "SELECT * FROM measures WHERE state = 'suspended' AND until IS NOT NULL AND until < ? ORDER BY until, id"
+    sql = f"SELECT * FROM measures WHERE {_RUN_OUT} ORDER BY until, id"
     return [_decoded(row) for row in select(db, sql, [today])]
+
+
+def a_suspension_has_run_out(db: Transactional, today: str) -> bool:
+    """Whether `suspensions_run_out` has any measure to give, asked without decoding one."""
+    return db.conn.execute(f"SELECT 1 FROM measures WHERE {_RUN_OUT} LIMIT 1", [today]).fetchone() is not None
 
 
 def get_measure(db: Database, measure_id: str) -> Row | None:

@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
-    from storage.database import Database
+    from storage.connections import Transactional
 
 
 Row: TypeAlias = dict[str, Any]
 
 
-def select(db: Database, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+def select(db: Transactional, sql: str, params: Sequence[Any] = ()) -> list[Row]:
     """The rows a SELECT gives, read straight from the connection: sqlite-utils' `query` runs every statement
     inside a savepoint of its own (three statements for one), which the checker's hot reads need not pay."""
     cursor = db.conn.execute(sql, params)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
-from storage.connections import connect_read_only
+from storage.connections import Transactional, connect_read_only
 from storage.rows import Row, select
 from storage.schema import newest_migration, refuse_a_newer_schema, schema_version
 
@@ -21,7 +21,7 @@ IDENTITY = ("id", "name", "kind", "url", "every_seconds")
 SourceHealth: TypeAlias = Literal["new", "ok", "degraded", "down"]  # new: never checked
 
 
-def sync_sources(db: Database, sources: Iterable[Row]) -> None:
+def sync_sources(db: Transactional, sources: Iterable[Row]) -> None:
     """Insert new sources and refresh the description of known ones, keeping their state (committed here unless
     the caller holds a transaction). An unchanged source is not written again: a thousand of them cost a
     check ~0.1 s of page writes otherwise."""
@@ -37,7 +37,7 @@ def sync_sources(db: Database, sources: Iterable[Row]) -> None:
         )
 
 
-def get_source(db: Database, source_id: str) -> Row | None:
+def get_source(db: Transactional, source_id: str) -> Row | None:
     """One source's row, or None (read twice per check of a source: kept to one statement)."""
     rows = select(db, "SELECT * FROM sources WHERE id = ?", [source_id])
     return rows[0] if rows else None
@@ -131,7 +131,7 @@ class QuietSuccess:
     fingerprint: str | None
 
 
-def record_quiet_successes(db: Database, successes: Sequence[QuietSuccess], now: str) -> None:
+def record_quiet_successes(db: Transactional, successes: Sequence[QuietSuccess], now: str) -> None:
     """Record many quiet successes with one statement, as `record_success` would each."""
     db.conn.executemany(
         _SUCCESS,
@@ -139,7 +139,7 @@ def record_quiet_successes(db: Database, successes: Sequence[QuietSuccess], now:
     )
 
 
-def sources_by_id(db: Database, ids: Sequence[str] | None = None) -> dict[str, Row]:
+def sources_by_id(db: Transactional, ids: Sequence[str] | None = None) -> dict[str, Row]:
     """The rows of these sources (every source when IDS is None), by id, read with one statement."""
     if ids is None:
         rows = select(db, "SELECT * FROM sources")

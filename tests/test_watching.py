@@ -82,7 +82,7 @@ class Opener:
 
 async def check_with(
     settings: Settings, server: LoopbackServer, sources: list[SourceSpec], lane: ReadingLane | None = None
-) -> tuple[CheckSummary, Services, Opener]:
+) -> tuple[CheckSummary, Services | None, Opener]:
     """A check of every source as the command line runs it; its database closed after."""
     opener = Opener(settings, server, lane)
     try:
@@ -140,20 +140,100 @@ async def test_the_requests_sent_before_the_database_opens_carry_the_validators_
 
 async def test_the_services_open_on_the_event_loop_after_a_body_and_on_a_thread_after_a_304(tmp_path: Path) -> None:
     """Bodies keep the event loop busy, so the loading waits its turn there; 304s leave the loop waiting on the
-    network, so the loading fills those waits on a thread of its own."""
+    network, so the loading, when a check needs it (here a source that fails), fills those waits on a thread."""
     settings = Settings(chokepoint_db=tmp_path / "bot.db")
     tagged = {**RSS, "ETag": '"v1"'}
-    routes = {"/feed": sequence(Response(200, feed(TIGHTENING), tagged), Response(304, "", tagged))}
+    routes = {
+        "/feed": sequence(Response(200, feed(TIGHTENING), tagged), Response(304, "", tagged)),
+        "/flaky": sequence(Response(200, feed("Rates steady"), tagged), Response(500, "oops", tagged)),
+    }
     openings = []
     async with LoopbackServer(routes) as server:
+        sources = [official("feed", server.url("/feed")), official("flaky", server.url("/flaky"))]
         for _ in range(2):
-            summary, _, opener = await check_with(settings, server, [official("feed", server.url("/feed"))])
+            summary, _, opener = await check_with(settings, server, sources)
             openings.append(opener.threads)
     assert openings[0] == [threading.get_ident()]
     [elsewhere] = openings[1]
     assert elsewhere != threading.get_ident()
+    assert (summary.as_json()["unchanged"], summary.as_json()["failed"]) == (1, 1)
+
+
+def stored_successes(path: Path) -> dict[str, tuple[str | None, str]]:
+    """Each source's last success and health, read with the standard library."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return {row[0]: (row[1], row[2]) for row in db.execute("SELECT id, last_success_at, health FROM sources")}
+
+
+async def check_twice(settings: Settings, routes: dict[str, list[Response]], between: str = "") -> tuple[
+    CheckSummary, Services | None, Opener, dict[str, tuple[str | None, str]]
+]:  # fmt: skip
+    """A first check (bodies), SQL run on the database between, a second check; what the second came to, and
+    the sources' successes as the first left them."""
+    async with LoopbackServer(routes) as server:
+        sources = [official(path.strip("/"), server.url(path)) for path in routes]
+        await check_with(settings, server, sources)
+        if between:
+            with contextlib.closing(sqlite3.connect(settings.chokepoint_db)) as db:
+                db.executescript(between)
+        before = stored_successes(settings.chokepoint_db)
+        summary, services, opener = await check_with(settings, server, sources)
+    return summary, services, opener, before
+
+
+def tagged_then_not_modified(title: str) -> list[Response]:
+    tagged = {**RSS, "ETag": f'"{title}"'}
+    return sequence(Response(200, feed(title), tagged), Response(304, "", tagged))
+
+
+async def test_a_cycle_of_304s_opens_no_services_and_records_every_success(tmp_path: Path) -> None:
+    settings = Settings(chokepoint_db=tmp_path / "bot.db")
+    routes = {"/a": tagged_then_not_modified("Rates steady"), "/b": tagged_then_not_modified("Yen weakens")}
+    summary, services, opener, before = await check_twice(settings, routes)
+    assert summary.as_json()["unchanged"] == 2
+    assert services is None and opener.opened == []
+    after = stored_successes(settings.chokepoint_db)
+    assert all(after[source][0] > before[source][0] for source in ("a", "b"))  # type: ignore[operator]
+    assert {health for _, health in after.values()} == {"ok"}
+
+
+@pytest.mark.parametrize(
+    "between",
+    [
+        "DELETE FROM meta",  # the bundled measures changed since they were stored (or were never marked)
+        "UPDATE measures SET state = 'suspended', until = '2020-01-01' WHERE id = (SELECT min(id) FROM measures)",
+    ],
+    ids=["bundled measures changed", "a suspension ran out"],
+)
+async def test_a_cycle_of_304s_opens_the_services_when_they_have_work_of_their_own(
+    tmp_path: Path, between: str
+) -> None:
+    settings = Settings(chokepoint_db=tmp_path / "bot.db")
+    routes = {"/a": tagged_then_not_modified("Rates steady")}
+    summary, services, opener, _ = await check_twice(settings, routes, between)
     assert summary.as_json()["unchanged"] == 1
-    assert recorded(settings.chokepoint_db) == (1, 1)
+    assert services is not None and len(opener.opened) == 1
+    with contextlib.closing(sqlite3.connect(settings.chokepoint_db)) as db:
+        assert db.execute("SELECT count(*) FROM meta").fetchone()[0] == 1
+        assert (
+            db.execute("SELECT count(*) FROM measures WHERE until = '2020-01-01' AND state = 'suspended'").fetchone()[0]
+            == 0
+        )
+
+
+async def test_a_source_that_was_down_recovers_through_the_services_in_a_cycle_of_304s(tmp_path: Path) -> None:
+    settings = Settings(chokepoint_db=tmp_path / "bot.db", chokepoint_admins=frozenset({42}))
+    routes = {"/a": tagged_then_not_modified("Rates steady"), "/b": tagged_then_not_modified("Yen weakens")}
+    down = "UPDATE sources SET health = 'down', consecutive_failures = 5 WHERE id = 'b'"
+    summary, services, opener, _ = await check_twice(settings, routes, down)
+    assert summary.as_json()["unchanged"] == 2
+    assert services is not None and len(opener.opened) == 1
+    assert {source: health for source, (_, health) in stored_successes(settings.chokepoint_db).items()} == {
+        "a": "ok", "b": "ok",
+    }  # fmt: skip
+    with contextlib.closing(sqlite3.connect(settings.chokepoint_db)) as db:
+        keys = [row[0] for row in db.execute("SELECT key FROM alerts WHERE kind = 'admin'")]
+    assert len(keys) == 1 and keys[0].startswith("source-recovered:b:")
 
 
 async def test_a_new_source_among_known_ones_is_fetched_plainly_and_gets_its_row(tmp_path: Path) -> None:
