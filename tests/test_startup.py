@@ -23,7 +23,7 @@ import pytest
 from bot.launch import checks_every_source
 from storage.db import open_database
 from storage.subscribers import add_subscription, save_subscriber
-from tests.loopback import Response, sequence, serve
+from tests.loopback import Response, conditional, sequence, serve
 
 NOW = dt.datetime(2026, 11, 29, 9, 0, tzinfo=dt.UTC)
 HEAVY = {"matplotlib", "numpy", "telegram", "apscheduler", "babel", "rich"}
@@ -163,3 +163,24 @@ def test_sqlite_utils_comes_without_numpy_and_numpy_still_imports_after(first: s
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.split() == ["numpy", "None"]  # numpy imports; sqlite-utils' optional use of it stays off
+
+
+async def test_a_one_shot_check_that_finds_nothing_new_imports_neither_the_database_library_nor_the_knowledge(
+    tmp_path: Path,
+) -> None:
+    """The second check of an unchanged feed (a 304), its sources file kept parsed: no sqlite-utils, no knowledge,
+    no measuring, no YAML parser (bot/watching.py, `check_every_source`)."""
+    env = {**os.environ, "CHOKEPOINT_DB": str(tmp_path / "check.db"), "TELEGRAM_BOT_TOKEN": ""}
+    served = conditional(Response(200, feed(2), {"Content-Type": "application/rss+xml"}), etag='"v1"')
+    async with serve({"/feed": served}) as base:
+        sources = tmp_path / "sources.yaml"
+        source = f"id: feed, name: feed, kind: rss, url: '{base}/feed', every: 10m, issuer: CN, allow_private: true"
+        sources.write_text(f"sources:\n  - {{{source}}}\n")
+        runs = [
+            await asyncio.to_thread(imported_by, "check", "--json", "--sources", str(sources), env=env, cwd=tmp_path)
+            for _ in range(2)
+        ]
+    (first, first_modules), (second, second_modules) = runs
+    assert (first["changed"], second["unchanged"]) == (1, 1)
+    assert {"sqlite_utils", "yaml"} <= first_modules
+    assert (AFTER_THE_FIRST_ANSWER | {"yaml"}) & second_modules == set()

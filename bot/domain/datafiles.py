@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import os
 from collections.abc import Hashable, Set
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeAlias
-
-import yaml
 
 JsonObject: TypeAlias = dict[str, Any]
 """A JSON or YAML object as read from a file or printed: the one boundary where values are not yet typed."""
@@ -22,40 +23,53 @@ def data_path(name: str) -> Path:
     return Path(str(resources.files("bot.domain").joinpath("data", name)))
 
 
-# libyaml's loader where PyYAML was built with it: ~10× faster, and the data files (and a sources file of a
-# thousand sources) are read at every start.
-_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+@functools.cache
+def _unique_key_loader() -> Any:
+    """A safe YAML loader that refuses a key given twice in one mapping, where PyYAML keeps the last: libyaml's
+    loader where PyYAML was built with it (~10× faster; the data files, and a sources file of a thousand
+    sources, are read at every start). Built on first use: PyYAML's import (~12 ms) is spared to a check whose
+    sources file is kept parsed (jobs/sources.py)."""
+    import yaml
 
+    class UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+            """Build a mapping after checking its scalar keys are distinct."""
+            seen: set[str] = set()
+            for key_node, _ in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    if key_node.value in seen:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, f"duplicate key '{key_node.value}'", key_node.start_mark
+                        )
+                    seen.add(key_node.value)
+            mapping: dict[Hashable, Any] = super().construct_mapping(node, deep)
+            return mapping
 
-class UniqueKeyLoader(_SAFE_LOADER):  # type: ignore[misc]
-    """A safe YAML loader that refuses a key given twice in one mapping, where PyYAML keeps the last."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-        """Build a mapping after checking its scalar keys are distinct."""
-        seen: set[str] = set()
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                if key_node.value in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key '{key_node.value}'", key_node.start_mark
-                    )
-                seen.add(key_node.value)
-        mapping: dict[Hashable, Any] = super().construct_mapping(node, deep)
-        return mapping
+    return UniqueKeyLoader
 
 
 def yaml_parser() -> str:
-    """Which parser `load_yaml` reads with: PyYAML's version, and its loader (libyaml's or the pure-Python one)."""
-    return f"PyYAML {yaml.__version__} {_SAFE_LOADER.__name__}"
+    """Which parser `load_yaml` reads with, named without importing it: the installed PyYAML (its files, as they
+    were last installed) and whether libyaml is there. A kept parse names it (jobs/sources.py)."""
+    spec = importlib.util.find_spec("yaml")
+    if spec is None or spec.origin is None or not spec.submodule_search_locations:
+        return "no PyYAML"
+    folder = Path(spec.submodule_search_locations[0])
+    libyaml = any(name.startswith("_yaml.") for name in os.listdir(folder))
+    return f"PyYAML at {spec.origin} of {os.stat(spec.origin).st_mtime_ns}, libyaml {'yes' if libyaml else 'no'}"
 
 
 def load_yaml(text: str) -> object:
     """Plain data from YAML text (never arbitrary Python objects); a key given twice raises yaml.YAMLError."""
-    return yaml.load(text, Loader=UniqueKeyLoader)
+    import yaml
+
+    return yaml.load(text, Loader=_unique_key_loader())
 
 
 def read_yaml(path: Path) -> JsonObject:
     """A YAML file whose top level is a mapping; a key given twice in one mapping is refused."""
+    import yaml
+
     try:
         document = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as error:
