@@ -188,6 +188,14 @@ class _QuietCheck:
     recorded: asyncio.Future[SourceReport | None]  # None: to be recorded through the services (it was down)
 
 
+class ServicesFailed(Exception):
+    """The services a recording waited for could not open: the check of every source ends with ERROR."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class RecordingGate:
     """Where a checker's checks wait to record, each once it has fetched and read its body, until the gate opens.
 
@@ -311,7 +319,10 @@ class Checker:
     async def _services(self) -> None:
         """Make sure the services are open, for a recording that needs more than the quiet ones."""
         if self._db is None and self._want_services is not None:
-            await self._want_services()
+            try:
+                await self._want_services()
+            except Exception as error:  # no source's fault: it ends the check (`check_all`)
+                raise ServicesFailed(error) from error
 
     def _recording_db(self) -> Transactional:
         """Where quiet successes are recorded: the services' database, else the plain one."""
@@ -335,8 +346,16 @@ class Checker:
             self._unregistered = list(sources)
         else:
             self.register(sources)
-        checks = (self._check_and_tell(source, on_checked, known) for source in sources)
-        reports = await asyncio.gather(*checks)
+        checks = [asyncio.ensure_future(self._check_and_tell(source, on_checked, known)) for source in sources]
+        try:
+            reports = await asyncio.gather(*checks)
+        except BaseException as ended:
+            for check in checks:  # what ends one check ends them all: none goes on once its caller has gone
+                check.cancel()
+            await asyncio.gather(*checks, return_exceptions=True)
+            if isinstance(ended, ServicesFailed):
+                raise ended.error from None
+            raise
         return CheckSummary(list(reports), time.monotonic() - started)
 
     async def _check_and_tell(
@@ -376,6 +395,8 @@ class Checker:
             if known is not None:  # its row was not read before the fetch
                 row = self._row_at_opening(source.id)
             return await self._record(source, row, result, read, started)
+        except ServicesFailed:
+            raise
         except Exception:
             logger.exception("check of %s failed while recording", source.id)
             await self._services()
@@ -506,8 +527,13 @@ class Checker:
         waiting = [check for check in self._quiet if check.recorded.get_loop() is loop and not check.recorded.done()]
         self._quiet = []  # a check of a loop that has ended will never be awaited again
         if self._db is None and waiting:  # before the services: a source that was down recovers through them
-            down = {row["id"] for row in sources_by_id(self._recording_db(), [c.source.id for c in waiting]).values()
-                    if row["health"] == "down"}  # fmt: skip
+            try:
+                rows = sources_by_id(self._recording_db(), [check.source.id for check in waiting])
+            except Exception as error:  # each check then records its failure, as one recorded alone would
+                for check in waiting:
+                    check.recorded.set_exception(error)
+                return
+            down = {row["id"] for row in rows.values() if row["health"] == "down"}
             for check in waiting:
                 if check.source.id in down:
                     check.recorded.set_result(None)

@@ -58,12 +58,13 @@ class PlainDatabase:
         self._conn.execute("SAVEPOINT plain" if nested else "BEGIN IMMEDIATE")
         try:
             yield self
+            self._conn.execute("RELEASE plain" if nested else "COMMIT")
         except BaseException:
-            self._conn.execute("ROLLBACK TO plain" if nested else "ROLLBACK")
-            if nested:
-                self._conn.execute("RELEASE plain")
+            if self._conn.in_transaction:  # SQLite may have rolled back already (a full disk, say)
+                self._conn.execute("ROLLBACK TO plain" if nested else "ROLLBACK")
+                if nested:
+                    self._conn.execute("RELEASE plain")
             raise
-        self._conn.execute("RELEASE plain" if nested else "COMMIT")
 
     def close(self) -> None:
         """Close the connection."""

@@ -20,6 +20,7 @@ def write_meta(db: Transactional, key: str, value: str) -> None:
     """Keep VALUE under KEY (committed here unless the caller holds a transaction)."""
     with db.atomic():
         db.conn.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            """INSERT INTO meta (key, value) VALUES (?, ?)
+               ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE value IS NOT excluded.value""",
             [key, value],
         )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import sqlite3
 from collections.abc import Sequence
 from email.utils import format_datetime
 
@@ -15,8 +17,10 @@ from jobs.check import (
     HealthPolicy,
     NewItem,
     Reading,
+    RecordingGate,
     backoff,
     health_after_failure,
+    ignore_health,
     keep_items,
     read_inline,
 )
@@ -427,3 +431,47 @@ async def test_sources_that_were_down_recover_in_one_batch_each_once_and_deliver
     assert sorted(recorder.health) == [("a", "recovered"), ("b", "recovered")]
     assert woken == [True]
     assert len([statement for statement in statements if statement.startswith("BEGIN")]) == 2  # not each alone
+
+
+class ReadsFailing:
+    """A database whose reads of the sources' rows by id fail (a damaged page, say); everything else is real."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @property
+    def conn(self) -> ReadsFailing:
+        return self
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> object:
+        if "json_each" in sql:
+            raise sqlite3.OperationalError("disk I/O error")
+        return self.db.conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: object) -> object:
+        return self.db.conn.executemany(sql, rows)  # type: ignore[arg-type]
+
+    def atomic(self) -> contextlib.AbstractContextManager[object]:
+        return self.db.atomic()
+
+
+async def test_quiet_checks_recorded_before_the_services_open_fail_alone_when_their_rows_cannot_be_read(
+    db: Database,
+) -> None:
+    """Recording waits for no services until a check needs them: here the reading fails, and each check ends
+    failed instead of waiting for ever."""
+    sources = [spec(name, f"http://127.0.0.1:9/{name}") for name in ("a", "b")]
+    async with NotModified(FAST) as fetcher:
+        checker(db, fetcher, Recorder()).register(sources)
+        fresh = Checker(None, fetcher, clock=lambda: NOW, gate=RecordingGate())
+
+        async def open_services() -> None:
+            fresh.start_recording(keep_items, ignore_health, db)
+
+        checking = asyncio.create_task(fresh.check_all(sources, known={}))
+        await asyncio.sleep(0)
+        fresh.start_recording_quietly(ReadsFailing(db), open_services)  # type: ignore[arg-type]
+        summary = await asyncio.wait_for(checking, timeout=10)
+    assert [(report.outcome, report.error) for report in summary.sources] == [
+        ("failed", "internal error while recording (logged)")
+    ] * 2

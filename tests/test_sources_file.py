@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -338,3 +342,26 @@ def test_a_document_json_would_change_is_not_kept_and_any_text_is(tmp_path: Path
 def test_the_cache_sits_beside_the_database_and_not_beside_one_in_memory(tmp_path: Path) -> None:
     assert sources_cache_path(tmp_path / "bot.db") == tmp_path / "bot.db.sources.json"
     assert sources_cache_path(Path(":memory:")) is None
+
+
+def test_pyyaml_installed_as_a_zip_still_names_its_parse(tmp_path: Path) -> None:
+    """Its folder cannot be listed: the kept parse names PyYAML by its version, and a check reads the file."""
+    import yaml
+
+    package = Path(yaml.__file__).parent
+    archive = tmp_path / "pyyaml.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for module in package.glob("*.py"):  # the pure-Python parser: a zip holds no extension to load
+            zipped.write(module, f"yaml/{module.name}")
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("sources:\n  - {id: a, name: A, kind: rss, url: 'http://127.0.0.1/a', every: 10m}\n")
+    code = (
+        "import sys, yaml\nfrom pathlib import Path\nfrom bot.domain.datafiles import yaml_parser\n"
+        "from jobs.sources import load_sources\nassert '.zip' in yaml.__file__, yaml.__file__\n"
+        f"print(yaml_parser())\nprint(len(load_sources(Path({str(sources)!r}), Path({str(tmp_path / 'kept.json')!r}))))"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(archive), str(Path(__file__).parent.parent)])}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"PyYAML {yaml.__version__}, libyaml False", "1"]
+    assert (tmp_path / "kept.json").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sqlite3
 from pathlib import Path
@@ -13,6 +14,7 @@ from bot.domain.measures import Measure
 from bot.domain.vocab import Vocabulary
 from jobs.baseline import apply_baseline
 from jobs.measures import apply_lapses
+from storage.connections import PlainDatabase
 from storage.db import MEMORY, connect, open_database
 from storage.rows import select
 from storage.schema import MIGRATIONS, applied_migrations, migrate
@@ -165,3 +167,22 @@ def test_the_first_event_of_a_bundled_report_says_reported_and_old_databases_are
     assert migrate(db, NOW) == [12]
     assert db.execute(first, ["REPORTED-2026-01-JP-civilian-halt"]).fetchone() == ("reported",)
     assert db.execute(first, ["MOFCOM-18-2025"]).fetchone() == ("announced",)
+
+
+def test_a_plain_transaction_whose_commit_fails_is_rolled_back_and_holds_no_lock(tmp_path: Path) -> None:
+    """A commit can fail (a full disk; here a deferred foreign key): the connection must not stay inside it."""
+    path = tmp_path / "bot.db"
+    open_database(path, NOW).close()
+    plain = PlainDatabase(path)
+    plain.conn.execute("PRAGMA foreign_keys = ON")
+    plain.conn.execute("CREATE TABLE child (parent TEXT REFERENCES sources (id) DEFERRABLE INITIALLY DEFERRED)")
+    try:
+        with pytest.raises(sqlite3.IntegrityError), plain.atomic():
+            plain.conn.execute("INSERT INTO child (parent) VALUES ('no such source')")
+        assert not plain.conn.in_transaction
+        with contextlib.closing(sqlite3.connect(path, timeout=0.1)) as other:
+            other.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
+            other.commit()
+        assert plain.conn.execute("SELECT count(*) FROM child").fetchone()[0] == 0
+    finally:
+        plain.close()

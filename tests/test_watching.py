@@ -348,3 +348,25 @@ async def test_a_check_cancelled_while_its_services_open_on_a_thread_waits_for_t
     with pytest.raises(asyncio.CancelledError):
         await opening
     assert finished.is_set()
+
+
+async def test_services_that_cannot_open_in_the_middle_of_a_check_end_it_with_no_check_left_running(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A cycle of 304s records without the services; a failing source then needs them, and they cannot open."""
+    settings = Settings(chokepoint_db=tmp_path / "bot.db")
+    routes = {
+        "/a": tagged_then_not_modified("Rates steady"),
+        "/b": sequence(Response(200, feed("Yen weakens"), {**RSS, "ETag": '"b"'}), Response(500, "oops")),
+    }
+
+    def broken() -> Services:
+        raise DataFileError("vocabulary.yaml: the top level must be a mapping")
+
+    async with LoopbackServer(routes) as server:
+        sources = [official(path.strip("/"), server.url(path)) for path in routes]
+        await check_with(settings, server, sources)
+        with pytest.raises(DataFileError, match="top level must be a mapping"):
+            await check_every_source(broken, sources, settings.chokepoint_db)
+    assert [task for task in asyncio.all_tasks() if task is not asyncio.current_task()] == []
+    assert "failed while recording" not in caplog.text

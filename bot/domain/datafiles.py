@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import os
 from collections.abc import Hashable, Set
 from importlib import resources
 from pathlib import Path
@@ -49,14 +48,21 @@ def _unique_key_loader() -> Any:
 
 
 def yaml_parser() -> str:
-    """Which parser `load_yaml` reads with, named without importing it: the installed PyYAML (its files, as they
-    were last installed) and whether libyaml is there. A kept parse names it (jobs/sources.py)."""
+    """Which parser `load_yaml` reads with, named without importing it where it can be: the installed PyYAML (its
+    files as last installed: each one's path, time and size) and its libyaml extension, if any. A kept parse names
+    it (jobs/sources.py). An extension that is there but cannot load (its system library gone) is not told apart;
+    PyYAML installed where its folder cannot be listed (a zip) is imported and named by its version."""
     spec = importlib.util.find_spec("yaml")
     if spec is None or spec.origin is None or not spec.submodule_search_locations:
         return "no PyYAML"
-    folder = Path(spec.submodule_search_locations[0])
-    libyaml = any(name.startswith("_yaml.") for name in os.listdir(folder))
-    return f"PyYAML at {spec.origin} of {os.stat(spec.origin).st_mtime_ns}, libyaml {'yes' if libyaml else 'no'}"
+    try:
+        folder = Path(spec.submodule_search_locations[0])
+        files = [Path(spec.origin), *sorted(folder.glob("_yaml.*"))]
+        return "PyYAML " + ", ".join(f"{file} {file.stat().st_mtime_ns} {file.stat().st_size}" for file in files)
+    except OSError:
+        import yaml
+
+        return f"PyYAML {yaml.__version__}, libyaml {yaml.__with_libyaml__}"
 
 
 def load_yaml(text: str) -> object:
