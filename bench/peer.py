@@ -76,28 +76,35 @@ def measure(command: Sequence[str], env: dict[str, str]) -> Run:
 
     CPU time is reported beside wall time: on a shared machine the wall time also counts waiting for a core.
     The tree is listed again every 0.1 s, not at each sample: listing reads every process on the machine (~1 ms
-    of CPU), which at every sample took about a tenth of a core from the run being measured.
+    of CPU), which at every sample took about a tenth of a core from the run being measured. The end is taken
+    when a thread waiting on the process reaps it, not at the next sample: polling between samples counted up
+    to 10 ms after the exit.
     """
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     output: list[str] = []
     reader = threading.Thread(target=lambda: output.append(process.stdout.read() if process.stdout else ""))
     reader.start()
+    ended: list[tuple[float, int, Any]] = []  # when, the wait status, the resource usage
+
+    def reap() -> None:
+        _, status, usage = os.wait4(process.pid, 0)
+        ended.append((time.perf_counter(), status, usage))
+
+    reaper = threading.Thread(target=reap)
+    reaper.start()
     peak, tree, listed = 0, [process.pid], started
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            break
+    while reaper.is_alive():
         if time.perf_counter() - listed >= TREE_EVERY:
             tree, listed = process_tree(process.pid), time.perf_counter()
         peak = max(peak, sum(resident(member) for member in tree))
-        time.sleep(0.01)
-    seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, with its resource usage
+        reaper.join(0.01)
+    [(finished, status, usage)] = ended
+    process.returncode = os.waitstatus_to_exitcode(status)  # reaped by the thread, with its resource usage
     reader.join()
     if process.returncode != 0:
         raise RuntimeError(f"{command[0]} exited {process.returncode}")
-    return Run(seconds, usage.ru_utime + usage.ru_stime, peak / 2**20, "".join(output))
+    return Run(finished - started, usage.ru_utime + usage.ru_stime, peak / 2**20, "".join(output))
 
 
 def process_tree(pid: int) -> list[int]:
