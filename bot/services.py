@@ -10,8 +10,8 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.config import Settings, desk_chats
-from bot.domain.bundle import bundle_digest
 from bot.domain.clock import utc_now
+from bot.domain.datafiles import bundle_digest
 from bot.domain.knowledge import ExposureTable, load_exposure_table
 from bot.domain.measure_file import load_measures
 from bot.domain.measures import Measure

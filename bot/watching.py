@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.domain.bundle import bundle_digest
 from bot.domain.clock import utc_now
+from bot.domain.datafiles import bundle_digest
 from bot.domain.html import counted
 from jobs.check import Checker, CheckSummary, HealthSink, ItemSink, RecordingGate, SourceReport
 from jobs.fetch import Fetcher, Validators

@@ -311,11 +311,6 @@ class Checker:
         with into.atomic():
             sync_sources(into, ({key: getattr(source, key) for key in IDENTITY} for source in sources))
 
-    @property
-    def opened(self) -> bool:
-        """Whether the services are open: the sinks and the database given by `start_recording`."""
-        return self._db is not None
-
     async def _services(self) -> None:
         """Make sure the services are open, for a recording that needs more than the quiet ones."""
         if self._db is None and self._want_services is not None:
@@ -514,6 +509,7 @@ class Checker:
         if report is None:  # it was down: the admins hear of its recovery through the services
             await self._services()
             [report] = self._record_quiet_together([check])
+            assert report is not None  # with the services open, no source is left out
         return report
 
     def _record_quiet(self) -> None:
@@ -526,18 +522,6 @@ class Checker:
         loop = asyncio.get_running_loop()
         waiting = [check for check in self._quiet if check.recorded.get_loop() is loop and not check.recorded.done()]
         self._quiet = []  # a check of a loop that has ended will never be awaited again
-        if self._db is None and waiting:  # before the services: a source that was down recovers through them
-            try:
-                rows = sources_by_id(self._recording_db(), [check.source.id for check in waiting])
-            except Exception as error:  # each check then records its failure, as one recorded alone would
-                for check in waiting:
-                    check.recorded.set_exception(error)
-                return
-            down = {row["id"] for row in rows.values() if row["health"] == "down"}
-            for check in waiting:
-                if check.source.id in down:
-                    check.recorded.set_result(None)
-            waiting = [check for check in waiting if check.source.id not in down]
         if not waiting:
             return
         try:
@@ -552,23 +536,29 @@ class Checker:
         for check, report in zip(waiting, reports, strict=True):
             check.recorded.set_result(report)
 
-    def _record_quiet_together(self, waiting: Sequence[_QuietCheck]) -> list[SourceReport]:
+    def _record_quiet_together(self, waiting: Sequence[_QuietCheck]) -> list[SourceReport | None]:
+        """Each check's report, recorded in one transaction; None for a source that was down, left out while the
+        services are not open: the admins hear of its recovery through them."""
         now = self.clock()
         db = self._recording_db()
         with db.atomic():
             before = sources_by_id(db, [check.source.id for check in waiting])
-            record_quiet_successes(db, [check.success for check in waiting], now.isoformat())
+            down = {source_id for source_id, row in before.items() if row["health"] == "down"}
+            left_out = down if self._db is None else set()
+            recording = [check for check in waiting if check.source.id not in left_out]
+            record_quiet_successes(db, [check.success for check in recording], now.isoformat())
             recovered: dict[str, _QuietCheck] = {}  # a source checked twice recovers once, as two transactions did
-            for check in waiting:
-                row = before.get(check.source.id)
-                if row is not None and row["health"] == "down":
+            for check in recording:
+                if check.source.id in down:
                     recovered.setdefault(check.source.id, check)
             for source_id, check in recovered.items():
                 detail = f"back after {before[source_id]['consecutive_failures']} failures"
                 self.on_health(self.db, check.source, "recovered", detail, now)
         if recovered:
             self.notify()
-        return [SourceReport(check.source.id, "unchanged") for check in waiting]
+        return [
+            None if check.source.id in left_out else SourceReport(check.source.id, "unchanged") for check in waiting
+        ]
 
     def _record_quiet_alone(self, check: _QuietCheck) -> None:
         """One quiet success in its own transaction; what fails reaches the check, which records the failure."""

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Protocol
 
 BUSY_TIMEOUT_MS = 10_000  # a connection waits this long for another to finish before "database is locked"
+# What every connection that writes sets: storage/db.py's, and `PlainDatabase`.
+PRAGMAS = ("foreign_keys = ON", "synchronous = NORMAL", f"busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 def connect_read_only(path: Path) -> sqlite3.Connection:
@@ -43,7 +45,7 @@ class PlainDatabase:
             f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
             check_same_thread=False,
         )  # fmt: skip
-        for pragma in ("foreign_keys = ON", "synchronous = NORMAL", f"busy_timeout = {BUSY_TIMEOUT_MS}"):
+        for pragma in PRAGMAS:
             self._conn.execute(f"PRAGMA {pragma}")
 
     @property

@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from storage.connections import BUSY_TIMEOUT_MS, connect_read_only
+from storage.connections import BUSY_TIMEOUT_MS, PRAGMAS, connect_read_only
 from storage.database import Database
 from storage.schema import migrate
 
@@ -57,9 +57,8 @@ def connect(path: str | Path) -> Database:
         )
         db = ImmediateDatabase(connection, execute_plugins=False)
         db.enable_wal()
-    db.execute("PRAGMA foreign_keys = ON")
-    db.execute("PRAGMA synchronous = NORMAL")
-    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    for pragma in PRAGMAS:
+        db.execute(f"PRAGMA {pragma}")
     return db
 
 

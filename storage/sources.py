@@ -92,11 +92,10 @@ def reading_state(db: Database, ids: Iterable[str] | None = None) -> ReadingStat
     return ReadingState(max(successes, default=None), healthy, len(rows))
 
 
-def list_sources(db: Database, ids: Iterable[str] | None = None) -> list[Row]:
+def list_sources(db: Transactional, ids: Iterable[str] | None = None) -> list[Row]:
     """Every source (or those with these ids), by id."""
-    rows = db.query("SELECT * FROM sources ORDER BY id")
-    wanted = set(ids) if ids is not None else None
-    return [row for row in rows if wanted is None or row["id"] in wanted]
+    rows = sources_by_id(db, sorted(ids) if ids is not None else None)
+    return [rows[source_id] for source_id in sorted(rows)]
 
 
 _SUCCESS = """UPDATE sources SET etag = ?, last_modified = ?, fingerprint = COALESCE(?, fingerprint),
