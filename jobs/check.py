@@ -27,6 +27,7 @@ from storage.sources import (
     IDENTITY,
     QuietSuccess,
     SourceHealth,
+    down_among,
     get_source,
     record_failure,
     record_quiet_successes,
@@ -246,10 +247,12 @@ class Checker:
         policy: HealthPolicy | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         gate: RecordingGate | None = None,
+        quiet_wait: float = QUIET_BATCH_SECONDS,
     ) -> None:
         """GATE: checks fetch at once, but record nothing until `start_recording` gives the sinks and opens it.
         DB: None for a checker with a gate whose database opens while its first requests are out; its checks
-        then fetch with the validators `check_all` is given, and `start_recording` gives the database."""
+        then fetch with the validators `check_all` is given, and `start_recording` gives the database.
+        QUIET_WAIT: seconds a quiet success waits for others to share its transaction (`_succeeded_quietly`)."""
         self._db = db
         self.fetcher = fetcher
         self.sink = sink
@@ -262,10 +265,16 @@ class Checker:
         self._bodies: dict[str, bytes] = {}
         self._gate = gate
         self._unregistered: list[SourceSpec] = []  # checked before the database was open: rows still to make
-        # The sources' rows as they were when the gate opened, read with one statement: the checks that waited
-        # for it need their row, and each source's own check is the only one that changes it.
+        # The rows of the sources checked before the database was open, read with one statement when the first of
+        # them needs its row (a body to compare with the last one kept): a cycle of 304s reads none. Each source's
+        # own check is the only one that changes its row, so a row read late is still the one its check found.
         self._rows_at_opening: dict[str, Row] | None = None
+        self._rows_to_read = False
         self._quiet: list[_QuietCheck] = []  # quiet successes waiting to be recorded together
+        self._quiet_wait = quiet_wait
+        # Checks under way or yet to begin, those waiting to be recorded among them: once all of them wait, none is
+        # left to join them.
+        self._unfinished = 0
         self._quiet_timer: asyncio.TimerHandle | None = None  # when they will be
         self._quiet_loop: asyncio.AbstractEventLoop | None = None  # the loop of that timer
         # Before the services open (`start_recording_quietly`): where quiet successes are recorded, and what opens
@@ -299,11 +308,11 @@ class Checker:
             self._gate.open()
 
     def _make_rows(self, db: Transactional) -> None:
-        """The rows of the sources checked before the database was open, and a snapshot of every row."""
+        """Make the rows of the sources checked before the database was open."""
         if self._unregistered:
             self.register(self._unregistered, db)
             self._unregistered = []
-            self._rows_at_opening = sources_by_id(db)
+            self._rows_to_read = True
 
     def register(self, sources: Iterable[SourceSpec], db: Transactional | None = None) -> None:
         """Make sure every source has its row."""
@@ -342,6 +351,9 @@ class Checker:
         else:
             self.register(sources)
         checks = [asyncio.ensure_future(self._check_and_tell(source, on_checked, known)) for source in sources]
+        self._unfinished += len(checks)
+        for check in checks:  # a check cancelled before it began ends too
+            check.add_done_callback(self._check_ended)
         try:
             reports = await asyncio.gather(*checks)
         except BaseException as ended:
@@ -359,13 +371,23 @@ class Checker:
         on_checked: Callable[[SourceReport], None] | None,
         known: Mapping[str, Validators] | None,
     ) -> SourceReport:
-        report = await self.check(source, known)
+        report = await self._check(source, known)
         if on_checked is not None:
             on_checked(report)
         return report
 
+    def _check_ended(self, check: asyncio.Future[SourceReport]) -> None:
+        self._unfinished -= 1
+
     async def check(self, source: SourceSpec, known: Mapping[str, Validators] | None = None) -> SourceReport:
         """Check one source; never raises for what the source does. KNOWN: as for `check_all`."""
+        self._unfinished += 1
+        try:
+            return await self._check(source, known)
+        finally:
+            self._unfinished -= 1
+
+    async def _check(self, source: SourceSpec, known: Mapping[str, Validators] | None) -> SourceReport:
         started = self.clock()  # the next check is due an interval after this one started
         row, validators = self._stored_state(source, known)
         # A bug of ours on one source must not stop the others (a check of many is one gather): it is logged with
@@ -387,7 +409,7 @@ class Checker:
         if self._gate is not None:
             await self._gate.passed()
         try:
-            if known is not None:  # its row was not read before the fetch
+            if known is not None and isinstance(read, list):  # its row was not read before the fetch
                 row = self._row_at_opening(source.id)
             return await self._record(source, row, result, read, started)
         except ServicesFailed:
@@ -398,7 +420,10 @@ class Checker:
             return self._failed(source, "internal error while recording (logged)", started)
 
     def _row_at_opening(self, source_id: str) -> Row | None:
-        """A source's row as the gate found it (read now when this checker had no gate to wait at)."""
+        """A source's row, of those read once for the checks that waited at the gate (read alone for a source that
+        is not among them: no gate, or checked again)."""
+        if self._rows_to_read:
+            self._rows_at_opening, self._rows_to_read = sources_by_id(self._recording_db()), False
         if self._rows_at_opening is not None and source_id in self._rows_at_opening:
             return self._rows_at_opening[source_id]
         return get_source(self._recording_db(), source_id)
@@ -486,18 +511,22 @@ class Checker:
         self, source: SourceSpec, result: FetchResult, fingerprint: str | None, started: dt.datetime
     ) -> SourceReport:
         """A success with nothing new to store (a 304, or the same items again), recorded with the others that end
-        within QUIET_BATCH_SECONDS of it: one transaction for them all instead of one each. A warm check of 1,000
-        sources spent ~60 ms of its CPU on those transactions and on reading each source's row again; batched per
-        turn of the event loop, about four checks shared one, and the gain was a quarter of that. A check that is
-        cancelled while it waits is recorded at once, as one recorded alone was: it has its answer."""
+        within the checker's quiet wait (QUIET_BATCH_SECONDS) of it: one transaction for them all instead of one
+        each. A warm check of 1,000 sources spent ~60 ms of its CPU on those transactions and on reading each
+        source's row again; batched per turn of the event loop, about four checks shared one, and the gain was a
+        quarter of that. Once every check under way waits, none is left to join them, and they are recorded at
+        once (the last of a cycle waited the whole 10 ms). A check that is cancelled while it waits is recorded at
+        once, as one recorded alone was: it has its answer."""
         loop = asyncio.get_running_loop()
         next_check_at = (started + dt.timedelta(seconds=source.every_seconds)).isoformat()
         validators = result.validators
         success = QuietSuccess(source.id, next_check_at, validators.etag, validators.last_modified, fingerprint)
         check = _QuietCheck(source, success, loop.create_future())
         self._quiet.append(check)
-        if self._quiet_timer is None or self._quiet_loop is not loop:  # none yet, or one of a loop now gone
-            self._quiet_timer, self._quiet_loop = loop.call_later(QUIET_BATCH_SECONDS, self._record_quiet), loop
+        if len(self._quiet) >= self._unfinished:  # every check under way waits here: none is left to join them
+            self._record_quiet()
+        elif self._quiet_timer is None or self._quiet_loop is not loop:  # none yet, or one of a loop now gone
+            self._quiet_timer, self._quiet_loop = loop.call_later(self._quiet_wait, self._record_quiet), loop
         try:
             report = await asyncio.shield(check.recorded)
         except asyncio.CancelledError:
@@ -542,9 +571,8 @@ class Checker:
         now = self.clock()
         db = self._recording_db()
         with db.atomic():
-            before = sources_by_id(db, [check.source.id for check in waiting])
-            down = {source_id for source_id, row in before.items() if row["health"] == "down"}
-            left_out = down if self._db is None else set()
+            down = down_among(db, [check.source.id for check in waiting])
+            left_out = set(down) if self._db is None else set()
             recording = [check for check in waiting if check.source.id not in left_out]
             record_quiet_successes(db, [check.success for check in recording], now.isoformat())
             recovered: dict[str, _QuietCheck] = {}  # a source checked twice recovers once, as two transactions did
@@ -552,7 +580,7 @@ class Checker:
                 if check.source.id in down:
                     recovered.setdefault(check.source.id, check)
             for source_id, check in recovered.items():
-                detail = f"back after {before[source_id]['consecutive_failures']} failures"
+                detail = f"back after {down[source_id]} failures"
                 self.on_health(self.db, check.source, "recovered", detail, now)
         if recovered:
             self.notify()

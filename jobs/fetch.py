@@ -13,14 +13,13 @@ a cycle of 304s (docs/ARCHITECTURE.md, "Speed").
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email.utils
 import logging
 import random
 import re
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -252,7 +251,7 @@ class Fetcher:
         attempt = 1
         while True:
             try:
-                async with self._slot(target.host or ""):
+                async with self._at_host(target.host or ""), self._everywhere:  # waiting for a host holds no place
                     return await self._attempt(url, target, validators, started, allow_private)
             except FetchFailure as failure:
                 delay = self._retry_delay(failure, attempt)
@@ -262,13 +261,11 @@ class Fetcher:
             await self._sleep(delay)
             attempt += 1
 
-    @contextlib.asynccontextmanager
-    async def _slot(self, host: str) -> AsyncIterator[None]:
-        """Hold a place at this host, then one overall; waiting for a busy host holds no global place."""
+    def _at_host(self, host: str) -> Slots:
+        """The places at this host."""
         if host not in self._hosts:
             self._hosts[host] = Slots(self._limits.per_host)
-        async with self._hosts[host], self._everywhere:
-            yield
+        return self._hosts[host]
 
     def _retry_delay(self, failure: FetchFailure, attempt: int) -> float | None:
         """Seconds to wait before the next try, or None when this failure ends the fetch."""

@@ -138,6 +138,16 @@ def record_quiet_successes(db: Transactional, successes: Sequence[QuietSuccess],
     )
 
 
+def down_among(db: Transactional, ids: Sequence[str]) -> dict[str, int]:
+    """Which of these sources are down, with their consecutive failures: a quiet batch reads no other row (every
+    row of a thousand sources cost a warm check ~5 ms of its CPU)."""
+    rows = db.conn.execute(
+        "SELECT id, consecutive_failures FROM sources WHERE health = 'down' AND id IN (SELECT value FROM json_each(?))",
+        [json.dumps(ids)],
+    )
+    return dict(rows.fetchall())
+
+
 def sources_by_id(db: Transactional, ids: Sequence[str] | None = None) -> dict[str, Row]:
     """The rows of these sources (every source when IDS is None), by id, read with one statement."""
     if ids is None:

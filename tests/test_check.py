@@ -395,17 +395,19 @@ async def test_a_quiet_check_cancelled_while_it_waits_is_recorded_all_the_same(d
 def test_a_checker_goes_on_recording_on_a_new_event_loop_after_one_ended_with_checks_waiting(db: Database) -> None:
     """A loop that stops with quiet checks waiting (their tasks never cancelled) leaves nothing that holds up the
     checker's recording on the next loop."""
-    first, second = spec("a", "http://127.0.0.1:9/a"), spec("b", "http://127.0.0.1:9/b")
-    fetcher = NotModified(FAST)
-    check = checker(db, fetcher, Recorder())
-    check.register([first, second])
+    first, second, slow = (spec(name, f"http://127.0.0.1:9/{name}") for name in ("a", "b", "slow"))
     ended = asyncio.new_event_loop()
+    fetcher = ended.run_until_complete(held_back())
+    check = checker(db, fetcher, Recorder())
+    check.register([first, second, slow])
     try:
+        held = ended.create_task(check.check(slow))
         waiting = ended.create_task(check.check(first))
-        ended.run_until_complete(asyncio.sleep(0))  # the check of a waits to be recorded; the loop stops
+        ended.run_until_complete(asyncio.sleep(0))  # the check of a waits to be recorded (slow is under way)
         assert not waiting.done()
     finally:
-        waiting._log_destroy_pending = False  # type: ignore[attr-defined]  # left pending on purpose
+        for task in (waiting, held):
+            task._log_destroy_pending = False  # type: ignore[attr-defined]  # left pending on purpose
         ended.close()
     report = asyncio.run(asyncio.wait_for(check.check(second), timeout=10))
     assert report.outcome == "unchanged"
@@ -431,6 +433,96 @@ async def test_sources_that_were_down_recover_in_one_batch_each_once_and_deliver
     assert sorted(recorder.health) == [("a", "recovered"), ("b", "recovered")]
     assert woken == [True]
     assert len([statement for statement in statements if statement.startswith("BEGIN")]) == 2  # not each alone
+
+
+async def test_quiet_checks_are_recorded_at_once_when_no_check_under_way_is_left_to_join_them(db: Database) -> None:
+    sources = [spec(f"s{n}", f"http://127.0.0.1:9/{n}") for n in range(3)]
+    async with NotModified(FAST) as fetcher:
+        check = Checker(db, fetcher, clock=lambda: NOW, quiet_wait=3600)
+        check.register(sources)
+        summary = await asyncio.wait_for(check.check_all(sources), timeout=10)  # not an hour
+    assert summary.as_json()["unchanged"] == 3
+
+
+async def held_back() -> HeldBack:
+    """A HeldBack fetcher made on the running loop (its event belongs to it)."""
+    return HeldBack(FAST)
+
+
+class HeldBack(Fetcher):
+    """A fetcher whose every source answers 304, the source named `slow` only once the test lets it."""
+
+    def __init__(self, limits: FetchLimits) -> None:
+        super().__init__(limits)
+        self.go = asyncio.Event()
+
+    async def fetch(
+        self, url: str, validators: Validators = NO_VALIDATORS, *, allow_private: bool = False
+    ) -> FetchResult:
+        if url.endswith("/slow"):
+            await self.go.wait()
+        return FetchResult("not_modified", url, url, 304, validators=validators)
+
+
+async def test_quiet_checks_wait_for_a_check_still_under_way_and_are_recorded_with_it(db: Database) -> None:
+    sources = [spec(name, f"http://127.0.0.1:9/{name}") for name in ("a", "b", "slow")]
+    async with HeldBack(FAST) as fetcher:
+        check = Checker(db, fetcher, clock=lambda: NOW, quiet_wait=3600)
+        check.register(sources)
+        statements = traced(db)
+        checking = asyncio.create_task(check.check_all(sources))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        begun = [statement for statement in statements if statement.startswith("BEGIN")]
+        assert not checking.done() and len(begun) == 1  # the sources' rows made sure of; a and b wait
+        fetcher.go.set()
+        summary = await asyncio.wait_for(checking, timeout=10)
+        db.conn.set_trace_callback(None)
+    assert summary.as_json()["unchanged"] == 3
+    assert len([statement for statement in statements if statement.startswith("BEGIN")]) == 2  # all three at once
+
+
+async def test_a_cycle_of_304s_before_the_database_opened_reads_only_which_of_its_sources_were_down(
+    db: Database,
+) -> None:
+    """A source's row is wanted for a body, to compare its items with the last ones kept: a 304 needs none."""
+    sources = [spec(f"s{n}", f"http://127.0.0.1:9/{n}") for n in range(5)]
+    async with NotModified(FAST) as fetcher:
+        checker(db, fetcher, Recorder()).register(sources)
+        fresh = Checker(None, fetcher, clock=lambda: NOW, gate=RecordingGate())
+
+        async def open_services() -> None:
+            raise AssertionError("a cycle of 304s from sources that were up needs no services")
+
+        checking = asyncio.create_task(fresh.check_all(sources, known={}))
+        await asyncio.sleep(0)
+        statements = traced(db)
+        fresh.start_recording_quietly(db, open_services)
+        summary = await asyncio.wait_for(checking, timeout=10)
+        db.conn.set_trace_callback(None)
+    assert summary.as_json()["unchanged"] == 5
+    assert [statement for statement in statements if statement.lstrip().startswith("SELECT *")] == []
+
+
+async def test_the_same_items_again_before_the_database_opened_are_compared_with_its_row_and_stored_quietly(
+    db: Database,
+) -> None:
+    async def handler(request: Request, exchange: Exchange) -> Response:
+        return Response(200, feed("a", "b"), RSS)
+
+    async with serve({"/feed": handler}) as base, Fetcher(FAST) as fetcher:
+        source = spec("s", base + "/feed")
+        await checker(db, fetcher, Recorder()).check(source)  # the items are kept, and their fingerprint
+        gate = RecordingGate()
+        fresh = Checker(None, fetcher, clock=lambda: NOW, gate=gate)
+        checking = asyncio.create_task(fresh.check_all([source], known={}))
+        await asyncio.wait_for(gate.reached(), timeout=10)
+        statements = traced(db)
+        fresh.start_recording(keep_items, ignore_health, db)
+        summary = await asyncio.wait_for(checking, timeout=10)
+        db.conn.set_trace_callback(None)
+    assert [(report.outcome, report.new_items) for report in summary.sources] == [("unchanged", 0)]
+    assert [statement for statement in statements if "INTO items" in statement] == []  # nothing stored anew
 
 
 class ReadsFailing:

@@ -255,3 +255,14 @@ async def test_allow_private_opens_loopback_and_private_addresses() -> None:
 def test_a_numeric_host_that_is_no_address_is_never_resolved() -> None:
     with pytest.raises(ValueError, match=r"999\.1 is not an IP address"):
         literal_address("999.1")
+
+
+def test_a_numeric_host_once_allowed_is_not_read_and_checked_again_and_a_refused_one_stays_refused() -> None:
+    """Every request asks the guard about its host: the answer for one already allowed is the one kept."""
+    guard = AddressGuard(allow_private=False, resolve=FakeResolver({}))
+    allowed = guard.checked_literal(PUBLIC)
+    assert allowed is not None and guard.checked_literal(PUBLIC) is allowed
+    assert guard.checked_literal("feeds.example") is None  # a name: the resolver checks it when it is dialled
+    for _ in range(2):
+        with pytest.raises(AddressRefused):
+            guard.checked_literal("127.0.0.1")
