@@ -1,6 +1,6 @@
 """The `chokepoint` command's entry point. A check of every source starts its reading worker (jobs/lane.py) before
-it imports the rest of the bot: the worker's own start-up, ~0.3 s of imports and compiling the measuring rules, then
-runs on the other core while the bot imports, opens its database and sends its first requests."""
+it imports the rest of the bot: the worker's imports (~0.1 s) then run on the other core while the bot imports, opens
+its database and sends its first requests; it compiles the measuring rules when its first body comes."""
 
 from __future__ import annotations
 

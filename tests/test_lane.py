@@ -175,6 +175,29 @@ async def test_the_deadline_counts_the_time_on_one_body_not_the_time_queued_behi
         lane.close()
 
 
+def marking(source: SourceSpec, item: ParsedItem) -> None:
+    """An annotation that notes each source it annotates, the warm-up's too, in the file LANE_MARKS names."""
+    with open(os.environ["LANE_MARKS"], "a", encoding="utf-8") as marks:
+        marks.write(f"{source.id}\n")
+
+
+async def test_the_worker_compiles_the_rules_when_its_first_body_comes_not_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check of 304s never needs the rules: a worker started early waits for a body before it compiles them."""
+    marks = tmp_path / "marks"
+    monkeypatch.setenv("LANE_MARKS", str(marks))
+    lane = ReadingLane(marking)
+    try:
+        lane.start()
+        await asyncio.sleep(2)  # several times the worker's imports: one that warmed up at once has done it by now
+        assert lane.pid() is not None and not marks.exists()
+        assert await lane.read(spec("first", BASE), feed("Gallium"), BASE) is not None
+        assert marks.read_text().split() == ["warm-up", "first"]
+    finally:
+        lane.close()
+
+
 def slow_to_start(source: SourceSpec, item: ParsedItem) -> None:
     """An annotation whose first use, the worker's warm-up before it says it is ready, takes SLOWISH_SECONDS."""
     if source.id == "warm-up":
@@ -309,8 +332,6 @@ def test_a_worker_whose_parent_ended_in_the_middle_of_a_body_exits_without_a_tra
             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             cwd=Path(__file__).resolve().parent.parent,
         )  # fmt: skip
-        ours.settimeout(60)
-        ours.recv(4096)  # the worker is ready
         ours.sendall(struct.pack("!I", 1_000) + b"\x80\x05 half a frame")
     _, errors = worker.communicate(timeout=60)
     assert (worker.returncode, errors) == (0, "")

@@ -114,6 +114,17 @@ def test_only_a_check_of_every_source_starts_its_reading_worker_first(arguments:
     assert checks_every_source(arguments.split()) is every_source
 
 
+def test_the_reading_worker_starts_and_runs_without_asyncio() -> None:
+    """The check starts its worker before it imports asyncio (~20 ms), and the worker never uses it."""
+    code = (
+        "import sys\nfrom jobs.lane import ReadingLane, _annotation\n"
+        "ReadingLane('jobs.reading:measure_in_worker')\n_annotation('jobs.reading:measure_in_worker')\n"
+        "print('asyncio' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.split() == ["False"]
+
+
 def test_the_heavy_packages_are_the_ones_the_bot_itself_imports() -> None:
     """The check above can fail: the bot's own wiring imports each of them."""
     code = "import sys, bot.app, bot.domain.chart_render, bot.progress\n" + (
