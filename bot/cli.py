@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import difflib
 import errno
 import json
 import logging
@@ -21,8 +20,6 @@ from typing import TYPE_CHECKING, Any
 from bot.config import Settings, SettingsError, env_file_warning, load_settings
 from bot.domain.clock import utc_now
 from bot.domain.datafiles import DataFileError
-from bot.domain.health import HealthLimits, check_limit, health_verdict
-from bot.domain.html import to_plain
 from bot.progress import progress_bar, wants_progress
 from bot.runtime import (
     discard_output,
@@ -133,6 +130,7 @@ def _print_json(document: Any) -> None:
 
 def _exposure(args: argparse.Namespace, services: Services) -> int:
     from bot.domain.answers import exposure_json
+    from bot.domain.html import to_plain
     from handlers.exposure import exposure_answer, exposure_query
 
     if not args.json:
@@ -144,6 +142,7 @@ def _exposure(args: argparse.Namespace, services: Services) -> int:
 
 
 def _status(args: argparse.Namespace, services: Services) -> int:
+    from bot.domain.html import to_plain
     from handlers.status import status_answer, status_document
 
     if args.json:
@@ -280,6 +279,8 @@ def pick_source(sources: Sequence[SourceSpec], wanted: str | None) -> SourceSpec
     by_id = {source.id: source for source in sources}
     if wanted in by_id:
         return by_id[str(wanted)]
+    import difflib  # here: only a wrong --source needs it
+
     closest = difflib.get_close_matches(wanted or "", list(by_id), n=3, cutoff=0.0)
     problem = "--show needs --source ID" if not wanted else f"unknown source '{wanted}'"
     raise ValueError(f"{problem}. Closest: {', '.join(closest) or 'none: the sources file is empty'}.")
@@ -427,6 +428,8 @@ def backup_target_problem(target: Path, database: Path) -> str | None:
 
 def _health(args: argparse.Namespace, settings: Settings) -> int:
     """Judge the heartbeats the running bot records in its database (a container's HEALTHCHECK)."""
+    from bot.domain.health import HealthLimits, check_limit, health_verdict  # here: a check goes without
+
     beats = {name: dt.datetime.fromisoformat(at) for name, at in heartbeats_in(settings.chokepoint_db).items()}
     shortest = min(source.every_seconds for source in load_watched_sources(settings.chokepoint_sources))
     limits = HealthLimits(

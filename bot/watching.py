@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from bot.domain.clock import utc_now
 from bot.domain.datafiles import bundle_digest
-from bot.domain.html import counted
 from jobs.check import Checker, CheckSummary, HealthSink, ItemSink, RecordingGate, SourceReport
 from jobs.fetch import Fetcher, Validators
 from jobs.lane import ReadingLane
@@ -218,6 +217,8 @@ def _sinks(services: Services) -> tuple[ItemSink, HealthSink]:
 
 def summary_lines(summary: CheckSummary) -> list[str]:
     """A check's summary for people: the totals, then each source that changed or failed."""
+    from bot.domain.html import counted  # here: a check that prints JSON goes without it
+
     totals = summary.as_json()
     lines = [
         f"Checked {counted(totals['checked'], 'source')} in {totals['seconds']:.1f} s: "
