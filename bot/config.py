@@ -40,9 +40,11 @@ class Settings:
     def __post_init__(self) -> None:
         for name, check in CHECKS.items():
             try:
-                check(getattr(self, name))
+                checked = check(getattr(self, name))
             except ValueError as problem:
                 raise SettingsError(f"{name.upper()}: {problem}") from None
+            if checked is not None:  # a check that also writes the value as it is meant (a time zone's case)
+                object.__setattr__(self, name, checked)
 
     @property
     def token(self) -> str | None:

@@ -84,12 +84,15 @@ class ReadingState:
     total: int
 
 
-def reading_state(db: Database, ids: Iterable[str] | None = None) -> ReadingState:
-    """The sources' reading state (of those with these ids, when given)."""
-    rows = list_sources(db, ids)
-    successes = [row["last_success_at"] for row in rows if row["last_success_at"]]
-    healthy = sum(row["health"] == "ok" for row in rows)
-    return ReadingState(max(successes, default=None), healthy, len(rows))
+def reading_state(db: Transactional, ids: Iterable[str] | None = None) -> ReadingState:
+    """The sources' reading state (of those with these ids, when given), counted by SQLite: every answer tells it,
+    and a row each for a thousand sources would be read to make three numbers."""
+    among = "WHERE id IN (SELECT value FROM json_each(?))" if ids is not None else ""
+    last, healthy, total = db.conn.execute(
+        f"SELECT max(nullif(last_success_at, '')), coalesce(sum(health = 'ok'), 0), count(*) FROM sources {among}",
+        [json.dumps(sorted(ids))] if ids is not None else [],
+    ).fetchone()
+    return ReadingState(last, healthy, total)
 
 
 def list_sources(db: Transactional, ids: Iterable[str] | None = None) -> list[Row]:

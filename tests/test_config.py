@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import DEFAULT_BASE_URL, SettingsError, load_settings
+from bot.config import DEFAULT_BASE_URL, Settings, SettingsError, load_settings
 
 VARIABLES = (
     "TELEGRAM_BOT_TOKEN", "TELEGRAM_BASE_URL", "CHOKEPOINT_DB", "CHOKEPOINT_SOURCES", "CHOKEPOINT_ADMINS",
@@ -125,6 +125,13 @@ def test_an_env_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
     env_file.write_bytes("CHOKEPOINT_TIMEZONE=UTC\n".encode("utf-16"))  # as a Windows editor may save it
     with pytest.raises(SettingsError, match=rf"^{env_file}: not UTF-8 text \(byte 0\); save it as UTF-8$"):
         load_settings(env_file)
+
+
+def test_a_time_zone_given_in_code_in_any_case_is_kept_as_its_zone_is_named() -> None:
+    """Settings made in code (the console, the tests) are written as the environment's are: the zone's own name,
+    which every later ZoneInfo lookup finds."""
+    assert load_settings(None, chokepoint_timezone="asia/tokyo").chokepoint_timezone == "Asia/Tokyo"
+    assert Settings(chokepoint_timezone="europe/berlin").chokepoint_timezone == "Europe/Berlin"
 
 
 def test_a_time_zone_is_read_in_any_case_and_a_near_miss_names_the_closest(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,7 +18,7 @@ from storage.connections import PlainDatabase
 from storage.db import MEMORY, connect, open_database
 from storage.rows import select
 from storage.schema import MIGRATIONS, applied_migrations, migrate
-from storage.sources import get_source, sync_sources
+from storage.sources import ReadingState, get_source, reading_state, sync_sources
 from storage.statuses import (
     StatusChange,
     current_statuses,
@@ -139,6 +139,21 @@ def test_sync_sources_refreshes_a_changed_description_and_keeps_the_state() -> N
     row = get_source(db, "s")
     assert row is not None
     assert (row["name"], row["every_seconds"], row["etag"], row["items_seen"]) == ("New", 300, "e1", 7)
+
+
+def test_the_reading_state_counts_the_sources_asked_for() -> None:
+    db = connect(MEMORY)
+    migrate(db, NOW)
+    sync_sources(db, [{"id": f"s{n}", "name": f"S{n}", "kind": "rss", "url": f"https://a.example/{n}",
+                       "every_seconds": 600} for n in range(4)])  # fmt: skip
+    assert reading_state(db) == ReadingState(None, 0, 4)  # none read yet
+    db.execute("UPDATE sources SET health = 'ok', last_success_at = '2026-11-29T08:00:00+00:00' WHERE id = 's0'")
+    db.execute("UPDATE sources SET health = 'ok', last_success_at = '2026-11-29T09:00:00+00:00' WHERE id = 's1'")
+    db.execute("UPDATE sources SET health = 'down', last_success_at = '2026-11-29T10:00:00+00:00' WHERE id = 's2'")
+    db.conn.commit()
+    assert reading_state(db) == ReadingState("2026-11-29T10:00:00+00:00", 2, 4)
+    assert reading_state(db, ["s0", "s3", "gone"]) == ReadingState("2026-11-29T08:00:00+00:00", 1, 2)
+    assert reading_state(db, []) == ReadingState(None, 0, 0)
 
 
 def test_sync_sources_writes_no_row_for_an_unchanged_source() -> None:
