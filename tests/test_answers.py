@@ -230,7 +230,9 @@ def test_a_world_share_standing_in_for_a_country_is_said_to_be_one(services: Ser
     assert "Gallium: 99% from China (China's share of world supply, for want of a figure for this country: USGS" in (
         taiwan
     )
-    assert "for want of a figure" not in exposure_answer(services, ["japan", "autos"])  # Japan's own figures
+    japan = exposure_answer(services, ["japan", "autos"])
+    assert "Dysprosium: 100% from China (Nomura Research Institute" in japan  # Japan's own figure
+    assert "graphite (China's share of world supply, for want of a figure for this country: USGS" in japan
 
 
 def test_the_score_line_says_what_the_buffer_does(services: Services) -> None:

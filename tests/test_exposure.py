@@ -7,8 +7,10 @@ from dataclasses import replace
 
 import pytest
 
+from bot.domain.answers import exposure_message
 from bot.domain.exposure import (
     ASSUMED_SHARE,
+    DRIVERS_SHOWN,
     assess,
     band_for,
     buffer_factor,
@@ -16,6 +18,8 @@ from bot.domain.exposure import (
     exposure_score,
     rank_sectors,
 )
+from bot.domain.html import esc
+from bot.domain.i18n import words
 from bot.domain.knowledge import Buffer, ExposureTable, Figure, Sector
 from bot.domain.ladder import Level
 from bot.domain.status import Status, StatusBook
@@ -146,6 +150,17 @@ def test_japan_autos_is_high_or_severe_driven_by_heavy_rare_earths(services: Ser
     assert "reported, not confirmed by the issuer" in drivers  # the civilian halt of January 2026 (WSJ, Kyodo)
     assert "MOFCOM Announcement 1/2026" not in drivers  # military end users only: not autos
     assert "2 months" in drivers
+
+
+@pytest.mark.parametrize("language", ["en", "ja", "zh"])
+def test_the_chat_answer_names_the_source_of_every_share_it_shows(services: Services, language: str) -> None:
+    """Each material's line shows its share from China; the drivers name the source of the first three, and a
+    line under the materials names the others' (graphite's and neodymium's for Japan's autos)."""
+    result = assess(services.table, services.status_book(), "JP", "autos", TODAY)
+    message = exposure_message(result, services.vocabulary, words(language))
+    assert len(result.materials) > DRIVERS_SHOWN
+    for part in result.materials:
+        assert esc(part.figure.source) in message, part.material
 
 
 def test_ranking_covers_every_sector_most_exposed_first(services: Services) -> None:

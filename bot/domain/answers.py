@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.domain.datafiles import JsonObject
-from bot.domain.exposure import Exposure, MaterialExposure, drivers
+from bot.domain.exposure import Exposure, MaterialExposure, drivers, other_share_sources
 from bot.domain.html import esc
 from bot.domain.i18n import Words, words
 from bot.domain.labels import band_name, level_name
@@ -48,6 +48,7 @@ def exposure_message(exposure: Exposure, vocabulary: Vocabulary, w: Words | None
             f"{w.percent(part.weight)} · {w.percent(part.china_share)} · {level_name(w, part.level)}"
             for part in exposure.materials
         ),
+        *(f"<i>{esc(others)}</i>" for others in [other_share_sources(exposure, vocabulary, w)] if others),
         "",
         "<i>" + _score_line(exposure, w) + "</i>",
     ]

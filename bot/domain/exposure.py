@@ -150,14 +150,21 @@ def rank_sectors(table: ExposureTable, book: StatusBook, country: str, today: dt
     return sorted(scored, key=lambda exposure: (-exposure.score, exposure.sector))
 
 
-def _driver(part: MaterialExposure, vocabulary: Vocabulary, w: Words) -> str:
-    source = part.figure.source
+def _share_source(part: MaterialExposure, w: Words) -> str:
+    """Where a material's share from China comes from."""
     if part.figure.world:  # no figure for the country: the world's share stands in, and the reader is told so
-        source = w._("China's share of world supply, for want of a figure for this country: %(source)s", source=source)
+        return w._(
+            "China's share of world supply, for want of a figure for this country: %(source)s",
+            source=part.figure.source,
+        )
+    return part.figure.source
+
+
+def _driver(part: MaterialExposure, vocabulary: Vocabulary, w: Words) -> str:
     values: dict[str, object] = {
         "material": vocabulary.display(Kind.MATERIAL, part.material, w.language).capitalize(),
         "share": w.percent(part.figure.share),
-        "source": source,
+        "source": _share_source(part, w),
     }
     if part.status is None:
         return w._("%(material)s: %(share)s from China (%(source)s); no measure in force.", **values)
@@ -210,7 +217,7 @@ def _feedstock_status(
 def _drivers(
     parts: Sequence[MaterialExposure], vocabulary: Vocabulary, buffer: Buffer | None, w: Words
 ) -> tuple[str, ...]:
-    sentences = [_driver(part, vocabulary, w) for part in parts[:DRIVERS_SHOWN] if part.contribution > 0]
+    sentences = [_driver(part, vocabulary, w) for part in _driving(parts)]
     if not sentences:
         sentences.append(w._("No Chinese export measure currently applies to what this sector needs."))
     if buffer is not None:
@@ -222,6 +229,28 @@ def _drivers(
             )
         )
     return tuple(sentences)
+
+
+def _driving(parts: Sequence[MaterialExposure]) -> list[MaterialExposure]:
+    """The materials the drivers name: the first DRIVERS_SHOWN, where a measure makes them count."""
+    return [part for part in parts[:DRIVERS_SHOWN] if part.contribution > 0]
+
+
+def other_share_sources(exposure: Exposure, vocabulary: Vocabulary, w: Words) -> str | None:
+    """Where the shares of the materials the drivers do not name come from, materials of one source together
+    ('graphite (source); neodymium、praseodymium (source)'); None when the drivers name every material. The
+    answer shows each material's share, so each share's source is in it too."""
+    named = {part.material for part in _driving(exposure.materials)}
+    by_source: dict[str, list[str]] = {}
+    for part in exposure.materials:
+        if part.material not in named:
+            material = vocabulary.display(Kind.MATERIAL, part.material, w.language)
+            by_source.setdefault(_share_source(part, w), []).append(material)
+    if not by_source:
+        return None
+    groups = [w._("%(materials)s (%(source)s)", materials=w.listing(names), source=source)
+              for source, names in by_source.items()]  # fmt: skip
+    return w._("Other shares from China: %(sources)s.", sources=w.groups(groups))
 
 
 def drivers(exposure: Exposure, vocabulary: Vocabulary, w: Words) -> tuple[str, ...]:

@@ -116,6 +116,10 @@ class Words:
         """Items joined the way the language lists names ('a, b', 'a、b')."""
         return ("、" if self.language in ("ja", "zh") else ", ").join(items)
 
+    def groups(self, items: list[str]) -> str:
+        """Groups, each perhaps a listing, one after another ('a, b (x); c (y)', 'a、b（x）；c（y）')."""
+        return ("；" if self.language in ("ja", "zh") else "; ").join(items)
+
 
 def compile_catalog(path: Path) -> NullTranslations:
     """A `.po` file compiled in memory (fuzzy entries are left out, as msgfmt does)."""
