@@ -232,6 +232,25 @@ class RecordingGate:
         self._open.set()
 
 
+class _UnderWay:
+    """How many checks are under way on the event loop that runs them, begun or yet to begin: once every one of
+    them waits to be recorded as a quiet success, none is left to join them. Counted for one loop at a time: the
+    checks of a loop that ended without them never end, and a new loop starts the count again."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.count = 0
+
+    def add(self, loop: asyncio.AbstractEventLoop, checks: int = 1) -> None:
+        if loop is not self.loop:
+            self.loop, self.count = loop, 0
+        self.count += checks
+
+    def ended(self, loop: asyncio.AbstractEventLoop, checks: int = 1) -> None:
+        if loop is self.loop:  # not a check of a loop gone, ended as its coroutine is collected
+            self.count -= checks
+
+
 class Checker:
     """Checks sources through one fetcher into one database, handing new items to a sink."""
 
@@ -272,9 +291,7 @@ class Checker:
         self._rows_to_read = False
         self._quiet: list[_QuietCheck] = []  # quiet successes waiting to be recorded together
         self._quiet_wait = quiet_wait
-        # Checks under way or yet to begin, those waiting to be recorded among them: once all of them wait, none is
-        # left to join them.
-        self._unfinished = 0
+        self._under_way = _UnderWay()
         self._quiet_timer: asyncio.TimerHandle | None = None  # when they will be
         self._quiet_loop: asyncio.AbstractEventLoop | None = None  # the loop of that timer
         # Before the services open (`start_recording_quietly`): where quiet successes are recorded, and what opens
@@ -350,16 +367,17 @@ class Checker:
             self._unregistered = list(sources)
         else:
             self.register(sources)
-        checks = [asyncio.ensure_future(self._check_and_tell(source, on_checked, known)) for source in sources]
-        self._unfinished += len(checks)
-        for check in checks:  # a check cancelled before it began ends too
-            check.add_done_callback(self._check_ended)
+        loop = asyncio.get_running_loop()
+        begun: list[SourceSpec] = []  # each check counts itself out as it ends; those cancelled first, here
+        checks = [asyncio.ensure_future(self._check_and_tell(source, on_checked, known, begun)) for source in sources]
+        self._under_way.add(loop, len(checks))
         try:
             reports = await asyncio.gather(*checks)
         except BaseException as ended:
             for check in checks:  # what ends one check ends them all: none goes on once its caller has gone
                 check.cancel()
             await asyncio.gather(*checks, return_exceptions=True)
+            self._under_way.ended(loop, len(checks) - len(begun))
             if isinstance(ended, ServicesFailed):
                 raise ended.error from None
             raise
@@ -370,22 +388,26 @@ class Checker:
         source: SourceSpec,
         on_checked: Callable[[SourceReport], None] | None,
         known: Mapping[str, Validators] | None,
+        begun: list[SourceSpec],
     ) -> SourceReport:
-        report = await self._check(source, known)
+        begun.append(source)
+        loop = asyncio.get_running_loop()
+        try:
+            report = await self._check(source, known)
+        finally:
+            self._under_way.ended(loop)
         if on_checked is not None:
             on_checked(report)
         return report
 
-    def _check_ended(self, check: asyncio.Future[SourceReport]) -> None:
-        self._unfinished -= 1
-
     async def check(self, source: SourceSpec, known: Mapping[str, Validators] | None = None) -> SourceReport:
         """Check one source; never raises for what the source does. KNOWN: as for `check_all`."""
-        self._unfinished += 1
+        loop = asyncio.get_running_loop()
+        self._under_way.add(loop)
         try:
             return await self._check(source, known)
         finally:
-            self._unfinished -= 1
+            self._under_way.ended(loop)
 
     async def _check(self, source: SourceSpec, known: Mapping[str, Validators] | None) -> SourceReport:
         started = self.clock()  # the next check is due an interval after this one started
@@ -421,7 +443,7 @@ class Checker:
 
     def _row_at_opening(self, source_id: str) -> Row | None:
         """A source's row, of those read once for the checks that waited at the gate (read alone for a source that
-        is not among them: no gate, or checked again)."""
+        is not among them: a checker with no gate, or a source new since)."""
         if self._rows_to_read:
             self._rows_at_opening, self._rows_to_read = sources_by_id(self._recording_db()), False
         if self._rows_at_opening is not None and source_id in self._rows_at_opening:
@@ -523,7 +545,7 @@ class Checker:
         success = QuietSuccess(source.id, next_check_at, validators.etag, validators.last_modified, fingerprint)
         check = _QuietCheck(source, success, loop.create_future())
         self._quiet.append(check)
-        if len(self._quiet) >= self._unfinished:  # every check under way waits here: none is left to join them
+        if len(self._quiet) >= self._under_way.count:  # every check under way waits here: none is left to join them
             self._record_quiet()
         elif self._quiet_timer is None or self._quiet_loop is not loop:  # none yet, or one of a loop now gone
             self._quiet_timer, self._quiet_loop = loop.call_later(self._quiet_wait, self._record_quiet), loop

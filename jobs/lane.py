@@ -73,7 +73,7 @@ class _Worker:
     answers: asyncio.Task[None] | None = None
     requests: dict[int, _Request] = field(default_factory=dict)  # in the order sent, which is the order answered
     chars: int = 0  # of the requests in flight
-    ready: bool = False  # it said so once it had imported what it needs
+    ready: bool = False  # it said so once it had its first body and had compiled the rules
     watch: asyncio.TimerHandle | None = None  # its start-up's timeout, then the deadline of the body it is on
 
 
@@ -118,6 +118,8 @@ class ReadingLane:
         """
         import asyncio
 
+        if len(text) > self._in_flight_chars:  # never to be sent: attaching would time a start-up no body ends
+            return None
         worker = await self._attached()
         if worker is None or worker.writer is None or worker.chars + len(text) > self._in_flight_chars:
             return None

@@ -394,11 +394,11 @@ async def test_a_quiet_check_cancelled_while_it_waits_is_recorded_all_the_same(d
 
 def test_a_checker_goes_on_recording_on_a_new_event_loop_after_one_ended_with_checks_waiting(db: Database) -> None:
     """A loop that stops with quiet checks waiting (their tasks never cancelled) leaves nothing that holds up the
-    checker's recording on the next loop."""
+    checker's recording on the next loop: not a timer of its own, nor its checks counted as under way."""
     first, second, slow = (spec(name, f"http://127.0.0.1:9/{name}") for name in ("a", "b", "slow"))
     ended = asyncio.new_event_loop()
     fetcher = ended.run_until_complete(held_back())
-    check = checker(db, fetcher, Recorder())
+    check = Checker(db, fetcher, clock=lambda: NOW, quiet_wait=3600)
     check.register([first, second, slow])
     try:
         held = ended.create_task(check.check(slow))
@@ -442,6 +442,27 @@ async def test_quiet_checks_are_recorded_at_once_when_no_check_under_way_is_left
         check.register(sources)
         summary = await asyncio.wait_for(check.check_all(sources), timeout=10)  # not an hour
     assert summary.as_json()["unchanged"] == 3
+
+
+class FailsOne(Fetcher):
+    """A fetcher whose source `bad` fails at once and whose others answer 304 at once."""
+
+    async def fetch(
+        self, url: str, validators: Validators = NO_VALIDATORS, *, allow_private: bool = False
+    ) -> FetchResult:
+        if url.endswith("/bad"):
+            return FetchResult("failed", url, url, None, error="cannot connect: refused")
+        return FetchResult("not_modified", url, url, 304, validators=validators)
+
+
+async def test_a_check_that_ended_in_the_same_turn_is_not_waited_for(db: Database) -> None:
+    """A failure ends its check just before a 304 comes: the 304 is the last check under way, recorded at once."""
+    sources = [spec(name, f"http://127.0.0.1:9/{name}") for name in ("bad", "quiet")]
+    async with FailsOne(FAST) as fetcher:
+        check = Checker(db, fetcher, clock=lambda: NOW, quiet_wait=3600)
+        check.register(sources)
+        summary = await asyncio.wait_for(check.check_all(sources), timeout=10)  # not an hour
+    assert [report.outcome for report in summary.sources] == ["failed", "unchanged"]
 
 
 async def held_back() -> HeldBack:

@@ -198,6 +198,18 @@ async def test_the_worker_compiles_the_rules_when_its_first_body_comes_not_befor
         lane.close()
 
 
+async def test_a_first_body_too_large_for_the_lane_leaves_the_lane_on() -> None:
+    """A body the lane cannot take is read here without the lane timing a start-up that no body would end."""
+    lane = ReadingLane(measure_in_worker, in_flight_chars=len(feed("Gallium")), start_timeout=0.5)
+    try:
+        assert await lane.read(spec("large", BASE), feed("Gallium", "Germanium"), BASE) is None  # read it here
+        await asyncio.sleep(1.0)  # past the start-up's time limit
+        readings = await lane.read(spec("next", BASE), feed("Gallium"), BASE)
+        assert readings is not None and [reading.item.title for reading in readings] == ["Gallium"]
+    finally:
+        lane.close()
+
+
 def slow_to_start(source: SourceSpec, item: ParsedItem) -> None:
     """An annotation whose first use, the worker's warm-up before it says it is ready, takes SLOWISH_SECONDS."""
     if source.id == "warm-up":

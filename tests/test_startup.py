@@ -115,14 +115,18 @@ def test_only_a_check_of_every_source_starts_its_reading_worker_first(arguments:
 
 
 def test_the_reading_worker_starts_and_runs_without_asyncio() -> None:
-    """The check starts its worker before it imports asyncio (~20 ms), and the worker never uses it."""
+    """The check starts its worker before it imports asyncio (~20 ms), and the worker never uses it: not to start,
+    compile the rules, nor read and measure a feed."""
     code = (
-        "import sys\nfrom jobs.lane import ReadingLane, _annotation\n"
-        "ReadingLane('jobs.reading:measure_in_worker')\n_annotation('jobs.reading:measure_in_worker')\n"
-        "print('asyncio' in sys.modules)"
+        "import sys\nfrom jobs.lane import ReadingLane, _annotation, _warm_up, answer\n"
+        "from jobs.sources import SourceSpec\n"
+        "ReadingLane('jobs.reading:measure_in_worker')\nannotate = _annotation('jobs.reading:measure_in_worker')\n"
+        "_warm_up(annotate)\nurl = 'https://a.example/'\n"
+        f"kind, _ = answer(SourceSpec('s', 's', 'rss', url, 600), {feed(1)!r}, url, annotate, slow=False)\n"
+        "print(kind, 'asyncio' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    assert done.stdout.split() == ["False"]
+    assert done.stdout.split() == ["ok", "False"]
 
 
 def test_the_heavy_packages_are_the_ones_the_bot_itself_imports() -> None:
