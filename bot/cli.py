@@ -289,7 +289,7 @@ def pick_source(sources: Sequence[SourceSpec], wanted: str | None) -> SourceSpec
 async def _show_source(args: argparse.Namespace, settings: Settings) -> int:
     """Fetch one source now and print what it holds and what measuring makes of each item; nothing is stored,
     so an operator can check a selector and the reading against the live page."""
-    from bot.domain.measure import measure  # deferred: a plain check starts without them
+    from bot.domain.measure import as_vouched_for, measure  # deferred: a plain check starts without them
     from bot.domain.measure_file import load_measures
     from bot.domain.rules import load_rules
     from bot.domain.vocab import load_vocabulary
@@ -320,9 +320,10 @@ async def _show_source(args: argparse.Namespace, settings: Settings) -> int:
     )
     for reading in readings:
         item = reading.item
-        measured = with_remaining_level(
-            measure(item.title, item.summary, rules, default_issuer=source.issuer), measures, vocabulary, today
+        measurement = as_vouched_for(
+            measure(item.title, item.summary, rules, default_issuer=source.issuer), source.trust
         )
+        measured = with_remaining_level(measurement, measures, vocabulary, today)
         when = item.published.date().isoformat() if item.published else "undated"
         print(f"\n• {when} {item.title}\n  {item.link or '(no link)'}\n  → {_summary(measured)}")
     return 0

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.domain.measure import Measurement, measure
+from bot.domain.measure import Measurement, as_vouched_for, measure
 from bot.domain.rules import Rules
 from jobs.alerts import AlertContext, admin_alert, alerts_for_changes
 from jobs.check import HealthEvent, NewItem
@@ -59,8 +59,7 @@ class MeasuringSink:
         movers: list[tuple[NewItem, Measurement]] = []
         for item in items:
             measurement = item.measurement or self.measure(item)
-            if item.source.trust == "official" and measurement.relevant:
-                measurement = replace(measurement, provenance="official")  # the issuer's own page says so
+            measurement = as_vouched_for(measurement, item.source.trust)
             signals += ((item.id, row) for row in signal_rows(measurement))
             if item.fresh and moves_measures(measurement):
                 movers.append((item, measurement))

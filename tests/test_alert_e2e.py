@@ -38,7 +38,7 @@ def loopback_source(server: LoopbackServer) -> SourceSpec:
     """MOFCOM's feed, served by a loopback server at /feed."""
     return SourceSpec(
         id="mofcom-loopback", name="MOFCOM (loopback)", kind="rss", url=server.url("/feed"), every_seconds=3600,
-        issuer="CN", allow_private=True,
+        issuer="CN", allow_private=True, trust="official",
     )  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.domain.knowledge import ExposureTable
-from bot.domain.measure import Measurement, irrelevant
+from bot.domain.measure import Measurement, as_vouched_for, irrelevant
 from bot.domain.measures import Measure, measure_from_row
 from bot.domain.rules import load_rules
 from bot.domain.values import Trust
@@ -91,9 +91,7 @@ def one_at_a_time(db: Database, items: Sequence[NewItem], now: dt.datetime, aler
     signals: list[tuple[int, Row]] = []
     for item in items:
         assert item.measurement is not None
-        measurement = item.measurement
-        if item.source.trust == "official" and measurement.relevant:
-            measurement = replace(measurement, provenance="official")
+        measurement = as_vouched_for(item.measurement, item.source.trust)
         signals += ((item.id, row) for row in signal_rows(measurement))
         if item.fresh and moves_measures(measurement):
             cause = Cause(item.title, item.source.name, item.link, item.id, trust=item.source.trust)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
+import pytest
 from sqlite_utils import Database
 
 from bot.domain.knowledge import ExposureTable
@@ -49,10 +51,32 @@ def test_a_fresh_item_moves_statuses_and_alerts_matching_chats_only(
     status = get_status(db, "CN", "JP", "rare_earths")
     assert status is not None and status["level"] == 4 and status["measure"].startswith("LIVE-CN-")
     events = db.execute("SELECT kind, item_id FROM measure_events WHERE measure_id = ?", [status["measure"]])
-    assert events.fetchall() == [("announced", item.id)]
+    assert events.fetchall() == [("reported", item.id)]  # a wire's report, until the issuer's own page says it
     chats = [row[0] for row in db.execute("SELECT chat_id FROM deliveries")]
     assert chats == [1]
-    assert db.execute("SELECT count(*) FROM alerts WHERE kind != 'admin'").fetchone()[0] == 1
+    kinds = sorted(row[0] for row in db.execute("SELECT kind FROM alerts WHERE kind != 'admin'"))
+    assert kinds == ["desk", "status"]  # one alert for the chats; the desk is asked about a report from one source
+
+
+@pytest.mark.parametrize(
+    ("trust", "provenance", "event"),
+    [("official", "official", "announced"), ("press", "reported", "reported"), ("aggregator", "reported", "reported")],
+)
+def test_an_unhedged_headline_is_as_official_as_its_source(
+    db: Database, vocabulary: Vocabulary, table: ExposureTable, trust: str, provenance: str, event: str
+) -> None:
+    """The wording hedges nothing; only the issuer's own pages make a measure official (a newsroom or a news
+    search reports it, and the desk hears of a restriction seen from one of them alone)."""
+    source = replace(SOURCE, trust=trust)
+    item = NewItem(stored_item(db, HEADLINE, "a"), source, HEADLINE, "", "https://example.org/a", NOW, fresh=True)
+    with db.atomic():
+        sink(vocabulary, table)(db, [item], NOW)
+    status = get_status(db, "CN", "JP", "rare_earths")
+    assert status is not None and status["provenance"] == provenance
+    events = db.execute("SELECT kind FROM measure_events WHERE measure_id = ?", [status["measure"]])
+    assert [row[0] for row in events] == [event]
+    desk = db.execute("SELECT count(*) FROM desk_items").fetchone()[0]
+    assert desk == (0 if trust == "official" else 1)
 
 
 def test_the_same_news_again_moves_nothing_and_alerts_no_one(

@@ -21,7 +21,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypedDict
 
 from bot.domain.datafiles import JsonObject
@@ -44,6 +44,7 @@ from bot.domain.values import (
     EndUse,
     MeasureScope,
     Provenance,
+    Trust,
 )
 
 MAX_EVIDENCE = 10
@@ -99,6 +100,18 @@ class Measurement:
 
 
 _NOTHING = Measurement(False, NONE, None, (), (), 0, ())  # a frozen value: what most items say
+
+
+def as_vouched_for(measurement: Measurement, trust: Trust) -> Measurement:
+    """A relevant measurement as far as the source it came from vouches for it (docs/ARCHITECTURE.md, "Measures,
+    not levels"): official from the issuer's own pages, whatever their wording; reported from a newsroom or a news
+    search, even unhedged ("China bans gallium exports" on a wire is the wire's report until MOFCOM's page says
+    it). The text alone marks only a hedged report ("sources say"); where the source is unknown (`classify`), that
+    is all there is to go on."""
+    if not measurement.relevant:
+        return measurement
+    provenance: Provenance = "official" if trust == "official" else "reported"
+    return measurement if measurement.provenance == provenance else replace(measurement, provenance=provenance)
 
 
 def irrelevant(evidence: Iterable[str] = ()) -> Measurement:
