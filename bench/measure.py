@@ -127,7 +127,7 @@ def update_rate(db: Database, rules: Rules, texts: Sequence[str], count: int = U
         with db.atomic():
             row = {"guid": f"update-{n}", "title": text, "summary": "", "link": None, "published_at": None}
             stored = insert_new_items(db, f"wire-{n % 7}", [row], now.isoformat())
-            cause = Cause(text, f"wire-{n % 7}", None, stored[0]["id"])
+            cause = Cause(text, f"wire-{n % 7}", None, stored[0]["id"], official=True)  # moves as the issuer's word
             measured = measure(text, "", rules, default_issuer="CN")
             changes += len(apply_to_measures(db, measured, cause, now, rules.vocabulary))
     return count / (time.perf_counter() - started), changes

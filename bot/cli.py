@@ -320,9 +320,8 @@ async def _show_source(args: argparse.Namespace, settings: Settings) -> int:
     )
     for reading in readings:
         item = reading.item
-        measurement = as_vouched_for(
-            measure(item.title, item.summary, rules, default_issuer=source.issuer), source.trust
-        )
+        read = measure(item.title, item.summary, rules, default_issuer=source.issuer)
+        measurement = as_vouched_for(read, source.trust, source.issuer)
         measured = with_remaining_level(measurement, measures, vocabulary, today)
         when = item.published.date().isoformat() if item.published else "undated"
         print(f"\n• {when} {item.title}\n  {item.link or '(no link)'}\n  → {_summary(measured)}")

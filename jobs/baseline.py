@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from storage.database import Database
 
 logger = logging.getLogger(__name__)
-BASELINE = Cause("the bundled baseline of measures", "Chokepoint baseline", origin="baseline")
+BASELINE = Cause("the bundled baseline of measures", "Chokepoint baseline", origin="baseline", official=True)
 
 
 def _at(day: dt.date) -> str:

@@ -27,7 +27,7 @@ from bot.domain.ladder import Level
 from bot.domain.measure import Measurement
 from bot.domain.measures import Measure, apply_easing, eased_measures, easing_of, measure_from_row, statuses_of
 from bot.domain.status import Status, StatusBook
-from bot.domain.values import EASE, SUSPEND, TIGHTEN, DeskItemKind, Trust
+from bot.domain.values import EASE, SUSPEND, TIGHTEN, DeskItemKind
 from bot.domain.vocab import Vocabulary
 from jobs.alerts import desk_alert, follow_up
 from storage.desk import add_desk_item, decide_desk_item, pending_for_measure
@@ -68,7 +68,9 @@ class Cause:
     url: str | None = None
     item_id: int | None = None
     origin: Origin = "live"
-    trust: Trust = "official"  # the source's tier (bot/data/sources.yaml)
+    # The issuer's own word (its own pages, a person at the desk, the bundled record): may ease an official
+    # measure. Anything else that eases one waits for the desk; left out, a cause is taken for a report.
+    official: bool = False
 
 
 def to_row(measure: Measure, origin: Origin) -> Row:
@@ -440,8 +442,9 @@ def _ease(
         # "suspends … until D" naming a suspension already running: an extension to D
         acted = eased_measures(measures, replace(easing, action="extend"), vocabulary, today)
         easing = replace(easing, action="extend")
-    if cause.trust != "official" and any(m.provenance == "official" for m in acted):
-        # an official measure eased on the word of the press or an aggregator: a person confirms first
+    if not cause.official and any(m.provenance == "official" for m in acted):
+        # an official measure eased on the word of a report (the press, a news search, another issuer's pages):
+        # a person confirms first
         hold_for_desk(db, "easing", acted[0], measurement, cause, now, desk)
         return []
     eased_ones = []
@@ -483,8 +486,9 @@ def hold_for_desk(
 
 
 def settle_desk(db: Database, measure_id: str, by: str, now: dt.datetime) -> None:
-    """Pending desk items about a measure that another source now confirms: settled without a person."""
-    for desk_id in pending_for_measure(db, measure_id):
+    """Pending doubts about a measure that another source now confirms: settled without a person. An easing of it
+    waiting for the desk stays: the measure being real says nothing of its easing."""
+    for desk_id in pending_for_measure(db, measure_id, kind="unconfirmed"):
         decide_desk_item(db, desk_id, "corroborated", by, now.isoformat())
 
 

@@ -59,7 +59,7 @@ class MeasuringSink:
         movers: list[tuple[NewItem, Measurement]] = []
         for item in items:
             measurement = item.measurement or self.measure(item)
-            measurement = as_vouched_for(measurement, item.source.trust)
+            measurement = as_vouched_for(measurement, item.source.trust, item.source.issuer)
             signals += ((item.id, row) for row in signal_rows(measurement))
             if item.fresh and moves_measures(measurement):
                 movers.append((item, measurement))
@@ -79,7 +79,8 @@ class MeasuringSink:
         at_hand = MeasuresAtHand.read(db, vocabulary, [measurement for _, measurement in movers], self.decoded)
         changes: list[tuple[int, StatusChange]] = []
         for item, measurement in movers:
-            cause = Cause(item.title, item.source.name, item.link, item.id, trust=item.source.trust)
+            official = measurement.provenance == "official"  # the issuer's own pages (`as_vouched_for`)
+            cause = Cause(item.title, item.source.name, item.link, item.id, official=official)
             changes += apply_to_measures(db, measurement, cause, now, vocabulary, self.alerts.desk, at_hand)
         return changes
 

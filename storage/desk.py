@@ -37,9 +37,11 @@ def pending_desk_items(db: Database, limit: int = 50) -> list[Row]:
     return [{**row, "measurement": json.loads(row["measurement"])} for row in rows]
 
 
-def pending_for_measure(db: Database, measure_id: str) -> list[int]:
-    """The pending desk items about one measure."""
-    rows = db.execute("SELECT id FROM desk_items WHERE measure_id = ? AND state = ?", [measure_id, PENDING])
+def pending_for_measure(db: Database, measure_id: str, kind: str) -> list[int]:
+    """The pending desk items of this kind about one measure."""
+    rows = db.execute(
+        "SELECT id FROM desk_items WHERE measure_id = ? AND state = ? AND kind = ?", [measure_id, PENDING, kind]
+    )
     return [row[0] for row in rows.fetchall()]
 
 

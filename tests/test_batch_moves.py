@@ -91,10 +91,11 @@ def one_at_a_time(db: Database, items: Sequence[NewItem], now: dt.datetime, aler
     signals: list[tuple[int, Row]] = []
     for item in items:
         assert item.measurement is not None
-        measurement = as_vouched_for(item.measurement, item.source.trust)
+        measurement = as_vouched_for(item.measurement, item.source.trust, item.source.issuer)
         signals += ((item.id, row) for row in signal_rows(measurement))
         if item.fresh and moves_measures(measurement):
-            cause = Cause(item.title, item.source.name, item.link, item.id, trust=item.source.trust)
+            official = measurement.provenance == "official"
+            cause = Cause(item.title, item.source.name, item.link, item.id, official=official)
             changes += apply_to_measures(db, measurement, cause, now, alerts.vocabulary, alerts.desk)
     record_signals(db, signals, now.isoformat())
     if changes:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -157,6 +157,47 @@ def test_an_easing_of_an_official_measure_from_an_aggregator_waits_for_the_desk(
     decide(db, item["id"], "confirmed", "@editor (70)", AlertContext(vocabulary, table, DESK), late)
     assert level(db, vocabulary, "US", "gallium") == Level.LICENSING
     assert chats_of_kind(db, "status") == [5]
+
+
+BAN = "China halts dysprosium export licences for Germany"
+EASING = "China lifts curbs on dysprosium exports to Germany"
+
+
+def test_another_issuer_s_official_pages_neither_confirm_a_reported_ban_nor_ease_an_official_one(
+    vocabulary: Vocabulary, table: ExposureTable
+) -> None:
+    """METI's or USGS's pages are official about Japan's or the United States' own measures; what they say of
+    China's is a report, as a newsroom's is."""
+    usgs = replace(source("usgs", "official"), issuer="US", name="USGS news")
+    db = subscribed_db({1: ("DE", "dysprosium")})
+    check(db, vocabulary, table, BAN, source("wire", "press"))
+    check(db, vocabulary, table, f"{BAN}, USGS notes", usgs, NOW + dt.timedelta(hours=1))
+    assert db.execute("SELECT provenance FROM measures").fetchall() == [("reported",)]
+    [(state, by)] = db.execute("SELECT state, decided_by FROM desk_items").fetchall()
+    assert (state, by.startswith("second source")) == ("corroborated", True)  # a second report, no confirmation
+    assert chats_of_kind(db, "confirmation") == []
+
+    db = subscribed_db({1: ("DE", "dysprosium")})
+    check(db, vocabulary, table, BAN, source("mofcom", "official"))
+    meti = replace(source("meti", "official"), issuer="JP", name="METI press releases")
+    check(db, vocabulary, table, EASING, meti, NOW + dt.timedelta(days=1))
+    assert level(db, vocabulary, "DE", "dysprosium") == Level.RESTRICTED  # unchanged until the desk confirms
+    assert [item["kind"] for item in pending_desk_items(db)] == ["easing"]
+
+
+def test_an_easing_waiting_for_the_desk_stays_when_another_source_repeats_the_measure(
+    vocabulary: Vocabulary, table: ExposureTable
+) -> None:
+    """A second report of the measure settles a doubt about the measure, not the easing of it."""
+    db = subscribed_db({1: ("DE", "dysprosium")})
+    check(db, vocabulary, table, BAN, source("mofcom", "official"))
+    later = NOW + dt.timedelta(days=2)
+    check(db, vocabulary, table, EASING, source("wire", "press"), later)
+    check(db, vocabulary, table, f"{BAN}, SCMP says", source("scmp", "press"), later + dt.timedelta(hours=1))
+    [item] = pending_desk_items(db)
+    assert item["kind"] == "easing"
+    decide(db, item["id"], "confirmed", "@editor (70)", AlertContext(vocabulary, table, DESK), later)
+    assert level(db, vocabulary, "DE", "dysprosium") == Level.NORMAL
 
 
 # ---------------------------------------------------------------- through the fake Bot API

@@ -102,15 +102,17 @@ class Measurement:
 _NOTHING = Measurement(False, NONE, None, (), (), 0, ())  # a frozen value: what most items say
 
 
-def as_vouched_for(measurement: Measurement, trust: Trust) -> Measurement:
-    """A relevant measurement as far as the source it came from vouches for it (docs/ARCHITECTURE.md, "Measures,
-    not levels"): official from the issuer's own pages, whatever their wording; reported from a newsroom or a news
-    search, even unhedged ("China bans gallium exports" on a wire is the wire's report until MOFCOM's page says
-    it). The text alone marks only a hedged report ("sources say"); where the source is unknown (`classify`), that
-    is all there is to go on."""
+def as_vouched_for(measurement: Measurement, trust: Trust, issuer: str | None) -> Measurement:
+    """A relevant measurement as far as the source it came from (its TRUST and ISSUER) vouches for it
+    (docs/ARCHITECTURE.md, "Measures, not levels"): official from the issuer's own pages, whatever their wording;
+    reported from a newsroom or a news search, even unhedged ("China bans gallium exports" on a wire is the wire's
+    report until MOFCOM's page says it), and from another issuer's official pages (USGS or METI relaying a measure
+    of China's). The text alone marks only a hedged report ("sources say"); where the source is unknown
+    (`classify`), that is all there is to go on."""
     if not measurement.relevant:
         return measurement
-    provenance: Provenance = "official" if trust == "official" else "reported"
+    own = trust == "official" and issuer is not None and measurement.issuer == issuer
+    provenance: Provenance = "official" if own else "reported"
     return measurement if measurement.provenance == provenance else replace(measurement, provenance=provenance)
 
 
