@@ -381,7 +381,9 @@ def effective_date(said: str | None, announced: dt.date) -> dt.date:
 
 
 def same_measure(measures: Sequence[Measure], new: Measure) -> Measure | None:
-    """A measure seen before that this one reports again, or None."""
+    """A measure seen before that this one reports again, or None: one announced within SAME_MEASURE_WINDOW, or,
+    for a report, an official one however old (the press restating a ban in force is evidence of it, not a new
+    measure for the desk)."""
     for held in measures:
         if (
             held.issuer == new.issuer
@@ -390,7 +392,10 @@ def same_measure(measures: Sequence[Measure], new: Measure) -> Measure | None:
             and set(held.targets) & set(new.targets)
             and set(held.materials) & set(new.materials)
             and held.state in ("announced", "in_force")
-            and new.announced - held.announced <= SAME_MEASURE_WINDOW
+            and (
+                new.announced - held.announced <= SAME_MEASURE_WINDOW
+                or (new.provenance == "reported" and held.provenance == "official")
+            )
         ):
             return held
     return None

@@ -185,6 +185,22 @@ def test_another_issuer_s_official_pages_neither_confirm_a_reported_ban_nor_ease
     assert [item["kind"] for item in pending_desk_items(db)] == ["easing"]
 
 
+def test_the_press_restating_an_official_measure_in_force_adds_evidence_not_a_measure_for_the_desk(
+    vocabulary: Vocabulary, table: ExposureTable, baseline: list[Measure]
+) -> None:
+    late = dt.datetime(2026, 11, 29, 9, tzinfo=dt.UTC)  # Announcement 46/2024's US ban, in force again since 11-28
+    db = subscribed_db({5: ("US", "gallium")})
+    apply_baseline(db, baseline, late, vocabulary)
+    with db.atomic():
+        apply_lapses(db, vocabulary, late)
+    measures = db.execute("SELECT count(*) FROM measures").fetchone()[0]
+    check(db, vocabulary, table, "China bans gallium exports to the US", source("wire", "press"), late)
+    assert db.execute("SELECT count(*) FROM measures").fetchone()[0] == measures
+    assert pending_desk_items(db) == []
+    evidence = db.execute("SELECT measure_id FROM measure_events WHERE kind = 'evidence'").fetchall()
+    assert [row[0] for row in evidence] == ["MOFCOM-46-2024-c2"]
+
+
 def test_an_easing_waiting_for_the_desk_stays_when_another_source_repeats_the_measure(
     vocabulary: Vocabulary, table: ExposureTable
 ) -> None:
