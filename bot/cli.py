@@ -29,8 +29,8 @@ from bot.runtime import (
     redact_secrets,
     relax_garbage_collection,
 )
-from bot.watching import check_every_source, load_watched_sources, summary_lines
-from jobs.sources import SourcesFileError, SourceSpec, parse_interval
+from bot.watching import check_every_source, load_watched_sources, sources_path, summary_lines, watched_sources_known
+from jobs.sources import SourcesFileError, SourceSpec, check_issuers, parse_interval
 from storage.heartbeats import heartbeats_in
 from storage.instance_lock import AlreadyRunning, InstanceLock
 from storage.schema import SchemaTooNew
@@ -239,7 +239,9 @@ async def _check_once(args: argparse.Namespace, settings: Settings, lane: Readin
         from storage.db import open_database
 
         opened.append(open_database(settings.chokepoint_db, utc_now()))
-        return load_services(settings, opened[0])
+        services = load_services(settings, opened[0])
+        check_issuers(sources_path(args.sources or settings.chokepoint_sources), sources, services.vocabulary.countries)
+        return services
 
     shown = wants_progress(sys.stdout, json_output=args.json)
     try:
@@ -332,10 +334,11 @@ async def run_console(settings: Settings) -> None:
     """The bot's handlers and jobs, chatting in this terminal until the end of input."""
     from bot.app import build_application
     from bot.console import CONSOLE_CHAT_ID, ConsoleRequest, chat_in_terminal
+    from bot.domain.vocab import load_vocabulary
     from bot.lifecycle import running
 
     local = replace(settings, chokepoint_admins=settings.chokepoint_admins | {CONSOLE_CHAT_ID})
-    sources = load_watched_sources(settings.chokepoint_sources, settings.chokepoint_db)
+    sources = watched_sources_known(settings.chokepoint_sources, settings.chokepoint_db, load_vocabulary())
     charts = settings.chokepoint_db.parent / "charts"
     request = ConsoleRequest(charts=charts)
     app = build_application(local, sources, token="0:console", request=request, pace_replies=False)
@@ -383,8 +386,9 @@ def _poll(settings: Settings, token: str) -> int:
     from telegram.error import InvalidToken, NetworkError
 
     from bot.app import build_application
+    from bot.domain.vocab import load_vocabulary
 
-    sources = load_watched_sources(settings.chokepoint_sources, settings.chokepoint_db)
+    sources = watched_sources_known(settings.chokepoint_sources, settings.chokepoint_db, load_vocabulary())
     app = build_application(settings, sources, token=token)
     try:
         app.run_polling(allowed_updates=Update.ALL_TYPES)

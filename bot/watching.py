@@ -18,7 +18,7 @@ from jobs.check import Checker, CheckSummary, HealthSink, ItemSink, RecordingGat
 from jobs.fetch import Fetcher, Validators
 from jobs.lane import ReadingLane
 from jobs.reading import measure_in_worker
-from jobs.sources import SourceSpec, bundled_sources_path, load_sources
+from jobs.sources import SourceSpec, bundled_sources_path, check_issuers, load_sources
 from jobs.workers import ParserPool
 from storage.connections import PlainDatabase, Transactional
 from storage.heartbeats import CHECK
@@ -29,6 +29,7 @@ from storage.sources import get_source, list_sources, read_before_opening
 if TYPE_CHECKING:  # the scheduler is for `run` only: a one-shot `check` starts faster without importing it
     from apscheduler.schedulers.base import BaseScheduler
 
+    from bot.domain.vocab import Vocabulary
     from handlers.context import Services
     from storage.database import Database
 
@@ -48,6 +49,13 @@ class Watch:
         """Close the HTTP client and stop the parser workers."""
         await self.fetcher.aclose()
         await self.pool.aclose()
+
+
+def watched_sources_known(configured: Path | None, database: Path | None, vocabulary: Vocabulary) -> list[SourceSpec]:
+    """The sources to watch, each issuer a country the vocabulary knows (`check_issuers`): what the bot starts with."""
+    sources = load_watched_sources(configured, database)
+    check_issuers(sources_path(configured), sources, vocabulary.countries)
+    return sources
 
 
 def sources_path(configured: Path | None) -> Path:

@@ -9,7 +9,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -108,6 +108,25 @@ def load_sources(path: Path, cache: Path | None = None) -> list[SourceSpec]:
     if cache and kept is None:
         keep_document(cache, raw, document)
     return specs
+
+
+def check_issuers(path: Path, sources: Sequence[SourceSpec], countries: Collection[str]) -> None:
+    """Refuse a source whose issuer is no country of the vocabulary (COUNTRIES: their codes): the measures it
+    reports would stand under a country no answer, status or alert knows. Checked where the vocabulary is loaded
+    anyway (the bot's start, a check once it opens its services), not when the file is read: a check that finds
+    nothing new goes without the vocabulary."""
+    for source in sources:
+        if source.issuer is not None and source.issuer not in countries:
+            closest = sorted(countries, key=lambda code: _code_distance(code, str(source.issuer)))[:3]
+            raise SourcesFileError(
+                f"{path}: source '{source.id}': key 'issuer': '{source.issuer}' is not a country of the vocabulary."
+                f" Closest: {', '.join(closest)}"
+            )
+
+
+def _code_distance(code: str, typed: str) -> tuple[int, bool, str]:
+    """How far a country code is from one typed: letters in place first, the first letter before the second."""
+    return -sum(a == b for a, b in zip(code, typed, strict=False)), code[:1] != typed[:1], code
 
 
 def kept_document(cache: Path, raw: bytes) -> object | None:

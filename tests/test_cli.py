@@ -209,6 +209,31 @@ def test_a_bad_sources_file_exits_non_zero_naming_file_source_and_key(
     assert "bad.yaml" in err and "'a'" in err and "colour" in err
 
 
+async def test_a_check_refuses_an_issuer_the_vocabulary_does_not_know_once_its_services_open(
+    isolated: Path,
+) -> None:
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>China tightens '
+        "rare-earth export reviews for Japan</title><link>https://example.org/1</link><guid>1</guid></item>"
+        "</channel></rss>"
+    )
+    async with serve({"/feed": Response(200, feed, {"Content-Type": "application/rss+xml"})}) as base:
+        sources = isolated / "sources.yaml"
+        sources.write_text(
+            f"sources:\n  - {{id: wire, name: Wire, kind: rss, url: '{base}/feed', every: 10m, issuer: CM,"
+            " allow_private: true}\n",
+            encoding="utf-8",
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "check", "--sources", str(sources),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=isolated,
+        )  # fmt: skip
+        _, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode == 2
+    assert f"{sources}: source 'wire': key 'issuer': 'CM' is not a country of the vocabulary." in err.decode()
+    assert "Traceback" not in err.decode()
+
+
 async def test_a_rejected_token_is_explained_and_never_printed(isolated: Path) -> None:
     token = "123456:SECRET-VALUE"
     unauthorized = Response(401, '{"ok": false, "error_code": 401, "description": "Unauthorized"}',

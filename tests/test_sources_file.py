@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.vocab import Vocabulary
 from bot.watching import sources_cache_path
 from jobs.parse import JsonKeys
 from jobs.sources import (
     SourcesFileError,
     SourceSpec,
     bundled_sources_path,
+    check_issuers,
     keep_document,
     kept_document,
     load_sources,
@@ -97,6 +99,25 @@ def test_good_file_loads(tmp_path: Path) -> None:
             json_keys=JsonKeys(title="attributes.headline", link="url"),
         ),
     ]
+
+
+def test_an_issuer_the_vocabulary_does_not_know_is_refused_naming_the_closest(
+    tmp_path: Path, vocabulary: Vocabulary
+) -> None:
+    path = tmp_path / "sources.yaml"
+    known = SourceSpec("wire", "Wire", "rss", "https://a.example/", 600, issuer="CN")
+    check_issuers(path, [known, SourceSpec("no-issuer", "N", "rss", "https://b.example/", 600)], vocabulary.countries)
+    typo = SourceSpec("mofcom", "MOFCOM", "rss", "https://c.example/", 600, issuer="CM")
+    with pytest.raises(SourcesFileError) as refused:
+        check_issuers(path, [known, typo], vocabulary.countries)
+    message = str(refused.value)
+    assert message.startswith(f"{path}: source 'mofcom': key 'issuer': 'CM' is not a country of the vocabulary.")
+    assert "Closest: " in message and "CN" in message.split("Closest: ")[1]
+
+
+def test_the_bundled_sources_name_issuers_the_vocabulary_knows(vocabulary: Vocabulary) -> None:
+    path = bundled_sources_path()
+    check_issuers(path, load_sources(path), vocabulary.countries)
 
 
 def test_bundled_file_loads() -> None:
