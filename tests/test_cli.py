@@ -105,14 +105,16 @@ def test_run_without_a_token_in_a_terminal_explains_and_answers_in_the_console(i
     assert "100% from China" in finished.stdout
 
 
+FEED = (
+    '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>China tightens '
+    "rare-earth export reviews for Japan</title><link>https://example.org/1</link><guid>1</guid></item>"
+    "</channel></rss>"
+)
+
+
 async def test_check_reports_each_healthy_and_broken_source_and_exits_zero(isolated: Path) -> None:
-    feed = (
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>China tightens '
-        "rare-earth export reviews for Japan</title><link>https://example.org/1</link><guid>1</guid></item>"
-        "</channel></rss>"
-    )
     routes = {
-        "/feed": Response(200, feed, {"Content-Type": "application/rss+xml"}),
+        "/feed": Response(200, FEED, {"Content-Type": "application/rss+xml"}),
         "/gone": Response(404, "gone"),
         "/error": Response(500, "oops"),
         "/page": Response(200, "<!doctype html><html><body>hi</body></html>", {"Content-Type": "text/html"}),
@@ -212,12 +214,7 @@ def test_a_bad_sources_file_exits_non_zero_naming_file_source_and_key(
 async def test_a_check_refuses_an_issuer_the_vocabulary_does_not_know_once_its_services_open(
     isolated: Path,
 ) -> None:
-    feed = (
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>China tightens '
-        "rare-earth export reviews for Japan</title><link>https://example.org/1</link><guid>1</guid></item>"
-        "</channel></rss>"
-    )
-    async with serve({"/feed": Response(200, feed, {"Content-Type": "application/rss+xml"})}) as base:
+    async with serve({"/feed": Response(200, FEED, {"Content-Type": "application/rss+xml"})}) as base:
         sources = isolated / "sources.yaml"
         sources.write_text(
             f"sources:\n  - {{id: wire, name: Wire, kind: rss, url: '{base}/feed', every: 10m, issuer: CM,"
