@@ -240,7 +240,7 @@ async def _check_once(args: argparse.Namespace, settings: Settings, lane: Readin
 
         opened.append(open_database(settings.chokepoint_db, utc_now()))
         services = load_services(settings, opened[0])
-        check_issuers(sources_path(args.sources or settings.chokepoint_sources), sources, services.vocabulary.countries)
+        check_issuers(sources_path(args.sources or settings.chokepoint_sources), sources, services.vocabulary)
         return services
 
     shown = wants_progress(sys.stdout, json_output=args.json)

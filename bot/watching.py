@@ -54,7 +54,7 @@ class Watch:
 def watched_sources_known(configured: Path | None, database: Path | None, vocabulary: Vocabulary) -> list[SourceSpec]:
     """The sources to watch, each issuer a country the vocabulary knows (`check_issuers`): what the bot starts with."""
     sources = load_watched_sources(configured, database)
-    check_issuers(sources_path(configured), sources, vocabulary.countries)
+    check_issuers(sources_path(configured), sources, vocabulary)
     return sources
 
 

@@ -9,15 +9,18 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from bot.domain.datafiles import bundled_path, load_yaml, yaml_parser
 from bot.domain.values import TRUST_TIERS, Trust
 from jobs.parse import JsonKeys, check_selector
+
+if TYPE_CHECKING:
+    from bot.domain.vocab import Vocabulary
 
 Kind = Literal["rss", "html", "json"]
 KINDS: tuple[Kind, ...] = ("rss", "html", "json")
@@ -110,23 +113,20 @@ def load_sources(path: Path, cache: Path | None = None) -> list[SourceSpec]:
     return specs
 
 
-def check_issuers(path: Path, sources: Sequence[SourceSpec], countries: Collection[str]) -> None:
-    """Refuse a source whose issuer is no country of the vocabulary (COUNTRIES: their codes): the measures it
-    reports would stand under a country no answer, status or alert knows. Checked where the vocabulary is loaded
-    anyway (the bot's start, a check once it opens its services), not when the file is read: a check that finds
-    nothing new goes without the vocabulary."""
+def check_issuers(path: Path, sources: Sequence[SourceSpec], vocabulary: Vocabulary) -> None:
+    """Refuse a source whose issuer is no country of the vocabulary: the measures it reports would stand under a
+    country no answer, status or alert knows. Checked where the vocabulary is loaded anyway (the bot's start, a
+    check once it opens its services), not when the file is read: a check that finds nothing new goes without the
+    vocabulary."""
     for source in sources:
-        if source.issuer is not None and source.issuer not in countries:
-            closest = sorted(countries, key=lambda code: _code_distance(code, str(source.issuer)))[:3]
+        if source.issuer is not None and source.issuer not in vocabulary.countries:
+            from bot.domain.vocab import Kind  # here: only a wrong issuer needs it
+
+            closest = vocabulary.suggest(Kind.COUNTRY, source.issuer)
             raise SourcesFileError(
                 f"{path}: source '{source.id}': key 'issuer': '{source.issuer}' is not a country of the vocabulary."
-                f" Closest: {', '.join(closest)}"
+                f" Closest: {', '.join(closest) or 'none'}"
             )
-
-
-def _code_distance(code: str, typed: str) -> tuple[int, bool, str]:
-    """How far a country code is from one typed: letters in place first, the first letter before the second."""
-    return -sum(a == b for a, b in zip(code, typed, strict=False)), code[:1] != typed[:1], code
 
 
 def kept_document(cache: Path, raw: bytes) -> object | None:

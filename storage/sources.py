@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from storage.database import Database
 
 IDENTITY = ("id", "name", "kind", "url", "every_seconds")
+_AMONG = "id IN (SELECT value FROM json_each(?))"  # the ids as one JSON list: any number of them, one statement
 SourceHealth: TypeAlias = Literal["new", "ok", "degraded", "down"]  # new: never checked
 
 
@@ -87,7 +88,7 @@ class ReadingState:
 def reading_state(db: Transactional, ids: Iterable[str] | None = None) -> ReadingState:
     """The sources' reading state (of those with these ids, when given), counted by SQLite: every answer tells it,
     and a row each for a thousand sources would be read to make three numbers."""
-    among = "WHERE id IN (SELECT value FROM json_each(?))" if ids is not None else ""
+    among = f"WHERE {_AMONG}" if ids is not None else ""
     last, healthy, total = db.conn.execute(
         f"SELECT max(nullif(last_success_at, '')), coalesce(sum(health = 'ok'), 0), count(*) FROM sources {among}",
         [json.dumps(sorted(ids))] if ids is not None else [],
@@ -145,7 +146,7 @@ def down_among(db: Transactional, ids: Sequence[str]) -> dict[str, int]:
     """Which of these sources are down, with their consecutive failures: a quiet batch reads no other row (every
     row of a thousand sources cost a warm check ~5 ms of its CPU)."""
     rows = db.conn.execute(
-        "SELECT id, consecutive_failures FROM sources WHERE health = 'down' AND id IN (SELECT value FROM json_each(?))",
+        f"SELECT id, consecutive_failures FROM sources WHERE health = 'down' AND {_AMONG}",
         [json.dumps(ids)],
     )
     return dict(rows.fetchall())
@@ -156,7 +157,7 @@ def sources_by_id(db: Transactional, ids: Sequence[str] | None = None) -> dict[s
     if ids is None:
         rows = select(db, "SELECT * FROM sources")
     else:
-        rows = select(db, "SELECT * FROM sources WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(ids)])
+        rows = select(db, f"SELECT * FROM sources WHERE {_AMONG}", [json.dumps(ids)])
     return {row["id"]: row for row in rows}
 
 

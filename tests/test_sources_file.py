@@ -106,10 +106,10 @@ def test_an_issuer_the_vocabulary_does_not_know_is_refused_naming_the_closest(
 ) -> None:
     path = tmp_path / "sources.yaml"
     known = SourceSpec("wire", "Wire", "rss", "https://a.example/", 600, issuer="CN")
-    check_issuers(path, [known, SourceSpec("no-issuer", "N", "rss", "https://b.example/", 600)], vocabulary.countries)
+    check_issuers(path, [known, SourceSpec("no-issuer", "N", "rss", "https://b.example/", 600)], vocabulary)
     typo = SourceSpec("mofcom", "MOFCOM", "rss", "https://c.example/", 600, issuer="CM")
     with pytest.raises(SourcesFileError) as refused:
-        check_issuers(path, [known, typo], vocabulary.countries)
+        check_issuers(path, [known, typo], vocabulary)
     message = str(refused.value)
     assert message.startswith(f"{path}: source 'mofcom': key 'issuer': 'CM' is not a country of the vocabulary.")
     assert "Closest: " in message and "CN" in message.split("Closest: ")[1]
@@ -117,7 +117,7 @@ def test_an_issuer_the_vocabulary_does_not_know_is_refused_naming_the_closest(
 
 def test_the_bundled_sources_name_issuers_the_vocabulary_knows(vocabulary: Vocabulary) -> None:
     path = bundled_sources_path()
-    check_issuers(path, load_sources(path), vocabulary.countries)
+    check_issuers(path, load_sources(path), vocabulary)
 
 
 def test_bundled_file_loads() -> None:
