@@ -15,7 +15,7 @@ import socket
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Literal
 
-from aiohttp.abc import AbstractResolver, ResolveResult
+from jobs.http_client import aiohttp
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolve = Callable[[str, int], Awaitable[list[str]]]
@@ -148,7 +148,7 @@ def same_address(address: str, port: int) -> tuple[str, int]:
 _ALLOWED_HOSTS_KEPT = 4096
 
 
-class AddressGuard(AbstractResolver):
+class AddressGuard(aiohttp.abc.AbstractResolver):
     """aiohttp's resolver, refusing the addresses a fetch may not reach before any packet is sent.
 
     The connector dials exactly the addresses this returns (no second lookup), so the address checked is the
@@ -196,9 +196,9 @@ class AddressGuard(AbstractResolver):
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
+    ) -> list[aiohttp.abc.ResolveResult]:
         """The checked addresses of a host name, as the connector dials them (TLS still checks the host name)."""
-        results: list[ResolveResult] = []
+        results: list[aiohttp.abc.ResolveResult] = []
         for address in await self.checked_addresses(host, port):
             dialled, dialled_port = self._route(str(address), port)
             version = ipaddress.ip_address(dialled.split("%")[0]).version

@@ -8,7 +8,8 @@ The client is aiohttp: its C parser costs a fifth of the CPU per request of a pu
 a cycle of 304s (docs/ARCHITECTURE.md, "Speed").
 """
 
-# With jobs/address_guard.py, the only modules of the project that import aiohttp: the rest sees FetchResult values.
+# With jobs/address_guard.py, the only modules of the project that use aiohttp (imported by jobs/http_client.py):
+# the rest sees FetchResult values.
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import email.utils
 import logging
 import random
 import re
+import ssl
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -24,7 +26,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-import aiohttp
 from yarl import URL
 
 from jobs.address_guard import (
@@ -37,6 +38,7 @@ from jobs.address_guard import (
     system_resolve,
 )
 from jobs.charset import decode_body
+from jobs.http_client import aiohttp, verified_tls_context
 from jobs.inflate import BodyRefused, BoundedBody
 
 logger = logging.getLogger(__name__)
@@ -220,6 +222,7 @@ class Fetcher:
         self._closed = False
         self._everywhere = Slots(limits.concurrency)
         self._hosts: dict[str, Slots] = {}
+        self._tls: ssl.SSLContext | None = None  # built with the first https request (jobs/http_client.py)
 
     async def __aenter__(self) -> Fetcher:
         """Return the fetcher itself."""
@@ -320,13 +323,23 @@ class Fetcher:
         for _ in range(self._limits.max_redirects + 1):
             progress.final_url = str(target)
             dialled = _numeric_host_checked(target, guard)
-            async with session.get(dialled, headers=validators.request_headers(), allow_redirects=False) as response:
+            headers, tls = validators.request_headers(), self._tls_for(target)
+            async with session.get(dialled, headers=headers, allow_redirects=False, ssl=tls) as response:
                 following = redirect_target(target, response.status, response.headers.get("Location"))
                 if following is None:
                     progress.status_code, progress.final_url = response.status, str(target)
                     return await self._read(url, target, response, validators, started)
             target = following
         raise FetchFailure("too many redirects")
+
+    def _tls_for(self, target: URL) -> ssl.SSLContext | bool:
+        """The context that verifies an https server, loaded once (~25 ms: the system's certificates); for http,
+        aiohttp's default, which plain http never uses."""
+        if target.scheme != "https":
+            return True
+        if self._tls is None:
+            self._tls = verified_tls_context()
+        return self._tls
 
     async def _read(
         self, url: str, final: URL, response: aiohttp.ClientResponse, sent: Validators, started: float

@@ -28,7 +28,8 @@ ALLOWED: dict[str, set[str]] = {
     "bot": {"bot", "bot.domain", "handlers", "jobs", "storage"},
 }
 TELEGRAM_PACKAGES = {"bot", "handlers"}  # the wiring and the chat commands; never the domain or the pipeline
-HTTP_MODULES = {"jobs/fetch.py", "jobs/address_guard.py"}  # HTTP with retries, and where it may connect
+# HTTP with retries, where it may connect, and aiohttp imported without the certificates it would load
+HTTP_MODULES = {"jobs/fetch.py", "jobs/address_guard.py", "jobs/http_client.py"}
 
 
 def modules() -> list[Path]:

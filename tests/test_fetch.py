@@ -9,6 +9,7 @@ import ssl
 import zlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import trustme
@@ -297,6 +298,32 @@ async def test_a_certificate_no_trusted_authority_vouches_for_fails_at_once(
     assert result.outcome == "failed" and result.error is not None
     assert result.error.startswith("TLS certificate refused: ") and "certificate" in result.error[25:]
     assert sleeps.delays == []  # not tried again
+
+
+async def test_a_certificate_from_the_authority_openssl_is_told_to_trust_is_accepted_after_an_http_redirect(
+    fetcher: Fetcher, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Every https hop carries the fetcher's own context, which loads the certificates the system's defaults name
+    (here the one SSL_CERT_FILE names): aiohttp's own contexts were built with none (jobs/http_client.py)."""
+    authority = trustme.CA()
+    authority.cert_pem.write_to_path(str(tmp_path / "authority.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "authority.pem"))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+
+    async def serve_feed(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: {len(RSS)}\r\n\r\n"
+        writer.write(head.encode() + RSS.encode())
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve_feed, "127.0.0.1", 0, ssl=context)
+    secure_url = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}/feed"
+    async with server, serve({"/feed": redirect(secure_url, 301)}) as base_url:
+        result = await fetcher.fetch(f"{base_url}/feed", allow_private=True)
+    assert result.outcome == "fetched", result.error
+    assert result.final_url == secure_url and "Gallium licences" in result.text
 
 
 @pytest.mark.parametrize(
