@@ -259,13 +259,13 @@ def spread(runs: Sequence[Figures]) -> None:
             print(f"  {name:34s} -")
             continue
         met = all(value >= aim if higher else value <= aim for value in values)
-        shown = f"{_figure(min(values))}–{_figure(max(values))}"
+        shown = "–".join(_figure(value, whole=max(values) >= 100) for value in (min(values), max(values)))
         print(f"  {name:34s} {shown:>17s}  aim {'≥' if higher else '≤'} {aim:g}: {'met' if met else 'not met'}")
 
 
-def _figure(value: float) -> str:
-    """A figure as the spread shows it: whole numbers from 100 on."""
-    return f"{value:,.0f}" if value >= 100 else f"{value:.2f}"
+def _figure(value: float, *, whole: bool) -> str:
+    """A figure as the spread shows it: whole numbers where its row reaches 100 (99–101 MB, not 99.48–101)."""
+    return f"{value:,.0f}" if whole else f"{value:.2f}"
 
 
 def main() -> None:

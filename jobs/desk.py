@@ -55,7 +55,7 @@ def decide(
 def _apply_easing(db: Database, item: Row, by: str, context: AlertContext, now: dt.datetime) -> None:
     measurement = measurement_from_json(dict(item["measurement"]))
     # a person confirmed it: the easing moves the measure as the issuer's own word would
-    cause = Cause(str(item["title"]), str(item["source"]), item["url"], item["item_id"], official=True)
+    cause = Cause(str(item["title"]), str(item["source"]), item["url"], item["item_id"], official=True, confirmed_by=by)
     changes = apply_to_measures(db, measurement, cause, now, context.vocabulary)
     if changes:
         alerts_for_changes(db, changes, context, now)

@@ -25,12 +25,20 @@ from bot.domain.alert_payloads import DeskPayload, FollowUpPayload
 from bot.domain.datafiles import JsonObject
 from bot.domain.ladder import Level
 from bot.domain.measure import Measurement
-from bot.domain.measures import Measure, apply_easing, eased_measures, easing_of, measure_from_row, statuses_of
+from bot.domain.measures import (
+    Easing,
+    Measure,
+    apply_easing,
+    eased_measures,
+    easing_of,
+    measure_from_row,
+    statuses_of,
+)
 from bot.domain.status import Status, StatusBook
-from bot.domain.values import EASE, SUSPEND, TIGHTEN, DeskItemKind
+from bot.domain.values import CONFIRMED, EASE, SUSPEND, TIGHTEN, DeskItemKind
 from bot.domain.vocab import Vocabulary
 from jobs.alerts import desk_alert, follow_up
-from storage.desk import add_desk_item, decide_desk_item, pending_for_measure
+from storage.desk import add_desk_item, add_desk_report, decide_desk_item, pending_for_measure
 from storage.measures import (
     add_measure_source,
     all_measures,
@@ -71,6 +79,7 @@ class Cause:
     # The issuer's own word (its own pages, a person at the desk, the bundled record): may ease an official
     # measure. Anything else that eases one waits for the desk; left out, a cause is taken for a report.
     official: bool = False
+    confirmed_by: str | None = None  # the person at the desk whose Confirm let a held easing through
 
 
 def to_row(measure: Measure, origin: Origin) -> Row:
@@ -440,7 +449,7 @@ def _ease(
     db: Database, at_hand: MeasuresAtHand, measures: Sequence[Measure], measurement: Measurement, cause: Cause,
     now: dt.datetime, vocabulary: Vocabulary, desk: Sequence[int] = (),
 ) -> list[Measure]:  # fmt: skip
-    easing = easing_of(measurement)
+    said = easing = easing_of(measurement)  # said: as the desk keeps it, before an extension is read into it
     today = now.date()
     acted = eased_measures(measures, easing, vocabulary, today)
     if not acted and easing.action == SUSPEND and easing.until is not None:
@@ -449,9 +458,21 @@ def _ease(
         easing = replace(easing, action="extend")
     if not cause.official and any(m.provenance == "official" for m in acted):
         # an official measure eased on the word of a report (the press, a news search, another issuer's pages):
-        # a person confirms first
-        hold_for_desk(db, "easing", acted[0], measurement, cause, now, desk)
+        # a person confirms first, once however many outlets carry it
+        waiting = _same_easing_waiting(db, acted[0], said)
+        if waiting is None:
+            hold_for_desk(db, "easing", acted[0], measurement, cause, now, desk)
+        elif cause.source != waiting["source"] and cause.source not in waiting["also_reported_by"]:
+            add_desk_report(db, waiting["id"], cause.source)
         return []
+    for held in acted:  # the issuer's word, or a Confirm, settles the same easing held for a person
+        waiting = _same_easing_waiting(db, held, said)
+        if waiting is None:
+            continue
+        if cause.confirmed_by is not None:
+            decide_desk_item(db, waiting["id"], CONFIRMED, cause.confirmed_by, now.isoformat())
+        else:
+            decide_desk_item(db, waiting["id"], "corroborated", f"official source: {cause.source}", now.isoformat())
     eased_ones = []
     for held in acted:
         eased = apply_easing(held, easing, today)
@@ -493,8 +514,16 @@ def hold_for_desk(
 def settle_desk(db: Database, measure_id: str, by: str, now: dt.datetime) -> None:
     """Pending doubts about a measure that another source now confirms: settled without a person. An easing of it
     waiting for the desk stays: the measure being real says nothing of its easing."""
-    for desk_id in pending_for_measure(db, measure_id, kind="unconfirmed"):
-        decide_desk_item(db, desk_id, "corroborated", by, now.isoformat())
+    for item in pending_for_measure(db, measure_id, kind="unconfirmed"):
+        decide_desk_item(db, item["id"], "corroborated", by, now.isoformat())
+
+
+def _same_easing_waiting(db: Database, measure: Measure, easing: Easing) -> Row | None:
+    """The pending desk item holding this same easing of this measure, if one waits."""
+    for item in pending_for_measure(db, measure.id, kind="easing"):
+        if easing_of(measurement_from_json(item["measurement"])) == easing:
+            return item
+    return None
 
 
 def measurement_json(measurement: Measurement) -> JsonObject:

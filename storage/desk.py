@@ -28,21 +28,30 @@ def add_desk_item(db: Database, item: Mapping[str, Any], now: str) -> int:
 def get_desk_item(db: Database, item_id: int) -> Row | None:
     """One desk item, its measurement decoded, or None."""
     row = next(iter(db.query("SELECT * FROM desk_items WHERE id = ?", [item_id])), None)
-    return None if row is None else {**row, "measurement": json.loads(row["measurement"])}
+    return None if row is None else _decoded(row)
 
 
 def pending_desk_items(db: Database, limit: int = 50) -> list[Row]:
     """What waits for the desk, oldest first."""
     rows = db.query("SELECT * FROM desk_items WHERE state = ? ORDER BY created_at, id LIMIT ?", [PENDING, limit])
-    return [{**row, "measurement": json.loads(row["measurement"])} for row in rows]
+    return [_decoded(row) for row in rows]
 
 
-def pending_for_measure(db: Database, measure_id: str, kind: str) -> list[int]:
-    """The pending desk items of this kind about one measure."""
-    rows = db.execute(
-        "SELECT id FROM desk_items WHERE measure_id = ? AND state = ? AND kind = ?", [measure_id, PENDING, kind]
+def pending_for_measure(db: Database, measure_id: str, kind: str) -> list[Row]:
+    """The pending desk items of this kind about one measure, oldest first, decoded."""
+    rows = db.query(
+        "SELECT * FROM desk_items WHERE measure_id = ? AND state = ? AND kind = ? ORDER BY id",
+        [measure_id, PENDING, kind],
     )
-    return [row[0] for row in rows.fetchall()]
+    return [_decoded(row) for row in rows]
+
+
+def add_desk_report(db: Database, item_id: int, source: str) -> None:
+    """One more source reporting what a pending item holds. The caller holds the transaction."""
+    db.execute(
+        "UPDATE desk_items SET also_reported_by = json_insert(also_reported_by, '$[#]', ?) WHERE id = ?",
+        [source, item_id],
+    )
 
 
 def decide_desk_item(db: Database, item_id: int, state: str, by: str, now: str) -> bool:
@@ -52,3 +61,9 @@ def decide_desk_item(db: Database, item_id: int, state: str, by: str, now: str) 
         [state, by, now, item_id, PENDING],
     )
     return cursor.rowcount == 1
+
+
+def _decoded(row: Row) -> Row:
+    """A desk item with its measurement and its further reports decoded."""
+    decoded = {"measurement": json.loads(row["measurement"]), "also_reported_by": json.loads(row["also_reported_by"])}
+    return {**row, **decoded}

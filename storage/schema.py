@@ -234,6 +234,13 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
                    SELECT id FROM measures WHERE origin = 'baseline' AND provenance = 'reported')""",
         ),
     ),
+    (
+        13,
+        "the desk hears of a held easing once",
+        # The sources that reported a held easing again while it waited (a JSON array of their names): the desk
+        # got an item and a message for every report of the same easing, one per outlet that carried the news.
+        ("ALTER TABLE desk_items ADD COLUMN also_reported_by TEXT NOT NULL DEFAULT '[]'",),
+    ),
 )
 
 

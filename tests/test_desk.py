@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from bot.domain.alert_text import alert_buttons, alert_message
+from bot.domain.desk import desk_list
 from bot.domain.knowledge import ExposureTable
 from bot.domain.ladder import Level
 from bot.domain.measure import Measurement
@@ -28,7 +29,7 @@ from jobs.measures import apply_lapses, measurement_from_json, measurement_json
 from jobs.pipeline import MeasuringSink
 from jobs.sources import SourceSpec
 from storage.db import open_database
-from storage.desk import get_desk_item, pending_desk_items
+from storage.desk import add_desk_item, get_desk_item, pending_desk_items
 from storage.items import insert_new_items
 from storage.outbox import get_alert
 from storage.statuses import current_statuses
@@ -163,6 +164,15 @@ BAN = "China halts dysprosium export licences for Germany"
 EASING = "China lifts curbs on dysprosium exports to Germany"
 
 
+def easing_held_for_the_desk(vocabulary: Vocabulary, table: ExposureTable) -> tuple[Database, dt.datetime]:
+    """An official ban, then two days later the press easing it: held for the desk. The database and that day."""
+    db = subscribed_db({1: ("DE", "dysprosium")})
+    check(db, vocabulary, table, BAN, source("mofcom", "official"))
+    later = NOW + dt.timedelta(days=2)
+    check(db, vocabulary, table, EASING, source("wire", "press"), later)
+    return db, later
+
+
 def test_another_issuer_s_official_pages_neither_confirm_a_reported_ban_nor_ease_an_official_one(
     vocabulary: Vocabulary, table: ExposureTable
 ) -> None:
@@ -205,15 +215,53 @@ def test_an_easing_waiting_for_the_desk_stays_when_another_source_repeats_the_me
     vocabulary: Vocabulary, table: ExposureTable
 ) -> None:
     """A second report of the measure settles a doubt about the measure, not the easing of it."""
-    db = subscribed_db({1: ("DE", "dysprosium")})
-    check(db, vocabulary, table, BAN, source("mofcom", "official"))
-    later = NOW + dt.timedelta(days=2)
-    check(db, vocabulary, table, EASING, source("wire", "press"), later)
+    db, later = easing_held_for_the_desk(vocabulary, table)
     check(db, vocabulary, table, f"{BAN}, SCMP says", source("scmp", "press"), later + dt.timedelta(hours=1))
     [item] = pending_desk_items(db)
     assert item["kind"] == "easing"
     decide(db, item["id"], "confirmed", "@editor (70)", AlertContext(vocabulary, table, DESK), later)
     assert level(db, vocabulary, "DE", "dysprosium") == Level.NORMAL
+
+
+def test_an_easing_many_outlets_carry_waits_at_the_desk_once_naming_the_others(
+    vocabulary: Vocabulary, table: ExposureTable
+) -> None:
+    db, later = easing_held_for_the_desk(vocabulary, table)
+    for n, outlet in enumerate(("scmp", "wire", "nikkei"), start=1):  # the wire again: the same report
+        check(db, vocabulary, table, f"{EASING} ({n})", source(outlet, "press"), later + dt.timedelta(minutes=n))
+    [item] = pending_desk_items(db)
+    assert (item["kind"], item["source"], item["also_reported_by"]) == ("easing", "Wire", ["Scmp", "Nikkei"])
+    assert chats_of_kind(db, "desk") == list(DESK)  # one message to the desk, not one per outlet
+    assert "(also reported by Scmp, Nikkei)" in desk_list(pending_desk_items(db))
+
+    until = "China suspends curbs on dysprosium exports to Germany until 31 December 2027"
+    check(db, vocabulary, table, until, source("scmp", "press"), later + dt.timedelta(hours=1))
+    assert [i["also_reported_by"] for i in pending_desk_items(db)] == [["Scmp", "Nikkei"], []]  # another easing
+
+
+def test_the_issuer_s_own_easing_settles_the_same_easing_held_for_the_desk(
+    vocabulary: Vocabulary, table: ExposureTable
+) -> None:
+    db, later = easing_held_for_the_desk(vocabulary, table)
+    check(db, vocabulary, table, f"{EASING} today", source("mofcom", "official"), later + dt.timedelta(hours=1))
+    assert level(db, vocabulary, "DE", "dysprosium") == Level.NORMAL
+    assert pending_desk_items(db) == []
+    [(state, by)] = db.execute("SELECT state, decided_by FROM desk_items").fetchall()
+    assert (state, by) == ("corroborated", "official source: Mofcom")
+
+
+def test_a_confirm_decides_every_copy_of_the_same_easing_held_before_they_were_kept_as_one(
+    vocabulary: Vocabulary, table: ExposureTable
+) -> None:
+    db, later = easing_held_for_the_desk(vocabulary, table)
+    [held] = pending_desk_items(db)
+    copy = {key: held[key] for key in ("kind", "measure_id", "measurement", "title", "source", "url", "item_id")}
+    add_desk_item(db, {**copy, "source": "Scmp"}, later.isoformat())  # as a database from before kept every copy
+    decide(db, held["id"], "confirmed", "@editor (70)", AlertContext(vocabulary, table, DESK), later)
+    assert level(db, vocabulary, "DE", "dysprosium") == Level.NORMAL
+    assert db.execute("SELECT state, decided_by FROM desk_items").fetchall() == [
+        ("confirmed", "@editor (70)"), ("confirmed", "@editor (70)")
+    ]  # fmt: skip
 
 
 # ---------------------------------------------------------------- through the fake Bot API

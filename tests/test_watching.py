@@ -285,9 +285,10 @@ def test_a_database_no_check_can_use_is_refused_before_any_request(tmp_path: Pat
 
 
 def schema_before_the_last_migration(path: Path) -> None:
-    """A database as the version before the last migration left it (migration 11 dropped this index)."""
+    """A database as the version before the last migration left it (migration 13 added this column)."""
     db = open_database(path, NOW)
-    db.execute("CREATE INDEX items_by_fetched ON items (fetched_at DESC, id DESC)")
+    assert schema_version() == 13, "undo the new last migration here"
+    db.execute("ALTER TABLE desk_items DROP COLUMN also_reported_by")
     db.execute("DELETE FROM migrations WHERE number = ?", [schema_version()])
     db.conn.commit()
     db.close()

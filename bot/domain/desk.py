@@ -56,9 +56,13 @@ def desk_list(items: Sequence[Mapping[str, Any]], w: Words | None = None) -> str
         level = level_name(w, int(measurement.get("level", 0)))
         kind = w._("unconfirmed report") if item["kind"] == "unconfirmed" else w._("held easing")
         direction = word(w, DIRECTION_WORDS, str(measurement.get("direction", "")))
-        lines.append(
+        line = (
             f"• #{item['id']} {kind}, {esc(direction)} {level}: "
             f"{link(str(item['title']), item.get('url'))} — {esc(item['source'])}"
         )
+        also = item.get("also_reported_by") or []
+        if also:
+            line += " (" + w._("also reported by %(sources)s", sources=esc(", ".join(also))) + ")"
+        lines.append(line)
     lines.append("\n" + w._("Decide with the buttons on each desk message."))
     return "\n".join(lines)
