@@ -38,7 +38,7 @@ from bot.domain.status import Status, StatusBook
 from bot.domain.values import CONFIRMED, EASE, SUSPEND, TIGHTEN, DeskItemKind
 from bot.domain.vocab import Vocabulary
 from jobs.alerts import desk_alert, follow_up
-from storage.desk import add_desk_item, add_desk_report, decide_desk_item, pending_for_measure
+from storage.desk import add_desk_item, add_desk_report, decide_desk_item, measures_in_doubt, pending_for_measure
 from storage.measures import (
     add_measure_source,
     all_measures,
@@ -289,6 +289,9 @@ class MeasuresAtHand:
     keys: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[frozenset[str], frozenset[str]]] = field(
         default_factory=dict
     )
+    # Those of the measures with an unconfirmed report waiting at the desk, read with them: a report from another
+    # source settles such a doubt, and the others (nearly all) need no look at the desk.
+    in_doubt: set[str] = field(default_factory=set)
 
     @classmethod
     def read(
@@ -312,6 +315,7 @@ class MeasuresAtHand:
             for values in measures_touching(db, issuer, targets, materials):
                 measure = decode(values)
                 at_hand.measures[measure.id] = measure
+        at_hand.in_doubt = measures_in_doubt(db, at_hand.measures)
         return at_hand
 
     def lookup_keys(self, measurement: Measurement) -> tuple[frozenset[str], frozenset[str]]:
@@ -424,11 +428,13 @@ def _tighten(
                                   else "announced", "state": "in_force", **event})  # fmt: skip
         if needs_a_person(new):
             hold_for_desk(db, "unconfirmed", new, measurement, cause, now, desk)
+            at_hand.in_doubt.add(new.id)
         return [new]
     confirms = held.provenance == "reported" and new.provenance == "official"
     independent = cause.source not in held.sources
-    if independent:  # an independent source, or the issuer itself: no person needed
+    if independent and held.id in at_hand.in_doubt:  # an independent source, or the issuer itself: no person needed
         settle_desk(db, held.id, f"{'official source' if confirms else 'second source'}: {cause.source}", now)
+        at_hand.in_doubt.discard(held.id)
     if not confirms:  # one more piece of evidence: the measure's keys, level and state stay as they are
         at_hand.add_source(db, held, cause.source if independent else None, now)
         record_measure_event(db, {"measure_id": held.id, "kind": "evidence", **event})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from storage.rows import Row
@@ -44,6 +44,19 @@ def pending_for_measure(db: Database, measure_id: str, kind: str) -> list[Row]:
         [measure_id, PENDING, kind],
     )
     return [_decoded(row) for row in rows]
+
+
+def measures_in_doubt(db: Database, measure_ids: Iterable[str]) -> set[str]:
+    """Which of these measures have a pending doubt at the desk (an unconfirmed report waiting for a person)."""
+    ids = list(measure_ids)
+    if not ids:
+        return set()
+    rows = db.execute(
+        "SELECT DISTINCT measure_id FROM desk_items WHERE state = ? AND kind = 'unconfirmed'"
+        " AND measure_id IN (SELECT value FROM json_each(?))",
+        [PENDING, json.dumps(ids)],
+    )
+    return {row[0] for row in rows.fetchall()}
 
 
 def add_desk_report(db: Database, item_id: int, source: str) -> None:
