@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from bench.__main__ import main
+from bench.__main__ import command, main
 
 ROOT = Path(__file__).parent.parent
 
@@ -43,3 +44,18 @@ def test_the_peer_spread_shows_both_ends_of_a_row_alike(capsys: pytest.CaptureFi
     shown = capsys.readouterr().out
     assert "99–101  aim ≤ 150: met" in shown
     assert "2.99–3.10  aim ≥ 3: not met" in shown and "1,650–1,700  aim ≥ 1500: met" in shown
+
+
+def test_each_benchmark_runs_in_a_new_interpreter_and_one_that_fails_does_not_stop_the_others(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ran: list[str] = []
+
+    def run(module: str) -> int:
+        ran.append(module)
+        return 1 if module == "bench.deliver" else 0
+
+    assert main(["peer", "deliver", "charts"], run=run) == 1
+    assert ran == ["bench.deliver", "bench.charts", "bench.peer"]  # in the suite's order
+    assert "bench: failed: deliver" in capsys.readouterr().err
+    assert command("bench.charts") == [sys.executable, "-c", "import bench.charts; bench.charts.main()"]
