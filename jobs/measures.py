@@ -35,10 +35,10 @@ from bot.domain.measures import (
     statuses_of,
 )
 from bot.domain.status import Status, StatusBook
-from bot.domain.values import CONFIRMED, EASE, SUSPEND, TIGHTEN, DeskItemKind
+from bot.domain.values import CONFIRMED, EASE, SUSPEND, TIGHTEN, DeskItemKind, DeskState
 from bot.domain.vocab import Vocabulary
 from jobs.alerts import desk_alert, follow_up
-from storage.desk import add_desk_item, add_desk_report, decide_desk_item, measures_in_doubt, pending_for_measure
+from storage.desk import add_desk_item, add_desk_report, decide_desk_item, pending_about
 from storage.measures import (
     add_measure_source,
     all_measures,
@@ -279,6 +279,23 @@ class DecodedMeasures:
 
 
 @dataclass(slots=True)
+class Waiting:
+    """A pending desk item as the measures of a batch know it: the easing it holds (None for a doubt about the
+    measure itself) and the source that reported it first."""
+
+    id: int
+    kind: DeskItemKind
+    easing: Easing | None
+    source: str
+
+    @classmethod
+    def of(cls, row: Row) -> Waiting:
+        """A pending desk item's row (`pending_about`) as the batch keeps it."""
+        easing = easing_of(measurement_from_json(row["measurement"])) if row["kind"] == "easing" else None
+        return cls(int(row["id"]), row["kind"], easing, str(row["source"]))
+
+
+@dataclass(slots=True)
 class MeasuresAtHand:
     """The stored measures a batch of items may move, read in one query per issuer and kept as the items move
     them: each item sees what the items before it did, as a query of its own would, and each measure is decoded
@@ -289,9 +306,9 @@ class MeasuresAtHand:
     keys: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[frozenset[str], frozenset[str]]] = field(
         default_factory=dict
     )
-    # Those of the measures with an unconfirmed report waiting at the desk, read with them: a report from another
-    # source settles such a doubt, and the others (nearly all) need no look at the desk.
-    in_doubt: set[str] = field(default_factory=set)
+    # The pending desk items about these measures, by measure, read with them: the doubts a report from another
+    # source settles and the held easings a report of the same easing joins; most reports need no look at the desk.
+    at_desk: dict[str, list[Waiting]] = field(default_factory=dict)
 
     @classmethod
     def read(
@@ -315,8 +332,24 @@ class MeasuresAtHand:
             for values in measures_touching(db, issuer, targets, materials):
                 measure = decode(values)
                 at_hand.measures[measure.id] = measure
-        at_hand.in_doubt = measures_in_doubt(db, at_hand.measures)
+        for row in pending_about(db, at_hand.measures):
+            at_hand.at_desk.setdefault(row["measure_id"], []).append(Waiting.of(row))
         return at_hand
+
+    def waiting(self, measure_id: str, kind: DeskItemKind) -> list[Waiting]:
+        """The pending desk items of this kind about a measure, oldest first."""
+        return [item for item in self.at_desk.get(measure_id, []) if item.kind == kind]
+
+    def same_easing_waiting(self, measure_id: str, easing: Easing) -> Waiting | None:
+        """The held easing of this measure that says the same, if one waits."""
+        return next((item for item in self.waiting(measure_id, "easing") if item.easing == easing), None)
+
+    def decided(
+        self, db: Database, measure_id: str, item: Waiting, state: DeskState, by: str, now: dt.datetime
+    ) -> None:
+        """Decide a pending desk item without a person (or with the one whose Confirm applies it)."""
+        decide_desk_item(db, item.id, state, by, now.isoformat())
+        self.at_desk[measure_id].remove(item)
 
     def lookup_keys(self, measurement: Measurement) -> tuple[frozenset[str], frozenset[str]]:
         """The targets and the materials whose measures an item may move: its targets with their blocs and ALL;
@@ -427,14 +460,16 @@ def _tighten(
         record_measure_event(db, {"measure_id": new.id, "kind": "reported" if new.provenance == "reported"
                                   else "announced", "state": "in_force", **event})  # fmt: skip
         if needs_a_person(new):
-            hold_for_desk(db, "unconfirmed", new, measurement, cause, now, desk)
-            at_hand.in_doubt.add(new.id)
+            desk_id = hold_for_desk(db, "unconfirmed", new, measurement, cause, now, desk)
+            at_hand.at_desk.setdefault(new.id, []).append(Waiting(desk_id, "unconfirmed", None, cause.source))
         return [new]
     confirms = held.provenance == "reported" and new.provenance == "official"
     independent = cause.source not in held.sources
-    if independent and held.id in at_hand.in_doubt:  # an independent source, or the issuer itself: no person needed
-        settle_desk(db, held.id, f"{'official source' if confirms else 'second source'}: {cause.source}", now)
-        at_hand.in_doubt.discard(held.id)
+    if independent:  # an independent source, or the issuer itself, settles a doubt about the measure: no person
+        # needed. An easing of it waiting for the desk stays: the measure being real says nothing of its easing.
+        by = f"{'official source' if confirms else 'second source'}: {cause.source}"
+        for doubt in at_hand.waiting(held.id, "unconfirmed"):
+            at_hand.decided(db, held.id, doubt, "corroborated", by, now)
     if not confirms:  # one more piece of evidence: the measure's keys, level and state stay as they are
         at_hand.add_source(db, held, cause.source if independent else None, now)
         record_measure_event(db, {"measure_id": held.id, "kind": "evidence", **event})
@@ -465,20 +500,21 @@ def _ease(
     if not cause.official and any(m.provenance == "official" for m in acted):
         # an official measure eased on the word of a report (the press, a news search, another issuer's pages):
         # a person confirms first, once however many outlets carry it
-        waiting = _same_easing_waiting(db, acted[0], said)
+        waiting = at_hand.same_easing_waiting(acted[0].id, said)
         if waiting is None:
-            hold_for_desk(db, "easing", acted[0], measurement, cause, now, desk)
-        elif cause.source != waiting["source"] and cause.source not in waiting["also_reported_by"]:
-            add_desk_report(db, waiting["id"], cause.source)
+            desk_id = hold_for_desk(db, "easing", acted[0], measurement, cause, now, desk)
+            at_hand.at_desk.setdefault(acted[0].id, []).append(Waiting(desk_id, "easing", said, cause.source))
+        elif cause.source != waiting.source:
+            add_desk_report(db, waiting.id, cause.source, now.isoformat())
         return []
     for held in acted:  # the issuer's word, or a Confirm, settles the same easing held for a person
-        waiting = _same_easing_waiting(db, held, said)
+        waiting = at_hand.same_easing_waiting(held.id, said)
         if waiting is None:
             continue
         if cause.confirmed_by is not None:
-            decide_desk_item(db, waiting["id"], CONFIRMED, cause.confirmed_by, now.isoformat())
+            at_hand.decided(db, held.id, waiting, CONFIRMED, cause.confirmed_by, now)
         else:
-            decide_desk_item(db, waiting["id"], "corroborated", f"official source: {cause.source}", now.isoformat())
+            at_hand.decided(db, held.id, waiting, "corroborated", f"official source: {cause.source}", now)
     eased_ones = []
     for held in acted:
         eased = apply_easing(held, easing, today)
@@ -515,21 +551,6 @@ def hold_for_desk(
                           materials=list(measurement.materials), measure_label=measure.label)  # fmt: skip
     desk_alert(db, desk_id, payload, desk, now)
     return desk_id
-
-
-def settle_desk(db: Database, measure_id: str, by: str, now: dt.datetime) -> None:
-    """Pending doubts about a measure that another source now confirms: settled without a person. An easing of it
-    waiting for the desk stays: the measure being real says nothing of its easing."""
-    for item in pending_for_measure(db, measure_id, kind="unconfirmed"):
-        decide_desk_item(db, item["id"], "corroborated", by, now.isoformat())
-
-
-def _same_easing_waiting(db: Database, measure: Measure, easing: Easing) -> Row | None:
-    """The pending desk item holding this same easing of this measure, if one waits."""
-    for item in pending_for_measure(db, measure.id, kind="easing"):
-        if easing_of(measurement_from_json(item["measurement"])) == easing:
-            return item
-    return None
 
 
 def measurement_json(measurement: Measurement) -> JsonObject:

@@ -34,37 +34,39 @@ def get_desk_item(db: Database, item_id: int) -> Row | None:
 def pending_desk_items(db: Database, limit: int = 50) -> list[Row]:
     """What waits for the desk, oldest first."""
     rows = db.query("SELECT * FROM desk_items WHERE state = ? ORDER BY created_at, id LIMIT ?", [PENDING, limit])
-    return [_decoded(row) for row in rows]
+    items = [_decoded(row) for row in rows]
+    others = _further_reports(db, [item["id"] for item in items])
+    return [{**item, "also_reported_by": others.get(item["id"], [])} for item in items]
 
 
-def pending_for_measure(db: Database, measure_id: str, kind: str) -> list[Row]:
-    """The pending desk items of this kind about one measure, oldest first, decoded."""
-    rows = db.query(
-        "SELECT * FROM desk_items WHERE measure_id = ? AND state = ? AND kind = ? ORDER BY id",
-        [measure_id, PENDING, kind],
-    )
-    return [_decoded(row) for row in rows]
+def _further_reports(db: Database, item_ids: list[int]) -> dict[int, list[str]]:
+    """The sources that reported each of these items after the first, in the order they came."""
+    if not item_ids:
+        return {}
+    marks = ", ".join("?" for _ in item_ids)
+    sql = f"SELECT desk_item_id, source FROM desk_reports WHERE desk_item_id IN ({marks}) ORDER BY at, source"
+    others: dict[int, list[str]] = {}
+    for item_id, source in db.execute(sql, item_ids).fetchall():
+        others.setdefault(item_id, []).append(source)
+    return others
 
 
-def measures_in_doubt(db: Database, measure_ids: Iterable[str]) -> set[str]:
-    """Which of these measures have a pending doubt at the desk (an unconfirmed report waiting for a person)."""
-    ids = list(measure_ids)
+def pending_about(db: Database, measure_ids: Iterable[str]) -> list[Row]:
+    """The pending desk items about any of these measures, oldest first, decoded."""
+    ids = sorted(set(measure_ids))
     if not ids:
-        return set()
-    rows = db.execute(
-        "SELECT DISTINCT measure_id FROM desk_items WHERE state = ? AND kind = 'unconfirmed'"
-        " AND measure_id IN (SELECT value FROM json_each(?))",
-        [PENDING, json.dumps(ids)],
-    )
-    return {row[0] for row in rows.fetchall()}
+        return []
+    marks = ", ".join("?" for _ in ids)
+    # Asked for every source's batch: no ORDER BY (SQLite sorted in a temporary b-tree, 3× the query), the rows
+    # sorted here; the state written out, as the partial index of pending items is (desk_items_pending).
+    sql = f"SELECT * FROM desk_items WHERE state = '{PENDING}' AND measure_id IN ({marks})"
+    return sorted((_decoded(row) for row in db.query(sql, ids)), key=lambda row: int(row["id"]))
 
 
-def add_desk_report(db: Database, item_id: int, source: str) -> None:
-    """One more source reporting what a pending item holds. The caller holds the transaction."""
-    db.execute(
-        "UPDATE desk_items SET also_reported_by = json_insert(also_reported_by, '$[#]', ?) WHERE id = ?",
-        [source, item_id],
-    )
+def add_desk_report(db: Database, item_id: int, source: str, now: str) -> None:
+    """One more source reporting what a pending item holds (a source already counted adds nothing). The caller
+    holds the transaction."""
+    db.execute("INSERT OR IGNORE INTO desk_reports (desk_item_id, source, at) VALUES (?, ?, ?)", [item_id, source, now])
 
 
 def decide_desk_item(db: Database, item_id: int, state: str, by: str, now: str) -> bool:
@@ -77,6 +79,5 @@ def decide_desk_item(db: Database, item_id: int, state: str, by: str, now: str) 
 
 
 def _decoded(row: Row) -> Row:
-    """A desk item with its measurement and its further reports decoded."""
-    decoded = {"measurement": json.loads(row["measurement"]), "also_reported_by": json.loads(row["also_reported_by"])}
-    return {**row, **decoded}
+    """A desk item with its measurement decoded."""
+    return {**row, "measurement": json.loads(row["measurement"])}

@@ -7,6 +7,7 @@ bot/domain/measures.py; the jobs convert between the two.
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,9 @@ def all_measures(db: Database) -> list[Row]:
     return [_decoded(row) for row in select(db, "SELECT * FROM measures ORDER BY announced, id")]
 
 
+_ANNOUNCED_THEN_ID = operator.itemgetter(MEASURE_COLUMNS.index("announced"), MEASURE_COLUMNS.index("id"))
+
+
 def measures_touching(
     db: Database, issuer: str, targets: Iterable[str], materials: Iterable[str]
 ) -> list[tuple[Any, ...]]:
@@ -44,9 +48,10 @@ def measures_touching(
     on_material, on_target = ", ".join("?" for _ in materials), ", ".join("?" for _ in targets)
     sql = f"""SELECT {", ".join(MEASURE_COLUMNS)} FROM measures WHERE id IN (
                   SELECT measure_id FROM measure_keys
-                  WHERE issuer = ? AND material IN ({on_material}) AND target IN ({on_target}))
-              ORDER BY announced, id"""
-    return db.conn.execute(sql, [issuer, *materials, *targets]).fetchall()
+                  WHERE issuer = ? AND material IN ({on_material}) AND target IN ({on_target}))"""
+    # Sorted here, not by ORDER BY: SQLite copied the rows, sources and all, into a temporary b-tree to sort them,
+    # and asked for every source's batch that took longer than the query (~0.2 ms a batch of fifteen measures).
+    return sorted(db.conn.execute(sql, [issuer, *materials, *targets]).fetchall(), key=_ANNOUNCED_THEN_ID)
 
 
 def measure_row(values: Sequence[Any]) -> Row:

@@ -241,6 +241,21 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         # got an item and a message for every report of the same easing, one per outlet that carried the news.
         ("ALTER TABLE desk_items ADD COLUMN also_reported_by TEXT NOT NULL DEFAULT '[]'",),
     ),
+    (
+        14,
+        "a desk item's further reports in a table of their own",
+        # One row a report, one insert: the JSON array of migration 13 was rewritten, and read back, whole at every
+        # report, and an easing the whole press carries gathers hundreds of names.
+        (
+            """CREATE TABLE desk_reports (
+                desk_item_id INTEGER NOT NULL REFERENCES desk_items (id), source TEXT NOT NULL, at TEXT NOT NULL,
+                PRIMARY KEY (desk_item_id, source)) WITHOUT ROWID""",
+            """INSERT OR IGNORE INTO desk_reports (desk_item_id, source, at)
+               SELECT desk_items.id, json_each.value, desk_items.created_at
+               FROM desk_items, json_each(desk_items.also_reported_by)""",
+            "ALTER TABLE desk_items DROP COLUMN also_reported_by",
+        ),
+    ),
 )
 
 

@@ -36,3 +36,18 @@ def status_history(
 def deliveries_of_alert(db: Database, alert_id: int) -> list[Row]:
     """An alert's deliveries, by chat."""
     return list(db.query("SELECT * FROM deliveries WHERE alert_id = ? ORDER BY chat_id", [alert_id]))
+
+
+def database_at_version(number: int, now: str) -> Database:
+    """An in-memory database as the first NUMBER migrations left it, recorded as applied at NOW: the state an
+    older Chokepoint wrote, for a test of the next migration."""
+    from storage.db import connect
+    from storage.schema import MIGRATIONS, applied_migrations
+
+    db = connect(":memory:")
+    applied_migrations(db)
+    for version, name, statements in MIGRATIONS[:number]:
+        for statement in statements:
+            db.execute(statement)
+        db.execute("INSERT INTO migrations VALUES (?, ?, ?)", [version, name, now])
+    return db

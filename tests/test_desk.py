@@ -32,11 +32,13 @@ from storage.db import open_database
 from storage.desk import add_desk_item, get_desk_item, pending_desk_items
 from storage.items import insert_new_items
 from storage.outbox import get_alert
+from storage.schema import migrate
 from storage.statuses import current_statuses
 from storage.subscribers import add_subscription, save_subscriber
 from tests.bot_harness import ADMIN, polling_bot
 from tests.fake_bot_api import FakeBotAPI
 from tests.loopback import LoopbackServer, Response
+from tests.storage_reads import database_at_version
 
 DESK = (70,)
 NOW = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
@@ -262,6 +264,18 @@ def test_a_confirm_decides_every_copy_of_the_same_easing_held_before_they_were_k
     assert db.execute("SELECT state, decided_by FROM desk_items").fetchall() == [
         ("confirmed", "@editor (70)"), ("confirmed", "@editor (70)")
     ]  # fmt: skip
+
+
+def test_further_reports_kept_in_the_item_s_row_move_to_a_table_of_their_own() -> None:
+    db = database_at_version(13, NOW.isoformat())
+    db.execute(
+        "INSERT INTO desk_items (kind, measure_id, title, source, also_reported_by, created_at)"
+        " VALUES ('easing', 'M', ?, 'Wire', '[\"Scmp\", \"Nikkei\"]', ?)",
+        [EASING, NOW.isoformat()],
+    )
+    assert migrate(db, NOW) == [14]
+    [item] = pending_desk_items(db)
+    assert (item["source"], sorted(item["also_reported_by"])) == ("Wire", ["Nikkei", "Scmp"])
 
 
 # ---------------------------------------------------------------- through the fake Bot API

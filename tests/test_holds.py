@@ -14,11 +14,11 @@ from handlers.context import Services
 from handlers.modes import digest_answer, mute_answer, quiet_answer
 from jobs.deliver import DeliveryWorker, Outcome, OutgoingMessage, RetryLater, Sent
 from jobs.limits import SendLimits
-from storage.db import connect
 from storage.outbox import insert_alert, stamp
-from storage.schema import MIGRATIONS, applied_migrations, migrate
+from storage.schema import migrate
 from storage.subscribers import set_digest, set_muted_until, set_quiet
 from tests.alerting import NOW, raise_alert, subscribe
+from tests.storage_reads import database_at_version
 
 CHAT_ID = 501
 CHAT = Chat(CHAT_ID, Chat.PRIVATE)
@@ -141,12 +141,7 @@ def test_digest_off_turns_the_digest_into_alerts_as_the_other_modes_allow(servic
 
 
 def test_the_migration_records_pending_digest_rows_as_held_by_the_digest() -> None:
-    db = connect(":memory:")
-    applied_migrations(db)
-    for number, name, statements in MIGRATIONS[:2]:
-        for statement in statements:
-            db.execute(statement)
-        db.execute("INSERT INTO migrations VALUES (?, ?, ?)", [number, name, NOW.isoformat()])
+    db = database_at_version(2, NOW.isoformat())
     alert_id = insert_alert(db, "k", "status", "high", {"changes": []}, stamp(NOW))
     assert alert_id is not None
     db.execute("INSERT INTO subscribers (chat_id, created_at) VALUES (1, ?), (2, ?)", [stamp(NOW)] * 2)

@@ -285,10 +285,11 @@ def test_a_database_no_check_can_use_is_refused_before_any_request(tmp_path: Pat
 
 
 def schema_before_the_last_migration(path: Path) -> None:
-    """A database as the version before the last migration left it (migration 13 added this column)."""
+    """A database as the version before the last migration left it (migration 14 moved this column to a table)."""
     db = open_database(path, NOW)
-    assert schema_version() == 13, "undo the new last migration here"
-    db.execute("ALTER TABLE desk_items DROP COLUMN also_reported_by")
+    assert schema_version() == 14, "undo the new last migration here"
+    db.execute("DROP TABLE desk_reports")
+    db.execute("ALTER TABLE desk_items ADD COLUMN also_reported_by TEXT NOT NULL DEFAULT '[]'")
     db.execute("DELETE FROM migrations WHERE number = ?", [schema_version()])
     db.conn.commit()
     db.close()
