@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import ssl
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,3 +48,12 @@ def test_the_certificate_variables_are_as_they_were_after_set_or_not(
 def test_the_context_verifies_certificates_and_host_names() -> None:
     context = verified_tls_context()
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+
+
+def test_importing_the_fetcher_leaves_the_environment_as_it_found_it(authority_file: Path) -> None:
+    """aiohttp is first imported by jobs/http_client.py, in a fresh interpreter as at every start."""
+    code = "import os; before = dict(os.environ); import jobs.fetch; assert dict(os.environ) == before, os.environ"
+    environment = {**os.environ, "SSL_CERT_FILE": str(authority_file)}
+    environment.pop("SSL_CERT_DIR", None)
+    started = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True)
+    assert started.returncode == 0, started.stderr
