@@ -214,6 +214,7 @@ class Figures:
     warm_in_process: float  # sources/s of the warm cycle as the check times itself
     peak_mb: float
     startup: float
+    pace: float = 0.0  # seconds a ten-million-step Python loop took before the run: the machine's hour
 
 
 AIMS = (  # (what, the figure, the aim, higher is better)
@@ -228,6 +229,8 @@ AIMS = (  # (what, the figure, the aim, higher is better)
 
 def one_run(folder: Path, urls: Sequence[str], urlwatch: Path | None) -> Figures:
     """A cold and a warm cycle of each tool, each in a new database or cache in FOLDER; the start-up."""
+    pace = machine_pace()
+    print(f"machine: a ten-million-step Python loop took {pace:.2f} s")
     folder.mkdir()
     (folder / "s.yaml").write_text(sources_yaml(urls))
     (folder / "urls.yaml").write_text(urls_yaml(urls))
@@ -247,7 +250,17 @@ def one_run(folder: Path, urls: Sequence[str], urlwatch: Path | None) -> Figures
         warm_in_process=FEEDS / float(warm_summary["seconds"]),
         peak_mb=max(cold.peak_mb, warm.peak_mb),
         startup=first,
+        pace=pace,
     )
+
+
+def machine_pace() -> float:
+    """Seconds a ten-million-step Python loop takes now, at a module's top level in a new interpreter (the figure the
+    README gives beside each set). On a shared machine the same work takes 20–50 % longer
+    in some hours than in others: chokepoint's cold check is bound by CPU and urlwatch's by latency, so the
+    ratios move with it, and this figure says which hour a run had."""
+    loop = "import time\nt = time.perf_counter()\nfor i in range(10_000_000): pass\nprint(time.perf_counter() - t)"
+    return float(subprocess.run([sys.executable, "-c", loop], capture_output=True, text=True, check=True).stdout)
 
 
 def spread(runs: Sequence[Figures]) -> None:
@@ -261,6 +274,10 @@ def spread(runs: Sequence[Figures]) -> None:
         met = all(value >= aim if higher else value <= aim for value in values)
         shown = "–".join(_figure(value, whole=max(values) >= 100) for value in (min(values), max(values)))
         print(f"  {name:34s} {shown:>17s}  aim {'≥' if higher else '≤'} {aim:g}: {'met' if met else 'not met'}")
+    paces = [run.pace for run in runs]
+    print(
+        f"  {'the machine: the loop, s':34s} {_figure(min(paces), whole=False)}–{_figure(max(paces), whole=False):>4s}"
+    )
 
 
 def _figure(value: float, *, whole: bool) -> str:

@@ -39,11 +39,17 @@ def test_a_name_that_is_no_benchmark_is_refused_with_the_closest(capsys: pytest.
 def test_the_peer_spread_shows_both_ends_of_a_row_alike(capsys: pytest.CaptureFixture[str]) -> None:
     from bench.peer import Figures, spread
 
-    spread([Figures(3.1, 9.0, 1_650.4, 2_500.0, 99.48, 0.19), Figures(2.99, 9.5, 1_700.0, 2_600.0, 101.2, 0.21)])
+    spread(
+        [
+            Figures(3.1, 9.0, 1_650.4, 2_500.0, 99.48, 0.19, 0.31),
+            Figures(2.99, 9.5, 1_700.0, 2_600.0, 101.2, 0.21, 0.29),
+        ]
+    )
 
     shown = capsys.readouterr().out
     assert "99–101  aim ≤ 150: met" in shown
     assert "2.99–3.10  aim ≥ 3: not met" in shown and "1,650–1,700  aim ≥ 1500: met" in shown
+    assert "the machine: the loop, s" in shown and "0.29–0.31" in shown
 
 
 def test_each_benchmark_runs_in_a_new_interpreter_and_one_that_fails_does_not_stop_the_others(
