@@ -275,9 +275,8 @@ def spread(runs: Sequence[Figures]) -> None:
         shown = "–".join(_figure(value, whole=max(values) >= 100) for value in (min(values), max(values)))
         print(f"  {name:34s} {shown:>17s}  aim {'≥' if higher else '≤'} {aim:g}: {'met' if met else 'not met'}")
     paces = [run.pace for run in runs]
-    print(
-        f"  {'the machine: the loop, s':34s} {_figure(min(paces), whole=False)}–{_figure(max(paces), whole=False):>4s}"
-    )
+    shown = "–".join(_figure(pace, whole=False) for pace in (min(paces), max(paces)))
+    print(f"  {'the machine: the loop, s':34s} {shown:>17s}")
 
 
 def _figure(value: float, *, whole: bool) -> str:

@@ -340,9 +340,10 @@ class MeasuresAtHand:
         """The pending desk items of this kind about a measure, oldest first."""
         return [item for item in self.at_desk.get(measure_id, []) if item.kind == kind]
 
-    def same_easing_waiting(self, measure_id: str, easing: Easing) -> Waiting | None:
-        """The held easing of this measure that says the same, if one waits."""
-        return next((item for item in self.waiting(measure_id, "easing") if item.easing == easing), None)
+    def same_easings_waiting(self, measure_id: str, easing: Easing) -> list[Waiting]:
+        """The held easings of this measure that say the same, oldest first: one, or the copies a database from
+        before migration 13 kept, one per outlet."""
+        return [item for item in self.waiting(measure_id, "easing") if item.easing == easing]
 
     def decided(
         self, db: Database, measure_id: str, item: Waiting, state: DeskState, by: str, now: dt.datetime
@@ -500,21 +501,21 @@ def _ease(
     if not cause.official and any(m.provenance == "official" for m in acted):
         # an official measure eased on the word of a report (the press, a news search, another issuer's pages):
         # a person confirms first, once however many outlets carry it
-        waiting = at_hand.same_easing_waiting(acted[0].id, said)
-        if waiting is None:
+        waiting = at_hand.same_easings_waiting(acted[0].id, said)
+        if not waiting:
             desk_id = hold_for_desk(db, "easing", acted[0], measurement, cause, now, desk)
             at_hand.at_desk.setdefault(acted[0].id, []).append(Waiting(desk_id, "easing", said, cause.source))
-        elif cause.source != waiting.source:
-            add_desk_report(db, waiting.id, cause.source, now.isoformat())
+        elif cause.source != waiting[0].source:
+            add_desk_report(db, waiting[0].id, cause.source, now.isoformat())
         return []
-    for held in acted:  # the issuer's word, or a Confirm, settles the same easing held for a person
-        waiting = at_hand.same_easing_waiting(held.id, said)
-        if waiting is None:
-            continue
-        if cause.confirmed_by is not None:
-            at_hand.decided(db, held.id, waiting, CONFIRMED, cause.confirmed_by, now)
-        else:
-            at_hand.decided(db, held.id, waiting, "corroborated", f"official source: {cause.source}", now)
+    if cause.official:  # the issuer's word, or a Confirm, settles every copy of the same easing held for a person
+        for held in acted:
+            for waiting_copy in at_hand.same_easings_waiting(held.id, said):
+                if cause.confirmed_by is not None:
+                    at_hand.decided(db, held.id, waiting_copy, CONFIRMED, cause.confirmed_by, now)
+                else:
+                    by = f"official source: {cause.source}"
+                    at_hand.decided(db, held.id, waiting_copy, "corroborated", by, now)
     eased_ones = []
     for held in acted:
         eased = apply_easing(held, easing, today)

@@ -245,11 +245,18 @@ def test_the_issuer_s_own_easing_settles_the_same_easing_held_for_the_desk(
     vocabulary: Vocabulary, table: ExposureTable
 ) -> None:
     db, later = easing_held_for_the_desk(vocabulary, table)
+    add_desk_item(db, {**held_copy(db), "source": "Scmp"}, later.isoformat())  # a copy, as kept before migration 13
     check(db, vocabulary, table, f"{EASING} today", source("mofcom", "official"), later + dt.timedelta(hours=1))
     assert level(db, vocabulary, "DE", "dysprosium") == Level.NORMAL
     assert pending_desk_items(db) == []
-    [(state, by)] = db.execute("SELECT state, decided_by FROM desk_items").fetchall()
-    assert (state, by) == ("corroborated", "official source: Mofcom")
+    decided = db.execute("SELECT state, decided_by FROM desk_items").fetchall()
+    assert decided == [("corroborated", "official source: Mofcom")] * 2
+
+
+def held_copy(db: Database) -> dict[str, object]:
+    """The one pending desk item, as the fields a copy of it would be stored with."""
+    [held] = pending_desk_items(db)
+    return {key: held[key] for key in ("kind", "measure_id", "measurement", "title", "source", "url", "item_id")}
 
 
 def test_a_confirm_decides_every_copy_of_the_same_easing_held_before_they_were_kept_as_one(
@@ -257,13 +264,12 @@ def test_a_confirm_decides_every_copy_of_the_same_easing_held_before_they_were_k
 ) -> None:
     db, later = easing_held_for_the_desk(vocabulary, table)
     [held] = pending_desk_items(db)
-    copy = {key: held[key] for key in ("kind", "measure_id", "measurement", "title", "source", "url", "item_id")}
-    add_desk_item(db, {**copy, "source": "Scmp"}, later.isoformat())  # as a database from before kept every copy
+    copy = held_copy(db)
+    for outlet in ("Scmp", "Nikkei"):  # as a database from before migration 13 kept every copy
+        add_desk_item(db, {**copy, "source": outlet}, later.isoformat())
     decide(db, held["id"], "confirmed", "@editor (70)", AlertContext(vocabulary, table, DESK), later)
     assert level(db, vocabulary, "DE", "dysprosium") == Level.NORMAL
-    assert db.execute("SELECT state, decided_by FROM desk_items").fetchall() == [
-        ("confirmed", "@editor (70)"), ("confirmed", "@editor (70)")
-    ]  # fmt: skip
+    assert db.execute("SELECT state, decided_by FROM desk_items").fetchall() == [("confirmed", "@editor (70)")] * 3
 
 
 def test_further_reports_kept_in_the_item_s_row_move_to_a_table_of_their_own() -> None:
