@@ -214,7 +214,7 @@ class Figures:
     warm_in_process: float  # sources/s of the warm cycle as the check times itself
     peak_mb: float
     startup: float
-    pace: float = 0.0  # seconds a ten-million-step Python loop took before the run: the machine's hour
+    pace: float  # seconds a ten-million-step Python loop took before the run: the machine's hour
 
 
 AIMS = (  # (what, the figure, the aim, higher is better)
@@ -256,9 +256,9 @@ def one_run(folder: Path, urls: Sequence[str], urlwatch: Path | None) -> Figures
 
 def machine_pace() -> float:
     """Seconds a ten-million-step Python loop takes now, at a module's top level in a new interpreter (the figure the
-    README gives beside each set). On a shared machine the same work takes 20–50 % longer
-    in some hours than in others: chokepoint's cold check is bound by CPU and urlwatch's by latency, so the
-    ratios move with it, and this figure says which hour a run had."""
+    README gives beside each set). On a shared machine the same work takes 20–50 % longer in some hours than in
+    others: chokepoint's cold check is bound by CPU and urlwatch's by latency, so the ratios move with it, and this
+    figure says which hour a run had."""
     loop = "import time\nt = time.perf_counter()\nfor i in range(10_000_000): pass\nprint(time.perf_counter() - t)"
     return float(subprocess.run([sys.executable, "-c", loop], capture_output=True, text=True, check=True).stdout)
 

@@ -333,8 +333,20 @@ class MeasuresAtHand:
                 measure = decode(values)
                 at_hand.measures[measure.id] = measure
         for row in pending_about(db, at_hand.measures):
-            at_hand.at_desk.setdefault(row["measure_id"], []).append(Waiting.of(row))
+            at_hand._keep(row["measure_id"], Waiting.of(row))
         return at_hand
+
+    def _keep(self, measure_id: str, item: Waiting) -> None:
+        self.at_desk.setdefault(measure_id, []).append(item)
+
+    def hold(
+        self, db: Database, kind: DeskItemKind, measure: Measure, measurement: Measurement, cause: Cause,
+        now: dt.datetime, desk: Sequence[int],
+    ) -> None:  # fmt: skip
+        """Put a reading to the desk (`hold_for_desk`), and keep it among the measure's pending items."""
+        desk_id = hold_for_desk(db, kind, measure, measurement, cause, now, desk)
+        easing = easing_of(measurement) if kind == "easing" else None
+        self._keep(measure.id, Waiting(desk_id, kind, easing, cause.source))
 
     def waiting(self, measure_id: str, kind: DeskItemKind) -> list[Waiting]:
         """The pending desk items of this kind about a measure, oldest first."""
@@ -461,8 +473,7 @@ def _tighten(
         record_measure_event(db, {"measure_id": new.id, "kind": "reported" if new.provenance == "reported"
                                   else "announced", "state": "in_force", **event})  # fmt: skip
         if needs_a_person(new):
-            desk_id = hold_for_desk(db, "unconfirmed", new, measurement, cause, now, desk)
-            at_hand.at_desk.setdefault(new.id, []).append(Waiting(desk_id, "unconfirmed", None, cause.source))
+            at_hand.hold(db, "unconfirmed", new, measurement, cause, now, desk)
         return [new]
     confirms = held.provenance == "reported" and new.provenance == "official"
     independent = cause.source not in held.sources
@@ -503,8 +514,7 @@ def _ease(
         # a person confirms first, once however many outlets carry it
         waiting = at_hand.same_easings_waiting(acted[0].id, said)
         if not waiting:
-            desk_id = hold_for_desk(db, "easing", acted[0], measurement, cause, now, desk)
-            at_hand.at_desk.setdefault(acted[0].id, []).append(Waiting(desk_id, "easing", said, cause.source))
+            at_hand.hold(db, "easing", acted[0], measurement, cause, now, desk)
         elif cause.source != waiting[0].source:
             add_desk_report(db, waiting[0].id, cause.source, now.isoformat())
         return []
