@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 import venv
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -217,13 +217,25 @@ class Figures:
     pace: float  # seconds a ten-million-step Python loop took before the run: the machine's hour
 
 
-AIMS = (  # (what, the figure, the aim, higher is better)
-    ("cold vs urlwatch", lambda f: f.cold_ratio, 3.0, True),
-    ("warm vs urlwatch", lambda f: f.warm_ratio, 4.0, True),
-    ("warm sources/s, in-process", lambda f: f.warm_in_process, 1_500.0, True),
-    ("warm sources/s, whole process", lambda f: f.warm_whole, 1_500.0, True),
-    ("peak memory of the tree, MB", lambda f: f.peak_mb, 150.0, False),
-    ("start-up to the first request, s", lambda f: f.startup, 0.3, False),
+@dataclass(frozen=True)
+class Aim:
+    """What a figure is held to: its name, how it is read from a run's figures, the aim, whether higher is better,
+    and the decimals it is written with (ratios and seconds two, sources/s and megabytes none)."""
+
+    name: str
+    figure: Callable[[Figures], float | None]
+    aim: float
+    higher: bool
+    decimals: int
+
+
+AIMS = (
+    Aim("cold vs urlwatch", lambda f: f.cold_ratio, 3.0, True, 2),
+    Aim("warm vs urlwatch", lambda f: f.warm_ratio, 4.0, True, 2),
+    Aim("warm sources/s, in-process", lambda f: f.warm_in_process, 1_500.0, True, 0),
+    Aim("warm sources/s, whole process", lambda f: f.warm_whole, 1_500.0, True, 0),
+    Aim("peak memory of the tree, MB", lambda f: f.peak_mb, 150.0, False, 0),
+    Aim("start-up to the first request, s", lambda f: f.startup, 0.3, False, 2),
 )
 
 
@@ -266,22 +278,17 @@ def machine_pace() -> float:
 def spread(runs: Sequence[Figures]) -> None:
     """Each aim: its lowest and highest figure over the runs, and whether every run met it."""
     print(f"\nover {len(runs)} runs in a row:")
-    for name, figure, aim, higher in AIMS:
-        values = [value for value in (figure(run) for run in runs) if value is not None]
+    for aim in AIMS:
+        values = [value for value in (aim.figure(run) for run in runs) if value is not None]
         if not values:
-            print(f"  {name:34s} -")
+            print(f"  {aim.name:34s} -")
             continue
-        met = all(value >= aim if higher else value <= aim for value in values)
-        shown = "–".join(_figure(value, whole=max(values) >= 100) for value in (min(values), max(values)))
-        print(f"  {name:34s} {shown:>17s}  aim {'≥' if higher else '≤'} {aim:g}: {'met' if met else 'not met'}")
+        met = all(value >= aim.aim if aim.higher else value <= aim.aim for value in values)
+        shown = f"{min(values):,.{aim.decimals}f}–{max(values):,.{aim.decimals}f}"
+        against = f"aim {'≥' if aim.higher else '≤'} {aim.aim:g}: {'met' if met else 'not met'}"
+        print(f"  {aim.name:34s} {shown:>17s}  {against}")
     paces = [run.pace for run in runs]
-    shown = "–".join(_figure(pace, whole=False) for pace in (min(paces), max(paces)))
-    print(f"  {'the machine: the loop, s':34s} {shown:>17s}")
-
-
-def _figure(value: float, *, whole: bool) -> str:
-    """A figure as the spread shows it: whole numbers where its row reaches 100 (99–101 MB, not 99.48–101)."""
-    return f"{value:,.0f}" if whole else f"{value:.2f}"
+    print(f"  {'the machine: the loop, s':34s} {f'{min(paces):.2f}–{max(paces):.2f}':>17s}")
 
 
 def main() -> None:

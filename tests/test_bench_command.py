@@ -52,6 +52,21 @@ def test_the_peer_spread_shows_both_ends_of_a_row_alike(capsys: pytest.CaptureFi
     assert f"  {'the machine: the loop, s':34s} {'0.29–0.31':>17s}" in shown  # aligned with the aims above
 
 
+def test_the_peer_spread_shows_each_row_in_its_own_unit_whatever_its_values(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.peer import Figures, spread
+
+    spread(
+        [
+            Figures(3.02, 9.95, 1_604.0, 2_513.0, 99.05, 0.19, 0.29),
+            Figures(3.24, 10.0, 1_633.0, 2_571.0, 99.7, 0.22, 0.36),
+        ]
+    )
+
+    shown = capsys.readouterr().out
+    assert "99–100  aim ≤ 150: met" in shown  # megabytes are whole, below 100 as above it
+    assert "3.02–3.24  aim ≥ 3: met" in shown and "0.19–0.22  aim ≤ 0.3: met" in shown
+
+
 def test_each_benchmark_runs_in_a_new_interpreter_and_one_that_fails_does_not_stop_the_others(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
