@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.launch import checks_every_source
+from bot.launch import _database_is_new, checks_every_source
 from storage.db import open_database
 from storage.subscribers import add_subscription, save_subscriber
 from tests.loopback import Response, conditional, sequence, serve
@@ -112,6 +112,20 @@ async def test_a_one_shot_check_imports_no_heavy_library_nor_what_its_reading_wo
 )
 def test_only_a_check_of_every_source_starts_its_reading_worker_first(arguments: str, every_source: bool) -> None:
     assert checks_every_source(arguments.split()) is every_source
+
+
+def test_a_check_starts_its_reading_worker_first_only_on_a_new_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every source of a new database answers with a body; on one that exists, the check decides once it has read
+    the validators (tests/test_watching.py)."""
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.setenv("CHOKEPOINT_DB", str(tmp_path / "check.db"))
+    assert _database_is_new()
+    (tmp_path / "check.db").touch()
+    assert not _database_is_new()
+    monkeypatch.setenv("CHOKEPOINT_SEND_RATE", "fast")  # settings the command line will refuse, with the reason
+    assert _database_is_new()
 
 
 def test_the_reading_worker_starts_and_runs_without_asyncio() -> None:
