@@ -1,8 +1,6 @@
-"""The `chokepoint` command's entry point. A check of every source on a new database starts its reading worker
-(jobs/lane.py) before it imports the rest of the bot: every source will answer with a body, and the worker's imports
-(~0.1 s) then run on the other core while the bot imports, opens its database and sends its first requests; it
-compiles the measuring rules when its first body comes. On a database that exists, the check decides once it has
-read the validators (`a_body_is_certain`, bot/watching.py)."""
+"""The `chokepoint` command's entry point. A check of every source starts its reading worker (jobs/lane.py) before
+it imports the rest of the bot: the worker's imports (~0.1 s) then run on the other core while the bot imports, opens
+its database and sends its first requests; it compiles the measuring rules when its first body comes."""
 
 from __future__ import annotations
 
@@ -24,8 +22,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from jobs.lane import ReadingLane
 
         lane = ReadingLane(MEASURING)
-        if _database_is_new():
-            lane.start()
+        lane.start()
     try:
         from bot.cli import main as run_command
 
@@ -69,17 +66,6 @@ def _flushed(code: int) -> int:
     with contextlib.suppress(OSError):
         sys.stderr.flush()
     return code
-
-
-def _database_is_new() -> bool:
-    """Whether the settings name a database file that does not exist yet (or cannot be read: the command line then
-    says what is wrong with them)."""
-    from bot.config import SettingsError, load_settings
-
-    try:
-        return not load_settings().chokepoint_db.is_file()
-    except (SettingsError, OSError):
-        return True
 
 
 def checks_every_source(arguments: Sequence[str]) -> bool:

@@ -7,7 +7,7 @@ import concurrent.futures
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -100,9 +100,6 @@ async def check_every_source(
     first = read_before_opening(database)
     opened_first = open_services() if first.upgrade_pending else None
     known = {source_id: Validators(*validators) for source_id, validators in first.validators.items()}
-    lane = lane or ReadingLane(measure_in_worker)
-    if a_body_is_certain(sources, known):
-        lane.start()  # its ~0.1 s of imports run while the first requests wait for their answers
     gate = RecordingGate()
     watch = _watch_over(None, sources, lane=lane, gate=gate)
     checking = asyncio.create_task(watch.checker.check_all(sources, on_checked, known))
@@ -130,14 +127,6 @@ async def check_every_source(
         if plain is not None:
             plain.close()
     return summary, services.opened
-
-
-def a_body_is_certain(sources: Sequence[SourceSpec], known: Mapping[str, Validators]) -> bool:
-    """Whether some source will answer with a body, whatever changed: one the database holds no validator for (new,
-    or a server that sends none) cannot be asked for a 304. The reading worker is started before the requests go
-    out only then; a check that may well get 304s alone starts it on its first body, if one comes (a warm check of
-    1,000 sources spent ~0.1 s of CPU on the imports of a worker it never used)."""
-    return any(not known.get(source.id, Validators()).request_headers() for source in sources)
 
 
 def _upkeep_due(db: Transactional, now: dt.datetime) -> bool:

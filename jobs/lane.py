@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-# Reading itself is imported where it is used: a check on a new database starts the worker before it imports the
-# rest of the bot (bot/launch.py), so this module imports little. asyncio too (~20 ms): the worker never needs it,
-# and the check starts the worker sooner without it.
+# Reading itself is imported where it is used: a check starts the worker before it imports the rest of the bot
+# (bot/launch.py), so this module imports little. asyncio too (~20 ms): the worker never needs it, and the check
+# starts the worker sooner without it.
 if TYPE_CHECKING:
     import asyncio
 
@@ -99,11 +99,10 @@ class ReadingLane:
         self._closed = False
 
     def start(self) -> None:
-        """Start the worker now rather than on the first body, where a body is certain to come: its ~0.1 s of imports
-        then overlap the check's own imports, opening its database and sending its first requests. It compiles the
-        measuring rules (~0.15 s of CPU) when its first body comes: a check of 304s never needs them, and on two
-        cores that compile slowed its first requests and the feed server answering them (a warm check of 1,000
-        sources took ~0.03 s longer)."""
+        """Start the worker now rather than on the first body: its ~0.1 s of imports then overlap the check's own
+        imports, opening its database and sending its first requests. It compiles the measuring rules (~0.15 s of
+        CPU) when its first body comes: a check of 304s never needs them, and on two cores that compile slowed its
+        first requests and the feed server answering them (a warm check of 1,000 sources took ~0.03 s longer)."""
         if self._worker is None and not (self._closed or self._broken):
             try:
                 self._worker = self._spawn()

@@ -26,7 +26,7 @@ from storage.database import Database
 from storage.db import open_database
 from storage.schema import SchemaTooNew, schema_version
 from storage.sources import FirstRead, read_before_opening, sync_sources
-from tests.loopback import Exchange, Handler, LoopbackServer, Request, Response, sequence
+from tests.loopback import LoopbackServer, Response, sequence
 from tests.test_check import NOW, RSS, feed
 
 
@@ -184,70 +184,6 @@ async def check_twice(settings: Settings, routes: dict[str, list[Response]], bet
 def tagged_then_not_modified(title: str) -> list[Response]:
     tagged = {**RSS, "ETag": f'"{title}"'}
     return sequence(Response(200, feed(title), tagged), Response(304, "", tagged))
-
-
-class WatchedLane(ReadingLane):
-    """The reading lane, which counts how often it is told to start its worker."""
-
-    def __init__(self) -> None:
-        super().__init__(measure_in_worker)
-        self.starts = 0
-
-    def start(self) -> None:
-        self.starts += 1
-        super().start()
-
-
-def worker_seen_at_request(lane: ReadingLane, answers: list[Response], seen: list[bool]) -> Handler:
-    """A route answering in turn, noting each time whether the lane's worker was running when the request came."""
-    left = list(answers)
-
-    async def handler(request: Request, exchange: Exchange) -> Response:
-        seen.append(lane.pid() is not None)
-        return left.pop(0) if len(left) > 1 else left[0]
-
-    return handler
-
-
-async def test_a_new_source_has_the_reading_worker_started_before_its_request_goes_out(tmp_path: Path) -> None:
-    """A body is certain (no validator to send): the worker's imports overlap the wait for it."""
-    settings = Settings(chokepoint_db=tmp_path / "bot.db")
-    lane, seen = WatchedLane(), []
-    try:
-        async with LoopbackServer(
-            {"/feed": worker_seen_at_request(lane, [Response(200, feed("Rates"), RSS)], seen)}
-        ) as server:
-            summary, _, _ = await check_with(settings, server, [official("feed", server.url("/feed"))], lane)
-    finally:
-        lane.close()
-    assert seen == [True]
-    assert summary.as_json()["new_items"] == 1
-
-
-async def test_a_check_that_may_get_304s_alone_starts_no_reading_worker_unless_a_body_comes(tmp_path: Path) -> None:
-    settings = Settings(chokepoint_db=tmp_path / "bot.db")
-    routes = {"/a": tagged_then_not_modified("Rates steady"), "/b": tagged_then_not_modified("Yen weakens")}
-    async with LoopbackServer(routes) as server:
-        sources = [official(path.strip("/"), server.url(path)) for path in routes]
-        await check_with(settings, server, sources)  # bodies: both sources now hold an ETag
-        quiet = WatchedLane()
-        try:
-            summary, _, _ = await check_with(settings, server, sources, quiet)
-        finally:
-            quiet.close()
-    assert summary.as_json()["unchanged"] == 2
-    assert quiet.starts == 0
-
-    changed = {"/a": [Response(200, feed("Rates cut"), {**RSS, "ETag": '"cut"'})], "/b": [Response(304, "", RSS)]}
-    async with LoopbackServer(changed) as server:
-        sources = [official(path.strip("/"), server.url(path)) for path in changed]
-        reading = WatchedLane()
-        try:
-            summary, _, _ = await check_with(settings, server, sources, reading)
-        finally:
-            reading.close()
-    assert summary.as_json()["new_items"] == 1  # the body that did come was read, by a worker started for it
-    assert reading.starts >= 1
 
 
 async def test_a_cycle_of_304s_opens_no_services_and_records_every_success(tmp_path: Path) -> None:
