@@ -519,13 +519,14 @@ def _ease(
             add_desk_report(db, waiting[0].id, cause.source, now.isoformat())
         return []
     if cause.official:  # the issuer's word, or a Confirm, settles every copy of the same easing held for a person
+        state: DeskState
+        state, by = (
+            (CONFIRMED, cause.confirmed_by) if cause.confirmed_by is not None
+            else ("corroborated", f"official source: {cause.source}")
+        )  # fmt: skip
         for held in acted:
             for waiting_copy in at_hand.same_easings_waiting(held.id, said):
-                if cause.confirmed_by is not None:
-                    at_hand.decided(db, held.id, waiting_copy, CONFIRMED, cause.confirmed_by, now)
-                else:
-                    by = f"official source: {cause.source}"
-                    at_hand.decided(db, held.id, waiting_copy, "corroborated", by, now)
+                at_hand.decided(db, held.id, waiting_copy, state, by, now)
     eased_ones = []
     for held in acted:
         eased = apply_easing(held, easing, today)

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from storage.rows import Row
+from storage.rows import Row, placeholders
 
 if TYPE_CHECKING:
     from storage.database import Database
@@ -43,7 +43,7 @@ def _further_reports(db: Database, item_ids: list[int]) -> dict[int, list[str]]:
     """The sources that reported each of these items after the first, in the order they came."""
     if not item_ids:
         return {}
-    marks = ", ".join("?" for _ in item_ids)
+    marks = placeholders(item_ids)
     sql = f"SELECT desk_item_id, source FROM desk_reports WHERE desk_item_id IN ({marks}) ORDER BY at, source"
     others: dict[int, list[str]] = {}
     for item_id, source in db.execute(sql, item_ids).fetchall():
@@ -56,7 +56,7 @@ def pending_about(db: Database, measure_ids: Iterable[str]) -> list[Row]:
     ids = sorted(set(measure_ids))
     if not ids:
         return []
-    marks = ", ".join("?" for _ in ids)
+    marks = placeholders(ids)
     # Asked for every source's batch: no ORDER BY (SQLite sorted in a temporary b-tree, 3× the query), the rows
     # sorted here; the state written out, as the partial index of pending items is (desk_items_pending).
     sql = f"SELECT * FROM desk_items WHERE state = '{PENDING}' AND measure_id IN ({marks})"

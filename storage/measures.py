@@ -11,7 +11,7 @@ import operator
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from storage.rows import Row, select
+from storage.rows import Row, placeholders, select
 
 if TYPE_CHECKING:
     from storage.connections import Transactional
@@ -45,7 +45,7 @@ def measures_touching(
     targets, materials = sorted(set(targets)), sorted(set(materials))
     if not targets or not materials:
         return []
-    on_material, on_target = ", ".join("?" for _ in materials), ", ".join("?" for _ in targets)
+    on_material, on_target = placeholders(materials), placeholders(targets)
     sql = f"""SELECT {", ".join(MEASURE_COLUMNS)} FROM measures WHERE id IN (
                   SELECT measure_id FROM measure_keys
                   WHERE issuer = ? AND material IN ({on_material}) AND target IN ({on_target}))"""
@@ -92,7 +92,7 @@ def measure_ids(db: Database) -> set[str]:
 def save_measure(db: Database, row: Mapping[str, Any], now: str) -> None:
     """Insert or replace one measure. The caller holds the transaction."""
     values = [_encoded(row, column) for column in MEASURE_COLUMNS]
-    marks = ", ".join("?" for _ in MEASURE_COLUMNS)
+    marks = placeholders(MEASURE_COLUMNS)
     db.execute(
         f"INSERT OR REPLACE INTO measures ({', '.join(MEASURE_COLUMNS)}, updated_at) VALUES ({marks}, ?)",
         [*values, now],
@@ -147,7 +147,7 @@ def measure_item_ids(db: Database, measure_id: str) -> list[int]:
 
 def replace_status(db: Database, row: Mapping[str, Any]) -> None:
     """Write one derived status (keyed by issuer, target, material, end use). The caller holds the transaction."""
-    marks = ", ".join("?" for _ in STATUS_COLUMNS)
+    marks = placeholders(STATUS_COLUMNS)
     db.execute(
         f"INSERT OR REPLACE INTO statuses ({', '.join(STATUS_COLUMNS)}) VALUES ({marks})",
         [row.get(column) for column in STATUS_COLUMNS],

@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
 
-from storage.rows import Row
+from storage.rows import Row, placeholders
 
 if TYPE_CHECKING:
     from storage.database import Database
@@ -145,7 +145,7 @@ def claim(
     if not delivery_ids:
         return {}
     columns = ("id", "alert_id", "chat_id", "attempts", "plain", "parts_sent", "detail")
-    marks = ", ".join("?" for _ in delivery_ids)
+    marks = placeholders(delivery_ids)
     with db.atomic():
         rows = db.execute(
             f"""UPDATE deliveries SET state = '{SENDING}', claimed_at = ?, claimed_by = ?, held_by = NULL
@@ -191,7 +191,7 @@ def claim_owners(db: Database) -> list[str]:
 def release_stale_claims(db: Database, stale_before: str, gone_owners: Sequence[str] = ()) -> int:
     """Put back the claims older than the lease, and those of owners known to be gone (a crashed process); the
     fresh claims of a worker still running (another process on the same file) stay with it."""
-    marks = ", ".join("?" for _ in gone_owners)
+    marks = placeholders(gone_owners)
     gone = f" OR claimed_by IN ({marks})" if gone_owners else ""
     return db.execute(
         f"""UPDATE deliveries SET state = '{PENDING}'
@@ -391,7 +391,7 @@ def chats_alerted_for_items(db: Database, item_ids: Iterable[int]) -> list[int]:
     ids = sorted(set(item_ids))
     if not ids:
         return []
-    marks = ", ".join("?" for _ in ids)
+    marks = placeholders(ids)
     sql = f"""SELECT DISTINCT d.chat_id FROM deliveries d JOIN alerts a ON a.id = d.alert_id
               WHERE a.kind = 'status' AND json_extract(a.payload, '$.item_id') IN ({marks})
               ORDER BY d.chat_id"""

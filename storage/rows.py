@@ -3,7 +3,7 @@ the domain types them as it reads them (`Status.from_row`, `measure_from_row`)."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
@@ -19,3 +19,9 @@ def select(db: Transactional, sql: str, params: Sequence[Any] = ()) -> list[Row]
     cursor = db.conn.execute(sql, params)
     keys = [column[0] for column in cursor.description]
     return [dict(zip(keys, row, strict=True)) for row in cursor]
+
+
+def placeholders(values: Collection[Any]) -> str:
+    """One `?` for each value, comma-separated: what `IN (…)` or `VALUES (…)` holds for them (only placeholders
+    go into SQL text, never the values)."""
+    return ", ".join("?" * len(values))

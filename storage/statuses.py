@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-from storage.rows import Row, select
+from storage.rows import Row, placeholders, select
 
 if TYPE_CHECKING:
     from storage.database import Database
@@ -46,7 +46,7 @@ def current_statuses(db: Database, issuer: str | None = None) -> list[Row]:
 def statuses_among(db: Database, issuer: str, targets: Iterable[str], materials: Iterable[str]) -> list[Row]:
     """The current statuses of one issuer on these targets and materials."""
     targets, materials = list(targets), list(materials)
-    marks = ", ".join("?" for _ in targets), ", ".join("?" for _ in materials)
+    marks = placeholders(targets), placeholders(materials)
     sql = f"SELECT * FROM statuses WHERE issuer = ? AND target IN ({marks[0]}) AND material IN ({marks[1]})"
     return select(db, sql, [issuer, *targets, *materials])
 
